@@ -1,0 +1,1 @@
+//! HTTP client for the Gorgias API (to be written).

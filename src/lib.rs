@@ -1,0 +1,22 @@
+//! perfectbot: a self-hosted chat agent for the Gorgias helpdesk.
+//!
+//! How data flows:
+//! - [`config`] turns `config.toml` into a validated `Config` (all errors at once).
+//! - [`gorgias`] is the HTTP edge: models, client with pacing and retries.
+//! - [`ledger`] is the SQLite memory: ticket rows, the action log (intent before every write),
+//!   the event log.
+//! - [`engine`] is pure: (ticket, ledger row, now, policy, hours) -> actions. No I/O, no clock.
+//! - [`responder`] turns a customer turn into an answer, "no knowledge" or a handover;
+//!   it also holds intent/frustration detection and email extraction.
+//! - [`hours`] answers "are we open, and when do we open next" in the business's time zone.
+//! - [`sim`] is a Gorgias simulator used by tests, benchmarks and `perfectbot demo`.
+//! - [`clock`] injects wall time.
+
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod gorgias;
+pub mod hours;
+pub mod ledger;
+pub mod responder;
+pub mod sim;

@@ -1,1 +1,620 @@
-//! (to be written)
+//! The decision engine: pure functions from (ticket, ledger row, now, policy, availability) to a
+//! plan of actions. No I/O, no clock, no database: the caller reads `now` once, gathers a fresh
+//! ticket and its ledger row, calls [`decide`], and executes the plan.
+//!
+//! Answering needs the responder, which may do I/O, so deciding is two-phase: when a customer
+//! turn needs an answer and `Input::answer` is `Answering::NotAsked`, the plan carries
+//! `need_answer` and nothing else; the caller asks the responder and decides again with the
+//! outcome. Every action carries the trigger that makes its idempotency key, so that an action is
+//! performed at most once whatever happens in between.
+
+mod plan;
+#[cfg(test)]
+mod tests;
+
+pub use plan::*;
+
+use crate::gorgias::{Message, Ticket};
+use crate::ledger::{TicketRow, TicketState};
+use crate::responder::intent::{self, Intent};
+use crate::responder::{HandoverReason, Outcome, Speaker, Turn};
+use jiff::{SignedDuration, Timestamp};
+
+/// Decide what to do with one ticket, in the order of DESIGN.md's lifecycle table.
+pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
+    let t = input.ticket;
+    let mut row = input
+        .row
+        .cloned()
+        .unwrap_or_else(|| TicketRow::new(t.id, input.now));
+    row.seen_updated_at = t.updated_datetime;
+    row.seen_messages_count = Some(t.messages.len() as u64);
+    let mut plan = Plan::new(row);
+
+    // A closed ticket is not the bot's to act on; a customer message reopens it in Gorgias.
+    if !t.is_open() {
+        if !matches!(plan.row.state, TicketState::Closed) {
+            plan.set_state(TicketState::Closed, Some("closed_elsewhere"), Rule::Closed);
+            plan.row.close_deadline = None;
+            plan.row.pending_since = None;
+        } else {
+            plan.rule = Rule::Closed;
+        }
+        return plan;
+    }
+
+    // 1. Opt-out tag: nothing, ever, until the tag is gone.
+    if policy.opt_out_tags().any(|tag| t.has_tag(tag)) {
+        if plan.row.state != TicketState::Ignored {
+            plan.set_state(TicketState::Ignored, Some("opt_out"), Rule::OptOut);
+            plan.row.close_deadline = None;
+            plan.row.pending_since = None;
+        } else {
+            plan.rule = Rule::OptOut;
+        }
+        return plan;
+    }
+
+    let owned = t
+        .assignee_user
+        .as_ref()
+        .is_some_and(|u| u.id == policy.bot_user_id);
+    let bot_replied = t.messages.iter().any(|m| is_bot_message(m, policy));
+
+    // 2. A Gorgias Rule, Flow or Macro spoke first: stay out, and release so the ticket never
+    // sits with a silent bot.
+    if owned && !bot_replied && last_agent_side(t).is_some_and(|m| m.is_automation()) {
+        let trigger = format!("rule:{}", last_agent_side(t).map_or(0, |m| m.id));
+        plan.push(
+            Action::AddTags(vec![policy.tags.not_involved.clone()]),
+            &trigger,
+        );
+        push_release(&mut plan, policy, &trigger);
+        plan.set_state(TicketState::Ignored, Some("rule"), Rule::Automation);
+        plan.row.close_deadline = None;
+        plan.row.pending_since = None;
+        return plan;
+    }
+
+    // 3. Not a bot channel.
+    let channel = t.channel.as_deref().unwrap_or("");
+    if !policy.channels.iter().any(|c| c == channel) {
+        if plan.row.state != TicketState::Ignored {
+            plan.set_state(TicketState::Ignored, Some("channel"), Rule::NotBotChannel);
+        } else {
+            plan.rule = Rule::NotBotChannel;
+        }
+        return plan;
+    }
+
+    // 4. Assigned to someone else, or unassigned by someone else.
+    if !owned {
+        match plan.row.state {
+            // The bot released it itself (handover): stays handed over.
+            TicketState::Escalated | TicketState::Released => plan.rule = Rule::NotOwned,
+            _ => {
+                let reason = if t.assignee_user.is_some() || t.assignee_team.is_some() {
+                    "agent_takeover"
+                } else {
+                    "unassigned"
+                };
+                plan.set_state(TicketState::Released, Some(reason), Rule::NotOwned);
+                plan.row.close_deadline = None;
+                plan.row.pending_since = None;
+            }
+        }
+        return plan;
+    }
+
+    // 5. The bot's again, but still carries an escalation tag: still handed over.
+    if t.has_tag(&policy.tags.agent_required) || t.has_tag(&policy.tags.agent_check) {
+        if plan.row.state != TicketState::Escalated {
+            plan.set_state(TicketState::Escalated, Some("tagged"), Rule::StillEscalated);
+            plan.row.close_deadline = None;
+            plan.row.pending_since = None;
+        } else {
+            plan.rule = Rule::StillEscalated;
+        }
+        return plan;
+    }
+
+    // 6. Returned to the bot (after a handover, a takeover, an opt-out or a close).
+    let returning = matches!(
+        plan.row.state,
+        TicketState::Escalated | TicketState::Released | TicketState::Ignored
+    );
+    if returning {
+        plan.row.returned_at = Some(input.now);
+        plan.row.close_deadline = None;
+        plan.row.email_requested_at = None;
+        plan.set_state(TicketState::Active, Some("returned"), Rule::Returned);
+    } else if plan.row.state == TicketState::Closed {
+        plan.set_state(TicketState::Active, Some("reopened"), Rule::Reopened);
+        plan.row.close_deadline = None;
+    }
+
+    // A human agent replied on the bot's ticket without reassigning it: that agent has taken
+    // the conversation over. Make it explicit (assign to them) and go silent, rather than talk
+    // over a person or close a ticket a person is working on.
+    if let Some(agent_msg) = human_reply_since_bot_took_it(t, &plan.row, policy) {
+        let agent_id = agent_msg.sender.as_ref().map_or(0, |s| s.id);
+        let trigger = format!("takeover:{}", agent_msg.id);
+        if agent_id != 0 {
+            plan.push(Action::AssignUser(agent_id), &trigger);
+        }
+        plan.set_state(
+            TicketState::Released,
+            Some("agent_replied"),
+            Rule::AgentReplied,
+        );
+        plan.row.close_deadline = None;
+        plan.row.pending_since = None;
+        mark_handled_through(
+            &mut plan.row,
+            t.messages.iter().filter(|m| m.is_from_customer()).last(),
+        );
+        return plan;
+    }
+
+    // 7. Unanswered customer messages.
+    let unanswered = unanswered_customer_messages(t, &plan.row);
+    if !unanswered.is_empty() {
+        customer_turn(input, policy, &mut plan, &unanswered);
+        return plan;
+    }
+
+    // Nothing new from the customer: deadlines.
+    match plan.row.state {
+        TicketState::AwaitingEmail => {
+            let asked = plan.row.email_requested_at.unwrap_or(input.now);
+            if input.now >= asked + policy.email_wait {
+                let reason = reason_of(&plan.row);
+                let trigger = format!("email_wait:{}", asked.as_microsecond());
+                handover(
+                    input,
+                    policy,
+                    &mut plan,
+                    reason,
+                    &trigger,
+                    None,
+                    Rule::EmailWaitExpired,
+                );
+            } else {
+                plan.rule = Rule::AwaitingEmail;
+            }
+        }
+        TicketState::Answered => {
+            // 8. The bot answered last and the customer is silent: idle close.
+            let deadline = match plan.row.close_deadline {
+                Some(d) => d,
+                None => {
+                    let d = plan.row.last_bot_reply_at.unwrap_or(input.now) + policy.close_after;
+                    plan.row.close_deadline = Some(d);
+                    d
+                }
+            };
+            if input.now >= deadline {
+                let trigger = format!("close:{}", deadline.as_microsecond());
+                if !t.has_tag(&policy.tags.auto_closed) {
+                    plan.push(
+                        Action::AddTags(vec![policy.tags.auto_closed.clone()]),
+                        &trigger,
+                    );
+                }
+                plan.push(Action::Close, &trigger);
+                plan.row.closes += 1;
+                plan.row.close_deadline = None;
+                plan.set_state(TicketState::Closed, Some("idle"), Rule::IdleClose);
+                plan.event(
+                    "closed",
+                    Some("idle"),
+                    serde_json::json!({ "lag_ms": (input.now - deadline).as_millis() as i64 }),
+                );
+            } else {
+                plan.rule = Rule::Waiting;
+            }
+        }
+        _ => plan.rule = Rule::Nothing,
+    }
+    plan
+}
+
+/// Rule 7: one customer turn (every message since the bot's last handling).
+fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered: &[&Message]) {
+    let t = input.ticket;
+    let latest = unanswered.last().expect("unanswered is not empty");
+    let trigger = format!("m{}", latest.id);
+    let texts: Vec<String> = unanswered.iter().map(|m| m.text().to_string()).collect();
+
+    if plan.row.state == TicketState::AwaitingEmail {
+        let found = texts
+            .iter()
+            .find_map(|s| crate::responder::email::extract_email(s));
+        let reason = reason_of(&plan.row);
+        mark_handled_through(&mut plan.row, Some(latest));
+        handover(
+            input,
+            policy,
+            plan,
+            reason,
+            &trigger,
+            found,
+            Rule::EmailReceived,
+        );
+        return;
+    }
+
+    let earlier: Vec<String> = t
+        .messages
+        .iter()
+        .filter(|m| m.is_from_customer() && !unanswered.iter().any(|u| u.id == m.id))
+        .map(|m| m.text().to_string())
+        .collect();
+    let bot_answered_before = t.messages.iter().any(|m| is_bot_message(m, policy));
+    let reason = match intent::classify(&texts, &earlier, bot_answered_before, &policy.intent) {
+        Intent::HandoverRequested => Some(HandoverReason::Requested),
+        Intent::Frustrated => Some(HandoverReason::Frustrated),
+        Intent::None => None,
+    };
+    if let Some(reason) = reason {
+        mark_handled_through(&mut plan.row, Some(latest));
+        handover(
+            input,
+            policy,
+            plan,
+            reason,
+            &trigger,
+            None,
+            Rule::CustomerTurn,
+        );
+        return;
+    }
+
+    let waiting_since = plan
+        .row
+        .pending_since
+        .or(unanswered.first().and_then(|m| m.created_datetime))
+        .unwrap_or(input.now);
+    match input.answer {
+        Answering::NotAsked => {
+            plan.rule = Rule::CustomerTurn;
+            plan.need_answer = Some(Turn {
+                messages: texts,
+                history: history(t, unanswered, policy),
+                language: t.language.clone(),
+                customer_name: t.customer.as_ref().and_then(|c| c.name.clone()),
+            });
+        }
+        Answering::Outcome(Outcome::Answer {
+            text,
+            sources,
+            score,
+        }) => {
+            mark_handled_through(&mut plan.row, Some(latest));
+            plan.push(Action::Reply(text.clone()), &format!("{trigger}:answer"));
+            if !t.has_tag(&policy.tags.handled) {
+                plan.push(Action::AddTags(vec![policy.tags.handled.clone()]), &trigger);
+            }
+            plan.row.last_bot_reply_at = Some(input.now);
+            plan.row.close_deadline = Some(input.now + policy.close_after);
+            plan.row.pending_since = None;
+            plan.row.answers += 1;
+            plan.set_state(TicketState::Answered, Some("answered"), Rule::CustomerTurn);
+            plan.event(
+                "answered",
+                None,
+                serde_json::json!({
+                    "sources": sources,
+                    "score": score,
+                    "question": texts.join("\n"),
+                    "latency_ms": (input.now - waiting_since).as_millis() as i64,
+                }),
+            );
+        }
+        Answering::Outcome(Outcome::NoKnowledge { .. }) => {
+            mark_handled_through(&mut plan.row, Some(latest));
+            handover(
+                input,
+                policy,
+                plan,
+                HandoverReason::NoKnowledge,
+                &trigger,
+                None,
+                Rule::CustomerTurn,
+            );
+        }
+        Answering::Outcome(Outcome::Handover(reason)) => {
+            mark_handled_through(&mut plan.row, Some(latest));
+            handover(
+                input,
+                policy,
+                plan,
+                *reason,
+                &trigger,
+                None,
+                Rule::CustomerTurn,
+            );
+        }
+        Answering::Failed(why) => {
+            // Fail-safe: retry on the next poll, and hand over once the customer has waited
+            // `answer_deadline`; never silence, never a close.
+            if input.now >= waiting_since + policy.answer_deadline {
+                mark_handled_through(&mut plan.row, Some(latest));
+                plan.event(
+                    "responder_failed",
+                    Some("error"),
+                    serde_json::json!({ "error": why }),
+                );
+                handover(
+                    input,
+                    policy,
+                    plan,
+                    HandoverReason::Error,
+                    &trigger,
+                    None,
+                    Rule::AnswerDeadline,
+                );
+            } else {
+                plan.row.pending_since = Some(waiting_since);
+                plan.rule = Rule::ResponderRetry;
+                plan.event(
+                    "responder_failed",
+                    Some("retry"),
+                    serde_json::json!({ "error": why }),
+                );
+            }
+        }
+    }
+}
+
+/// The handover steps: email first (when allowed and missing), then the message that fits the
+/// moment, the tag by reason, the release, the internal note; state `escalated`.
+fn handover(
+    input: &Input<'_>,
+    policy: &Policy,
+    plan: &mut Plan,
+    reason: HandoverReason,
+    trigger: &str,
+    found_email: Option<String>,
+    rule: Rule,
+) {
+    let t = input.ticket;
+    let known_email = t
+        .customer
+        .as_ref()
+        .and_then(|c| c.email.clone())
+        .filter(|e| !e.trim().is_empty());
+    let already_asked = plan.row.email_requested_at.is_some();
+    let may_ask = match policy.collect_email {
+        crate::config::CollectEmail::Always => true,
+        crate::config::CollectEmail::WhenOffline => {
+            !matches!(input.availability, Availability::Online)
+        }
+        crate::config::CollectEmail::Never => false,
+    };
+    plan.row.pending_since = None;
+    plan.row.close_deadline = None;
+
+    if known_email.is_none() && found_email.is_none() && may_ask && !already_asked {
+        let text = render(&policy.messages.email_request, input, None);
+        plan.push(Action::Reply(text), &format!("{trigger}:email_request"));
+        plan.row.email_requested_at = Some(input.now);
+        plan.set_state(TicketState::AwaitingEmail, Some(reason.as_str()), rule);
+        plan.event(
+            "email_requested",
+            Some(reason.as_str()),
+            serde_json::json!({}),
+        );
+        return;
+    }
+
+    let mut email_line = match (&known_email, &found_email) {
+        (Some(e), _) => format!("customer email: {e}"),
+        (None, Some(e)) => format!("customer email (given in chat): {e}"),
+        (None, None) if already_asked => "customer email: asked for, not given".to_string(),
+        (None, None) => "customer email: unknown".to_string(),
+    };
+    if let (None, Some(email), Some(customer)) = (&known_email, &found_email, &t.customer) {
+        plan.push(
+            Action::SetEmail {
+                customer_id: customer.id,
+                email: email.clone(),
+            },
+            trigger,
+        );
+        email_line.push_str(" (saving it on the customer)");
+    }
+
+    let email = known_email.as_deref().or(found_email.as_deref());
+    let template = match input.availability {
+        Availability::Online => &policy.messages.online,
+        Availability::NoAgents => &policy.messages.no_agents,
+        Availability::AfterHours { .. } => &policy.messages.after_hours,
+    };
+    plan.push(
+        Action::Reply(render(template, input, email)),
+        &format!("{trigger}:handover"),
+    );
+    let tag = match reason {
+        HandoverReason::Requested | HandoverReason::Frustrated => &policy.tags.agent_required,
+        _ => &policy.tags.agent_check,
+    };
+    plan.push(
+        Action::AddTags(vec![tag.clone()]),
+        &format!("{trigger}:handover"),
+    );
+    push_release(plan, policy, &format!("{trigger}:handover"));
+    plan.push(
+        Action::Note(internal_note(t, reason, &email_line, input.availability)),
+        &format!("{trigger}:handover"),
+    );
+    plan.row.handovers += 1;
+    plan.set_state(TicketState::Escalated, Some(reason.as_str()), rule);
+    let question = last_customer_text(t);
+    plan.event(
+        "handover",
+        Some(reason.as_str()),
+        serde_json::json!({ "question": question, "availability": input.availability.as_str() }),
+    );
+}
+
+/// Unassign, or assign to the configured team or user.
+fn push_release(plan: &mut Plan, policy: &Policy, trigger: &str) {
+    let action = match (policy.assign_team_id, policy.assign_user_id) {
+        (Some(team), _) => Action::AssignTeam(team),
+        (None, Some(user)) => Action::AssignUser(user),
+        (None, None) => Action::Unassign,
+    };
+    plan.push(action, trigger);
+}
+
+fn render(template: &str, input: &Input<'_>, email: Option<&str>) -> String {
+    let name = input
+        .ticket
+        .customer
+        .as_ref()
+        .and_then(|c| c.name.as_deref())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or("there");
+    let next_open = match input.availability {
+        Availability::AfterHours { next_open: Some(n) } => n.as_str(),
+        _ => "soon",
+    };
+    template
+        .replace("{next_open}", next_open)
+        .replace("{customer_name}", name)
+        .replace("{email}", email.unwrap_or("your email"))
+}
+
+fn internal_note(
+    t: &Ticket,
+    reason: HandoverReason,
+    email_line: &str,
+    availability: &Availability,
+) -> String {
+    let why = match reason {
+        HandoverReason::Requested => "the customer asked for a person",
+        HandoverReason::Frustrated => "the customer seems frustrated",
+        HandoverReason::NoKnowledge => "the knowledge base has no answer to this question",
+        HandoverReason::Error => "the bot could not produce an answer in time",
+        HandoverReason::Automation => "a Gorgias rule or flow handled this ticket",
+    };
+    let mut summary = last_customer_text(t);
+    if summary.chars().count() > 300 {
+        summary = summary.chars().take(300).collect::<String>() + "…";
+    }
+    format!(
+        "PerfectBot handover ({}): {why}.\n{email_line}\nagents: {}\nlast customer message: {summary}",
+        reason.as_str(),
+        availability.as_str()
+    )
+}
+
+fn last_customer_text(t: &Ticket) -> String {
+    t.messages
+        .iter()
+        .filter(|m| m.is_from_customer())
+        .last()
+        .map(|m| m.text().trim().to_string())
+        .unwrap_or_default()
+}
+
+fn reason_of(row: &TicketRow) -> HandoverReason {
+    row.reason
+        .as_deref()
+        .and_then(HandoverReason::parse)
+        .unwrap_or(HandoverReason::Requested)
+}
+
+/// A public message written by the bot user.
+fn is_bot_message(m: &Message, policy: &Policy) -> bool {
+    m.from_agent
+        && !m.is_internal_note()
+        && m.sender
+            .as_ref()
+            .is_some_and(|s| s.id == policy.bot_user_id)
+}
+
+/// The latest public agent-side message (bot, agent, rule, flow or macro).
+fn last_agent_side(t: &Ticket) -> Option<&Message> {
+    t.messages
+        .iter()
+        .filter(|m| m.from_agent && !m.is_internal_note())
+        .last()
+}
+
+/// A public reply by a human agent (not the bot, not automation) written after the bot took the
+/// ticket (first sight or return).
+fn human_reply_since_bot_took_it<'t>(
+    t: &'t Ticket,
+    row: &TicketRow,
+    policy: &Policy,
+) -> Option<&'t Message> {
+    let since = row.returned_at.or(row.created_at)?;
+    t.messages.iter().rev().find(|m| {
+        m.from_agent
+            && !m.is_internal_note()
+            && !m.is_automation()
+            && !m
+                .sender
+                .as_ref()
+                .is_some_and(|s| s.id == policy.bot_user_id)
+            && m.created_datetime.is_some_and(|c| c > since)
+    })
+}
+
+/// Customer messages nobody has handled: newer than the ledger's watermark and newer than the
+/// last agent-side public message (an agent's or a rule's reply answers what came before it).
+fn unanswered_customer_messages<'t>(t: &'t Ticket, row: &TicketRow) -> Vec<&'t Message> {
+    let last_agent = last_agent_side(t).map(order_key);
+    let watermark = match (row.last_customer_msg_at, row.last_customer_msg_id) {
+        (Some(at), Some(id)) => Some((at, id)),
+        _ => None,
+    };
+    t.messages
+        .iter()
+        .filter(|m| m.is_from_customer())
+        .filter(|m| watermark.is_none_or(|w| order_key(m) > w))
+        .filter(|m| last_agent.is_none_or(|a| order_key(m) > a))
+        .collect()
+}
+
+fn order_key(m: &Message) -> (Timestamp, u64) {
+    (m.created_datetime.unwrap_or(Timestamp::UNIX_EPOCH), m.id)
+}
+
+fn mark_handled_through(row: &mut TicketRow, m: Option<&Message>) {
+    if let Some(m) = m {
+        let (at, id) = order_key(m);
+        row.last_customer_msg_id = Some(id);
+        row.last_customer_msg_at = Some(at);
+    }
+}
+
+/// The conversation before the current turn, for the responder.
+fn history(t: &Ticket, unanswered: &[&Message], policy: &Policy) -> Vec<(Speaker, String)> {
+    t.messages
+        .iter()
+        .filter(|m| !m.is_internal_note() && !unanswered.iter().any(|u| u.id == m.id))
+        .map(|m| {
+            let who = if m.is_from_customer() {
+                Speaker::Customer
+            } else if is_bot_message(m, policy) {
+                Speaker::Bot
+            } else {
+                Speaker::Agent
+            };
+            (who, m.text().to_string())
+        })
+        .collect()
+}
+
+/// How long until `deadline`, never negative.
+pub fn until(now: Timestamp, deadline: Timestamp) -> SignedDuration {
+    let d = deadline - now;
+    if d.is_negative() {
+        SignedDuration::ZERO
+    } else {
+        d
+    }
+}

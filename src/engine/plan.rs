@@ -1,0 +1,248 @@
+//! The engine's inputs and outputs: policy, availability, the plan of actions.
+
+use crate::config::{CollectEmail, Tags};
+use crate::gorgias::Ticket;
+use crate::ledger::{ActionKind, TicketRow, TicketState};
+use crate::responder::intent::IntentConfig;
+use crate::responder::{Outcome, Turn};
+use jiff::{SignedDuration, Timestamp};
+
+/// Everything configurable the decisions depend on (built from the config once).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub bot_user_id: u64,
+    pub channels: Vec<String>,
+    /// Extra opt-out tags (`bot.opt_out_tags`); `tags.not_involved` always counts too.
+    pub extra_opt_out_tags: Vec<String>,
+    pub tags: Tags,
+    pub close_after: SignedDuration,
+    pub email_wait: SignedDuration,
+    pub answer_deadline: SignedDuration,
+    pub collect_email: CollectEmail,
+    pub assign_team_id: Option<u64>,
+    pub assign_user_id: Option<u64>,
+    pub messages: Messages,
+    pub intent: IntentConfig,
+}
+
+impl Policy {
+    /// Every tag that keeps the bot off a ticket.
+    pub fn opt_out_tags(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.tags.not_involved).chain(self.extra_opt_out_tags.iter())
+    }
+}
+
+/// The handover message templates (`{next_open}`, `{email}`, `{customer_name}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Messages {
+    pub online: String,
+    pub no_agents: String,
+    pub after_hours: String,
+    pub email_request: String,
+}
+
+/// Whether people can take a handover now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Availability {
+    /// Within business hours and at least one agent available.
+    Online,
+    /// Within business hours, nobody available.
+    NoAgents,
+    /// Outside business hours; the next opening, rendered in the business's time zone.
+    AfterHours { next_open: Option<String> },
+}
+
+impl Availability {
+    /// "online" | "no_agents" | "after_hours".
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::NoAgents => "no_agents",
+            Self::AfterHours { .. } => "after_hours",
+        }
+    }
+}
+
+/// The responder's part of the input.
+#[derive(Debug, Clone, Copy)]
+pub enum Answering<'a> {
+    /// The responder has not been asked: if a turn needs an answer, the plan says so.
+    NotAsked,
+    /// The responder's outcome for this turn.
+    Outcome(&'a Outcome),
+    /// The responder failed (timeout, backend down): retried until `answer_deadline`.
+    Failed(&'a str),
+}
+
+/// One decision's input: a fresh ticket and what the ledger remembers of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The full ticket (with messages), as Gorgias says it is now.
+    pub ticket: &'a Ticket,
+    /// The ledger's row, `None` the first time the bot meets the ticket.
+    pub row: Option<&'a TicketRow>,
+    pub now: Timestamp,
+    pub availability: &'a Availability,
+    pub answer: Answering<'a>,
+}
+
+/// A write to Gorgias.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// A public chat reply.
+    Reply(String),
+    /// An internal note for the agents.
+    Note(String),
+    AddTags(Vec<String>),
+    RemoveTags(Vec<String>),
+    Unassign,
+    AssignUser(u64),
+    AssignTeam(u64),
+    Close,
+    SetEmail {
+        customer_id: u64,
+        email: String,
+    },
+}
+
+impl Action {
+    /// The action's kind, part of its idempotency key.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Self::Reply(_) => ActionKind::Reply,
+            Self::Note(_) => ActionKind::Note,
+            Self::AddTags(_) => ActionKind::Tag,
+            Self::RemoveTags(_) => ActionKind::Untag,
+            Self::Unassign => ActionKind::Unassign,
+            Self::AssignUser(_) | Self::AssignTeam(_) => ActionKind::Assign,
+            Self::Close => ActionKind::Close,
+            Self::SetEmail { .. } => ActionKind::Email,
+        }
+    }
+}
+
+/// An action with the trigger that makes its idempotency key unique.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub action: Action,
+    /// E.g. "m123:answer", "m123:handover", "close:1700000000000000", "rule:55".
+    pub trigger: String,
+}
+
+/// Which row of the lifecycle table decided (for logs and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Nothing,
+    Closed,
+    OptOut,
+    Automation,
+    NotBotChannel,
+    NotOwned,
+    StillEscalated,
+    Returned,
+    Reopened,
+    AgentReplied,
+    CustomerTurn,
+    ResponderRetry,
+    AnswerDeadline,
+    AwaitingEmail,
+    EmailReceived,
+    EmailWaitExpired,
+    Waiting,
+    IdleClose,
+}
+
+impl Rule {
+    /// A short name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Nothing => "nothing",
+            Self::Closed => "closed",
+            Self::OptOut => "opt_out",
+            Self::Automation => "automation",
+            Self::NotBotChannel => "not_bot_channel",
+            Self::NotOwned => "not_owned",
+            Self::StillEscalated => "still_escalated",
+            Self::Returned => "returned",
+            Self::Reopened => "reopened",
+            Self::AgentReplied => "agent_replied",
+            Self::CustomerTurn => "customer_turn",
+            Self::ResponderRetry => "responder_retry",
+            Self::AnswerDeadline => "answer_deadline",
+            Self::AwaitingEmail => "awaiting_email",
+            Self::EmailReceived => "email_received",
+            Self::EmailWaitExpired => "email_wait_expired",
+            Self::Waiting => "waiting",
+            Self::IdleClose => "idle_close",
+        }
+    }
+}
+
+/// An event for the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedEvent {
+    pub kind: String,
+    pub reason: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// The engine's answer: the writes to perform, in order, and the ledger row afterwards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The ledger row once every step is done.
+    pub row: TicketRow,
+    pub steps: Vec<Step>,
+    pub events: Vec<PlannedEvent>,
+    /// Set when the turn needs the responder: ask it and decide again with its outcome.
+    pub need_answer: Option<Turn>,
+    pub rule: Rule,
+    /// The state before this decision.
+    pub previous_state: Option<TicketState>,
+}
+
+impl Plan {
+    pub(crate) fn new(row: TicketRow) -> Self {
+        let previous_state = Some(row.state);
+        Self {
+            row,
+            steps: Vec::new(),
+            events: Vec::new(),
+            need_answer: None,
+            rule: Rule::Nothing,
+            previous_state,
+        }
+    }
+
+    pub(crate) fn push(&mut self, action: Action, trigger: &str) {
+        self.steps.push(Step {
+            action,
+            trigger: trigger.to_string(),
+        });
+    }
+
+    pub(crate) fn set_state(&mut self, state: TicketState, reason: Option<&str>, rule: Rule) {
+        if self.row.state != state {
+            self.events.push(PlannedEvent {
+                kind: format!("state:{}", state.as_str()),
+                reason: reason.map(str::to_string),
+                detail: serde_json::json!({ "from": self.row.state.as_str(), "rule": rule.as_str() }),
+            });
+        }
+        self.row.state = state;
+        self.row.reason = reason.map(str::to_string);
+        self.rule = rule;
+    }
+
+    pub(crate) fn event(&mut self, kind: &str, reason: Option<&str>, detail: serde_json::Value) {
+        self.events.push(PlannedEvent {
+            kind: kind.to_string(),
+            reason: reason.map(str::to_string),
+            detail,
+        });
+    }
+
+    /// True when the plan changes nothing in Gorgias.
+    pub fn is_quiet(&self) -> bool {
+        self.steps.is_empty()
+    }
+}

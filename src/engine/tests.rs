@@ -1,0 +1,920 @@
+//! The lifecycle table as tests: one row per rule of the seed article, plus property tests of
+//! the invariants (never two replies to one customer message, never a close with an unanswered
+//! customer message, never a write on an opted-out ticket or someone else's).
+
+use super::*;
+use crate::config::{CollectEmail, Tags};
+use crate::gorgias::{Customer, Tag, Team, UserRef};
+use crate::ledger::ActionKind;
+use crate::responder::intent::IntentConfig;
+use proptest::prelude::*;
+
+const BOT: u64 = 1;
+const AGENT: u64 = 2;
+const CUSTOMER: u64 = 100;
+
+fn t0() -> Timestamp {
+    "2026-11-23T10:00:00Z".parse().unwrap()
+}
+
+fn at(secs: i64) -> Timestamp {
+    t0() + SignedDuration::from_secs(secs)
+}
+
+fn policy() -> Policy {
+    Policy {
+        bot_user_id: BOT,
+        channels: vec!["chat".into()],
+        extra_opt_out_tags: vec!["ai_ignore".into()],
+        tags: Tags {
+            agent_required: "PerfectBot: Agent Required".into(),
+            agent_check: "PerfectBot: Agent Check Recommended".into(),
+            handled: "PerfectBot: Handled".into(),
+            not_involved: "PerfectBot: Not Involved".into(),
+            auto_closed: "PerfectBot: Auto-closed".into(),
+            preview: "PerfectBot: Preview".into(),
+        },
+        close_after: SignedDuration::from_mins(15),
+        email_wait: SignedDuration::from_mins(5),
+        answer_deadline: SignedDuration::from_mins(2),
+        collect_email: CollectEmail::Always,
+        assign_team_id: None,
+        assign_user_id: None,
+        messages: Messages {
+            online: "An agent will be with you shortly, {customer_name}.".into(),
+            no_agents: "Our agents are busy; we will reply to {email}.".into(),
+            after_hours: "We are closed; back {next_open}.".into(),
+            email_request: "What is your email?".into(),
+        },
+        intent: IntentConfig::default(),
+    }
+}
+
+/// A chat ticket assigned to the bot, built message by message.
+#[derive(Clone)]
+struct T(Ticket);
+
+impl T {
+    fn new() -> Self {
+        T(Ticket {
+            id: 7,
+            status: "open".into(),
+            channel: Some("chat".into()),
+            customer: Some(Customer {
+                id: CUSTOMER,
+                email: Some("jane@example.org".into()),
+                name: Some("Jane".into()),
+            }),
+            assignee_user: Some(UserRef {
+                id: BOT,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+    fn msg(mut self, id: u64, secs: i64, from_agent: bool, sender: u64, text: &str) -> Self {
+        self.0.messages.push(Message {
+            id,
+            ticket_id: Some(7),
+            channel: Some("chat".into()),
+            via: Some(
+                if from_agent {
+                    "helpdesk"
+                } else {
+                    "gorgias_chat"
+                }
+                .into(),
+            ),
+            public: Some(true),
+            from_agent,
+            sender: Some(UserRef {
+                id: sender,
+                ..Default::default()
+            }),
+            body_text: Some(text.into()),
+            created_datetime: Some(at(secs)),
+            ..Default::default()
+        });
+        self.0.updated_datetime = Some(at(secs));
+        self
+    }
+    fn customer(self, id: u64, secs: i64, text: &str) -> Self {
+        self.msg(id, secs, false, CUSTOMER, text)
+    }
+    fn bot(self, id: u64, secs: i64, text: &str) -> Self {
+        self.msg(id, secs, true, BOT, text)
+    }
+    fn agent(self, id: u64, secs: i64, text: &str) -> Self {
+        self.msg(id, secs, true, AGENT, text)
+    }
+    fn rule(mut self, id: u64, secs: i64, text: &str) -> Self {
+        self = self.msg(id, secs, true, 0, text);
+        let m = self.0.messages.last_mut().unwrap();
+        m.via = Some("rule".into());
+        m.rule_id = Some(9);
+        self
+    }
+    fn tag(mut self, name: &str) -> Self {
+        self.0.tags.push(Tag {
+            id: None,
+            name: name.into(),
+        });
+        self
+    }
+    fn assigned_to(mut self, user: Option<u64>) -> Self {
+        self.0.assignee_user = user.map(|id| UserRef {
+            id,
+            ..Default::default()
+        });
+        self
+    }
+    fn team(mut self, id: u64) -> Self {
+        self.0.assignee_team = Some(Team {
+            id,
+            ..Default::default()
+        });
+        self
+    }
+    fn channel(mut self, c: &str) -> Self {
+        self.0.channel = Some(c.into());
+        self
+    }
+    fn status(mut self, s: &str) -> Self {
+        self.0.status = s.into();
+        self
+    }
+    fn no_email(mut self) -> Self {
+        if let Some(c) = self.0.customer.as_mut() {
+            c.email = None;
+        }
+        self
+    }
+}
+
+fn answer(text: &str) -> Outcome {
+    Outcome::Answer {
+        text: text.into(),
+        sources: vec!["shop.toml#1".into()],
+        score: 3.0,
+    }
+}
+
+fn run(t: &T, row: Option<&TicketRow>, now: Timestamp, answer: Answering<'_>) -> Plan {
+    run_with(t, row, now, answer, &Availability::Online, &policy())
+}
+
+fn run_with(
+    t: &T,
+    row: Option<&TicketRow>,
+    now: Timestamp,
+    answer: Answering<'_>,
+    availability: &Availability,
+    policy: &Policy,
+) -> Plan {
+    decide(
+        &Input {
+            ticket: &t.0,
+            row,
+            now,
+            availability,
+            answer,
+        },
+        policy,
+    )
+}
+
+fn actions(p: &Plan) -> Vec<Action> {
+    p.steps.iter().map(|s| s.action.clone()).collect()
+}
+
+fn replies(p: &Plan) -> Vec<String> {
+    p.steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Reply(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn row_in(state: TicketState) -> TicketRow {
+    TicketRow {
+        state,
+        ..TicketRow::new(7, at(-3600))
+    }
+}
+
+/// Each row: a name, the seed rule it checks, and an assertion on the plan.
+#[test]
+fn lifecycle_table() {
+    let p = policy();
+    let ans = answer("Orders ship in 2 days.");
+    let nk = Outcome::NoKnowledge { best_score: None };
+    struct Case {
+        name: &'static str,
+        ticket: T,
+        row: Option<TicketRow>,
+        now: Timestamp,
+        answering: Answering<'static>,
+        check: Box<dyn Fn(&Plan)>,
+    }
+    // Leak the outcomes so the table can hold 'static references.
+    let ans: &'static Outcome = Box::leak(Box::new(ans));
+    let nk: &'static Outcome = Box::leak(Box::new(nk));
+    let answered_row = TicketRow {
+        state: TicketState::Answered,
+        last_customer_msg_id: Some(1),
+        last_customer_msg_at: Some(at(0)),
+        last_bot_reply_at: Some(at(5)),
+        close_deadline: Some(at(5) + p.close_after),
+        ..TicketRow::new(7, at(0))
+    };
+    let cases = vec![
+        Case {
+            name: "1. an opt-out tag keeps the bot off, ledger state ignored",
+            ticket: T::new()
+                .customer(1, 0, "hello?")
+                .tag("PerfectBot: Not Involved"),
+            row: None,
+            now: at(10),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet());
+                assert!(p.need_answer.is_none());
+                assert_eq!(p.row.state, TicketState::Ignored);
+            }),
+        },
+        Case {
+            name: "1b. a configured opt-out tag (ai_ignore) also keeps the bot off",
+            ticket: T::new().customer(1, 0, "hello?").tag("ai_ignore"),
+            row: Some(answered_row.clone()),
+            now: at(5000),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet(), "never closes an opted-out ticket");
+                assert_eq!(p.row.state, TicketState::Ignored);
+            }),
+        },
+        Case {
+            name: "2. a Gorgias rule answered first: tag Not Involved, release, stay silent",
+            ticket: T::new()
+                .customer(1, 0, "where is my order")
+                .rule(2, 1, "auto reply"),
+            row: None,
+            now: at(10),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert_eq!(
+                    actions(p),
+                    vec![
+                        Action::AddTags(vec!["PerfectBot: Not Involved".into()]),
+                        Action::Unassign
+                    ]
+                );
+                assert!(replies(p).is_empty());
+                assert_eq!(p.row.state, TicketState::Ignored);
+                assert_eq!(p.row.reason.as_deref(), Some("rule"));
+            }),
+        },
+        Case {
+            name: "3. not a bot channel: nothing",
+            ticket: T::new().channel("email").customer(1, 0, "hi"),
+            row: None,
+            now: at(10),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet() && p.need_answer.is_none());
+                assert_eq!(p.row.state, TicketState::Ignored);
+            }),
+        },
+        Case {
+            name: "4. assigned to an agent: released, never writes",
+            ticket: T::new().customer(1, 0, "hi").assigned_to(Some(AGENT)),
+            row: Some(answered_row.clone()),
+            now: at(5000),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet());
+                assert_eq!(p.row.state, TicketState::Released);
+                assert_eq!(p.row.close_deadline, None);
+            }),
+        },
+        Case {
+            name: "4b. assigned to a team: released",
+            ticket: T::new().customer(1, 0, "hi").assigned_to(None).team(5),
+            row: Some(row_in(TicketState::Active)),
+            now: at(10),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet());
+                assert_eq!(p.row.state, TicketState::Released);
+            }),
+        },
+        Case {
+            name: "5. back with the bot but still tagged Agent Required: nothing",
+            ticket: T::new()
+                .customer(1, 0, "hi")
+                .tag("PerfectBot: Agent Required"),
+            row: Some(row_in(TicketState::Escalated)),
+            now: at(10),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet() && p.need_answer.is_none());
+                assert_eq!(p.row.state, TicketState::Escalated);
+            }),
+        },
+        Case {
+            name: "6. returned to the bot: active, answers only what no one answered",
+            ticket: T::new()
+                .customer(1, 0, "question one")
+                .agent(2, 10, "agent answer")
+                .customer(3, 20, "new question"),
+            row: Some(row_in(TicketState::Escalated)),
+            now: at(30),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert_eq!(p.row.state, TicketState::Active);
+                assert_eq!(p.row.returned_at, Some(at(30)));
+                let turn = p.need_answer.as_ref().expect("asks the responder");
+                assert_eq!(turn.messages, vec!["new question".to_string()]);
+            }),
+        },
+        Case {
+            name: "6b. returned with nothing new from the customer: quiet",
+            ticket: T::new()
+                .customer(1, 0, "q")
+                .agent(2, 10, "answered by agent"),
+            row: Some(row_in(TicketState::Released)),
+            now: at(30),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet() && p.need_answer.is_none());
+                assert_eq!(p.row.state, TicketState::Active);
+            }),
+        },
+        Case {
+            name: "7. a question the responder knows: reply, tag Handled, arm the close",
+            ticket: T::new().customer(1, 0, "when will my order ship?"),
+            row: None,
+            now: at(3),
+            answering: Answering::Outcome(ans),
+            check: Box::new(|p| {
+                assert_eq!(replies(p), vec!["Orders ship in 2 days.".to_string()]);
+                assert!(actions(p).contains(&Action::AddTags(vec!["PerfectBot: Handled".into()])));
+                assert_eq!(p.row.state, TicketState::Answered);
+                assert_eq!(
+                    p.row.close_deadline,
+                    Some(at(3) + SignedDuration::from_mins(15))
+                );
+                assert_eq!(p.row.last_customer_msg_id, Some(1));
+            }),
+        },
+        Case {
+            name: "7a. a new turn first asks the responder and does nothing else",
+            ticket: T::new().customer(1, 0, "when will my order ship?"),
+            row: None,
+            now: at(3),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet());
+                assert_eq!(p.need_answer.as_ref().unwrap().messages.len(), 1);
+            }),
+        },
+        Case {
+            name: "7b. handover on demand: email known, online message, Agent Required, unassign, note",
+            ticket: T::new().customer(1, 0, "I want to talk to a human"),
+            row: None,
+            now: at(3),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                let a = actions(p);
+                assert_eq!(
+                    replies(p),
+                    vec!["An agent will be with you shortly, Jane.".to_string()]
+                );
+                assert!(a.contains(&Action::AddTags(vec!["PerfectBot: Agent Required".into()])));
+                assert!(a.contains(&Action::Unassign));
+                assert!(
+                    matches!(a.last(), Some(Action::Note(n)) if n.contains("requested") && n.contains("jane@example.org"))
+                );
+                assert_eq!(p.row.state, TicketState::Escalated);
+                assert_eq!(p.row.reason.as_deref(), Some("requested"));
+                // The reply goes before the unassign (Gorgias may assign to whoever replies).
+                let reply_at = a
+                    .iter()
+                    .position(|x| matches!(x, Action::Reply(_)))
+                    .unwrap();
+                let release_at = a.iter().position(|x| *x == Action::Unassign).unwrap();
+                assert!(reply_at < release_at);
+            }),
+        },
+        Case {
+            name: "7c. frustration: handover with Agent Required",
+            ticket: T::new().customer(1, 0, "this is useless"),
+            row: None,
+            now: at(3),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert_eq!(p.row.reason.as_deref(), Some("frustrated"));
+                assert!(
+                    actions(p)
+                        .contains(&Action::AddTags(vec!["PerfectBot: Agent Required".into()]))
+                );
+            }),
+        },
+        Case {
+            name: "7d. no knowledge: handover with Agent Check Recommended, ticket stays open",
+            ticket: T::new().customer(1, 0, "do you sell unicorns?"),
+            row: None,
+            now: at(3),
+            answering: Answering::Outcome(nk),
+            check: Box::new(|p| {
+                let a = actions(p);
+                assert!(a.contains(&Action::AddTags(vec![
+                    "PerfectBot: Agent Check Recommended".into()
+                ])));
+                assert!(!a.contains(&Action::Close));
+                assert_eq!(p.row.reason.as_deref(), Some("no_knowledge"));
+            }),
+        },
+        Case {
+            name: "7e. handover without a known email asks for it first",
+            ticket: T::new().no_email().customer(1, 0, "talk to a human please"),
+            row: None,
+            now: at(3),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert_eq!(replies(p), vec!["What is your email?".to_string()]);
+                assert_eq!(actions(p).len(), 1);
+                assert_eq!(p.row.state, TicketState::AwaitingEmail);
+                assert_eq!(p.row.reason.as_deref(), Some("requested"));
+            }),
+        },
+        Case {
+            name: "7f. the email arrives: saved on the customer, then the handover",
+            ticket: T::new()
+                .no_email()
+                .customer(1, 0, "talk to a human please")
+                .bot(2, 1, "What is your email?")
+                .customer(3, 30, "sure, it's jane.doe@example.org"),
+            row: Some(TicketRow {
+                state: TicketState::AwaitingEmail,
+                reason: Some("requested".into()),
+                email_requested_at: Some(at(1)),
+                last_customer_msg_id: Some(1),
+                last_customer_msg_at: Some(at(0)),
+                ..TicketRow::new(7, at(0))
+            }),
+            now: at(31),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                let a = actions(p);
+                assert_eq!(
+                    a[0],
+                    Action::SetEmail {
+                        customer_id: CUSTOMER,
+                        email: "jane.doe@example.org".into()
+                    }
+                );
+                assert!(a.contains(&Action::AddTags(vec!["PerfectBot: Agent Required".into()])));
+                assert_eq!(p.row.state, TicketState::Escalated);
+            }),
+        },
+        Case {
+            name: "7g. no email within email_wait: handover anyway (sweep)",
+            ticket: T::new().no_email().customer(1, 0, "human please").bot(
+                2,
+                1,
+                "What is your email?",
+            ),
+            row: Some(TicketRow {
+                state: TicketState::AwaitingEmail,
+                reason: Some("requested".into()),
+                email_requested_at: Some(at(1)),
+                last_customer_msg_id: Some(1),
+                last_customer_msg_at: Some(at(0)),
+                ..TicketRow::new(7, at(0))
+            }),
+            now: at(1 + 300),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert_eq!(p.row.state, TicketState::Escalated);
+                assert!(
+                    matches!(actions(p).last(), Some(Action::Note(n)) if n.contains("not given"))
+                );
+            }),
+        },
+        Case {
+            name: "7h. responder failing: retry, then hand over with reason error after answer_deadline",
+            ticket: T::new().customer(1, 0, "where is my parcel"),
+            row: Some(TicketRow {
+                pending_since: Some(at(0)),
+                ..TicketRow::new(7, at(0))
+            }),
+            now: at(121),
+            answering: Answering::Failed("timeout"),
+            check: Box::new(|p| {
+                assert_eq!(p.row.state, TicketState::Escalated);
+                assert_eq!(p.row.reason.as_deref(), Some("error"));
+                assert!(actions(p).contains(&Action::AddTags(vec![
+                    "PerfectBot: Agent Check Recommended".into()
+                ])));
+            }),
+        },
+        Case {
+            name: "7i. responder failing before the deadline: nothing yet, remembered",
+            ticket: T::new().customer(1, 0, "where is my parcel"),
+            row: None,
+            now: at(30),
+            answering: Answering::Failed("timeout"),
+            check: Box::new(|p| {
+                assert!(p.is_quiet());
+                assert_eq!(p.row.pending_since, Some(at(0)));
+                assert_eq!(p.row.last_customer_msg_id, None, "still unanswered");
+            }),
+        },
+        Case {
+            name: "8. bot answered last, customer silent, deadline passed: tag Auto-closed and close",
+            ticket: T::new()
+                .customer(1, 0, "q")
+                .bot(2, 5, "a")
+                .tag("PerfectBot: Handled"),
+            row: Some(answered_row.clone()),
+            now: at(5 + 900),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert_eq!(
+                    actions(p),
+                    vec![
+                        Action::AddTags(vec!["PerfectBot: Auto-closed".into()]),
+                        Action::Close
+                    ]
+                );
+                assert_eq!(p.row.state, TicketState::Closed);
+            }),
+        },
+        Case {
+            name: "8b. before the deadline: nothing",
+            ticket: T::new().customer(1, 0, "q").bot(2, 5, "a"),
+            row: Some(answered_row.clone()),
+            now: at(5 + 899),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet());
+                assert_eq!(p.row.state, TicketState::Answered);
+            }),
+        },
+        Case {
+            name: "8c. the customer wrote before the deadline: no close, a new turn",
+            ticket: T::new().customer(1, 0, "q").bot(2, 5, "a").customer(
+                3,
+                600,
+                "and another thing",
+            ),
+            row: Some(answered_row.clone()),
+            now: at(5 + 900),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(!actions(p).contains(&Action::Close));
+                assert!(p.need_answer.is_some());
+            }),
+        },
+        Case {
+            name: "9. a customer writes after the close: the bot carries on",
+            ticket: T::new().customer(1, 0, "q").bot(2, 5, "a").customer(
+                3,
+                2000,
+                "one more question",
+            ),
+            row: Some(TicketRow {
+                state: TicketState::Closed,
+                ..answered_row.clone()
+            }),
+            now: at(2001),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert_eq!(p.row.state, TicketState::Active);
+                assert_eq!(
+                    p.need_answer.as_ref().unwrap().messages,
+                    vec!["one more question".to_string()]
+                );
+            }),
+        },
+        Case {
+            name: "10. an agent replies on the bot's ticket without reassigning: assigned to that agent, bot silent",
+            ticket: T::new()
+                .customer(1, 0, "q")
+                .bot(2, 5, "a")
+                .agent(3, 60, "let me help")
+                .customer(4, 70, "thanks"),
+            row: Some(answered_row.clone()),
+            now: at(80),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert_eq!(actions(p), vec![Action::AssignUser(AGENT)]);
+                assert_eq!(p.row.state, TicketState::Released);
+                assert!(p.need_answer.is_none());
+            }),
+        },
+        Case {
+            name: "11. a ticket closed elsewhere stops being tracked",
+            ticket: T::new().customer(1, 0, "q").bot(2, 5, "a").status("closed"),
+            row: Some(answered_row.clone()),
+            now: at(100),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet());
+                assert_eq!(p.row.state, TicketState::Closed);
+                assert_eq!(p.row.close_deadline, None);
+            }),
+        },
+    ];
+    for c in cases {
+        let plan = run(&c.ticket, c.row.as_ref(), c.now, c.answering);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (c.check)(&plan)));
+        assert!(outcome.is_ok(), "case failed: {}\nplan: {plan:#?}", c.name);
+    }
+}
+
+#[test]
+fn handover_message_fits_availability() {
+    let t = T::new().customer(1, 0, "talk to a human");
+    let p = policy();
+    let busy = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::NoAgents,
+        &p,
+    );
+    assert_eq!(
+        replies(&busy),
+        vec!["Our agents are busy; we will reply to jane@example.org.".to_string()]
+    );
+    let closed = Availability::AfterHours {
+        next_open: Some("Monday 09:00 CET".into()),
+    };
+    let after = run_with(&t, None, at(1), Answering::NotAsked, &closed, &p);
+    assert_eq!(
+        replies(&after),
+        vec!["We are closed; back Monday 09:00 CET.".to_string()]
+    );
+}
+
+#[test]
+fn collect_email_when_offline_only_asks_when_nobody_is_available() {
+    let t = T::new().no_email().customer(1, 0, "talk to a human");
+    let p = Policy {
+        collect_email: CollectEmail::WhenOffline,
+        ..policy()
+    };
+    let online = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::Online,
+        &p,
+    );
+    assert_eq!(online.row.state, TicketState::Escalated);
+    let offline = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::NoAgents,
+        &p,
+    );
+    assert_eq!(offline.row.state, TicketState::AwaitingEmail);
+    let never = Policy {
+        collect_email: CollectEmail::Never,
+        ..policy()
+    };
+    let plan = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::NoAgents,
+        &never,
+    );
+    assert_eq!(plan.row.state, TicketState::Escalated);
+}
+
+#[test]
+fn handover_assigns_to_the_configured_team_or_user() {
+    let t = T::new().customer(1, 0, "talk to a human");
+    let team = Policy {
+        assign_team_id: Some(42),
+        ..policy()
+    };
+    let plan = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::Online,
+        &team,
+    );
+    assert!(actions(&plan).contains(&Action::AssignTeam(42)));
+    assert!(!actions(&plan).contains(&Action::Unassign));
+    let user = Policy {
+        assign_user_id: Some(AGENT),
+        ..policy()
+    };
+    let plan = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::Online,
+        &user,
+    );
+    assert!(actions(&plan).contains(&Action::AssignUser(AGENT)));
+}
+
+#[test]
+fn escalated_ticket_assigned_to_the_handover_team_stays_escalated() {
+    let t = T::new()
+        .customer(1, 0, "q")
+        .assigned_to(None)
+        .team(42)
+        .tag("PerfectBot: Agent Required");
+    let plan = run(
+        &t,
+        Some(&row_in(TicketState::Escalated)),
+        at(10),
+        Answering::NotAsked,
+    );
+    assert_eq!(plan.row.state, TicketState::Escalated);
+    assert!(plan.is_quiet());
+}
+
+#[test]
+fn every_step_of_a_plan_has_a_distinct_idempotency_key() {
+    let t = T::new()
+        .no_email()
+        .customer(1, 0, "talk to a human")
+        .bot(2, 1, "email?")
+        .customer(3, 5, "a@b.org");
+    let row = TicketRow {
+        state: TicketState::AwaitingEmail,
+        reason: Some("requested".into()),
+        email_requested_at: Some(at(1)),
+        last_customer_msg_id: Some(1),
+        last_customer_msg_at: Some(at(0)),
+        ..TicketRow::new(7, at(0))
+    };
+    let plan = run(&t, Some(&row), at(6), Answering::NotAsked);
+    let mut keys: Vec<(ActionKind, &str)> = plan
+        .steps
+        .iter()
+        .map(|s| (s.action.kind(), s.trigger.as_str()))
+        .collect();
+    let n = keys.len();
+    keys.sort_by_key(|(k, t)| (k.as_str(), t.to_string()));
+    keys.dedup();
+    assert_eq!(keys.len(), n, "{:?}", plan.steps);
+}
+
+// ---- property tests: simulate a conversation through many decisions ----
+
+#[derive(Debug, Clone)]
+enum Ev {
+    Customer(u8),
+    Agent,
+    AssignAgent,
+    ReturnToBot,
+    OptOut,
+    RemoveOptOut,
+    Wait(u16),
+    CloseByAgent,
+}
+
+fn ev() -> impl Strategy<Value = Ev> {
+    prop_oneof![
+        4 => (0u8..6).prop_map(Ev::Customer),
+        1 => Just(Ev::Agent),
+        1 => Just(Ev::AssignAgent),
+        1 => Just(Ev::ReturnToBot),
+        1 => Just(Ev::OptOut),
+        1 => Just(Ev::RemoveOptOut),
+        3 => (1u16..1200).prop_map(Ev::Wait),
+        1 => Just(Ev::CloseByAgent),
+    ]
+}
+
+const TEXTS: [&str; 6] = [
+    "where is my order",
+    "talk to a human",
+    "this is useless",
+    "do you ship to Mars",
+    "thanks",
+    "my email is x@example.org",
+];
+
+fn outcome_for(text: &str) -> Outcome {
+    if text.contains("Mars") {
+        Outcome::NoKnowledge { best_score: None }
+    } else {
+        answer("an answer")
+    }
+}
+
+/// Apply a plan's actions to the ticket, as Gorgias would.
+fn apply(t: &mut T, plan: &Plan, now_secs: i64, next_id: &mut u64) {
+    for s in &plan.steps {
+        match &s.action {
+            Action::Reply(text) => {
+                *next_id += 1;
+                *t = t.clone().bot(*next_id, now_secs, text);
+            }
+            Action::Note(_) => {}
+            Action::AddTags(names) => {
+                for n in names {
+                    if !t.0.has_tag(n) {
+                        *t = t.clone().tag(n);
+                    }
+                }
+            }
+            Action::RemoveTags(names) => t.0.tags.retain(|x| !names.contains(&x.name)),
+            Action::Unassign => t.0.assignee_user = None,
+            Action::AssignUser(id) => *t = t.clone().assigned_to(Some(*id)),
+            Action::AssignTeam(id) => *t = t.clone().assigned_to(None).team(*id),
+            Action::Close => t.0.status = "closed".into(),
+            Action::SetEmail { email, .. } => {
+                if let Some(c) = t.0.customer.as_mut() {
+                    c.email = Some(email.clone());
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn invariants_hold_over_random_conversations(events in proptest::collection::vec(ev(), 1..40), no_email in any::<bool>()) {
+
+        let mut t = T::new();
+        if no_email { t = t.no_email(); }
+        let mut row: Option<TicketRow> = None;
+        let mut now: i64 = 0;
+        let mut next_id: u64 = 1000;
+        let mut replied_to: std::collections::HashSet<String> = Default::default();
+        for e in events {
+            now += 1;
+            match e {
+                Ev::Customer(i) => {
+                    next_id += 1;
+                    t = t.customer(next_id, now, TEXTS[i as usize]);
+                    t.0.status = "open".into(); // a customer message reopens
+                }
+                Ev::Agent => { next_id += 1; t = t.agent(next_id, now, "agent here"); }
+                Ev::AssignAgent => t = t.assigned_to(Some(AGENT)),
+                Ev::ReturnToBot => {
+                    t = t.assigned_to(Some(BOT));
+                    t.0.assignee_team = None;
+                    t.0.tags.retain(|x| !x.name.contains("Agent"));
+                }
+                Ev::OptOut => if !t.0.has_tag("ai_ignore") { t = t.tag("ai_ignore") },
+                Ev::RemoveOptOut => t.0.tags.retain(|x| x.name != "ai_ignore"),
+                Ev::Wait(s) => now += s as i64,
+                Ev::CloseByAgent => t.0.status = "closed".into(),
+            }
+            let before = t.clone();
+            let mut plan = run(&t, row.as_ref(), at(now), Answering::NotAsked);
+            if let Some(turn) = plan.need_answer.clone() {
+                prop_assert!(plan.steps.is_empty());
+                let o = outcome_for(&turn.messages.join(" "));
+                plan = run(&t, row.as_ref(), at(now), Answering::Outcome(&o));
+            }
+            let owned_by_other = before.0.assignee_user.as_ref().is_some_and(|u| u.id != BOT)
+                || (before.0.assignee_user.is_none() && before.0.assignee_team.is_some());
+            let opted_out = before.0.has_tag("ai_ignore") || before.0.has_tag("PerfectBot: Not Involved");
+            if owned_by_other || opted_out || !before.0.is_open() {
+                prop_assert!(plan.steps.is_empty(), "wrote on a ticket not the bot's: {:?}", plan.steps);
+            }
+            if plan.steps.iter().any(|s| s.action == Action::Close) {
+                let last_customer = before.0.messages.iter().filter(|m| m.is_from_customer()).map(|m| m.id).max();
+                let last_bot = before.0.messages.iter().filter(|m| m.from_agent).map(|m| m.id).max();
+                prop_assert!(last_customer < last_bot, "closed with an unanswered customer message");
+            }
+            for s in &plan.steps {
+                if let Action::Reply(_) = s.action {
+                    // The trigger's message part ("m123" or "email_wait:...") identifies what the reply answers.
+                    let key = s.trigger.clone();
+                    prop_assert!(replied_to.insert(key.clone()), "two replies for {key}");
+                    let msg_part = key.split(':').next().unwrap_or("").to_string();
+                    if msg_part.starts_with('m') {
+                        let n = plan.steps.iter().filter(|x| matches!(x.action, Action::Reply(_)) && x.trigger.split(':').next() == Some(msg_part.as_str())).count();
+                        prop_assert!(n <= 1, "two replies to one customer message in one plan");
+                    }
+                }
+            }
+            apply(&mut t, &plan, now, &mut next_id);
+            row = Some(plan.row);
+        }
+    }
+}

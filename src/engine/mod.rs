@@ -157,7 +157,7 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
     }
 
     // 7. Unanswered customer messages.
-    let unanswered = unanswered_customer_messages(t, &plan.row);
+    let unanswered = unanswered_customer_messages(t, &plan.row, policy);
     if !unanswered.is_empty() {
         customer_turn(input, policy, &mut plan, &unanswered);
         return plan;
@@ -291,9 +291,12 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
             score,
         }) => {
             mark_handled_through(&mut plan.row, Some(latest));
-            plan.push(Action::Reply(text.clone()), &format!("{trigger}:answer"));
+            plan.push(Action::Reply(text.clone()), &trigger);
             if !t.has_tag(&policy.tags.handled) {
-                plan.push(Action::AddTags(vec![policy.tags.handled.clone()]), &trigger);
+                plan.push(
+                    Action::AddTags(vec![policy.tags.handled.clone()]),
+                    &format!("{trigger}:handled"),
+                );
             }
             plan.row.last_bot_reply_at = Some(input.now);
             plan.row.close_deadline = Some(input.now + policy.close_after);
@@ -397,7 +400,7 @@ fn handover(
 
     if known_email.is_none() && found_email.is_none() && may_ask && !already_asked {
         let text = render(&policy.messages.email_request, input, None);
-        plan.push(Action::Reply(text), &format!("{trigger}:email_request"));
+        plan.push(Action::Reply(text), trigger);
         plan.row.email_requested_at = Some(input.now);
         plan.set_state(TicketState::AwaitingEmail, Some(reason.as_str()), rule);
         plan.event(
@@ -564,9 +567,21 @@ fn human_reply_since_bot_took_it<'t>(
 }
 
 /// Customer messages nobody has handled: newer than the ledger's watermark and newer than the
-/// last agent-side public message (an agent's or a rule's reply answers what came before it).
-fn unanswered_customer_messages<'t>(t: &'t Ticket, row: &TicketRow) -> Vec<&'t Message> {
-    let last_agent = last_agent_side(t).map(order_key);
+/// last public message of a person or automation (their reply answers what came before it).
+/// The bot's own replies do not count here: what the bot handled is the ledger's watermark, so
+/// that a plan interrupted after its reply is re-planned identically (and its reply, keyed by the
+/// customer message, is not sent twice).
+fn unanswered_customer_messages<'t>(
+    t: &'t Ticket,
+    row: &TicketRow,
+    policy: &Policy,
+) -> Vec<&'t Message> {
+    let last_agent = t
+        .messages
+        .iter()
+        .filter(|m| m.from_agent && !m.is_internal_note() && !is_bot_message(m, policy))
+        .map(order_key)
+        .max();
     let watermark = match (row.last_customer_msg_at, row.last_customer_msg_id) {
         (Some(at), Some(id)) => Some((at, id)),
         _ => None,

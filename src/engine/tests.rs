@@ -918,3 +918,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_plan_interrupted_after_its_reply_is_replanned_with_the_same_keys() {
+    let t = T::new().customer(1, 0, "when will my order ship?");
+    let o = answer("Orders ship in 2 days.");
+    let first = run(&t, None, at(1), Answering::Outcome(&o));
+    // Only the reply landed before a crash; the ledger row was not saved.
+    let after_reply = t.clone().bot(2, 1, "Orders ship in 2 days.");
+    let again = run(&after_reply, None, at(5), Answering::Outcome(&o));
+    let keys = |p: &Plan| -> Vec<(ActionKind, String)> {
+        p.steps
+            .iter()
+            .map(|s| (s.action.kind(), s.trigger.clone()))
+            .collect()
+    };
+    assert_eq!(keys(&first), keys(&again));
+    // Even if the responder changed its mind, any reply to message 1 has the same key.
+    let nk = Outcome::NoKnowledge { best_score: None };
+    let flipped = run(&after_reply, None, at(5), Answering::Outcome(&nk));
+    let reply_keys: Vec<_> = flipped
+        .steps
+        .iter()
+        .filter(|s| s.action.kind() == ActionKind::Reply)
+        .map(|s| s.trigger.clone())
+        .collect();
+    assert_eq!(reply_keys, vec!["m1".to_string()]);
+}

@@ -434,10 +434,7 @@ fn handover(
         Availability::NoAgents => &policy.messages.no_agents,
         Availability::AfterHours { .. } => &policy.messages.after_hours,
     };
-    plan.push(
-        Action::Reply(render(template, input, email)),
-        &format!("{trigger}:handover"),
-    );
+    plan.push(Action::Reply(render(template, input, email)), trigger);
     let tag = match reason {
         HandoverReason::Requested | HandoverReason::Frustrated => &policy.tags.agent_required,
         _ => &policy.tags.agent_check,

@@ -1,0 +1,569 @@
+//! The running bot: wiring (client, ledger, responder, policy, business hours), the poll loop,
+//! the sweeps and the deadline timer. One worker does all ticket work serially, so a poll and a
+//! sweep never act on the same ticket at once; the cron ticker, the deadline timer and webhooks
+//! only signal it.
+//!
+//! `poll_once` and `sweep_once` are callable directly (tests, the demo); `run_until_cancelled`
+//! drives them.
+
+use crate::clock::Clock;
+use crate::config::{Config, HoursSource, Mode, ResponderKind};
+use crate::engine::{self, Answering, Availability, Input, Messages, Plan, Policy, Rule};
+use crate::executor::{ExecError, Executor, StepOutcome, describe};
+use crate::gorgias::{Auth, Client, ClientConfig, GorgiasError, Ticket};
+use crate::hours::BusinessHours;
+use crate::ledger::{Ledger, LedgerError, TicketRow, TicketState};
+use crate::responder::kb::{Kb, KbResponder};
+use crate::responder::{Outcome, Responder};
+use anyhow::Context as _;
+use jiff::{SignedDuration, Timestamp};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// One decision taken, for the demo's timeline and for tests that watch the daemon.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub at: Timestamp,
+    pub ticket_id: u64,
+    pub rule: Rule,
+    pub state: TicketState,
+    pub reason: Option<String>,
+    /// What was written, in words ("replied: ...", "tagged ...", "closed").
+    pub actions: Vec<String>,
+}
+
+/// Why a ticket was looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Poll,
+    Sweep,
+}
+
+/// Counters of one poll or sweep.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassStats {
+    /// Tickets listed (poll) or due (sweep).
+    pub seen: usize,
+    /// Tickets read in full and decided.
+    pub decided: usize,
+    /// Tickets whose processing failed (logged; retried later).
+    pub failed: usize,
+}
+
+/// The running bot.
+pub struct Daemon {
+    pub config: Config,
+    pub client: Client,
+    pub ledger: Ledger,
+    pub executor: Executor,
+    pub responder: Arc<dyn Responder>,
+    pub policy: Policy,
+    pub hours: BusinessHours,
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the worker for an early poll (webhook hint, tests).
+    pub poke: Arc<Notify>,
+    notices: broadcast::Sender<Notice>,
+    presence: Mutex<Option<(Instant, Option<bool>)>>,
+    view_filter: String,
+    responder_timeout: Duration,
+}
+
+impl Daemon {
+    /// Build everything from the config: the Gorgias identity check, the ledger, the knowledge
+    /// base, business hours. Fails with a message naming what is wrong.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Daemon> {
+        let client = client_for(&config)?;
+        let bot_user_id = match config.bot.user_id {
+            Some(id) => id,
+            None => {
+                client
+                    .current_user()
+                    .await
+                    .context("identity check: GET /api/users/0 (is the API key right?)")?
+                    .id
+            }
+        };
+        let ledger = Ledger::open(&config.ledger.path)
+            .await
+            .with_context(|| format!("opening the ledger {}", config.ledger.path.display()))?;
+        let responder: Arc<dyn Responder> = match config.responder.kind {
+            ResponderKind::Kb | ResponderKind::OpenAi => {
+                let kb = Kb::load_dir(&config.kb.dir)
+                    .with_context(|| format!("loading the knowledge base from {}", config.kb.dir.display()))?;
+                Arc::new(KbResponder::new(kb, config.kb.min_score))
+            }
+        };
+        let hours = match config.business_hours.source {
+            HoursSource::Config => config.business_hours.hours.clone(),
+            HoursSource::Gorgias => {
+                let setting = client
+                    .business_hours()
+                    .await
+                    .context("reading the business-hours setting from Gorgias")?;
+                match setting {
+                    Some(s) => BusinessHours::from_gorgias(&s, config.business_hours.holidays.clone())
+                        .map_err(|e| anyhow::anyhow!("Gorgias business-hours setting: {e}"))?,
+                    None => BusinessHours::always_open(),
+                }
+            }
+        };
+        let policy = policy_for(&config, bot_user_id);
+        let executor = Executor {
+            client: client.clone(),
+            ledger: ledger.clone(),
+            bot_user_id,
+        };
+        let (notices, _) = broadcast::channel(1024);
+        let view_filter = format!(
+            "eq(ticket.status, 'open') && eq(ticket.assignee_user.id, {bot_user_id})"
+        );
+        let responder_timeout = config
+            .timing
+            .answer_deadline
+            .min(Duration::from_secs(30))
+            .max(Duration::from_secs(1));
+        Ok(Daemon {
+            config,
+            client,
+            ledger,
+            executor,
+            responder,
+            policy,
+            hours,
+            clock,
+            poke: Arc::new(Notify::new()),
+            notices,
+            presence: Mutex::new(None),
+            view_filter,
+            responder_timeout,
+        })
+    }
+
+    /// Watch every decision as it is taken.
+    pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    /// The bot's Gorgias user id.
+    pub fn bot_user_id(&self) -> u64 {
+        self.policy.bot_user_id
+    }
+
+    /// One poll: list the bot's open tickets through one view query, read in full only those
+    /// that changed since the ledger last saw them (plus tracked ones that left the view, and
+    /// ones waiting on a responder retry), decide and act on each.
+    pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        let listed = self
+            .client
+            .ad_hoc_view_items(&self.view_filter, "updated_datetime")
+            .await?;
+        let ids: Vec<u64> = listed.iter().map(|t| t.id).collect();
+        let rows = self.ledger.tickets(&ids).await?;
+        let mut todo: Vec<u64> = listed
+            .iter()
+            .filter(|t| match rows.get(&t.id) {
+                None => true,
+                Some(r) => {
+                    r.pending_since.is_some()
+                        || r.seen_updated_at != t.updated_datetime
+                        || (t.messages_count.is_some() && r.seen_messages_count != t.messages_count)
+                }
+            })
+            .map(|t| t.id)
+            .collect();
+        // Tracked tickets that are no longer in the view were closed, reassigned or unassigned.
+        for r in self.ledger.tracked().await? {
+            if !ids.contains(&r.ticket_id) {
+                todo.push(r.ticket_id);
+            }
+        }
+        let mut stats = PassStats {
+            seen: listed.len(),
+            ..Default::default()
+        };
+        for id in todo {
+            if cancel.is_cancelled() {
+                break;
+            }
+            self.process_counted(id, Cause::Poll, &mut stats).await?;
+        }
+        let now = self.clock.now();
+        self.ledger.set_meta("last_poll_at", &now.to_string()).await?;
+        Ok(stats)
+    }
+
+    /// One sweep: idle closes due, `awaiting_email` past `email_wait`, customer messages
+    /// unanswered past `answer_deadline`. Each ticket is read fresh and re-decided.
+    pub async fn sweep_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        let now = self.clock.now();
+        let mut due: Vec<u64> = self
+            .ledger
+            .due_closes(now)
+            .await?
+            .into_iter()
+            .map(|r| r.ticket_id)
+            .collect();
+        for r in self
+            .ledger
+            .tickets_in_states(&[TicketState::Active, TicketState::AwaitingEmail])
+            .await?
+        {
+            let email_due = r.state == TicketState::AwaitingEmail
+                && r.email_requested_at
+                    .is_some_and(|at| at + self.policy.email_wait <= now);
+            let answer_due = r
+                .pending_since
+                .is_some_and(|at| at + self.policy.answer_deadline <= now);
+            if (email_due || answer_due) && !due.contains(&r.ticket_id) {
+                due.push(r.ticket_id);
+            }
+        }
+        let mut stats = PassStats {
+            seen: due.len(),
+            ..Default::default()
+        };
+        for id in due {
+            if cancel.is_cancelled() {
+                break;
+            }
+            self.process_counted(id, Cause::Sweep, &mut stats).await?;
+        }
+        Ok(stats)
+    }
+
+    async fn process_counted(&self, id: u64, cause: Cause, stats: &mut PassStats) -> Result<(), PassError> {
+        match self.process(id, cause).await {
+            Ok(()) => stats.decided += 1,
+            Err(ProcessError::Exec(e)) if e.is_fatal() => return Err(PassError::Ledger(e.to_string())),
+            Err(ProcessError::Ledger(e)) if e.is_fatal() => return Err(PassError::Ledger(e.to_string())),
+            Err(e) => {
+                stats.failed += 1;
+                tracing::warn!(ticket_id = id, error = %e, "ticket not processed; will retry");
+                let _ = self
+                    .ledger
+                    .set_meta("last_error", &format!("{} ticket {id}: {e}", self.clock.now()))
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read one ticket fresh, decide (asking the responder if needed), act.
+    async fn process(&self, id: u64, cause: Cause) -> Result<(), ProcessError> {
+        let mut ticket = match self.client.ticket(id).await {
+            Ok(t) => t,
+            Err(GorgiasError::NotFound { .. }) => return self.forget_deleted(id).await,
+            Err(e) => return Err(e.into()),
+        };
+        let row = self.ledger.ticket(id).await?;
+        let now = self.clock.now();
+        let availability = self.availability(now).await;
+        let mut plan = self.decide(&ticket, row.as_ref(), now, &availability, Answering::NotAsked);
+        if let Some(turn) = plan.need_answer.take() {
+            let asked = Instant::now();
+            let result = tokio::time::timeout(self.responder_timeout, self.responder.answer(&turn)).await;
+            let failure;
+            let answering = match &result {
+                Ok(Ok(outcome)) => Answering::Outcome(outcome),
+                Ok(Err(e)) => {
+                    failure = e.to_string();
+                    Answering::Failed(&failure)
+                }
+                Err(_) => Answering::Failed("the responder timed out"),
+            };
+            let now = self.clock.now();
+            plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
+            // Before a handover taken after a slow responder, look again at what Gorgias says
+            // now (a customer wrote, an agent took it, a tag appeared) and decide on that.
+            if is_handover(&plan) && asked.elapsed() > Duration::from_secs(1) {
+                ticket = self.client.ticket(id).await?;
+                plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
+                if plan.need_answer.is_some() {
+                    // The conversation moved on: decide it on the next poll.
+                    return Ok(());
+                }
+            }
+        }
+        let outcomes = self.executor.execute(&ticket, &plan, now).await?;
+        self.report(&ticket, &plan, &outcomes, cause, now);
+        Ok(())
+    }
+
+    fn decide(
+        &self,
+        ticket: &Ticket,
+        row: Option<&TicketRow>,
+        now: Timestamp,
+        availability: &Availability,
+        answer: Answering<'_>,
+    ) -> Plan {
+        engine::decide(
+            &Input {
+                ticket,
+                row,
+                now,
+                availability,
+                answer,
+            },
+            &self.policy,
+        )
+    }
+
+    async fn forget_deleted(&self, id: u64) -> Result<(), ProcessError> {
+        if let Some(mut row) = self.ledger.ticket(id).await? {
+            row.state = TicketState::Released;
+            row.reason = Some("deleted".into());
+            row.close_deadline = None;
+            row.pending_since = None;
+            self.ledger.save_ticket(&row).await?;
+        }
+        Ok(())
+    }
+
+    fn report(&self, ticket: &Ticket, plan: &Plan, outcomes: &[StepOutcome], cause: Cause, now: Timestamp) {
+        let actions: Vec<String> = plan
+            .steps
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, o)| !matches!(o, StepOutcome::AlreadyDone))
+            .map(|(s, _)| describe(&s.action))
+            .collect();
+        let changed = plan.previous_state != Some(plan.row.state);
+        if actions.is_empty() && !changed {
+            tracing::debug!(ticket_id = ticket.id, rule = plan.rule.as_str(), "nothing to do");
+            return;
+        }
+        tracing::info!(
+            ticket_id = ticket.id,
+            rule = plan.rule.as_str(),
+            state = plan.row.state.as_str(),
+            reason = plan.row.reason.as_deref().unwrap_or(""),
+            cause = ?cause,
+            "decided"
+        );
+        let _ = self.notices.send(Notice {
+            at: now,
+            ticket_id: ticket.id,
+            rule: plan.rule,
+            state: plan.row.state,
+            reason: plan.row.reason.clone(),
+            actions,
+        });
+    }
+
+    /// Online / no agents / after hours. Presence is read from Gorgias at most once a minute,
+    /// and only within business hours; an account that does not expose it counts as online.
+    pub async fn availability(&self, now: Timestamp) -> Availability {
+        if !self.hours.is_open(now) {
+            return Availability::AfterHours {
+                next_open: self.hours.describe_next_open(now),
+            };
+        }
+        let cached = *self.presence.lock().expect("presence mutex poisoned");
+        let anyone = match cached {
+            Some((at, v)) if at.elapsed() < Duration::from_secs(60) => v,
+            _ => {
+                let v = match self.client.users(true).await {
+                    Ok(users) => {
+                        let agents: Vec<_> = users
+                            .iter()
+                            .filter(|u| u.id != self.policy.bot_user_id && u.active != Some(false))
+                            .filter(|u| u.role.as_ref().is_none_or(|r| r.name != "bot"))
+                            .collect();
+                        if agents.iter().any(|u| u.availability_status.is_some()) {
+                            Some(agents.iter().any(|u| {
+                                u.availability_status.as_ref().is_some_and(|a| a.status == "online")
+                            }))
+                        } else {
+                            None
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read agent presence; assuming agents are available");
+                        None
+                    }
+                };
+                *self.presence.lock().expect("presence mutex poisoned") = Some((Instant::now(), v));
+                v
+            }
+        };
+        match anyone {
+            Some(false) => Availability::NoAgents,
+            _ => Availability::Online,
+        }
+    }
+
+    /// Run until `cancel`: check unfinished actions, then poll every `poll_interval`, sweep on
+    /// the cron schedule, and wake exactly at the earliest close deadline.
+    pub async fn run_until_cancelled(&self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let (checked, landed) = self.executor.recover(now).await?;
+        if checked > 0 {
+            tracing::info!(checked, landed, "checked unfinished actions from before the restart");
+        }
+        let (sweep_tx, mut sweep_rx) = mpsc::channel::<()>(1);
+        let scheduler = start_cron(&self.config.timing.sweep, sweep_tx).await?;
+        let mut poll = tokio::time::interval(self.config.timing.poll_interval);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let result = loop {
+            let next = self.ledger.next_deadline().await?;
+            let sleep_for = match next {
+                Some(d) => engine::until(self.clock.now(), d).unsigned_abs() + Duration::from_millis(5),
+                None => Duration::from_secs(3600),
+            };
+            let work = tokio::select! {
+                _ = cancel.cancelled() => break Ok(()),
+                _ = poll.tick() => Work::Poll,
+                _ = self.poke.notified() => Work::Poll,
+                Some(()) = sweep_rx.recv() => Work::Sweep,
+                _ = tokio::time::sleep(sleep_for) => Work::Sweep,
+            };
+            let started = Instant::now();
+            let pass = match work {
+                Work::Poll => self.poll_once(&cancel).await,
+                Work::Sweep => self.sweep_once(&cancel).await,
+            };
+            match pass {
+                Ok(stats) => {
+                    if stats.decided > 0 || stats.failed > 0 {
+                        tracing::debug!(?work, seen = stats.seen, decided = stats.decided, failed = stats.failed, ms = started.elapsed().as_millis() as u64, "pass done");
+                    }
+                    let _ = self.ledger.set_meta("last_pass_ok", &self.clock.now().to_string()).await;
+                }
+                Err(PassError::Ledger(e)) => {
+                    break Err(anyhow::anyhow!("the ledger cannot be written ({e}); stopping so nothing is done without a record"));
+                }
+                Err(PassError::Gorgias(e)) => {
+                    tracing::warn!(?work, error = %e, "pass failed; will try again");
+                    let _ = self
+                        .ledger
+                        .set_meta("last_error", &format!("{}: {e}", self.clock.now()))
+                        .await;
+                }
+            }
+        };
+        let mut scheduler = scheduler;
+        let _ = scheduler.shutdown().await;
+        result
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    Poll,
+    Sweep,
+}
+
+/// Why a whole pass failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    /// Listing failed; the next pass tries again.
+    #[error(transparent)]
+    Gorgias(#[from] GorgiasError),
+    /// The ledger cannot be written: fatal.
+    #[error("ledger: {0}")]
+    Ledger(String),
+}
+
+impl From<LedgerError> for PassError {
+    fn from(e: LedgerError) -> Self {
+        PassError::Ledger(e.to_string())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ProcessError {
+    #[error(transparent)]
+    Gorgias(#[from] GorgiasError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+}
+
+fn is_handover(plan: &Plan) -> bool {
+    matches!(plan.row.state, TicketState::Escalated | TicketState::AwaitingEmail)
+        && plan.previous_state != Some(plan.row.state)
+}
+
+/// The cron ticker: its job only signals the worker (`try_send` on a channel of one, so runs
+/// never pile up or overlap).
+async fn start_cron(
+    cron: &str,
+    tx: mpsc::Sender<()>,
+) -> anyhow::Result<tokio_cron_scheduler::JobScheduler> {
+    use tokio_cron_scheduler::{Job, JobScheduler};
+    let scheduler = JobScheduler::new().await.context("starting the sweep scheduler")?;
+    let job = Job::new_async(cron, move |_id, _lock| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            let _ = tx.try_send(());
+        })
+    })
+    .with_context(|| format!("timing.sweep: {cron:?}"))?;
+    scheduler.add(job).await.context("adding the sweep job")?;
+    scheduler.start().await.context("starting the sweep scheduler")?;
+    Ok(scheduler)
+}
+
+/// The Gorgias client for this config.
+pub fn client_for(config: &Config) -> anyhow::Result<Client> {
+    let g = &config.gorgias;
+    let auth = if g.bearer {
+        Auth::Bearer(g.api_key.clone())
+    } else {
+        Auth::Basic {
+            email: g.email.clone(),
+            api_key: g.api_key.clone(),
+        }
+    };
+    let mut cc = ClientConfig::new(g.base_url.clone(), auth);
+    cc.requests_per_window = g.requests_per_window;
+    cc.window = g.window;
+    cc.timeout = g.timeout;
+    cc.connect_timeout = g.connect_timeout;
+    Client::new(cc).context("building the Gorgias client")
+}
+
+/// The engine's policy for this config.
+pub fn policy_for(config: &Config, bot_user_id: u64) -> Policy {
+    let signed = |d: Duration| SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX);
+    let m = &config.handover.messages;
+    Policy {
+        bot_user_id,
+        channels: config.bot.channels.clone(),
+        extra_opt_out_tags: config.bot.opt_out_tags.clone(),
+        tags: config.tags.clone(),
+        close_after: signed(config.timing.close_after),
+        email_wait: signed(config.timing.email_wait),
+        answer_deadline: signed(config.timing.answer_deadline),
+        collect_email: config.handover.collect_email,
+        assign_team_id: config.handover.assign_team_id,
+        assign_user_id: config.handover.assign_user_id,
+        messages: Messages {
+            online: m.online.clone(),
+            no_agents: m.no_agents.clone(),
+            after_hours: m.after_hours.clone(),
+            email_request: m.email_request.clone(),
+        },
+        intent: Default::default(),
+    }
+}
+
+/// Shadow mode is decided here rather than in the engine: the engine's plan is what the bot
+/// would do; in shadow mode the daemon only describes it.
+pub fn is_shadow(config: &Config) -> bool {
+    config.bot.mode == Mode::Shadow
+}
+
+impl From<&Outcome> for &'static str {
+    fn from(o: &Outcome) -> Self {
+        match o {
+            Outcome::Answer { .. } => "answer",
+            Outcome::NoKnowledge { .. } => "no_knowledge",
+            Outcome::Handover(_) => "handover",
+        }
+    }
+}

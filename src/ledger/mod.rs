@@ -9,6 +9,9 @@
 //! This module stores and fetches; it makes no decisions and never reads a clock: every "now"
 //! is an argument. Queries are named by intent (`due_closes`, `tracked`), and all SQL lives here
 //! and in `schema.rs`.
+//!
+//! Timestamps are stored as INTEGER microseconds since the epoch: a `Timestamp` with
+//! nanoseconds comes back truncated to the microsecond.
 
 mod error;
 mod records;
@@ -25,8 +28,8 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
-pub use error::LedgerError;
 use error::Ctx;
+pub use error::LedgerError;
 pub use records::{NewEvent, PruneStats};
 pub use types::*;
 
@@ -102,7 +105,10 @@ impl Ledger {
         Self::set_up(conn, path).await
     }
 
-    async fn set_up(conn: tokio_rusqlite::Connection, path: PathBuf) -> Result<Ledger, LedgerError> {
+    async fn set_up(
+        conn: tokio_rusqlite::Connection,
+        path: PathBuf,
+    ) -> Result<Ledger, LedgerError> {
         conn.call(move |c| {
             let mode = schema::configure_read_write(c).map_err(|source| LedgerError::Open {
                 path: path.clone(),
@@ -348,48 +354,46 @@ impl Ledger {
         self.call(move |c| {
             let key_str = key.as_string();
             let what = format!("begin action {key_str}");
-            in_write_tx(c, &what, |tx| {
-                match select_action(tx, &what, &key_str)? {
-                    None => {
-                        tx.prepare_cached(
-                            "INSERT INTO actions (key, ticket_id, kind, \"trigger\", status, \
+            in_write_tx(c, &what, |tx| match select_action(tx, &what, &key_str)? {
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO actions (key, ticket_id, kind, \"trigger\", status, \
                              payload, created_at, finished_at, attempts, detail) \
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, 1, NULL)",
-                        )
-                        .and_then(|mut s| {
-                            s.execute(params![
-                                key_str,
-                                ticket_sql,
-                                key.kind.as_str(),
-                                key.trigger,
-                                status_str(ActionStatus::Pending),
-                                payload,
-                                now.as_microsecond(),
-                            ])
-                        })
-                        .ctx(&what)?;
-                        Ok(Begin::Started(ActionRow {
-                            id: tx.last_insert_rowid(),
-                            key: key.clone(),
-                            status: ActionStatus::Pending,
-                            payload: payload.clone(),
-                            created_at: now,
-                            finished_at: None,
-                            attempts: 1,
-                            detail: None,
-                        }))
-                    }
-                    Some(mut row) if row.status == ActionStatus::Pending => {
-                        tx.execute(
-                            "UPDATE actions SET attempts = attempts + 1 WHERE id = ?1",
-                            [row.id],
-                        )
-                        .ctx(&what)?;
-                        row.attempts = row.attempts.saturating_add(1);
-                        Ok(Begin::Pending(row))
-                    }
-                    Some(row) => Ok(Begin::Finished(row)),
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            key_str,
+                            ticket_sql,
+                            key.kind.as_str(),
+                            key.trigger,
+                            status_str(ActionStatus::Pending),
+                            payload,
+                            now.as_microsecond(),
+                        ])
+                    })
+                    .ctx(&what)?;
+                    Ok(Begin::Started(ActionRow {
+                        id: tx.last_insert_rowid(),
+                        key: key.clone(),
+                        status: ActionStatus::Pending,
+                        payload: payload.clone(),
+                        created_at: now,
+                        finished_at: None,
+                        attempts: 1,
+                        detail: None,
+                    }))
                 }
+                Some(mut row) if row.status == ActionStatus::Pending => {
+                    tx.execute(
+                        "UPDATE actions SET attempts = attempts + 1 WHERE id = ?1",
+                        [row.id],
+                    )
+                    .ctx(&what)?;
+                    row.attempts = row.attempts.saturating_add(1);
+                    Ok(Begin::Pending(row))
+                }
+                Some(row) => Ok(Begin::Finished(row)),
             })
         })
         .await
@@ -407,7 +411,9 @@ impl Ledger {
         let detail = detail.map(str::to_owned);
         self.call(move |c| {
             let what = format!("finish action {id} as {}", status_str(status));
-            in_write_tx(c, &what, |tx| update_action(tx, &what, id, status, detail, now))
+            in_write_tx(c, &what, |tx| {
+                update_action(tx, &what, id, status, detail, now)
+            })
         })
         .await
     }
@@ -724,7 +730,8 @@ impl Cell {
     }
 
     fn ts_req(&self, column: &str, us: i64) -> Result<Timestamp, LedgerError> {
-        Timestamp::from_microsecond(us).map_err(|_| self.corrupt(column, us, "timestamp out of range"))
+        Timestamp::from_microsecond(us)
+            .map_err(|_| self.corrupt(column, us, "timestamp out of range"))
     }
 
     fn u64(&self, column: &str, v: Option<i64>) -> Result<Option<u64>, LedgerError> {
@@ -744,9 +751,7 @@ fn ticket_from_row(r: &Row<'_>) -> Result<TicketRow, LedgerError> {
     let state: String = r.get(1).ctx(what)?;
     let opt = |i: usize| -> Result<Option<i64>, LedgerError> { r.get(i).ctx(what) };
     Ok(TicketRow {
-        ticket_id: cell
-            .u64("ticket_id", Some(id))?
-            .expect("Some in, Some out"),
+        ticket_id: cell.u64("ticket_id", Some(id))?.expect("Some in, Some out"),
         state: TicketState::parse(&state)
             .ok_or_else(|| cell.corrupt("state", &state, "unknown state"))?,
         reason: r.get(2).ctx(what)?,
@@ -847,7 +852,8 @@ fn action_from_row(r: &Row<'_>) -> Result<ActionRow, LedgerError> {
         ticket_id: cell
             .u64("ticket_id", Some(ticket_id))?
             .expect("Some in, Some out"),
-        kind: ActionKind::parse(&kind).ok_or_else(|| cell.corrupt("kind", &kind, "unknown kind"))?,
+        kind: ActionKind::parse(&kind)
+            .ok_or_else(|| cell.corrupt("kind", &kind, "unknown kind"))?,
         trigger,
     };
     if key.as_string() != key_str {

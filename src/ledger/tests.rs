@@ -38,7 +38,10 @@ async fn raw<R: Send + 'static>(
 }
 
 async fn user_version(ledger: &Ledger) -> i64 {
-    raw(ledger, |c| c.query_row("PRAGMA user_version", [], |r| r.get(0))).await
+    raw(ledger, |c| {
+        c.query_row("PRAGMA user_version", [], |r| r.get(0))
+    })
+    .await
 }
 
 #[tokio::test]
@@ -86,7 +89,10 @@ async fn open_in_a_missing_directory_names_the_directory() {
     }
     assert!(err.to_string().contains("nope"), "{err}");
     assert!(err.is_fatal());
-    assert!(!missing.exists(), "the ledger must not create the directory");
+    assert!(
+        !missing.exists(),
+        "the ledger must not create the directory"
+    );
 }
 
 #[tokio::test]
@@ -199,7 +205,10 @@ async fn begin_action_twice_gives_started_then_pending_then_finished_after_done(
     assert_eq!(started.attempts, 1);
     assert_eq!(started.status, ActionStatus::Pending);
     assert_eq!(started.key, k);
-    assert_eq!(ledger.action(&k).await.expect("read"), Some(started.clone()));
+    assert_eq!(
+        ledger.action(&k).await.expect("read"),
+        Some(started.clone())
+    );
 
     let second = ledger
         .begin_action(&k, "ignored", ts(101))
@@ -264,7 +273,11 @@ async fn abandoned_actions_are_finished_and_pending_finish_clears_finished_at() 
     match gone {
         Begin::Finished(r) => {
             assert_eq!(r.status, ActionStatus::Abandoned);
-            assert_eq!(r.detail.as_deref(), Some("HTTP 503"), "None keeps the detail");
+            assert_eq!(
+                r.detail.as_deref(),
+                Some("HTTP 503"),
+                "None keeps the detail"
+            );
         }
         other => panic!("expected Finished, got {other:?}"),
     }
@@ -277,7 +290,10 @@ async fn finishing_an_unknown_action_is_an_error_naming_the_id() {
         .finish_action(4242, ActionStatus::Done, None, ts(1))
         .await
         .expect_err("no such action");
-    assert!(matches!(err, LedgerError::NoSuchAction { id: 4242 }), "{err:?}");
+    assert!(
+        matches!(err, LedgerError::NoSuchAction { id: 4242 }),
+        "{err:?}"
+    );
     assert!(!err.is_fatal());
 }
 
@@ -554,14 +570,20 @@ async fn a_read_only_handle_reads_while_a_writer_has_the_file_open() {
         .expect("save");
     let reader = Ledger::open_read_only(&path).await.expect("open reader");
     assert!(reader.is_read_only());
-    assert_eq!(reader.counts_by_state().await.expect("counts")["answered"], 1);
+    assert_eq!(
+        reader.counts_by_state().await.expect("counts")["answered"],
+        1
+    );
 
     // The writer keeps writing while the reader is open; the reader sees each commit.
     writer
         .save_ticket(&row(2, TicketState::Answered, 2))
         .await
         .expect("save while a reader is open");
-    assert_eq!(reader.counts_by_state().await.expect("counts")["answered"], 2);
+    assert_eq!(
+        reader.counts_by_state().await.expect("counts")["answered"],
+        2
+    );
 
     let err = reader
         .save_ticket(&row(3, TicketState::Active, 3))
@@ -609,9 +631,7 @@ async fn two_handles_on_one_file_write_concurrently_without_busy() {
     let write_many = |ledger: Ledger, base: u64| async move {
         for i in 0..250u64 {
             let id = base + i;
-            ledger
-                .save_ticket(&row(id, TicketState::Active, 1))
-                .await?;
+            ledger.save_ticket(&row(id, TicketState::Active, 1)).await?;
             ledger
                 .begin_action(&key(id, ActionKind::Reply, "m:1"), "{}", ts(1))
                 .await?;

@@ -378,7 +378,9 @@ impl Ledger {
                         key: key.clone(),
                         status: ActionStatus::Pending,
                         payload: payload.clone(),
-                        created_at: now,
+                        // As stored: truncated to the microsecond.
+                        created_at: Timestamp::from_microsecond(now.as_microsecond())
+                            .unwrap_or(now),
                         finished_at: None,
                         attempts: 1,
                         detail: None,

@@ -1,4 +1,975 @@
-//! The SQLite ledger (to be written): ticket rows, the action log, the event log.
+//! The SQLite ledger: ticket rows, the action log (intent recorded before every Gorgias write),
+//! the append-only event log, and a small key/value `meta` table.
+//!
+//! One dedicated thread owns each connection (tokio-rusqlite), so calls on one `Ledger` are
+//! serialized and rusqlite never runs on a runtime worker. Every writing transaction is
+//! `BEGIN IMMEDIATE`; no transaction outlives one `conn.call`, so none is ever held across an
+//! await (least of all an HTTP call).
+//!
+//! This module stores and fetches; it makes no decisions and never reads a clock: every "now"
+//! is an argument. Queries are named by intent (`due_closes`, `tracked`), and all SQL lives here
+//! and in `schema.rs`.
+//!
+//! Timestamps are stored as INTEGER microseconds since the epoch: a `Timestamp` with
+//! nanoseconds comes back truncated to the microsecond.
 
+mod error;
+mod records;
+mod schema;
 mod types;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+
+use error::Ctx;
+pub use error::LedgerError;
+pub use records::{NewEvent, PruneStats};
 pub use types::*;
+
+/// A handle on the ledger. Cheap to clone: clones share one connection and its thread.
+#[derive(Clone)]
+pub struct Ledger {
+    conn: tokio_rusqlite::Connection,
+    read_only: bool,
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ledger")
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The states in which the bot still has work or a deadline on a ticket.
+const TRACKED_STATES: [TicketState; 3] = [
+    TicketState::Active,
+    TicketState::Answered,
+    TicketState::AwaitingEmail,
+];
+
+/// The states whose rows a retention sweep may delete.
+const PRUNABLE_STATES: [TicketState; 3] = [
+    TicketState::Closed,
+    TicketState::Released,
+    TicketState::Ignored,
+];
+
+const TICKET_COLS: &str = "ticket_id, state, reason, last_customer_msg_id, last_customer_msg_at, \
+     last_bot_reply_at, close_deadline, email_requested_at, returned_at, seen_updated_at, \
+     seen_messages_count, pending_since, answers, handovers, closes, created_at, updated_at";
+
+const ACTION_COLS: &str = "id, key, ticket_id, kind, \"trigger\", status, payload, created_at, \
+     finished_at, attempts, detail";
+
+const EVENT_COLS: &str = "id, at, ticket_id, kind, reason, detail";
+
+impl Ledger {
+    /// Opens (creating if absent) the ledger file, sets the pragmas and migrates the schema.
+    /// The file's directory must exist: the ledger does not create it.
+    pub async fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let is_dir = tokio::fs::metadata(dir).await.is_ok_and(|m| m.is_dir());
+            if !is_dir {
+                return Err(LedgerError::DirMissing {
+                    path: path.to_path_buf(),
+                    dir: dir.to_path_buf(),
+                });
+            }
+        }
+        let conn = tokio_rusqlite::Connection::open(path)
+            .await
+            .map_err(|source| LedgerError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Self::set_up(conn, path.to_path_buf()).await
+    }
+
+    /// Opens a private in-memory ledger (tests, `demo`).
+    pub async fn open_in_memory() -> Result<Ledger, LedgerError> {
+        let path = PathBuf::from(":memory:");
+        let conn = tokio_rusqlite::Connection::open_in_memory()
+            .await
+            .map_err(|source| LedgerError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        Self::set_up(conn, path).await
+    }
+
+    async fn set_up(
+        conn: tokio_rusqlite::Connection,
+        path: PathBuf,
+    ) -> Result<Ledger, LedgerError> {
+        conn.call(move |c| {
+            let mode = schema::configure_read_write(c).map_err(|source| LedgerError::Open {
+                path: path.clone(),
+                source,
+            })?;
+            if mode != "wal" && mode != "memory" {
+                tracing::warn!(path = %path.display(), journal_mode = %mode,
+                    "the ledger could not switch to WAL; readers will block the writer");
+            }
+            schema::migrations()
+                .to_latest(c)
+                .map_err(|source| LedgerError::Migrate { path, source })
+        })
+        .await?;
+        Ok(Ledger {
+            conn,
+            read_only: false,
+        })
+    }
+
+    /// Opens an existing ledger for reading only (`perfectbot status` while the daemon runs):
+    /// no migrations, no journal change. Fails if the schema is not this build's.
+    pub async fn open_read_only(path: &Path) -> Result<Ledger, LedgerError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = tokio_rusqlite::Connection::open_with_flags(path, flags)
+            .await
+            .map_err(|source| LedgerError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let path = path.to_path_buf();
+        conn.call(move |c| {
+            let open_err = |source| LedgerError::Open {
+                path: path.clone(),
+                source,
+            };
+            schema::configure_read_only(c).map_err(open_err)?;
+            let found: i64 = c
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(open_err)?;
+            let expected = schema::latest_version();
+            if found != expected {
+                return Err(LedgerError::SchemaMismatch {
+                    path,
+                    found,
+                    expected,
+                });
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(Ledger {
+            conn,
+            read_only: true,
+        })
+    }
+
+    /// True for a handle from `open_read_only` (every write fails with `ReadOnly`).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    async fn call<R, F>(&self, f: F) -> Result<R, LedgerError>
+    where
+        F: FnOnce(&mut Connection) -> Result<R, LedgerError> + Send + 'static,
+        R: Send + 'static,
+    {
+        Ok(self.conn.call(f).await?)
+    }
+
+    // ---- tickets ----
+
+    /// The ledger row of one ticket, if the bot has met it.
+    pub async fn ticket(&self, id: u64) -> Result<Option<TicketRow>, LedgerError> {
+        let id_sql = to_i64("ticket id", id)?;
+        self.call(move |c| {
+            let what = format!("read ticket {id}");
+            let sql = format!("SELECT {TICKET_COLS} FROM tickets WHERE ticket_id = ?1");
+            let mut stmt = c.prepare_cached(&sql).ctx(&what)?;
+            let mut rows = stmt.query([id_sql]).ctx(&what)?;
+            match rows.next().ctx(&what)? {
+                Some(r) => Ok(Some(ticket_from_row(r)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// The ledger rows of the given tickets (those the ledger has), keyed by ticket id: one
+    /// query for a whole poll page.
+    pub async fn tickets(&self, ids: &[u64]) -> Result<HashMap<u64, TicketRow>, LedgerError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids_json = json_text("ticket ids", ids)?;
+        let n = ids.len();
+        self.call(move |c| {
+            let what = format!("read {n} tickets");
+            let sql = format!(
+                "SELECT {TICKET_COLS} FROM tickets \
+                 WHERE ticket_id IN (SELECT value FROM json_each(?1))"
+            );
+            let rows = query_tickets(c, &what, &sql, [ids_json])?;
+            Ok(rows.into_iter().map(|r| (r.ticket_id, r)).collect())
+        })
+        .await
+    }
+
+    /// Inserts or replaces a ticket's row, storing every field as given.
+    pub async fn save_ticket(&self, row: &TicketRow) -> Result<(), LedgerError> {
+        let row = row.clone();
+        self.call(move |c| {
+            let what = format!("save ticket {}", row.ticket_id);
+            in_write_tx(c, &what, |tx| upsert_ticket(tx, &what, &row))
+        })
+        .await
+    }
+
+    /// Saves a ticket's row and appends an event, in one transaction (both or neither).
+    pub async fn save_ticket_with_event(
+        &self,
+        row: &TicketRow,
+        event: NewEvent,
+    ) -> Result<(), LedgerError> {
+        let row = row.clone();
+        self.call(move |c| {
+            let what = format!("save ticket {} with event {}", row.ticket_id, event.kind);
+            in_write_tx(c, &what, |tx| {
+                upsert_ticket(tx, &what, &row)?;
+                insert_event(tx, &what, &event)
+            })
+        })
+        .await
+    }
+
+    /// The rows the bot still has work or deadlines on (states active, answered,
+    /// awaiting_email), by ticket id.
+    pub async fn tracked(&self) -> Result<Vec<TicketRow>, LedgerError> {
+        self.tickets_in_states(&TRACKED_STATES).await
+    }
+
+    /// The rows in any of the given states, by ticket id.
+    pub async fn tickets_in_states(
+        &self,
+        states: &[TicketState],
+    ) -> Result<Vec<TicketRow>, LedgerError> {
+        let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+        let states_json = json_text("ticket states", &names)?;
+        self.call(move |c| {
+            let what = format!("read tickets in states {states_json}");
+            let sql = format!(
+                "SELECT {TICKET_COLS} FROM tickets \
+                 WHERE state IN (SELECT value FROM json_each(?1)) ORDER BY ticket_id"
+            );
+            query_tickets(c, &what, &sql, [&states_json])
+        })
+        .await
+    }
+
+    /// The earliest close deadline over tickets in state `answered` (what the sweep sleeps
+    /// until), or None when nothing waits to be closed.
+    pub async fn next_deadline(&self) -> Result<Option<Timestamp>, LedgerError> {
+        self.call(|c| {
+            let what = "read the next close deadline";
+            let us: Option<i64> = c
+                .query_row(
+                    "SELECT MIN(close_deadline) FROM tickets WHERE state = ?1",
+                    [TicketState::Answered.as_str()],
+                    |r| r.get(0),
+                )
+                .ctx(what)?;
+            let cell = Cell::new("tickets", "MIN(close_deadline)".to_owned());
+            cell.ts("close_deadline", us)
+        })
+        .await
+    }
+
+    /// Tickets in state `answered` whose close deadline is at or before `now`, earliest first.
+    pub async fn due_closes(&self, now: Timestamp) -> Result<Vec<TicketRow>, LedgerError> {
+        let now_us = now.as_microsecond();
+        self.call(move |c| {
+            let what = format!("read closes due at {now}");
+            let sql = format!(
+                "SELECT {TICKET_COLS} FROM tickets \
+                 WHERE state = ?1 AND close_deadline <= ?2 ORDER BY close_deadline, ticket_id"
+            );
+            query_tickets(
+                c,
+                &what,
+                &sql,
+                params![TicketState::Answered.as_str(), now_us],
+            )
+        })
+        .await
+    }
+
+    /// How many ticket rows are in each state; every known state is present (0 if none).
+    pub async fn counts_by_state(&self) -> Result<BTreeMap<String, u64>, LedgerError> {
+        self.call(|c| {
+            let what = "count tickets by state";
+            let mut counts: BTreeMap<String, u64> = TicketState::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), 0))
+                .collect();
+            let mut stmt = c
+                .prepare_cached("SELECT state, COUNT(*) FROM tickets GROUP BY state")
+                .ctx(what)?;
+            let mut rows = stmt.query([]).ctx(what)?;
+            while let Some(r) = rows.next().ctx(what)? {
+                let state: String = r.get(0).ctx(what)?;
+                let n: i64 = r.get(1).ctx(what)?;
+                if TicketState::parse(&state).is_none() {
+                    return Err(LedgerError::Corrupt {
+                        detail: format!("table tickets: {n} row(s) with unknown state {state:?}"),
+                    });
+                }
+                counts.insert(state, u64::try_from(n).unwrap_or(0));
+            }
+            Ok(counts)
+        })
+        .await
+    }
+
+    // ---- actions ----
+
+    /// Records the intent to perform an action, once per key:
+    /// - absent: inserted as pending with attempts 1 → `Started` (go ahead);
+    /// - present and pending: attempts += 1 → `Pending` (check Gorgias before retrying);
+    /// - done or abandoned: untouched → `Finished` (never again).
+    ///
+    /// The stored payload is the first one; a later call's `payload` is ignored.
+    pub async fn begin_action(
+        &self,
+        key: &ActionKey,
+        payload: &str,
+        now: Timestamp,
+    ) -> Result<Begin, LedgerError> {
+        let key = key.clone();
+        let ticket_sql = to_i64("action ticket id", key.ticket_id)?;
+        let payload = payload.to_owned();
+        self.call(move |c| {
+            let key_str = key.as_string();
+            let what = format!("begin action {key_str}");
+            in_write_tx(c, &what, |tx| match select_action(tx, &what, &key_str)? {
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO actions (key, ticket_id, kind, \"trigger\", status, \
+                             payload, created_at, finished_at, attempts, detail) \
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, 1, NULL)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            key_str,
+                            ticket_sql,
+                            key.kind.as_str(),
+                            key.trigger,
+                            status_str(ActionStatus::Pending),
+                            payload,
+                            now.as_microsecond(),
+                        ])
+                    })
+                    .ctx(&what)?;
+                    Ok(Begin::Started(ActionRow {
+                        id: tx.last_insert_rowid(),
+                        key: key.clone(),
+                        status: ActionStatus::Pending,
+                        payload: payload.clone(),
+                        // As stored: truncated to the microsecond.
+                        created_at: Timestamp::from_microsecond(now.as_microsecond())
+                            .unwrap_or(now),
+                        finished_at: None,
+                        attempts: 1,
+                        detail: None,
+                    }))
+                }
+                Some(mut row) if row.status == ActionStatus::Pending => {
+                    tx.execute(
+                        "UPDATE actions SET attempts = attempts + 1 WHERE id = ?1",
+                        [row.id],
+                    )
+                    .ctx(&what)?;
+                    row.attempts = row.attempts.saturating_add(1);
+                    Ok(Begin::Pending(row))
+                }
+                Some(row) => Ok(Begin::Finished(row)),
+            })
+        })
+        .await
+    }
+
+    /// Sets an action's status. `Done`/`Abandoned` stamp `finished_at = now`; `Pending` clears
+    /// it (a failed try to be checked again). `detail` replaces the stored one when given.
+    pub async fn finish_action(
+        &self,
+        id: i64,
+        status: ActionStatus,
+        detail: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), LedgerError> {
+        let detail = detail.map(str::to_owned);
+        self.call(move |c| {
+            let what = format!("finish action {id} as {}", status_str(status));
+            in_write_tx(c, &what, |tx| {
+                update_action(tx, &what, id, status, detail, now)
+            })
+        })
+        .await
+    }
+
+    /// Finishes an action, saves the ticket row it changed and optionally appends an event,
+    /// in one transaction: the log never says "done" without the row reflecting it.
+    pub async fn finish_action_and_save(
+        &self,
+        id: i64,
+        status: ActionStatus,
+        detail: Option<&str>,
+        now: Timestamp,
+        row: &TicketRow,
+        event: Option<NewEvent>,
+    ) -> Result<(), LedgerError> {
+        let detail = detail.map(str::to_owned);
+        let row = row.clone();
+        self.call(move |c| {
+            let what = format!(
+                "finish action {id} as {} and save ticket {}",
+                status_str(status),
+                row.ticket_id
+            );
+            in_write_tx(c, &what, |tx| {
+                update_action(tx, &what, id, status, detail, now)?;
+                upsert_ticket(tx, &what, &row)?;
+                match &event {
+                    Some(e) => insert_event(tx, &what, e),
+                    None => Ok(()),
+                }
+            })
+        })
+        .await
+    }
+
+    /// Actions recorded but not confirmed (to re-check against Gorgias at start-up), oldest
+    /// first.
+    pub async fn pending_actions(&self) -> Result<Vec<ActionRow>, LedgerError> {
+        self.call(|c| {
+            let sql = format!("SELECT {ACTION_COLS} FROM actions WHERE status = ?1 ORDER BY id");
+            query_actions(
+                c,
+                "read pending actions",
+                &sql,
+                [status_str(ActionStatus::Pending)],
+            )
+        })
+        .await
+    }
+
+    /// The action recorded under a key, if any.
+    pub async fn action(&self, key: &ActionKey) -> Result<Option<ActionRow>, LedgerError> {
+        let key_str = key.as_string();
+        self.call(move |c| {
+            let what = format!("read action {key_str}");
+            select_action(c, &what, &key_str)
+        })
+        .await
+    }
+
+    /// Every action recorded for a ticket, oldest first.
+    pub async fn actions_for(&self, ticket_id: u64) -> Result<Vec<ActionRow>, LedgerError> {
+        let id_sql = to_i64("ticket id", ticket_id)?;
+        self.call(move |c| {
+            let what = format!("read actions of ticket {ticket_id}");
+            let sql = format!("SELECT {ACTION_COLS} FROM actions WHERE ticket_id = ?1 ORDER BY id");
+            query_actions(c, &what, &sql, [id_sql])
+        })
+        .await
+    }
+
+    // ---- events ----
+
+    /// Appends an event to the event log.
+    pub async fn record_event(&self, e: NewEvent) -> Result<(), LedgerError> {
+        self.call(move |c| {
+            let what = format!("record event {}", e.kind);
+            in_write_tx(c, &what, |tx| insert_event(tx, &what, &e))
+        })
+        .await
+    }
+
+    /// Events at or after `since`, oldest first.
+    pub async fn events_since(&self, since: Timestamp) -> Result<Vec<EventRow>, LedgerError> {
+        let since_us = since.as_microsecond();
+        self.call(move |c| {
+            let what = format!("read events since {since}");
+            let sql = format!("SELECT {EVENT_COLS} FROM events WHERE at >= ?1 ORDER BY at, id");
+            query_events(c, &what, &sql, [since_us])
+        })
+        .await
+    }
+
+    /// The newest `limit` events (of one kind, if given), newest first.
+    pub async fn recent_events(
+        &self,
+        kind: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<EventRow>, LedgerError> {
+        let kind = kind.map(str::to_owned);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |c| {
+            let what = format!("read recent events ({})", kind.as_deref().unwrap_or("all"));
+            match kind {
+                Some(k) => {
+                    let sql = format!(
+                        "SELECT {EVENT_COLS} FROM events WHERE kind = ?1 \
+                         ORDER BY at DESC, id DESC LIMIT ?2"
+                    );
+                    query_events(c, &what, &sql, params![k, limit])
+                }
+                None => {
+                    let sql = format!(
+                        "SELECT {EVENT_COLS} FROM events ORDER BY at DESC, id DESC LIMIT ?1"
+                    );
+                    query_events(c, &what, &sql, [limit])
+                }
+            }
+        })
+        .await
+    }
+
+    // ---- meta ----
+
+    /// Sets a meta value (e.g. `last_poll_at`, `last_poll_ok`, `last_error`).
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), LedgerError> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.call(move |c| {
+            let what = format!("set meta {key}");
+            in_write_tx(c, &what, |tx| {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [&key, &value],
+                )
+                .ctx(&what)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// A meta value, if set.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, LedgerError> {
+        let key = key.to_owned();
+        self.call(move |c| {
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .ctx(&format!("read meta {key}"))
+        })
+        .await
+    }
+
+    // ---- upkeep ----
+
+    /// Retention sweep, in one transaction. Deletes:
+    /// - ticket rows in closed/released/ignored last changed before `older_than` (by
+    ///   `updated_at`, else `created_at`; a row with neither is kept);
+    /// - done/abandoned actions finished before `older_than`;
+    /// - events before `older_than`.
+    ///
+    /// A pruned action's key can be started again: choose `older_than` well before anything
+    /// that could still re-trigger it (weeks, not hours).
+    pub async fn prune(&self, older_than: Timestamp) -> Result<PruneStats, LedgerError> {
+        let cutoff = older_than.as_microsecond();
+        let states: Vec<&str> = PRUNABLE_STATES.iter().map(|s| s.as_str()).collect();
+        let states_json = json_text("ticket states", &states)?;
+        self.call(move |c| {
+            let what = format!("prune rows older than {older_than}");
+            in_write_tx(c, &what, |tx| {
+                let tickets = tx
+                    .execute(
+                        "DELETE FROM tickets WHERE state IN (SELECT value FROM json_each(?1)) \
+                         AND COALESCE(updated_at, created_at) < ?2",
+                        params![states_json, cutoff],
+                    )
+                    .ctx(&what)?;
+                let actions = tx
+                    .execute(
+                        "DELETE FROM actions WHERE status IN (?1, ?2) AND finished_at < ?3",
+                        params![
+                            status_str(ActionStatus::Done),
+                            status_str(ActionStatus::Abandoned),
+                            cutoff
+                        ],
+                    )
+                    .ctx(&what)?;
+                let events = tx
+                    .execute("DELETE FROM events WHERE at < ?1", [cutoff])
+                    .ctx(&what)?;
+                Ok(PruneStats {
+                    tickets: tickets as u64,
+                    actions: actions as u64,
+                    events: events as u64,
+                })
+            })
+        })
+        .await
+    }
+
+    /// Runs `PRAGMA integrity_check`: "ok" when the file is sound, else SQLite's findings, one
+    /// per line.
+    pub async fn integrity_check(&self) -> Result<String, LedgerError> {
+        self.call(|c| {
+            let what = "integrity check";
+            let mut stmt = c.prepare("PRAGMA integrity_check").ctx(what)?;
+            let lines = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .ctx(what)?;
+            Ok(lines.join("\n"))
+        })
+        .await
+    }
+
+    /// Copies the WAL into the database file and truncates it (upkeep, e.g. daily), so the
+    /// WAL does not grow without bound. Returns Ok also when readers kept it from completing:
+    /// the next checkpoint finishes the work.
+    pub async fn checkpoint(&self) -> Result<(), LedgerError> {
+        self.call(|c| {
+            let (busy, _log, _done): (i64, i64, i64) = c
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .ctx("checkpoint")?;
+            if busy != 0 {
+                tracing::debug!("ledger checkpoint incomplete: readers active");
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+// ---- helpers (run on the connection's thread) ----
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction, committing on Ok; an Err rolls back (drop).
+fn in_write_tx<R>(
+    c: &mut Connection,
+    what: &str,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<R, LedgerError>,
+) -> Result<R, LedgerError> {
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .ctx(what)?;
+    let out = f(&tx)?;
+    tx.commit().ctx(what)?;
+    Ok(out)
+}
+
+fn to_i64(what: &str, v: u64) -> Result<i64, LedgerError> {
+    i64::try_from(v).map_err(|_| LedgerError::Unstorable {
+        what: what.to_owned(),
+        detail: format!("{v} is above i64::MAX"),
+    })
+}
+
+fn json_text<T: serde::Serialize + ?Sized>(what: &str, v: &T) -> Result<String, LedgerError> {
+    serde_json::to_string(v).map_err(|e| LedgerError::Unstorable {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+fn opt_us(t: Option<Timestamp>) -> Option<i64> {
+    t.map(Timestamp::as_microsecond)
+}
+
+fn status_str(s: ActionStatus) -> &'static str {
+    match s {
+        ActionStatus::Pending => "pending",
+        ActionStatus::Done => "done",
+        ActionStatus::Abandoned => "abandoned",
+    }
+}
+
+fn parse_status(s: &str) -> Option<ActionStatus> {
+    Some(match s {
+        "pending" => ActionStatus::Pending,
+        "done" => ActionStatus::Done,
+        "abandoned" => ActionStatus::Abandoned,
+        _ => return None,
+    })
+}
+
+/// Names a stored row, to turn a bad value into a `Corrupt` that says where it is.
+struct Cell {
+    table: &'static str,
+    row: String,
+}
+
+impl Cell {
+    fn new(table: &'static str, row: String) -> Self {
+        Self { table, row }
+    }
+
+    fn corrupt(&self, column: &str, value: impl fmt::Debug, why: &str) -> LedgerError {
+        LedgerError::Corrupt {
+            detail: format!(
+                "table {}, row {}, column {column}: {why} {value:?}",
+                self.table, self.row
+            ),
+        }
+    }
+
+    fn ts(&self, column: &str, us: Option<i64>) -> Result<Option<Timestamp>, LedgerError> {
+        us.map(|v| {
+            Timestamp::from_microsecond(v)
+                .map_err(|_| self.corrupt(column, v, "timestamp out of range"))
+        })
+        .transpose()
+    }
+
+    fn ts_req(&self, column: &str, us: i64) -> Result<Timestamp, LedgerError> {
+        Timestamp::from_microsecond(us)
+            .map_err(|_| self.corrupt(column, us, "timestamp out of range"))
+    }
+
+    fn u64(&self, column: &str, v: Option<i64>) -> Result<Option<u64>, LedgerError> {
+        v.map(|v| u64::try_from(v).map_err(|_| self.corrupt(column, v, "negative number")))
+            .transpose()
+    }
+
+    fn u32(&self, column: &str, v: i64) -> Result<u32, LedgerError> {
+        u32::try_from(v).map_err(|_| self.corrupt(column, v, "counter out of range"))
+    }
+}
+
+fn ticket_from_row(r: &Row<'_>) -> Result<TicketRow, LedgerError> {
+    let what = "read a tickets row";
+    let id: i64 = r.get(0).ctx(what)?;
+    let cell = Cell::new("tickets", format!("ticket_id={id}"));
+    let state: String = r.get(1).ctx(what)?;
+    let opt = |i: usize| -> Result<Option<i64>, LedgerError> { r.get(i).ctx(what) };
+    Ok(TicketRow {
+        ticket_id: cell.u64("ticket_id", Some(id))?.expect("Some in, Some out"),
+        state: TicketState::parse(&state)
+            .ok_or_else(|| cell.corrupt("state", &state, "unknown state"))?,
+        reason: r.get(2).ctx(what)?,
+        last_customer_msg_id: cell.u64("last_customer_msg_id", opt(3)?)?,
+        last_customer_msg_at: cell.ts("last_customer_msg_at", opt(4)?)?,
+        last_bot_reply_at: cell.ts("last_bot_reply_at", opt(5)?)?,
+        close_deadline: cell.ts("close_deadline", opt(6)?)?,
+        email_requested_at: cell.ts("email_requested_at", opt(7)?)?,
+        returned_at: cell.ts("returned_at", opt(8)?)?,
+        seen_updated_at: cell.ts("seen_updated_at", opt(9)?)?,
+        seen_messages_count: cell.u64("seen_messages_count", opt(10)?)?,
+        pending_since: cell.ts("pending_since", opt(11)?)?,
+        answers: cell.u32("answers", r.get(12).ctx(what)?)?,
+        handovers: cell.u32("handovers", r.get(13).ctx(what)?)?,
+        closes: cell.u32("closes", r.get(14).ctx(what)?)?,
+        created_at: cell.ts("created_at", opt(15)?)?,
+        updated_at: cell.ts("updated_at", opt(16)?)?,
+    })
+}
+
+fn query_tickets(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<TicketRow>, LedgerError> {
+    let mut stmt = c.prepare_cached(sql).ctx(what)?;
+    let mut rows = stmt.query(params).ctx(what)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().ctx(what)? {
+        out.push(ticket_from_row(r)?);
+    }
+    Ok(out)
+}
+
+fn upsert_ticket(c: &Connection, what: &str, row: &TicketRow) -> Result<(), LedgerError> {
+    let id = to_i64("ticket id", row.ticket_id)?;
+    let msg_id = row
+        .last_customer_msg_id
+        .map(|v| to_i64("last_customer_msg_id", v))
+        .transpose()?;
+    let seen_count = row
+        .seen_messages_count
+        .map(|v| to_i64("seen_messages_count", v))
+        .transpose()?;
+    let sql = format!(
+        "INSERT INTO tickets ({TICKET_COLS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+         ON CONFLICT(ticket_id) DO UPDATE SET \
+         state = excluded.state, reason = excluded.reason, \
+         last_customer_msg_id = excluded.last_customer_msg_id, \
+         last_customer_msg_at = excluded.last_customer_msg_at, \
+         last_bot_reply_at = excluded.last_bot_reply_at, \
+         close_deadline = excluded.close_deadline, \
+         email_requested_at = excluded.email_requested_at, \
+         returned_at = excluded.returned_at, seen_updated_at = excluded.seen_updated_at, \
+         seen_messages_count = excluded.seen_messages_count, \
+         pending_since = excluded.pending_since, answers = excluded.answers, \
+         handovers = excluded.handovers, closes = excluded.closes, \
+         created_at = excluded.created_at, updated_at = excluded.updated_at"
+    );
+    c.prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.execute(params![
+                id,
+                row.state.as_str(),
+                row.reason,
+                msg_id,
+                opt_us(row.last_customer_msg_at),
+                opt_us(row.last_bot_reply_at),
+                opt_us(row.close_deadline),
+                opt_us(row.email_requested_at),
+                opt_us(row.returned_at),
+                opt_us(row.seen_updated_at),
+                seen_count,
+                opt_us(row.pending_since),
+                row.answers,
+                row.handovers,
+                row.closes,
+                opt_us(row.created_at),
+                opt_us(row.updated_at),
+            ])
+        })
+        .ctx(what)?;
+    Ok(())
+}
+
+fn action_from_row(r: &Row<'_>) -> Result<ActionRow, LedgerError> {
+    let what = "read an actions row";
+    let id: i64 = r.get(0).ctx(what)?;
+    let key_str: String = r.get(1).ctx(what)?;
+    let cell = Cell::new("actions", format!("id={id} key={key_str:?}"));
+    let ticket_id: i64 = r.get(2).ctx(what)?;
+    let kind: String = r.get(3).ctx(what)?;
+    let trigger: String = r.get(4).ctx(what)?;
+    let status: String = r.get(5).ctx(what)?;
+    let key = ActionKey {
+        ticket_id: cell
+            .u64("ticket_id", Some(ticket_id))?
+            .expect("Some in, Some out"),
+        kind: ActionKind::parse(&kind)
+            .ok_or_else(|| cell.corrupt("kind", &kind, "unknown kind"))?,
+        trigger,
+    };
+    if key.as_string() != key_str {
+        return Err(cell.corrupt("key", &key_str, "key does not match ticket_id/kind/trigger"));
+    }
+    Ok(ActionRow {
+        id,
+        key,
+        status: parse_status(&status)
+            .ok_or_else(|| cell.corrupt("status", &status, "unknown status"))?,
+        payload: r.get(6).ctx(what)?,
+        created_at: cell.ts_req("created_at", r.get(7).ctx(what)?)?,
+        finished_at: cell.ts("finished_at", r.get(8).ctx(what)?)?,
+        attempts: cell.u32("attempts", r.get(9).ctx(what)?)?,
+        detail: r.get(10).ctx(what)?,
+    })
+}
+
+fn query_actions(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<ActionRow>, LedgerError> {
+    let mut stmt = c.prepare_cached(sql).ctx(what)?;
+    let mut rows = stmt.query(params).ctx(what)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().ctx(what)? {
+        out.push(action_from_row(r)?);
+    }
+    Ok(out)
+}
+
+fn select_action(c: &Connection, what: &str, key: &str) -> Result<Option<ActionRow>, LedgerError> {
+    let sql = format!("SELECT {ACTION_COLS} FROM actions WHERE key = ?1");
+    Ok(query_actions(c, what, &sql, [key])?.into_iter().next())
+}
+
+fn update_action(
+    c: &Connection,
+    what: &str,
+    id: i64,
+    status: ActionStatus,
+    detail: Option<String>,
+    now: Timestamp,
+) -> Result<(), LedgerError> {
+    let finished_at = match status {
+        ActionStatus::Pending => None,
+        ActionStatus::Done | ActionStatus::Abandoned => Some(now.as_microsecond()),
+    };
+    let n = c
+        .execute(
+            "UPDATE actions SET status = ?1, finished_at = ?2, detail = COALESCE(?3, detail) \
+             WHERE id = ?4",
+            params![status_str(status), finished_at, detail, id],
+        )
+        .ctx(what)?;
+    if n == 0 {
+        return Err(LedgerError::NoSuchAction { id });
+    }
+    Ok(())
+}
+
+fn event_from_row(r: &Row<'_>) -> Result<EventRow, LedgerError> {
+    let what = "read an events row";
+    let id: i64 = r.get(0).ctx(what)?;
+    let cell = Cell::new("events", format!("id={id}"));
+    Ok(EventRow {
+        id,
+        at: cell.ts_req("at", r.get(1).ctx(what)?)?,
+        ticket_id: cell.u64("ticket_id", r.get(2).ctx(what)?)?,
+        kind: r.get(3).ctx(what)?,
+        reason: r.get(4).ctx(what)?,
+        detail: r.get(5).ctx(what)?,
+    })
+}
+
+fn query_events(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<EventRow>, LedgerError> {
+    let mut stmt = c.prepare_cached(sql).ctx(what)?;
+    let mut rows = stmt.query(params).ctx(what)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().ctx(what)? {
+        out.push(event_from_row(r)?);
+    }
+    Ok(out)
+}
+
+fn insert_event(c: &Connection, what: &str, e: &NewEvent) -> Result<(), LedgerError> {
+    let ticket_id = e
+        .ticket_id
+        .map(|v| to_i64("event ticket id", v))
+        .transpose()?;
+    let detail = e
+        .detail
+        .as_ref()
+        .map(|d| json_text("event detail", d))
+        .transpose()?;
+    c.prepare_cached(
+        "INSERT INTO events (at, ticket_id, kind, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            e.at.as_microsecond(),
+            ticket_id,
+            e.kind,
+            e.reason,
+            detail
+        ])
+    })
+    .ctx(what)?;
+    Ok(())
+}

@@ -98,7 +98,11 @@ fn first_address(v: &serde_json::Value) -> Option<serde_json::Value> {
 pub fn text_to_html(text: &str) -> String {
     let normalized = text.replace("\r\n", "\n");
     let mut out = String::new();
-    for para in normalized.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+    for para in normalized
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         out.push_str("<p>");
         for (i, line) in para.lines().enumerate() {
             if i > 0 {
@@ -139,9 +143,15 @@ pub enum TicketStatus {
 pub struct TicketUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TicketStatus>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_assignee")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_assignee"
+    )]
     pub assignee_user: Option<Option<u64>>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_assignee")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_assignee"
+    )]
     pub assignee_team: Option<Option<u64>>,
 }
 
@@ -155,23 +165,38 @@ fn ser_assignee<S: Serializer>(v: &Option<Option<u64>>, s: S) -> Result<S::Ok, S
 impl TicketUpdate {
     /// `{"status":"closed"}`.
     pub fn close() -> TicketUpdate {
-        TicketUpdate { status: Some(TicketStatus::Closed), ..Default::default() }
+        TicketUpdate {
+            status: Some(TicketStatus::Closed),
+            ..Default::default()
+        }
     }
     /// `{"status":"open"}`.
     pub fn open() -> TicketUpdate {
-        TicketUpdate { status: Some(TicketStatus::Open), ..Default::default() }
+        TicketUpdate {
+            status: Some(TicketStatus::Open),
+            ..Default::default()
+        }
     }
     /// `{"assignee_user":null}`: takes the ticket away from its user (the team is kept).
     pub fn unassign() -> TicketUpdate {
-        TicketUpdate { assignee_user: Some(None), ..Default::default() }
+        TicketUpdate {
+            assignee_user: Some(None),
+            ..Default::default()
+        }
     }
     /// `{"assignee_user":{"id":N}}`.
     pub fn assign_user(id: u64) -> TicketUpdate {
-        TicketUpdate { assignee_user: Some(Some(id)), ..Default::default() }
+        TicketUpdate {
+            assignee_user: Some(Some(id)),
+            ..Default::default()
+        }
     }
     /// `{"assignee_team":{"id":N}}`.
     pub fn assign_team(id: u64) -> TicketUpdate {
-        TicketUpdate { assignee_team: Some(Some(id)), ..Default::default() }
+        TicketUpdate {
+            assignee_team: Some(Some(id)),
+            ..Default::default()
+        }
     }
     /// Also set the status (to combine, e.g. `TicketUpdate::unassign().with_status(Open)`).
     pub fn with_status(mut self, status: TicketStatus) -> TicketUpdate {
@@ -232,7 +257,9 @@ impl NewView {
     }
     /// Show the view with this emoji in the Gorgias sidebar.
     pub fn with_emoji(mut self, emoji: &str) -> NewView {
-        self.decoration = Some(Decoration { emoji: emoji.to_owned() });
+        self.decoration = Some(Decoration {
+            emoji: emoji.to_owned(),
+        });
         self
     }
 }
@@ -250,7 +277,11 @@ pub fn slugify(name: &str) -> String {
     while slug.ends_with('-') {
         slug.pop();
     }
-    if slug.is_empty() { "view".to_owned() } else { slug }
+    if slug.is_empty() {
+        "view".to_owned()
+    } else {
+        slug
+    }
 }
 
 #[cfg(test)]
@@ -306,10 +337,18 @@ mod tests {
         assert_eq!(j(TicketUpdate::close()), json!({"status": "closed"}));
         assert_eq!(j(TicketUpdate::open()), json!({"status": "open"}));
         assert_eq!(j(TicketUpdate::unassign()), json!({"assignee_user": null}));
-        assert_eq!(j(TicketUpdate::assign_user(3)), json!({"assignee_user": {"id": 3}}));
-        assert_eq!(j(TicketUpdate::assign_team(4)), json!({"assignee_team": {"id": 4}}));
         assert_eq!(
-            j(TicketUpdate::unassign().with_status(TicketStatus::Open).with_assignee_team(Some(9))),
+            j(TicketUpdate::assign_user(3)),
+            json!({"assignee_user": {"id": 3}})
+        );
+        assert_eq!(
+            j(TicketUpdate::assign_team(4)),
+            json!({"assignee_team": {"id": 4}})
+        );
+        assert_eq!(
+            j(TicketUpdate::unassign()
+                .with_status(TicketStatus::Open)
+                .with_assignee_team(Some(9))),
             json!({"status": "open", "assignee_user": null, "assignee_team": {"id": 9}})
         );
         assert_eq!(j(TicketUpdate::default()), json!({}));
@@ -318,7 +357,12 @@ mod tests {
     #[test]
     fn new_view_has_type_slug_and_public_visibility() {
         let v = serde_json::to_value(
-            NewView::ticket_list("Bot: open chats!", "eq(ticket.status, 'open')", "updated_datetime").with_emoji("🤖"),
+            NewView::ticket_list(
+                "Bot: open chats!",
+                "eq(ticket.status, 'open')",
+                "updated_datetime",
+            )
+            .with_emoji("🤖"),
         )
         .unwrap();
         assert_eq!(

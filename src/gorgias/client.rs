@@ -49,7 +49,10 @@ const CALL_LIMIT_HEADER: &str = "x-gorgias-account-api-call-limit";
 #[derive(Clone, Debug)]
 pub enum Auth {
     /// A private integration: HTTP Basic with the user's email and the REST API key.
-    Basic { email: String, api_key: SecretString },
+    Basic {
+        email: String,
+        api_key: SecretString,
+    },
     /// An OAuth2 access token.
     Bearer(SecretString),
 }
@@ -154,7 +157,9 @@ impl std::fmt::Debug for Client {
 }
 
 fn invalid(detail: impl Into<String>) -> GorgiasError {
-    GorgiasError::InvalidConfig { detail: detail.into() }
+    GorgiasError::InvalidConfig {
+        detail: detail.into(),
+    }
 }
 
 impl Client {
@@ -165,7 +170,10 @@ impl Client {
         let base = url::Url::parse(&format!("{trimmed}/"))
             .map_err(|e| invalid(format!("base_url {:?}: {e}", cfg.base_url)))?;
         if !matches!(base.scheme(), "http" | "https") || base.query().is_some() {
-            return Err(invalid(format!("base_url {:?} must be an http(s) URL without a query", cfg.base_url)));
+            return Err(invalid(format!(
+                "base_url {:?} must be an http(s) URL without a query",
+                cfg.base_url
+            )));
         }
         if cfg.timeout.is_zero() || cfg.connect_timeout.is_zero() {
             return Err(invalid("timeout and connect_timeout must be above zero"));
@@ -177,9 +185,13 @@ impl Client {
                 let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
                 HeaderValue::from_str(&format!("Basic {encoded}"))
             }
-            Auth::Bearer(token) => HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())),
+            Auth::Bearer(token) => {
+                HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            }
         }
-        .map_err(|_| invalid("the API credentials contain characters not allowed in an HTTP header"))?;
+        .map_err(|_| {
+            invalid("the API credentials contain characters not allowed in an HTTP header")
+        })?;
         auth.set_sensitive(true);
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
@@ -188,7 +200,14 @@ impl Client {
             .build()
             .map_err(|e| invalid(format!("building the HTTP client: {e}")))?;
         Ok(Client {
-            inner: Arc::new(Inner { http, base, auth, pacer, counters: Counters::default(), max_retries: cfg.max_retries }),
+            inner: Arc::new(Inner {
+                http,
+                base,
+                auth,
+                pacer,
+                counters: Counters::default(),
+                max_retries: cfg.max_retries,
+            }),
         })
     }
 
@@ -200,13 +219,24 @@ impl Client {
     /// Every ticket of a saved view (`GET /api/views/{id}/items`, all pages). Items are compact
     /// tickets (no messages).
     pub async fn view_items(&self, view_id: u64) -> Result<Vec<Ticket>, GorgiasError> {
-        self.list_all(Method::GET, &format!("/api/views/{view_id}/items"), Vec::new(), None).await
+        self.list_all(
+            Method::GET,
+            &format!("/api/views/{view_id}/items"),
+            Vec::new(),
+            None,
+        )
+        .await
     }
 
     /// Every ticket of an unsaved view (`PUT /api/views/0/items`), newest `order_by` first.
-    pub async fn ad_hoc_view_items(&self, filters: &str, order_by: &str) -> Result<Vec<Ticket>, GorgiasError> {
+    pub async fn ad_hoc_view_items(
+        &self,
+        filters: &str,
+        order_by: &str,
+    ) -> Result<Vec<Ticket>, GorgiasError> {
         let body = json!({"view": {"type": "ticket-list", "filters": filters, "order_by": order_by, "order_dir": "desc"}});
-        self.list_all(Method::PUT, "/api/views/0/items", Vec::new(), Some(body)).await
+        self.list_all(Method::PUT, "/api/views/0/items", Vec::new(), Some(body))
+            .await
     }
 
     /// One full ticket with its messages (`GET /api/tickets/{id}`).
@@ -220,7 +250,8 @@ impl Client {
             ("ticket_id".to_owned(), ticket_id.to_string()),
             ("order_by".to_owned(), "created_datetime:asc".to_owned()),
         ];
-        self.list_all(Method::GET, "/api/messages", query, None).await
+        self.list_all(Method::GET, "/api/messages", query, None)
+            .await
     }
 
     /// Post a reply or note (`POST /api/tickets/{id}/messages`). Never sent twice blindly: after
@@ -228,7 +259,11 @@ impl Client {
     /// ticket is re-read and a message from the same sender with the same `body_text`, created
     /// no earlier than `LANDED_MARGIN` before the first send, is returned as ours; only if there
     /// is none is it sent again (at most `MESSAGE_RESENDS` times). A 429 is resent after its wait.
-    pub async fn post_message(&self, ticket_id: u64, msg: &NewMessage) -> Result<Message, GorgiasError> {
+    pub async fn post_message(
+        &self,
+        ticket_id: u64,
+        msg: &NewMessage,
+    ) -> Result<Message, GorgiasError> {
         let path = format!("/api/tickets/{ticket_id}/messages");
         let body = to_json(msg);
         let since = jiff::Timestamp::now()
@@ -242,14 +277,22 @@ impl Client {
             if let Some(err) = pending.take() {
                 tokio::time::sleep(backoff_delay(uncertain)).await;
                 if let Some(m) = self.find_landed(ticket_id, msg, since).await? {
-                    info!(ticket_id, message_id = m.id, "message landed despite the error; not sending it again");
+                    info!(
+                        ticket_id,
+                        message_id = m.id,
+                        "message landed despite the error; not sending it again"
+                    );
                     return Ok(m);
                 }
                 if uncertain > MESSAGE_RESENDS {
                     return Err(err);
                 }
                 bump(&self.inner.counters.retries);
-                warn!(ticket_id, attempt = uncertain + 1, "message not found after a failed send; sending it again");
+                warn!(
+                    ticket_id,
+                    attempt = uncertain + 1,
+                    "message not found after a failed send; sending it again"
+                );
             }
             match self.send_once(&Method::POST, &path, &[], Some(&body)).await {
                 Ok(bytes) => {
@@ -301,9 +344,21 @@ impl Client {
     }
 
     /// Partial update (`PUT /api/tickets/{id}`); returns the full ticket.
-    pub async fn update_ticket(&self, id: u64, update: &TicketUpdate) -> Result<Ticket, GorgiasError> {
+    pub async fn update_ticket(
+        &self,
+        id: u64,
+        update: &TicketUpdate,
+    ) -> Result<Ticket, GorgiasError> {
         let path = format!("/api/tickets/{id}");
-        let bytes = self.call(Method::PUT, &path, Vec::new(), Some(to_json(update)), RetryPolicy::Transient).await?;
+        let bytes = self
+            .call(
+                Method::PUT,
+                &path,
+                Vec::new(),
+                Some(to_json(update)),
+                RetryPolicy::Transient,
+            )
+            .await?;
         decode_json("PUT", &path, &bytes)
     }
 
@@ -311,22 +366,47 @@ impl Client {
     pub async fn add_tags(&self, ticket_id: u64, names: &[String]) -> Result<(), GorgiasError> {
         let path = format!("/api/tickets/{ticket_id}/tags");
         // Adding a tag twice is harmless, so this POST may be retried like a PUT.
-        self.call(Method::POST, &path, Vec::new(), Some(json!({"names": names})), RetryPolicy::Transient).await?;
+        self.call(
+            Method::POST,
+            &path,
+            Vec::new(),
+            Some(json!({"names": names})),
+            RetryPolicy::Transient,
+        )
+        .await?;
         Ok(())
     }
 
     /// Remove tags by name (`DELETE /api/tickets/{id}/tags`).
     pub async fn remove_tags(&self, ticket_id: u64, names: &[String]) -> Result<(), GorgiasError> {
         let path = format!("/api/tickets/{ticket_id}/tags");
-        self.call(Method::DELETE, &path, Vec::new(), Some(json!({"names": names})), RetryPolicy::Transient).await?;
+        self.call(
+            Method::DELETE,
+            &path,
+            Vec::new(),
+            Some(json!({"names": names})),
+            RetryPolicy::Transient,
+        )
+        .await?;
         Ok(())
     }
 
     /// Set a customer's email (`PUT /api/customers/{id}`). `GorgiasError::Conflict` when
     /// another customer already has it.
-    pub async fn set_customer_email(&self, customer_id: u64, email: &str) -> Result<(), GorgiasError> {
+    pub async fn set_customer_email(
+        &self,
+        customer_id: u64,
+        email: &str,
+    ) -> Result<(), GorgiasError> {
         let path = format!("/api/customers/{customer_id}");
-        self.call(Method::PUT, &path, Vec::new(), Some(json!({"email": email})), RetryPolicy::Transient).await?;
+        self.call(
+            Method::PUT,
+            &path,
+            Vec::new(),
+            Some(json!({"email": email})),
+            RetryPolicy::Transient,
+        )
+        .await?;
         Ok(())
     }
 
@@ -343,7 +423,8 @@ impl Client {
 
     /// Every team with its members (`GET /api/teams`, all pages).
     pub async fn teams(&self) -> Result<Vec<Team>, GorgiasError> {
-        self.list_all(Method::GET, "/api/teams", Vec::new(), None).await
+        self.list_all(Method::GET, "/api/teams", Vec::new(), None)
+            .await
     }
 
     /// The account's business hours (`GET /api/account/settings?type=business-hours`), in any of
@@ -351,35 +432,58 @@ impl Client {
     pub async fn business_hours(&self) -> Result<Option<BusinessHoursSetting>, GorgiasError> {
         let path = "/api/account/settings";
         let query = vec![("type".to_owned(), "business-hours".to_owned())];
-        let bytes = self.call(Method::GET, path, query, None, RetryPolicy::Transient).await?;
+        let bytes = self
+            .call(Method::GET, path, query, None, RetryPolicy::Transient)
+            .await?;
         let v: Value = decode_json("GET", path, &bytes)?;
-        decode::parse_business_hours(v).map_err(|detail| GorgiasError::Decode { method: "GET".into(), path: path.into(), detail })
+        decode::parse_business_hours(v).map_err(|detail| GorgiasError::Decode {
+            method: "GET".into(),
+            path: path.into(),
+            detail,
+        })
     }
 
     /// Every saved view (`GET /api/views`, all pages).
     pub async fn views(&self) -> Result<Vec<View>, GorgiasError> {
-        self.list_all(Method::GET, "/api/views", Vec::new(), None).await
+        self.list_all(Method::GET, "/api/views", Vec::new(), None)
+            .await
     }
 
     /// Create a saved view (`POST /api/views`). Not retried on transient errors (it would
     /// duplicate the view); the caller lists views and tries again.
     pub async fn create_view(&self, v: &NewView) -> Result<View, GorgiasError> {
         let path = "/api/views";
-        let bytes = self.call(Method::POST, path, Vec::new(), Some(to_json(v)), RetryPolicy::RateLimitOnly).await?;
+        let bytes = self
+            .call(
+                Method::POST,
+                path,
+                Vec::new(),
+                Some(to_json(v)),
+                RetryPolicy::RateLimitOnly,
+            )
+            .await?;
         decode_json("POST", path, &bytes)
     }
 
     /// Every integration (`GET /api/integrations`, all pages).
     pub async fn integrations(&self) -> Result<Vec<Integration>, GorgiasError> {
-        self.list_all(Method::GET, "/api/integrations", Vec::new(), None).await
+        self.list_all(Method::GET, "/api/integrations", Vec::new(), None)
+            .await
     }
 
     /// Create an integration, e.g. an HTTP webhook (`POST /api/integrations`). Not retried on
     /// transient errors, like `create_view`.
     pub async fn create_integration(&self, body: &Value) -> Result<Integration, GorgiasError> {
         let path = "/api/integrations";
-        let bytes =
-            self.call(Method::POST, path, Vec::new(), Some(body.clone()), RetryPolicy::RateLimitOnly).await?;
+        let bytes = self
+            .call(
+                Method::POST,
+                path,
+                Vec::new(),
+                Some(body.clone()),
+                RetryPolicy::RateLimitOnly,
+            )
+            .await?;
         decode_json("POST", path, &bytes)
     }
 
@@ -400,7 +504,9 @@ impl Client {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, GorgiasError> {
-        let bytes = self.call(Method::GET, path, Vec::new(), None, RetryPolicy::Transient).await?;
+        let bytes = self
+            .call(Method::GET, path, Vec::new(), None, RetryPolicy::Transient)
+            .await?;
         decode_json("GET", path, &bytes)
     }
 
@@ -423,15 +529,29 @@ impl Client {
                 query.push(("cursor".to_owned(), n.cursor.clone()));
                 query.extend(n.extra.iter().cloned());
             }
-            let bytes = self.call(method.clone(), path, query, body.clone(), RetryPolicy::Transient).await?;
-            let page = decode::parse_page::<T>(&bytes)
-                .map_err(|detail| GorgiasError::Decode { method: method.to_string(), path: path.into(), detail })?;
+            let bytes = self
+                .call(
+                    method.clone(),
+                    path,
+                    query,
+                    body.clone(),
+                    RetryPolicy::Transient,
+                )
+                .await?;
+            let page = decode::parse_page::<T>(&bytes).map_err(|detail| GorgiasError::Decode {
+                method: method.to_string(),
+                path: path.into(),
+                detail,
+            })?;
             items.extend(page.items);
             match page.next {
                 None => return Ok(items),
                 Some(n) => {
                     if !seen.insert(n.cursor.clone()) {
-                        return Err(GorgiasError::RepeatedCursor { method: method.to_string(), path: path.into() });
+                        return Err(GorgiasError::RepeatedCursor {
+                            method: method.to_string(),
+                            path: path.into(),
+                        });
                     }
                     next = Some(n);
                 }
@@ -486,14 +606,21 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Vec<u8>, GorgiasError> {
         let inner = &*self.inner;
-        let mut url = inner.base.join(path.trim_start_matches('/')).map_err(|e| GorgiasError::InvalidConfig {
-            detail: format!("path {path:?} does not fit the base URL: {e}"),
+        let mut url = inner.base.join(path.trim_start_matches('/')).map_err(|e| {
+            GorgiasError::InvalidConfig {
+                detail: format!("path {path:?} does not fit the base URL: {e}"),
+            }
         })?;
         if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
         inner.pacer.acquire().await;
-        let mut req = inner.http.request(method.clone(), url).header(AUTHORIZATION, inner.auth.clone()).header(ACCEPT, "application/json");
+        let mut req = inner
+            .http
+            .request(method.clone(), url)
+            .header(AUTHORIZATION, inner.auth.clone())
+            .header(ACCEPT, "application/json");
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -512,12 +639,23 @@ impl Client {
             }
         };
         let status = resp.status();
-        if let Some(v) = resp.headers().get(CALL_LIMIT_HEADER).and_then(|v| v.to_str().ok())
+        if let Some(v) = resp
+            .headers()
+            .get(CALL_LIMIT_HEADER)
+            .and_then(|v| v.to_str().ok())
             && let Some(wait) = inner.pacer.observe_call_limit(v)
         {
-            debug!(call_limit = v, wait_ms = wait.as_millis() as u64, "server bucket nearly full; holding off");
+            debug!(
+                call_limit = v,
+                wait_ms = wait.as_millis() as u64,
+                "server bucket nearly full; holding off"
+            );
         }
-        let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(pacing::parse_retry_after);
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(pacing::parse_retry_after);
         let bytes = match resp.bytes().await {
             Ok(b) => b.to_vec(),
             Err(e) => return Err(transport(e)),
@@ -535,19 +673,48 @@ impl Client {
         let (m, p) = (method.to_string(), path.to_owned());
         let code = status.as_u16();
         if code == 429 {
-            bump(&inner.counters.rate_limited);
             // Gorgias always sends Retry-After on 429; without it, wait for one request to leak.
-            let wait = retry_after.unwrap_or_else(|| inner.pacer.leak_interval().max(Duration::from_secs(1)));
+            let wait = retry_after
+                .unwrap_or_else(|| inner.pacer.leak_interval().max(Duration::from_secs(1)));
+            // Block before counting: whoever sees the count must also see the block.
             inner.pacer.block_for(wait);
-            return Err(GorgiasError::RateLimited { method: m, path: p, retry_after: wait });
+            bump(&inner.counters.rate_limited);
+            return Err(GorgiasError::RateLimited {
+                method: m,
+                path: p,
+                retry_after: wait,
+            });
         }
         let msg = decode::error_message(code, &bytes);
         Err(match code {
-            401 | 403 => GorgiasError::Unauthorized { method: m, path: p, status: code, msg },
-            404 => GorgiasError::NotFound { method: m, path: p, msg },
-            409 => GorgiasError::Conflict { method: m, path: p, msg },
-            500..=599 => GorgiasError::Server { method: m, path: p, status: code, msg },
-            _ => GorgiasError::BadRequest { method: m, path: p, status: code, msg },
+            401 | 403 => GorgiasError::Unauthorized {
+                method: m,
+                path: p,
+                status: code,
+                msg,
+            },
+            404 => GorgiasError::NotFound {
+                method: m,
+                path: p,
+                msg,
+            },
+            409 => GorgiasError::Conflict {
+                method: m,
+                path: p,
+                msg,
+            },
+            500..=599 => GorgiasError::Server {
+                method: m,
+                path: p,
+                status: code,
+                msg,
+            },
+            _ => GorgiasError::BadRequest {
+                method: m,
+                path: p,
+                status: code,
+                msg,
+            },
         })
     }
 }
@@ -566,10 +733,18 @@ fn map_transport(method: &Method, path: &str, e: reqwest::Error) -> GorgiasError
         detail.push_str(&s.to_string());
         source = s.source();
     }
-    GorgiasError::Transport { method, path, detail }
+    GorgiasError::Transport {
+        method,
+        path,
+        detail,
+    }
 }
 
-fn decode_json<T: DeserializeOwned>(method: &str, path: &str, bytes: &[u8]) -> Result<T, GorgiasError> {
+fn decode_json<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    bytes: &[u8],
+) -> Result<T, GorgiasError> {
     serde_json::from_slice(bytes).map_err(|e| GorgiasError::Decode {
         method: method.to_owned(),
         path: path.to_owned(),
@@ -583,7 +758,9 @@ fn to_json<T: Serialize>(v: &T) -> Value {
 
 /// Jittered exponential delay for the `attempt`-th retry (1-based).
 fn backoff_delay(attempt: u32) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(10)).min(BACKOFF_MAX);
+    let exp = BACKOFF_BASE
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(10))
+        .min(BACKOFF_MAX);
     let jitter_ms = rand::random_range(0..=BACKOFF_BASE.as_millis() as u64);
     exp + Duration::from_millis(jitter_ms)
 }

@@ -28,11 +28,17 @@ pub struct NextPage {
 pub fn parse_page<T: DeserializeOwned>(bytes: &[u8]) -> Result<Page<T>, String> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     match v {
-        Value::Array(_) => Ok(Page { items: serde_json::from_value(v).map_err(|e| e.to_string())?, next: None }),
+        Value::Array(_) => Ok(Page {
+            items: serde_json::from_value(v).map_err(|e| e.to_string())?,
+            next: None,
+        }),
         Value::Object(mut obj) => {
             let data = obj.remove("data").unwrap_or(Value::Array(Vec::new()));
             if !data.is_array() {
-                return Err(format!("expected a list in \"data\", found {}", kind_of(&data)));
+                return Err(format!(
+                    "expected a list in \"data\", found {}",
+                    kind_of(&data)
+                ));
             }
             let items = serde_json::from_value(data).map_err(|e| e.to_string())?;
             let next = match obj.get("meta") {
@@ -41,7 +47,10 @@ pub fn parse_page<T: DeserializeOwned>(bytes: &[u8]) -> Result<Page<T>, String> 
             };
             Ok(Page { items, next })
         }
-        other => Err(format!("expected a list envelope, found {}", kind_of(&other))),
+        other => Err(format!(
+            "expected a list envelope, found {}",
+            kind_of(&other)
+        )),
     }
 }
 
@@ -49,13 +58,18 @@ pub fn parse_page<T: DeserializeOwned>(bytes: &[u8]) -> Result<Page<T>, String> 
 /// `/api/views/3/items?cursor=abc&direction=next`. Null or empty = last page.
 fn next_page(meta: &Value) -> Result<Option<NextPage>, String> {
     if let Some(c) = meta.get("next_cursor").and_then(non_empty_str) {
-        return Ok(Some(NextPage { cursor: c.to_owned(), extra: Vec::new() }));
+        return Ok(Some(NextPage {
+            cursor: c.to_owned(),
+            extra: Vec::new(),
+        }));
     }
     let Some(items_url) = meta.get("next_items").and_then(non_empty_str) else {
         return Ok(None);
     };
     let base = url::Url::parse("http://relative.invalid/").expect("a constant, valid URL");
-    let url = base.join(items_url).map_err(|e| format!("meta.next_items {items_url:?} is not a URL: {e}"))?;
+    let url = base
+        .join(items_url)
+        .map_err(|e| format!("meta.next_items {items_url:?} is not a URL: {e}"))?;
     let mut cursor = None;
     let mut extra = Vec::new();
     for (k, v) in url.query_pairs() {
@@ -146,7 +160,9 @@ pub fn parse_business_hours(v: Value) -> Result<Option<BusinessHoursSetting>, St
                 _ => {}
             }
         }
-        return serde_json::from_value(data).map(Some).map_err(|e| e.to_string());
+        return serde_json::from_value(data)
+            .map(Some)
+            .map_err(|e| e.to_string());
     }
     Ok(None)
 }
@@ -182,34 +198,60 @@ mod tests {
 
     #[test]
     fn page_reads_next_cursor_and_next_items() {
-        let p: Page<Value> = parse_page(br#"{"object":"list","data":[1,2],"meta":{"next_cursor":"c2"}}"#).unwrap();
+        let p: Page<Value> =
+            parse_page(br#"{"object":"list","data":[1,2],"meta":{"next_cursor":"c2"}}"#).unwrap();
         assert_eq!(p.items.len(), 2);
-        assert_eq!(p.next, Some(NextPage { cursor: "c2".into(), extra: vec![] }));
+        assert_eq!(
+            p.next,
+            Some(NextPage {
+                cursor: "c2".into(),
+                extra: vec![]
+            })
+        );
         let p: Page<Value> = parse_page(
             br#"{"data":[],"meta":{"next_cursor":null,"next_items":"/api/views/3/items?cursor=ab%3D&direction=next&limit=100"}}"#,
         )
         .unwrap();
         assert_eq!(
             p.next,
-            Some(NextPage { cursor: "ab=".into(), extra: vec![("direction".into(), "next".into())] })
+            Some(NextPage {
+                cursor: "ab=".into(),
+                extra: vec![("direction".into(), "next".into())]
+            })
         );
-        let p: Page<Value> = parse_page(br#"{"data":[3],"meta":{"next_cursor":null,"next_items":null}}"#).unwrap();
+        let p: Page<Value> =
+            parse_page(br#"{"data":[3],"meta":{"next_cursor":null,"next_items":null}}"#).unwrap();
         assert_eq!(p.next, None);
         let p: Page<Value> = parse_page(br#"[1,2,3]"#).unwrap();
         assert_eq!((p.items.len(), p.next), (3, None));
         assert!(parse_page::<Value>(br#"{"data":{"x":1}}"#).is_err());
-        assert!(parse_page::<Value>(br#"{"data":[],"meta":{"next_items":"/x?direction=next"}}"#).is_err());
+        assert!(
+            parse_page::<Value>(br#"{"data":[],"meta":{"next_items":"/x?direction=next"}}"#)
+                .is_err()
+        );
     }
 
     #[test]
     fn error_message_prefers_gorgias_msg_and_hints_at_html_404() {
-        assert_eq!(error_message(401, br#"{"error":{"msg":"Unauthorized."}}"#), "Unauthorized.");
         assert_eq!(
-            error_message(400, br#"{"error":{"msg":"Bad","data":{"email":["taken"]}}}"#),
+            error_message(401, br#"{"error":{"msg":"Unauthorized."}}"#),
+            "Unauthorized."
+        );
+        assert_eq!(
+            error_message(
+                400,
+                br#"{"error":{"msg":"Bad","data":{"email":["taken"]}}}"#
+            ),
             r#"Bad {"email":["taken"]}"#
         );
-        assert_eq!(error_message(404, b"<html>nope</html>"), "not JSON: is base_url right?");
-        assert_eq!(error_message(502, b"<html>bad gateway</html>"), "not JSON: <html>bad gateway</html>");
+        assert_eq!(
+            error_message(404, b"<html>nope</html>"),
+            "not JSON: is base_url right?"
+        );
+        assert_eq!(
+            error_message(502, b"<html>bad gateway</html>"),
+            "not JSON: <html>bad gateway</html>"
+        );
         assert_eq!(error_message(500, b""), "");
     }
 
@@ -232,15 +274,23 @@ mod tests {
                    "business_hours": {"days": "1,2,3,4,5", "from_time": "09:00", "to_time": "18:00"}}}),
         ];
         for shape in shapes {
-            assert_eq!(parse_business_hours(shape.clone()).unwrap().as_ref(), Some(&expected), "{shape}");
+            assert_eq!(
+                parse_business_hours(shape.clone()).unwrap().as_ref(),
+                Some(&expected),
+                "{shape}"
+            );
         }
-        let always_open =
-            parse_business_hours(json!([{"type": "business-hours", "data": {"timezone": "UTC", "business_hours": []}}]))
-                .unwrap()
-                .unwrap();
+        let always_open = parse_business_hours(
+            json!([{"type": "business-hours", "data": {"timezone": "UTC", "business_hours": []}}]),
+        )
+        .unwrap()
+        .unwrap();
         assert!(always_open.business_hours.is_empty());
         assert_eq!(parse_business_hours(json!([])).unwrap(), None);
         assert_eq!(parse_business_hours(json!({"data": []})).unwrap(), None);
-        assert_eq!(parse_business_hours(json!([{"type": "other", "data": {}}])).unwrap(), None);
+        assert_eq!(
+            parse_business_hours(json!([{"type": "other", "data": {}}])).unwrap(),
+            None
+        );
     }
 }

@@ -42,7 +42,9 @@ impl std::fmt::Debug for Pacer {
 
 /// Requests kept in reserve below the limit for the account's other clients.
 pub fn headroom(requests_per_window: u32) -> u32 {
-    (requests_per_window / 20).max(1).min(requests_per_window.saturating_sub(1))
+    (requests_per_window / 20)
+        .max(1)
+        .min(requests_per_window.saturating_sub(1))
 }
 
 impl Pacer {
@@ -51,7 +53,8 @@ impl Pacer {
         let n = NonZeroU32::new(requests_per_window)
             .ok_or_else(|| "requests_per_window must be at least 1".to_owned())?;
         let period = window / n.get();
-        let burst = NonZeroU32::new(n.get() - headroom(n.get())).expect("headroom leaves at least 1");
+        let burst =
+            NonZeroU32::new(n.get() - headroom(n.get())).expect("headroom leaves at least 1");
         let quota = Quota::with_period(period)
             .ok_or_else(|| format!("window {window:?} is too short for {n} requests"))?
             .allow_burst(burst);
@@ -129,7 +132,9 @@ pub fn call_limit_wait(header: &str, window: Duration) -> Option<Duration> {
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
     let secs: f64 = v.trim().parse().ok()?;
     if secs.is_finite() && secs >= 0.0 {
-        Some(Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())))
+        Some(Duration::from_secs_f64(
+            secs.min(MAX_RETRY_AFTER.as_secs_f64()),
+        ))
     } else {
         None
     }
@@ -152,8 +157,14 @@ mod tests {
         let w = Duration::from_secs(20);
         assert_eq!(call_limit_wait("10/40", w), None);
         assert_eq!(call_limit_wait("37/40", w), None);
-        assert_eq!(call_limit_wait("38/40", w), Some(Duration::from_millis(500)));
-        assert_eq!(call_limit_wait("40/40", w), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            call_limit_wait("38/40", w),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            call_limit_wait("40/40", w),
+            Some(Duration::from_millis(1500))
+        );
         assert_eq!(call_limit_wait("garbage", w), None);
         assert_eq!(call_limit_wait("3/0", w), None);
     }
@@ -161,7 +172,10 @@ mod tests {
     #[test]
     fn retry_after_parses_seconds_and_caps_them() {
         assert_eq!(parse_retry_after("1"), Some(Duration::from_secs(1)));
-        assert_eq!(parse_retry_after(" 2.5 "), Some(Duration::from_millis(2500)));
+        assert_eq!(
+            parse_retry_after(" 2.5 "),
+            Some(Duration::from_millis(2500))
+        );
         assert_eq!(parse_retry_after("99999"), Some(MAX_RETRY_AFTER));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after("-1"), None);

@@ -1,1 +1,770 @@
-//! HTTP client for the Gorgias API (to be written).
+//! The Gorgias HTTP client: auth, pacing under the account's rate limit, bounded retries, cursor
+//! paging, and error mapping. One `reqwest::Client` behind an `Arc`; clones share the connection
+//! pool, the pacer (so a 429 stops every clone) and the counters.
+//!
+//! Retry rules: GET, PUT and DELETE (and the tags POST, harmless to repeat) are retried on
+//! transient errors with jittered exponential backoff; a 429 is always retried after its
+//! `Retry-After` because Gorgias did not perform the request. Other POSTs that create something
+//! are never resent blindly: `post_message` re-reads the ticket to see whether the message landed.
+//!
+//! This module talks HTTP only: no decisions, no ledger, no wall-clock policy. It never logs or
+//! prints the API key (it lives in a `SecretString` and in a header marked sensitive).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use base64::Engine;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tracing::{debug, info, warn};
+
+use super::body::{NewMessage, NewView, TicketUpdate};
+use super::decode::{self, NextPage};
+use super::error::GorgiasError;
+use super::model::{BusinessHoursSetting, Integration, Message, Team, Ticket, User, View};
+use super::pacing::{self, Pacer};
+
+/// Items per page (Gorgias's maximum).
+pub const PAGE_LIMIT: u32 = 100;
+/// Paging stops with an error after this many pages: no real list is that long, a broken server is.
+pub const MAX_PAGES: usize = 10_000;
+/// How many times a message POST may be sent again after a failure that left it uncertain
+/// whether the message landed (each resend is preceded by a re-read of the ticket).
+pub const MESSAGE_RESENDS: u32 = 2;
+/// A landed message is recognised if created no earlier than this before our send (server and
+/// local clocks disagree a little).
+pub const LANDED_MARGIN: Duration = Duration::from_secs(60);
+/// First backoff delay; doubled per attempt, with jitter.
+const BACKOFF_BASE: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+const CALL_LIMIT_HEADER: &str = "x-gorgias-account-api-call-limit";
+
+/// How the client authenticates. `Debug` shows the email but never the key or token.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// A private integration: HTTP Basic with the user's email and the REST API key.
+    Basic {
+        email: String,
+        api_key: SecretString,
+    },
+    /// An OAuth2 access token.
+    Bearer(SecretString),
+}
+
+/// Everything the client needs. `Debug` is safe to log (the secret is redacted).
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `https://{subdomain}.gorgias.com` (a trailing `/` or `/api` is tolerated).
+    pub base_url: String,
+    pub auth: Auth,
+    /// The account's budget: 40 per 20 s for API keys, 80 for OAuth apps.
+    pub requests_per_window: u32,
+    pub window: Duration,
+    /// Whole request, including reading the body.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt for retryable failures (0 = never retry).
+    pub max_retries: u32,
+}
+
+impl ClientConfig {
+    /// Defaults for an API-key integration: 40 requests per 20 s, 30 s timeout, 10 s connect
+    /// timeout, 3 retries.
+    pub fn new(base_url: impl Into<String>, auth: Auth) -> ClientConfig {
+        ClientConfig {
+            base_url: base_url.into(),
+            auth,
+            requests_per_window: 40,
+            window: Duration::from_secs(20),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_retries: 3,
+        }
+    }
+}
+
+/// Counters since the client was built (all clones together).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// Requests put on the wire (every attempt counts).
+    pub requests: u64,
+    pub status_2xx: u64,
+    /// Includes the 429s.
+    pub status_4xx: u64,
+    pub status_5xx: u64,
+    /// 1xx/3xx, which Gorgias should never send.
+    pub status_other: u64,
+    /// No status at all: timeouts, refused or reset connections.
+    pub transport_errors: u64,
+    pub rate_limited: u64,
+    /// Attempts made again after a failure (including message resends).
+    pub retries: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    status_2xx: AtomicU64,
+    status_4xx: AtomicU64,
+    status_5xx: AtomicU64,
+    status_other: AtomicU64,
+    transport_errors: AtomicU64,
+    rate_limited: AtomicU64,
+    retries: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// When a failed request may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RetryPolicy {
+    /// Idempotent in effect: any transient error.
+    Transient,
+    /// Creates something: only a 429 (Gorgias did not perform it).
+    RateLimitOnly,
+}
+
+/// A Gorgias API client. Cheap to clone; clones share pacing, connections and counters.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: url::Url,
+    auth: HeaderValue,
+    pacer: Pacer,
+    counters: Counters,
+    max_retries: u32,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base.as_str())
+            .field("pacer", &self.inner.pacer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(detail: impl Into<String>) -> GorgiasError {
+    GorgiasError::InvalidConfig {
+        detail: detail.into(),
+    }
+}
+
+impl Client {
+    /// Build the client: validates the base URL, the rate and the credentials' header form.
+    pub fn new(cfg: ClientConfig) -> Result<Client, GorgiasError> {
+        let trimmed = cfg.base_url.trim().trim_end_matches('/');
+        let trimmed = trimmed.strip_suffix("/api").unwrap_or(trimmed);
+        let base = url::Url::parse(&format!("{trimmed}/"))
+            .map_err(|e| invalid(format!("base_url {:?}: {e}", cfg.base_url)))?;
+        if !matches!(base.scheme(), "http" | "https") || base.query().is_some() {
+            return Err(invalid(format!(
+                "base_url {:?} must be an http(s) URL without a query",
+                cfg.base_url
+            )));
+        }
+        if cfg.timeout.is_zero() || cfg.connect_timeout.is_zero() {
+            return Err(invalid("timeout and connect_timeout must be above zero"));
+        }
+        let pacer = Pacer::new(cfg.requests_per_window, cfg.window).map_err(invalid)?;
+        let mut auth = match &cfg.auth {
+            Auth::Basic { email, api_key } => {
+                let raw = format!("{email}:{}", api_key.expose_secret());
+                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+                HeaderValue::from_str(&format!("Basic {encoded}"))
+            }
+            Auth::Bearer(token) => {
+                HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            }
+        }
+        .map_err(|_| {
+            invalid("the API credentials contain characters not allowed in an HTTP header")
+        })?;
+        auth.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.connect_timeout)
+            .user_agent(concat!("perfectbot/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| invalid(format!("building the HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                auth,
+                pacer,
+                counters: Counters::default(),
+                max_retries: cfg.max_retries,
+            }),
+        })
+    }
+
+    /// The user that owns the key (`GET /api/users/0`): the bot's own identity.
+    pub async fn current_user(&self) -> Result<User, GorgiasError> {
+        self.get_json("/api/users/0").await
+    }
+
+    /// Every ticket of a saved view (`GET /api/views/{id}/items`, all pages). Items are compact
+    /// tickets (no messages).
+    pub async fn view_items(&self, view_id: u64) -> Result<Vec<Ticket>, GorgiasError> {
+        self.list_all(
+            Method::GET,
+            &format!("/api/views/{view_id}/items"),
+            Vec::new(),
+            None,
+        )
+        .await
+    }
+
+    /// Every ticket of an unsaved view (`PUT /api/views/0/items`), newest `order_by` first.
+    pub async fn ad_hoc_view_items(
+        &self,
+        filters: &str,
+        order_by: &str,
+    ) -> Result<Vec<Ticket>, GorgiasError> {
+        let body = json!({"view": {"type": "ticket-list", "filters": filters, "order_by": order_by, "order_dir": "desc"}});
+        self.list_all(Method::PUT, "/api/views/0/items", Vec::new(), Some(body))
+            .await
+    }
+
+    /// One full ticket with its messages (`GET /api/tickets/{id}`).
+    pub async fn ticket(&self, id: u64) -> Result<Ticket, GorgiasError> {
+        self.get_json(&format!("/api/tickets/{id}")).await
+    }
+
+    /// Every message of a ticket, oldest first (`GET /api/messages?ticket_id=..`, all pages).
+    pub async fn messages(&self, ticket_id: u64) -> Result<Vec<Message>, GorgiasError> {
+        let query = vec![
+            ("ticket_id".to_owned(), ticket_id.to_string()),
+            ("order_by".to_owned(), "created_datetime:asc".to_owned()),
+        ];
+        self.list_all(Method::GET, "/api/messages", query, None)
+            .await
+    }
+
+    /// Post a reply or note (`POST /api/tickets/{id}/messages`). Never sent twice blindly: after
+    /// a failure that may have landed (5xx, timeout, broken connection, unreadable 2xx), the
+    /// ticket is re-read and a message from the same sender with the same `body_text`, created
+    /// no earlier than `LANDED_MARGIN` before the first send, is returned as ours; only if there
+    /// is none is it sent again (at most `MESSAGE_RESENDS` times). A 429 is resent after its wait.
+    pub async fn post_message(
+        &self,
+        ticket_id: u64,
+        msg: &NewMessage,
+    ) -> Result<Message, GorgiasError> {
+        let path = format!("/api/tickets/{ticket_id}/messages");
+        let body = to_json(msg);
+        let since = jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::try_from(LANDED_MARGIN).expect("a small constant"))
+            .unwrap_or(jiff::Timestamp::MIN);
+        let mut uncertain = 0u32;
+        let mut rate_limited = 0u32;
+        // The last failure after which the message may or may not have been created.
+        let mut pending: Option<GorgiasError> = None;
+        loop {
+            if let Some(err) = pending.take() {
+                tokio::time::sleep(backoff_delay(uncertain)).await;
+                if let Some(m) = self.find_landed(ticket_id, msg, since).await? {
+                    info!(
+                        ticket_id,
+                        message_id = m.id,
+                        "message landed despite the error; not sending it again"
+                    );
+                    return Ok(m);
+                }
+                if uncertain > MESSAGE_RESENDS {
+                    return Err(err);
+                }
+                bump(&self.inner.counters.retries);
+                warn!(
+                    ticket_id,
+                    attempt = uncertain + 1,
+                    "message not found after a failed send; sending it again"
+                );
+            }
+            match self.send_once(&Method::POST, &path, &[], Some(&body)).await {
+                Ok(bytes) => {
+                    return match decode_json::<Message>("POST", &path, &bytes) {
+                        Ok(m) => Ok(m),
+                        Err(e) => {
+                            // It was created (2xx) but we cannot read it: find it, never resend.
+                            warn!(ticket_id, error = %e, "message created but the response did not parse; re-reading the ticket");
+                            self.find_landed(ticket_id, msg, since).await?.ok_or(e)
+                        }
+                    };
+                }
+                Err(e @ GorgiasError::RateLimited { .. }) => {
+                    // Gorgias did not perform it: safe to send again once Retry-After has passed.
+                    rate_limited += 1;
+                    if rate_limited > self.inner.max_retries {
+                        return Err(e);
+                    }
+                    bump(&self.inner.counters.retries);
+                    warn!(ticket_id, error = %e, "rate limited; sending the message again after Retry-After");
+                }
+                Err(e) if e.is_transient() => {
+                    uncertain += 1;
+                    warn!(ticket_id, error = %e, "message send failed; checking whether it landed");
+                    pending = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Our message on the ticket, if it is there (see `post_message`).
+    async fn find_landed(
+        &self,
+        ticket_id: u64,
+        msg: &NewMessage,
+        since: jiff::Timestamp,
+    ) -> Result<Option<Message>, GorgiasError> {
+        let ticket = self.ticket(ticket_id).await?;
+        Ok(ticket
+            .messages
+            .into_iter()
+            .filter(|m| {
+                m.sender.as_ref().is_some_and(|s| s.id == msg.sender.id)
+                    && m.body_text.as_deref().map(str::trim) == Some(msg.body_text.trim())
+                    && m.created_datetime.is_some_and(|t| t >= since)
+            })
+            .max_by_key(|m| (m.created_datetime, m.id)))
+    }
+
+    /// Partial update (`PUT /api/tickets/{id}`); returns the full ticket.
+    pub async fn update_ticket(
+        &self,
+        id: u64,
+        update: &TicketUpdate,
+    ) -> Result<Ticket, GorgiasError> {
+        let path = format!("/api/tickets/{id}");
+        let bytes = self
+            .call(
+                Method::PUT,
+                &path,
+                Vec::new(),
+                Some(to_json(update)),
+                RetryPolicy::Transient,
+            )
+            .await?;
+        decode_json("PUT", &path, &bytes)
+    }
+
+    /// Add tags by name (`POST /api/tickets/{id}/tags`); tags are created on first use.
+    pub async fn add_tags(&self, ticket_id: u64, names: &[String]) -> Result<(), GorgiasError> {
+        let path = format!("/api/tickets/{ticket_id}/tags");
+        // Adding a tag twice is harmless, so this POST may be retried like a PUT.
+        self.call(
+            Method::POST,
+            &path,
+            Vec::new(),
+            Some(json!({"names": names})),
+            RetryPolicy::Transient,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Remove tags by name (`DELETE /api/tickets/{id}/tags`).
+    pub async fn remove_tags(&self, ticket_id: u64, names: &[String]) -> Result<(), GorgiasError> {
+        let path = format!("/api/tickets/{ticket_id}/tags");
+        self.call(
+            Method::DELETE,
+            &path,
+            Vec::new(),
+            Some(json!({"names": names})),
+            RetryPolicy::Transient,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Set a customer's email (`PUT /api/customers/{id}`). `GorgiasError::Conflict` when
+    /// another customer already has it.
+    pub async fn set_customer_email(
+        &self,
+        customer_id: u64,
+        email: &str,
+    ) -> Result<(), GorgiasError> {
+        let path = format!("/api/customers/{customer_id}");
+        self.call(
+            Method::PUT,
+            &path,
+            Vec::new(),
+            Some(json!({"email": email})),
+            RetryPolicy::Transient,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Every user (`GET /api/users`, all pages), with `availability_status` when asked for and
+    /// the account exposes it.
+    pub async fn users(&self, with_availability: bool) -> Result<Vec<User>, GorgiasError> {
+        let query = if with_availability {
+            vec![("relationships".to_owned(), "availability_status".to_owned())]
+        } else {
+            Vec::new()
+        };
+        self.list_all(Method::GET, "/api/users", query, None).await
+    }
+
+    /// Every team with its members (`GET /api/teams`, all pages).
+    pub async fn teams(&self) -> Result<Vec<Team>, GorgiasError> {
+        self.list_all(Method::GET, "/api/teams", Vec::new(), None)
+            .await
+    }
+
+    /// The account's business hours (`GET /api/account/settings?type=business-hours`), in any of
+    /// the observed shapes; `None` when the account has no such setting.
+    pub async fn business_hours(&self) -> Result<Option<BusinessHoursSetting>, GorgiasError> {
+        let path = "/api/account/settings";
+        let query = vec![("type".to_owned(), "business-hours".to_owned())];
+        let bytes = self
+            .call(Method::GET, path, query, None, RetryPolicy::Transient)
+            .await?;
+        let v: Value = decode_json("GET", path, &bytes)?;
+        decode::parse_business_hours(v).map_err(|detail| GorgiasError::Decode {
+            method: "GET".into(),
+            path: path.into(),
+            detail,
+        })
+    }
+
+    /// Every saved view (`GET /api/views`, all pages).
+    pub async fn views(&self) -> Result<Vec<View>, GorgiasError> {
+        self.list_all(Method::GET, "/api/views", Vec::new(), None)
+            .await
+    }
+
+    /// Create a saved view (`POST /api/views`). Not retried on transient errors (it would
+    /// duplicate the view); the caller lists views and tries again.
+    pub async fn create_view(&self, v: &NewView) -> Result<View, GorgiasError> {
+        let path = "/api/views";
+        let bytes = self
+            .call(
+                Method::POST,
+                path,
+                Vec::new(),
+                Some(to_json(v)),
+                RetryPolicy::RateLimitOnly,
+            )
+            .await?;
+        decode_json("POST", path, &bytes)
+    }
+
+    /// Every integration (`GET /api/integrations`, all pages).
+    pub async fn integrations(&self) -> Result<Vec<Integration>, GorgiasError> {
+        self.list_all(Method::GET, "/api/integrations", Vec::new(), None)
+            .await
+    }
+
+    /// Create an integration, e.g. an HTTP webhook (`POST /api/integrations`). Not retried on
+    /// transient errors, like `create_view`.
+    pub async fn create_integration(&self, body: &Value) -> Result<Integration, GorgiasError> {
+        let path = "/api/integrations";
+        let bytes = self
+            .call(
+                Method::POST,
+                path,
+                Vec::new(),
+                Some(body.clone()),
+                RetryPolicy::RateLimitOnly,
+            )
+            .await?;
+        decode_json("POST", path, &bytes)
+    }
+
+    /// A snapshot of the counters (requests, statuses, 429s, retries).
+    pub fn stats(&self) -> ClientStats {
+        let c = &self.inner.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ClientStats {
+            requests: get(&c.requests),
+            status_2xx: get(&c.status_2xx),
+            status_4xx: get(&c.status_4xx),
+            status_5xx: get(&c.status_5xx),
+            status_other: get(&c.status_other),
+            transport_errors: get(&c.transport_errors),
+            rate_limited: get(&c.rate_limited),
+            retries: get(&c.retries),
+        }
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, GorgiasError> {
+        let bytes = self
+            .call(Method::GET, path, Vec::new(), None, RetryPolicy::Transient)
+            .await?;
+        decode_json("GET", path, &bytes)
+    }
+
+    /// Every item of a cursor list: `limit=100`, cursors kept only in memory, a repeated cursor
+    /// is an error, and so is a list longer than `MAX_PAGES` pages.
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        base_query: Vec<(String, String)>,
+        body: Option<Value>,
+    ) -> Result<Vec<T>, GorgiasError> {
+        let mut items = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut next: Option<NextPage> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = base_query.clone();
+            query.push(("limit".to_owned(), PAGE_LIMIT.to_string()));
+            if let Some(n) = &next {
+                query.push(("cursor".to_owned(), n.cursor.clone()));
+                query.extend(n.extra.iter().cloned());
+            }
+            let bytes = self
+                .call(
+                    method.clone(),
+                    path,
+                    query,
+                    body.clone(),
+                    RetryPolicy::Transient,
+                )
+                .await?;
+            let page = decode::parse_page::<T>(&bytes).map_err(|detail| GorgiasError::Decode {
+                method: method.to_string(),
+                path: path.into(),
+                detail,
+            })?;
+            items.extend(page.items);
+            match page.next {
+                None => return Ok(items),
+                Some(n) => {
+                    if !seen.insert(n.cursor.clone()) {
+                        return Err(GorgiasError::RepeatedCursor {
+                            method: method.to_string(),
+                            path: path.into(),
+                        });
+                    }
+                    next = Some(n);
+                }
+            }
+        }
+        Err(GorgiasError::Decode {
+            method: method.to_string(),
+            path: path.into(),
+            detail: format!("the list did not end after {MAX_PAGES} pages"),
+        })
+    }
+
+    /// One logical request with the retries its policy allows. Returns the 2xx body.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: Vec<(String, String)>,
+        body: Option<Value>,
+        policy: RetryPolicy,
+    ) -> Result<Vec<u8>, GorgiasError> {
+        let backoff = ExponentialBuilder::default()
+            .with_jitter()
+            .with_min_delay(BACKOFF_BASE)
+            .with_max_delay(BACKOFF_MAX)
+            .with_max_times(self.inner.max_retries as usize);
+        let (method, query, body) = (&method, &query, body.as_ref());
+        (|| self.send_once(method, path, query, body))
+            .retry(backoff)
+            .when(|e| match policy {
+                RetryPolicy::Transient => e.is_transient(),
+                RetryPolicy::RateLimitOnly => matches!(e, GorgiasError::RateLimited { .. }),
+            })
+            // The pacer already holds every request until Retry-After has passed; no extra wait.
+            .adjust(|e, d| match e {
+                GorgiasError::RateLimited { .. } => d.map(|_| Duration::ZERO),
+                _ => d,
+            })
+            .notify(|e, d| {
+                bump(&self.inner.counters.retries);
+                warn!(%method, path, error = %e, wait_ms = d.as_millis() as u64, "retrying Gorgias request");
+            })
+            .await
+    }
+
+    /// One attempt: wait for the pacer, send, account, map the status.
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<Vec<u8>, GorgiasError> {
+        let inner = &*self.inner;
+        let mut url = inner.base.join(path.trim_start_matches('/')).map_err(|e| {
+            GorgiasError::InvalidConfig {
+                detail: format!("path {path:?} does not fit the base URL: {e}"),
+            }
+        })?;
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        inner.pacer.acquire().await;
+        let mut req = inner
+            .http
+            .request(method.clone(), url)
+            .header(AUTHORIZATION, inner.auth.clone())
+            .header(ACCEPT, "application/json");
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        bump(&inner.counters.requests);
+        let started = std::time::Instant::now();
+        let transport = |e: reqwest::Error| {
+            bump(&inner.counters.transport_errors);
+            map_transport(method, path, e)
+        };
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let err = transport(e);
+                debug!(%method, path, ms = started.elapsed().as_millis() as u64, error = %err, "gorgias request failed");
+                return Err(err);
+            }
+        };
+        let status = resp.status();
+        if let Some(v) = resp
+            .headers()
+            .get(CALL_LIMIT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            && let Some(wait) = inner.pacer.observe_call_limit(v)
+        {
+            debug!(
+                call_limit = v,
+                wait_ms = wait.as_millis() as u64,
+                "server bucket nearly full; holding off"
+            );
+        }
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(pacing::parse_retry_after);
+        let bytes = match resp.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(e) => return Err(transport(e)),
+        };
+        debug!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "gorgias request");
+        match status.as_u16() {
+            200..=299 => bump(&inner.counters.status_2xx),
+            400..=499 => bump(&inner.counters.status_4xx),
+            500..=599 => bump(&inner.counters.status_5xx),
+            _ => bump(&inner.counters.status_other),
+        }
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        let (m, p) = (method.to_string(), path.to_owned());
+        let code = status.as_u16();
+        if code == 429 {
+            // Gorgias always sends Retry-After on 429; without it, wait for one request to leak.
+            let wait = retry_after
+                .unwrap_or_else(|| inner.pacer.leak_interval().max(Duration::from_secs(1)));
+            // Block before counting: whoever sees the count must also see the block.
+            inner.pacer.block_for(wait);
+            bump(&inner.counters.rate_limited);
+            return Err(GorgiasError::RateLimited {
+                method: m,
+                path: p,
+                retry_after: wait,
+            });
+        }
+        let msg = decode::error_message(code, &bytes);
+        Err(match code {
+            401 | 403 => GorgiasError::Unauthorized {
+                method: m,
+                path: p,
+                status: code,
+                msg,
+            },
+            404 => GorgiasError::NotFound {
+                method: m,
+                path: p,
+                msg,
+            },
+            409 => GorgiasError::Conflict {
+                method: m,
+                path: p,
+                msg,
+            },
+            500..=599 => GorgiasError::Server {
+                method: m,
+                path: p,
+                status: code,
+                msg,
+            },
+            _ => GorgiasError::BadRequest {
+                method: m,
+                path: p,
+                status: code,
+                msg,
+            },
+        })
+    }
+}
+
+fn map_transport(method: &Method, path: &str, e: reqwest::Error) -> GorgiasError {
+    let (method, path) = (method.to_string(), path.to_owned());
+    if e.is_timeout() {
+        return GorgiasError::Timeout { method, path };
+    }
+    // reqwest's own message is terse ("error sending request"); the cause is in the chain.
+    let e = e.without_url();
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    GorgiasError::Transport {
+        method,
+        path,
+        detail,
+    }
+}
+
+fn decode_json<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    bytes: &[u8],
+) -> Result<T, GorgiasError> {
+    serde_json::from_slice(bytes).map_err(|e| GorgiasError::Decode {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+fn to_json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("request bodies are plain structs that always serialize")
+}
+
+/// Jittered exponential delay for the `attempt`-th retry (1-based).
+fn backoff_delay(attempt: u32) -> Duration {
+    let exp = BACKOFF_BASE
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(10))
+        .min(BACKOFF_MAX);
+    let jitter_ms = rand::random_range(0..=BACKOFF_BASE.as_millis() as u64);
+    exp + Duration::from_millis(jitter_ms)
+}
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

@@ -108,9 +108,11 @@ pub struct Tag {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Source {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<serde_json::Value>,
 }
 

@@ -15,6 +15,7 @@
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod executor;
 pub mod gorgias;
 pub mod hours;
 pub mod ledger;

@@ -36,11 +36,12 @@ const DEFAULT_KB_DIR: &str = "/etc/perfectbot/kb";
 const DEFAULT_LOG_FILTER: &str = "info,tokio_cron_scheduler=warn";
 const DEFAULT_SWEEP: &str = "*/10 * * * * *";
 
-const DEFAULT_ONLINE: &str =
-    "Thanks for your patience! I'm passing you to a member of our team now. They will reply here shortly.";
+const DEFAULT_ONLINE: &str = "Thanks for your patience! I'm passing you to a member of our team now. They will reply here shortly.";
 const DEFAULT_NO_AGENTS: &str = "I've passed your conversation to our team. Everyone is busy right now, but someone will get back to you as soon as possible.";
-const DEFAULT_AFTER_HOURS: &str = "Our team is offline right now. We open again {next_open} and will get back to you then.";
-const DEFAULT_EMAIL_REQUEST: &str = "Before I pass you to our team, could you share your email address so we can follow up?";
+const DEFAULT_AFTER_HOURS: &str =
+    "Our team is offline right now. We open again {next_open} and will get back to you then.";
+const DEFAULT_EMAIL_REQUEST: &str =
+    "Before I pass you to our team, could you share your email address so we can follow up?";
 
 // ---------------------------------------------------------------------------------------------
 // The validated configuration
@@ -426,7 +427,10 @@ impl Config {
         ];
         lines.push(match (&self.responder.kind, &self.openai) {
             (ResponderKind::OpenAi, Some(o)) => {
-                format!("responder:       openai, model {} at {}", o.model, o.base_url)
+                format!(
+                    "responder:       openai, model {} at {}",
+                    o.model, o.base_url
+                )
             }
             _ => format!(
                 "responder:       kb from {} (min score {})",
@@ -475,7 +479,10 @@ impl Config {
             ),
             None => "http:            no listener".to_string(),
         });
-        lines.push(format!("log:             {:?}, {}", self.log.format, self.log.filter));
+        lines.push(format!(
+            "log:             {:?}, {}",
+            self.log.format, self.log.filter
+        ));
         lines.join("\n")
     }
 
@@ -769,14 +776,24 @@ impl Validator<'_> {
         }
     }
 
-    fn duration(&mut self, key: &str, raw: Option<String>, default: &str, zero_ok: bool) -> Duration {
-        let fallback = humantime::parse_duration(default).expect("built-in default durations parse");
+    fn duration(
+        &mut self,
+        key: &str,
+        raw: Option<String>,
+        default: &str,
+        zero_ok: bool,
+    ) -> Duration {
+        let fallback =
+            humantime::parse_duration(default).expect("built-in default durations parse");
         let Some(text) = raw else {
             return fallback;
         };
         match humantime::parse_duration(text.trim()) {
             Ok(d) if d.is_zero() && !zero_ok => {
-                self.err(key, format!("{text:?} must be more than zero (try {default:?})"));
+                self.err(
+                    key,
+                    format!("{text:?} must be more than zero (try {default:?})"),
+                );
                 fallback
             }
             Ok(d) => d,
@@ -787,7 +804,13 @@ impl Validator<'_> {
         }
     }
 
-    fn choice<T: Copy>(&mut self, key: &str, raw: Option<String>, default: T, options: &[(&str, T)]) -> T {
+    fn choice<T: Copy>(
+        &mut self,
+        key: &str,
+        raw: Option<String>,
+        default: T,
+        options: &[(&str, T)],
+    ) -> T {
         let Some(text) = raw else {
             return default;
         };
@@ -811,7 +834,10 @@ impl Validator<'_> {
             }
         };
         if parsed.scheme() != "https" && parsed.scheme() != "http" {
-            self.err(key, format!("{text:?} must start with https:// (or http://)"));
+            self.err(
+                key,
+                format!("{text:?} must start with https:// (or http://)"),
+            );
             return None;
         }
         if parsed.host_str().is_none_or(str::is_empty) {
@@ -819,7 +845,10 @@ impl Validator<'_> {
             return None;
         }
         if parsed.query().is_some() || parsed.fragment().is_some() {
-            self.err(key, format!("{text:?} must not have a query (?...) or fragment (#...)"));
+            self.err(
+                key,
+                format!("{text:?} must not have a query (?...) or fragment (#...)"),
+            );
             return None;
         }
         Some(trimmed.to_string())
@@ -855,15 +884,15 @@ impl Validator<'_> {
         if let Some(path) = file {
             return self.read_secret_file(key, path).map(Some);
         }
-        if let Some(var) = env_var {
-            if let Some(value) = (self.env)(var) {
-                let value = value.trim();
-                if value.is_empty() {
-                    self.err(key, format!("the environment variable {var} is empty"));
-                    return Err(());
-                }
-                return Ok(Some(SecretString::from(value)));
+        if let Some(var) = env_var
+            && let Some(value) = (self.env)(var)
+        {
+            let value = value.trim();
+            if value.is_empty() {
+                self.err(key, format!("the environment variable {var} is empty"));
+                return Err(());
             }
+            return Ok(Some(SecretString::from(value)));
         }
         Ok(None)
     }
@@ -983,7 +1012,10 @@ impl Validator<'_> {
         };
         let requests_per_window = match raw.requests_per_window {
             Some(0) => {
-                self.err("gorgias.requests_per_window", "0 must be at least 1 (try 40)");
+                self.err(
+                    "gorgias.requests_per_window",
+                    "0 must be at least 1 (try 40)",
+                );
                 40
             }
             Some(n) => n,
@@ -998,27 +1030,44 @@ impl Validator<'_> {
             requests_per_window,
             window: self.duration("gorgias.window", raw.window, "20s", false),
             timeout: self.duration("gorgias.timeout", raw.timeout, "30s", false),
-            connect_timeout: self.duration("gorgias.connect_timeout", raw.connect_timeout, "10s", false),
+            connect_timeout: self.duration(
+                "gorgias.connect_timeout",
+                raw.connect_timeout,
+                "10s",
+                false,
+            ),
         }
     }
 
     fn bot(&mut self, raw: RawBot) -> BotConfig {
-        let name = self.non_empty("bot.name", raw.name, "PerfectBot").trim().to_string();
+        let name = self
+            .non_empty("bot.name", raw.name, "PerfectBot")
+            .trim()
+            .to_string();
         let channels = match raw.channels {
             None => vec!["chat".to_string()],
             Some(list) if list.is_empty() => {
-                self.err("bot.channels", "[] must list at least one channel (e.g. [\"chat\"])");
+                self.err(
+                    "bot.channels",
+                    "[] must list at least one channel (e.g. [\"chat\"])",
+                );
                 vec!["chat".to_string()]
             }
             Some(list) => {
                 if list.iter().any(|c| c.trim().is_empty()) {
-                    self.err("bot.channels", format!("{list:?} has an empty channel name"));
+                    self.err(
+                        "bot.channels",
+                        format!("{list:?} has an empty channel name"),
+                    );
                 }
                 list.into_iter().map(|c| c.trim().to_string()).collect()
             }
         };
         if raw.opt_out_tags.iter().any(|t| t.trim().is_empty()) {
-            self.err("bot.opt_out_tags", format!("{:?} has an empty tag", raw.opt_out_tags));
+            self.err(
+                "bot.opt_out_tags",
+                format!("{:?} has an empty tag", raw.opt_out_tags),
+            );
         }
         BotConfig {
             name,
@@ -1050,7 +1099,12 @@ impl Validator<'_> {
             sweep,
             close_after: self.duration("timing.close_after", raw.close_after, "15m", false),
             email_wait: self.duration("timing.email_wait", raw.email_wait, "5m", true),
-            answer_deadline: self.duration("timing.answer_deadline", raw.answer_deadline, "2m", false),
+            answer_deadline: self.duration(
+                "timing.answer_deadline",
+                raw.answer_deadline,
+                "2m",
+                false,
+            ),
         }
     }
 
@@ -1076,7 +1130,10 @@ impl Validator<'_> {
     fn kb(&mut self, raw: RawKb) -> KbConfig {
         let min_score = match raw.min_score {
             Some(s) if !s.is_finite() || s < 0.0 => {
-                self.err("kb.min_score", format!("{s} must be a number of 0 or more (try 1.0)"));
+                self.err(
+                    "kb.min_score",
+                    format!("{s} must be a number of 0 or more (try 1.0)"),
+                );
                 1.0
             }
             Some(s) => s,
@@ -1198,8 +1255,16 @@ impl Validator<'_> {
         let m = raw.messages;
         let messages = HandoverMessages {
             online: self.template("handover.messages.online", m.online, DEFAULT_ONLINE),
-            no_agents: self.template("handover.messages.no_agents", m.no_agents, DEFAULT_NO_AGENTS),
-            after_hours: self.template("handover.messages.after_hours", m.after_hours, DEFAULT_AFTER_HOURS),
+            no_agents: self.template(
+                "handover.messages.no_agents",
+                m.no_agents,
+                DEFAULT_NO_AGENTS,
+            ),
+            after_hours: self.template(
+                "handover.messages.after_hours",
+                m.after_hours,
+                DEFAULT_AFTER_HOURS,
+            ),
             email_request: self.template(
                 "handover.messages.email_request",
                 m.email_request,
@@ -1234,7 +1299,11 @@ impl Validator<'_> {
     fn tags(&mut self, raw: RawTags, name: &str) -> Tags {
         let d = Tags::for_name(name);
         let tags = Tags {
-            agent_required: self.non_empty("tags.agent_required", raw.agent_required, &d.agent_required),
+            agent_required: self.non_empty(
+                "tags.agent_required",
+                raw.agent_required,
+                &d.agent_required,
+            ),
             agent_check: self.non_empty("tags.agent_check", raw.agent_check, &d.agent_check),
             handled: self.non_empty("tags.handled", raw.handled, &d.handled),
             not_involved: self.non_empty("tags.not_involved", raw.not_involved, &d.not_involved),
@@ -1254,7 +1323,10 @@ impl Validator<'_> {
         for (key, tag) in named {
             let folded = tag.trim().to_lowercase();
             if let Some(first) = seen.get(&folded) {
-                self.err(key, format!("{tag:?} is the same tag as {first}; each tag must differ"));
+                self.err(
+                    key,
+                    format!("{tag:?} is the same tag as {first}; each tag must differ"),
+                );
             } else {
                 seen.insert(folded, key);
             }
@@ -1267,9 +1339,16 @@ impl Validator<'_> {
             "business_hours.source",
             raw.source,
             HoursSource::Gorgias,
-            &[("gorgias", HoursSource::Gorgias), ("config", HoursSource::Config)],
+            &[
+                ("gorgias", HoursSource::Gorgias),
+                ("config", HoursSource::Config),
+            ],
         );
-        let timezone = raw.timezone.unwrap_or_else(|| "UTC".to_string()).trim().to_string();
+        let timezone = raw
+            .timezone
+            .unwrap_or_else(|| "UTC".to_string())
+            .trim()
+            .to_string();
         let tz_ok = match jiff::tz::TimeZone::get(&timezone) {
             Ok(_) => true,
             Err(_) => {
@@ -1352,19 +1431,26 @@ impl Validator<'_> {
     }
 
     fn http(&mut self, raw: RawHttp) -> HttpConfig {
-        let listen = raw.listen.and_then(|text| match text.trim().parse::<SocketAddr>() {
-            Ok(addr) => Some(addr),
-            Err(_) => {
-                self.err(
-                    "http.listen",
-                    format!("{text:?} is not a socket address (e.g. \"127.0.0.1:9184\")"),
-                );
-                None
-            }
-        });
+        let listen = raw
+            .listen
+            .and_then(|text| match text.trim().parse::<SocketAddr>() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    self.err(
+                        "http.listen",
+                        format!("{text:?} is not a socket address (e.g. \"127.0.0.1:9184\")"),
+                    );
+                    None
+                }
+            });
         let webhook_secret_file = raw.webhook_secret_file.as_deref().map(|p| self.resolve(p));
         let webhook_secret = self
-            .secret("http.webhook_secret", "webhook_secret", webhook_secret_file.as_deref(), None)
+            .secret(
+                "http.webhook_secret",
+                "webhook_secret",
+                webhook_secret_file.as_deref(),
+                None,
+            )
             .ok()
             .flatten();
         HttpConfig {
@@ -1391,7 +1477,10 @@ impl Validator<'_> {
             Some(f) => match tracing_subscriber::EnvFilter::try_new(&f) {
                 Ok(_) => f,
                 Err(e) => {
-                    self.err("log.filter", format!("{f:?} is not a log filter ({e}); try {DEFAULT_LOG_FILTER:?}"));
+                    self.err(
+                        "log.filter",
+                        format!("{f:?} is not a log filter ({e}); try {DEFAULT_LOG_FILTER:?}"),
+                    );
                     DEFAULT_LOG_FILTER.to_string()
                 }
             },
@@ -1416,7 +1505,8 @@ fn check_cron(text: &str) -> Result<(), String> {
             "is not a valid cron expression ({e}); six fields, seconds first, e.g. \"{DEFAULT_SWEEP}\""
         ));
     }
-    let job = tokio_cron_scheduler::Job::new_async(text.trim(), |_id, _scheduler| Box::pin(async {}));
+    let job =
+        tokio_cron_scheduler::Job::new_async(text.trim(), |_id, _scheduler| Box::pin(async {}));
     if job.is_err() {
         return Err(format!(
             "is not accepted by the scheduler (tokio-cron-scheduler); six fields, seconds first, e.g. \"{DEFAULT_SWEEP}\""
@@ -1466,7 +1556,19 @@ fn split_toml_error(e: &toml::de::Error) -> (String, Vec<String>) {
         .find_map(|l| l.strip_prefix("in `").and_then(|r| r.strip_suffix('`')))
         .map(|p| p.split('.').map(str::to_string).collect())
         .unwrap_or_default();
-    (e.message().trim().to_string(), path)
+    (plain_types(e.message().trim()), path)
+}
+
+/// Serde's type names in words a user knows.
+fn plain_types(message: &str) -> String {
+    message
+        .replace("expected u32", "expected a whole number")
+        .replace("expected u64", "expected a whole number (0 or more)")
+        .replace("expected f64", "expected a number")
+        .replace(
+            "expected a sequence",
+            "expected a list, e.g. [\"a\", \"b\"]",
+        )
 }
 
 /// Removes the key at `path` so deserialization can go on to find the next problem. A path
@@ -1535,7 +1637,10 @@ email = "bot@your-store.com"
         assert_eq!(c.timing.close_after, Duration::from_secs(15 * 60));
         assert_eq!(c.timing.email_wait, Duration::from_secs(5 * 60));
         assert_eq!(c.timing.answer_deadline, Duration::from_secs(2 * 60));
-        assert_eq!(c.ledger.path, PathBuf::from("/var/lib/perfectbot/ledger.db"));
+        assert_eq!(
+            c.ledger.path,
+            PathBuf::from("/var/lib/perfectbot/ledger.db")
+        );
         assert_eq!(c.responder.kind, ResponderKind::Kb);
         assert_eq!(c.kb.dir, PathBuf::from("/etc/perfectbot/kb"));
         assert_eq!(c.kb.min_score, 1.0);
@@ -1552,7 +1657,10 @@ email = "bot@your-store.com"
         assert_eq!(c.http.listen, None);
         assert_eq!(c.log.format, LogFormat::Auto);
         assert_eq!(c.log.filter, "info,tokio_cron_scheduler=warn");
-        assert_eq!(secrecy::ExposeSecret::expose_secret(&c.gorgias.api_key), KEY);
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&c.gorgias.api_key),
+            KEY
+        );
     }
 
     #[test]
@@ -1594,11 +1702,22 @@ collect_email = \"sometimes\"
             ),
             "{errors:#?}"
         );
-        assert!(has("config.toml: timing.sweep: \"*/10 * * * *\" has 5 fields; six are needed"), "{errors:#?}");
-        assert!(has("config.toml: timing.colour: unknown key"), "{errors:#?}");
-        assert!(has("config.toml: business_hours.timezone: \"Europe/Parsi\" is not a known time zone"), "{errors:#?}");
         assert!(
-            has("config.toml: handover.collect_email: \"sometimes\" is not one of \"always\", \"when_offline\", \"never\""),
+            has("config.toml: timing.sweep: \"*/10 * * * *\" has 5 fields; six are needed"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: timing.colour: unknown key"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: business_hours.timezone: \"Europe/Parsi\" is not a known time zone"),
+            "{errors:#?}"
+        );
+        assert!(
+            has(
+                "config.toml: handover.collect_email: \"sometimes\" is not one of \"always\", \"when_offline\", \"never\""
+            ),
             "{errors:#?}"
         );
         assert_eq!(errors.len(), 5, "{errors:#?}");
@@ -1617,7 +1736,10 @@ a = 1
         );
         let errors = errors_of(&text);
         let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
-        assert!(has("config.toml: gorgias.requests_per_window: invalid type: string \"many\""), "{errors:#?}");
+        assert!(
+            has("config.toml: gorgias.requests_per_window: invalid type: string \"many\""),
+            "{errors:#?}"
+        );
         assert!(has("config.toml: bot.nmae: unknown key"), "{errors:#?}");
         assert!(has("config.toml: sectionx: unknown key"), "{errors:#?}");
     }
@@ -1626,7 +1748,12 @@ a = 1
     fn an_api_key_in_the_file_is_refused_without_echoing_it() {
         let text = format!("{MINIMAL}api_key = \"{KEY}\"\n");
         let errors = errors_of(&text);
-        assert!(errors.iter().any(|e| e.contains("gorgias.api_key: unknown key")), "{errors:#?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("gorgias.api_key: unknown key")),
+            "{errors:#?}"
+        );
         assert!(errors.iter().all(|e| !e.contains(KEY)));
     }
 
@@ -1644,7 +1771,10 @@ a = 1
         let path = dir.path().join("nope.toml");
         let errors = load_with_env(&path, &env_with_key).unwrap_err().0;
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].starts_with(&format!("{}: cannot read", path.display())), "{errors:?}");
+        assert!(
+            errors[0].starts_with(&format!("{}: cannot read", path.display())),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -1658,7 +1788,10 @@ a = 1
         )
         .unwrap();
         let c = load_with_env(&path, &|_| None).unwrap();
-        assert_eq!(secrecy::ExposeSecret::expose_secret(&c.gorgias.api_key), KEY);
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&c.gorgias.api_key),
+            KEY
+        );
         assert_eq!(c.kb.dir, dir.path().join("kb"));
         assert_eq!(c.ledger.path, dir.path().join("state/l.db"));
     }
@@ -1670,7 +1803,10 @@ a = 1
         let text = format!("{MINIMAL}api_key_file = \"{}\"\n", missing.display());
         let errors = parse_str("config.toml", &text, &|_| None).unwrap_err().0;
         assert_eq!(errors.len(), 1, "{errors:#?}");
-        assert!(errors[0].contains(&missing.display().to_string()), "{errors:#?}");
+        assert!(
+            errors[0].contains(&missing.display().to_string()),
+            "{errors:#?}"
+        );
         assert!(errors[0].contains("No such file"), "{errors:#?}");
     }
 
@@ -1678,7 +1814,11 @@ a = 1
     fn missing_key_lists_the_three_places() {
         let errors = parse_str("config.toml", MINIMAL, &|_| None).unwrap_err().0;
         assert_eq!(errors.len(), 1, "{errors:#?}");
-        for place in ["CREDENTIALS_DIRECTORY", "gorgias.api_key_file", ENV_GORGIAS_API_KEY] {
+        for place in [
+            "CREDENTIALS_DIRECTORY",
+            "gorgias.api_key_file",
+            ENV_GORGIAS_API_KEY,
+        ] {
             assert!(errors[0].contains(place), "{errors:#?}");
         }
     }
@@ -1690,7 +1830,10 @@ a = 1
         std::fs::create_dir(&creds).unwrap();
         std::fs::write(creds.join("gorgias_api_key"), "from-creds\n").unwrap();
         std::fs::write(dir.path().join("key"), "from-file\n").unwrap();
-        let text = format!("{MINIMAL}api_key_file = \"{}\"\n", dir.path().join("key").display());
+        let text = format!(
+            "{MINIMAL}api_key_file = \"{}\"\n",
+            dir.path().join("key").display()
+        );
         let creds_s = creds.display().to_string();
         let full_env = |name: &str| match name {
             "CREDENTIALS_DIRECTORY" => Some(creds_s.clone()),
@@ -1698,13 +1841,25 @@ a = 1
             _ => None,
         };
         let key = |c: &Config| secrecy::ExposeSecret::expose_secret(&c.gorgias.api_key).to_string();
-        assert_eq!(key(&parse_str("config.toml", &text, &full_env).unwrap()), "from-creds");
+        assert_eq!(
+            key(&parse_str("config.toml", &text, &full_env).unwrap()),
+            "from-creds"
+        );
         let no_creds = |name: &str| (name == ENV_GORGIAS_API_KEY).then(|| "from-env".to_string());
-        assert_eq!(key(&parse_str("config.toml", &text, &no_creds).unwrap()), "from-file");
-        assert_eq!(key(&parse_str("config.toml", MINIMAL, &no_creds).unwrap()), "from-env");
+        assert_eq!(
+            key(&parse_str("config.toml", &text, &no_creds).unwrap()),
+            "from-file"
+        );
+        assert_eq!(
+            key(&parse_str("config.toml", MINIMAL, &no_creds).unwrap()),
+            "from-env"
+        );
         // A credentials directory without our file falls through to the next place.
         std::fs::remove_file(creds.join("gorgias_api_key")).unwrap();
-        assert_eq!(key(&parse_str("config.toml", &text, &full_env).unwrap()), "from-file");
+        assert_eq!(
+            key(&parse_str("config.toml", &text, &full_env).unwrap()),
+            "from-file"
+        );
     }
 
     #[test]
@@ -1723,18 +1878,41 @@ a = 1
             _ => env_with_key(name),
         };
         let c = parse_str("config.toml", MINIMAL, &env).unwrap();
-        assert_eq!(c.ledger.path, PathBuf::from("/var/lib/private/perfectbot/ledger.db"));
-        let given = parse_str("config.toml", &format!("{MINIMAL}[ledger]\npath = \"/tmp/x.db\"\n"), &env).unwrap();
+        assert_eq!(
+            c.ledger.path,
+            PathBuf::from("/var/lib/private/perfectbot/ledger.db")
+        );
+        let given = parse_str(
+            "config.toml",
+            &format!("{MINIMAL}[ledger]\npath = \"/tmp/x.db\"\n"),
+            &env,
+        )
+        .unwrap();
         assert_eq!(given.ledger.path, PathBuf::from("/tmp/x.db"));
     }
 
     #[test]
     fn openai_responder_names_each_missing_key() {
-        let errors = errors_of(&format!("{MINIMAL}[responder]\nkind = \"openai\"\n[openai]\ntimeout = \"5s\"\n"));
-        assert!(errors.iter().any(|e| e.contains("openai.base_url: missing")), "{errors:#?}");
-        assert!(errors.iter().any(|e| e.contains("openai.model: missing")), "{errors:#?}");
+        let errors = errors_of(&format!(
+            "{MINIMAL}[responder]\nkind = \"openai\"\n[openai]\ntimeout = \"5s\"\n"
+        ));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("openai.base_url: missing")),
+            "{errors:#?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("openai.model: missing")),
+            "{errors:#?}"
+        );
         let errors = errors_of(&format!("{MINIMAL}[responder]\nkind = \"openai\"\n"));
-        assert!(errors.iter().any(|e| e.contains("config.toml: openai: missing")), "{errors:#?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("config.toml: openai: missing")),
+            "{errors:#?}"
+        );
     }
 
     #[test]
@@ -1742,7 +1920,11 @@ a = 1
         let hosted = format!(
             "{MINIMAL}[responder]\nkind = \"openai\"\n[openai]\nbase_url = \"https://api.openai.com/v1/\"\nmodel = \"gpt-4o-mini\"\n"
         );
-        assert!(errors_of(&hosted).iter().any(|e| e.contains("openai.api_key: no API key")));
+        assert!(
+            errors_of(&hosted)
+                .iter()
+                .any(|e| e.contains("openai.api_key: no API key"))
+        );
         let env = |name: &str| match name {
             ENV_OPENAI_API_KEY => Some("sk-openai".to_string()),
             _ => env_with_key(name),
@@ -1762,10 +1944,15 @@ a = 1
             "{MINIMAL}[handover]\nassign_team_id = 1\nassign_user_id = 2\n[handover.messages]\nonline = \"Hi {{name}}, {{email}}\"\n"
         ));
         assert!(
-            errors.iter().any(|e| e.contains("handover.messages.online") && e.contains("{name}")),
+            errors
+                .iter()
+                .any(|e| e.contains("handover.messages.online") && e.contains("{name}")),
             "{errors:#?}"
         );
-        assert!(errors.iter().any(|e| e.contains("handover.assign_team_id")), "{errors:#?}");
+        assert!(
+            errors.iter().any(|e| e.contains("handover.assign_team_id")),
+            "{errors:#?}"
+        );
         assert_eq!(errors.len(), 2, "{errors:#?}");
     }
 
@@ -1792,7 +1979,13 @@ to = "02:00"
         .unwrap();
         let bh = &c.business_hours;
         assert_eq!(bh.ranges.len(), 2);
-        assert_eq!(bh.holidays, vec![jiff::civil::date(2025, 12, 25), jiff::civil::date(2026, 1, 1)]);
+        assert_eq!(
+            bh.holidays,
+            vec![
+                jiff::civil::date(2025, 12, 25),
+                jiff::civil::date(2026, 1, 1)
+            ]
+        );
         let hours = bh.hours.as_ref().expect("config hours");
         assert_eq!(hours.timezone_name(), "Europe/Paris");
         assert!(hours.is_open("2025-01-15T10:00:00Z".parse().unwrap()));
@@ -1816,9 +2009,18 @@ from = "9am"
 "#
         ));
         let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
-        assert!(has("business_hours.holidays: \"25/12/2025\" is not a date"), "{errors:#?}");
-        assert!(has("business_hours.ranges[2].days: \"funday\" is not a day"), "{errors:#?}");
-        assert!(has("business_hours.ranges[2].from: \"9am\" is not a time"), "{errors:#?}");
+        assert!(
+            has("business_hours.holidays: \"25/12/2025\" is not a date"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("business_hours.ranges[2].days: \"funday\" is not a day"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("business_hours.ranges[2].from: \"9am\" is not a time"),
+            "{errors:#?}"
+        );
         assert!(has("business_hours.ranges[2].to: missing"), "{errors:#?}");
     }
 
@@ -1827,7 +2029,12 @@ from = "9am"
         let errors = errors_of(&format!(
             "{MINIMAL}[[business_hours.ranges]]\ndays = \"1-5\"\nfrom = \"09:00\"\nto = \"17:00\"\n"
         ));
-        assert!(errors.iter().any(|e| e.contains("business_hours.ranges: are set")), "{errors:#?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("business_hours.ranges: are set")),
+            "{errors:#?}"
+        );
     }
 
     #[test]
@@ -1846,10 +2053,22 @@ filter = "info,=[["
 "#,
         );
         let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
-        assert!(has("gorgias.base_url: \"your-store.gorgias.com\""), "{errors:#?}");
-        assert!(has("gorgias.email: \"bot\" is not an email address"), "{errors:#?}");
-        assert!(has("gorgias.window: \"0s\" must be more than zero"), "{errors:#?}");
-        assert!(has("http.listen: \"localhost\" is not a socket address"), "{errors:#?}");
+        assert!(
+            has("gorgias.base_url: \"your-store.gorgias.com\""),
+            "{errors:#?}"
+        );
+        assert!(
+            has("gorgias.email: \"bot\" is not an email address"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("gorgias.window: \"0s\" must be more than zero"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("http.listen: \"localhost\" is not a socket address"),
+            "{errors:#?}"
+        );
         assert!(has("log.format: \"xml\" is not one of"), "{errors:#?}");
         assert!(has("log.filter:"), "{errors:#?}");
         let api = errors_of(&MINIMAL.replace(".com/\"", ".com/api\""));
@@ -1869,7 +2088,11 @@ filter = "info,=[["
     fn cron_accepts_six_fields_and_rejects_garbage() {
         assert!(check_cron("*/10 * * * * *").is_ok());
         assert!(check_cron("0 0 9 * * Mon-Fri").is_ok());
-        assert!(check_cron("*/10 * * * *").unwrap_err().contains("six are needed"));
+        assert!(
+            check_cron("*/10 * * * *")
+                .unwrap_err()
+                .contains("six are needed")
+        );
         assert!(check_cron("every ten seconds please").is_err());
         assert!(check_cron("61 * * * * *").is_err());
     }
@@ -1888,7 +2111,15 @@ filter = "info,=[["
     fn summary_names_the_essentials() {
         let c = Config::for_tests("https://x.gorgias.com", "bot@x.com", "k");
         let s = c.summary();
-        for needle in ["https://x.gorgias.com/api", "bot@x.com", "PerfectBot", "live", "ledger", "15m", "no listener"] {
+        for needle in [
+            "https://x.gorgias.com/api",
+            "bot@x.com",
+            "PerfectBot",
+            "live",
+            "ledger",
+            "15m",
+            "no listener",
+        ] {
             assert!(s.contains(needle), "{needle} missing from:\n{s}");
         }
     }
@@ -1897,6 +2128,61 @@ filter = "info,=[["
     fn errors_display_one_per_line() {
         let e = ConfigErrors(vec!["a: b: c".into(), "d: e: f".into()]);
         assert_eq!(e.to_string(), "a: b: c\nd: e: f");
+    }
+
+    #[test]
+    fn example_file_with_every_key_uncommented_keeps_the_defaults() {
+        // Uncomment every `# key = value` and `# [section]` line: the documented defaults must
+        // be the real ones, and every documented key must exist.
+        let mut text = String::new();
+        for line in include_str!("../config.toml.example").lines() {
+            let body = line.strip_prefix("# ").unwrap_or("");
+            let is_key = body.split_once(" = ").is_some_and(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            });
+            let is_section = body.starts_with('[') && body.ends_with(']');
+            text.push_str(if is_key || is_section { body } else { line });
+            text.push('\n');
+        }
+        // The two examples that are deliberately not defaults and conflict with others.
+        let text = text
+            .replace("assign_user_id = 5678\n", "")
+            .replace("source = \"gorgias\"", "source = \"config\"");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("gorgias_api_key"), "from-creds").unwrap();
+        std::fs::write(dir.path().join("webhook_secret"), "hook").unwrap();
+        let creds = dir.path().display().to_string();
+        let env = |name: &str| (name == "CREDENTIALS_DIRECTORY").then(|| creds.clone());
+        let c = parse_str("config.toml.example", &text, &env)
+            .unwrap_or_else(|e| panic!("uncommented example does not parse:\n{e}\n{text}"));
+        let d = parse(MINIMAL).unwrap();
+        assert_eq!(c.tags, d.tags);
+        assert_eq!(c.handover.messages, d.handover.messages);
+        assert_eq!(c.handover.collect_email, d.handover.collect_email);
+        assert_eq!(format!("{:?}", c.timing), format!("{:?}", d.timing));
+        assert_eq!(format!("{:?}", c.kb), format!("{:?}", d.kb));
+        assert_eq!(format!("{:?}", c.log), format!("{:?}", d.log));
+        assert_eq!(c.ledger.path, d.ledger.path);
+        assert_eq!(c.bot.name, d.bot.name);
+        assert_eq!(c.bot.channels, d.bot.channels);
+        assert_eq!(c.bot.mode, d.bot.mode);
+        assert_eq!(c.gorgias.requests_per_window, d.gorgias.requests_per_window);
+        assert_eq!(
+            (
+                c.gorgias.window,
+                c.gorgias.timeout,
+                c.gorgias.connect_timeout
+            ),
+            (
+                d.gorgias.window,
+                d.gorgias.timeout,
+                d.gorgias.connect_timeout
+            )
+        );
+        assert_eq!(c.business_hours.ranges.len(), 2);
+        assert_eq!(c.business_hours.holidays.len(), 2);
+        assert!(c.http.webhook_secret.is_some());
+        assert_eq!(c.http.listen, Some("127.0.0.1:9184".parse().unwrap()));
     }
 
     #[test]

@@ -97,7 +97,11 @@ impl BusinessHours {
 
     /// Builds hours in the named IANA time zone (e.g. "Europe/Paris", "US/Pacific").
     /// An empty `ranges` means always open; holidays close whole local days either way.
-    pub fn new(tz_name: &str, ranges: Vec<HoursRange>, holidays: Vec<Date>) -> Result<Self, String> {
+    pub fn new(
+        tz_name: &str,
+        ranges: Vec<HoursRange>,
+        holidays: Vec<Date>,
+    ) -> Result<Self, String> {
         let tz = TimeZone::get(tz_name)
             .map_err(|e| format!("{tz_name:?} is not a known time zone ({e})"))?;
         Ok(BusinessHours {
@@ -346,7 +350,9 @@ pub fn parse_end_hhmm(s: &str) -> Result<Option<Time>, String> {
     if hour == 24 && minute == 0 && second == 0 {
         return Ok(None);
     }
-    Time::new(hour, minute, second, 0).map(Some).map_err(|_| bad())
+    Time::new(hour, minute, second, 0)
+        .map(Some)
+        .map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -364,8 +370,12 @@ mod tests {
     }
 
     fn paris_office() -> BusinessHours {
-        BusinessHours::new("Europe/Paris", vec![range("mon-fri", "09:00", "18:00")], vec![])
-            .expect("paris")
+        BusinessHours::new(
+            "Europe/Paris",
+            vec![range("mon-fri", "09:00", "18:00")],
+            vec![],
+        )
+        .expect("paris")
     }
 
     #[test]
@@ -459,7 +469,10 @@ mod tests {
         // DST starts Sunday 2025-03-30 in Paris; Monday 09:00 is CEST = 07:00 UTC.
         let h = paris_office();
         let friday_evening = ts("2025-03-28T19:00:00Z");
-        assert_eq!(h.next_open(friday_evening), Some(ts("2025-03-31T07:00:00Z")));
+        assert_eq!(
+            h.next_open(friday_evening),
+            Some(ts("2025-03-31T07:00:00Z"))
+        );
         assert!(!h.is_open(ts("2025-03-31T06:59:59Z")));
         assert!(h.is_open(ts("2025-03-31T07:00:00Z")));
         assert_eq!(
@@ -481,8 +494,12 @@ mod tests {
 
     #[test]
     fn us_pacific_alias_follows_both_dst_changes() {
-        let h = BusinessHours::new("US/Pacific", vec![range("1,2,3,4,5", "09:00", "17:00")], vec![])
-            .unwrap();
+        let h = BusinessHours::new(
+            "US/Pacific",
+            vec![range("1,2,3,4,5", "09:00", "17:00")],
+            vec![],
+        )
+        .unwrap();
         assert_eq!(h.timezone_name(), "US/Pacific");
         // Spring forward Sunday 2025-03-09: Monday 09:00 PDT = 16:00 UTC.
         assert_eq!(
@@ -503,8 +520,8 @@ mod tests {
     #[test]
     fn range_starting_in_the_spring_forward_gap_opens_when_the_clock_jumps() {
         // US/Pacific 2025-03-09: 02:00 PST jumps to 03:00 PDT at 10:00 UTC.
-        let h = BusinessHours::new("US/Pacific", vec![range("sun", "02:30", "05:00")], vec![])
-            .unwrap();
+        let h =
+            BusinessHours::new("US/Pacific", vec![range("sun", "02:30", "05:00")], vec![]).unwrap();
         assert_eq!(
             h.next_open(ts("2025-03-09T08:00:00Z")),
             Some(ts("2025-03-09T10:00:00Z"))
@@ -514,8 +531,8 @@ mod tests {
     #[test]
     fn range_starting_in_the_fall_back_fold_reopens_on_the_repeat() {
         // US/Pacific 2025-11-02: 01:00-02:00 happens twice (08:00-09:00 PDT, 09:00-10:00 PST).
-        let h = BusinessHours::new("US/Pacific", vec![range("sun", "01:30", "01:45")], vec![])
-            .unwrap();
+        let h =
+            BusinessHours::new("US/Pacific", vec![range("sun", "01:30", "01:45")], vec![]).unwrap();
         assert!(h.is_open(ts("2025-11-02T08:30:00Z")));
         // After the first 01:45 the repeated 01:30 opens again.
         assert_eq!(
@@ -568,7 +585,11 @@ mod tests {
     fn never_opening_hours_have_no_next_open() {
         let h = BusinessHours::new(
             "UTC",
-            vec![HoursRange { days: [false; 7], from: time(9, 0, 0, 0), to: None }],
+            vec![HoursRange {
+                days: [false; 7],
+                from: time(9, 0, 0, 0),
+                to: None,
+            }],
             vec![],
         )
         .unwrap();
@@ -578,7 +599,10 @@ mod tests {
 
     #[test]
     fn empty_gorgias_list_is_always_open_but_holidays_still_close() {
-        let setting = BusinessHoursSetting { timezone: "US/Pacific".into(), business_hours: vec![] };
+        let setting = BusinessHoursSetting {
+            timezone: "US/Pacific".into(),
+            business_hours: vec![],
+        };
         let h = BusinessHours::from_gorgias(&setting, vec![date(2025, 7, 4)]).unwrap();
         assert!(h.is_always_open());
         assert!(h.is_open(ts("2025-07-03T12:00:00Z")));
@@ -631,9 +655,18 @@ mod tests {
             parse_days("mon, wed,FRI").unwrap(),
             [true, false, true, false, true, false, false]
         );
-        assert_eq!(parse_days("sat").unwrap(), [false, false, false, false, false, true, false]);
-        assert_eq!(parse_days("7").unwrap(), [false, false, false, false, false, false, true]);
-        assert_eq!(parse_days("fri-mon").unwrap(), [true, false, false, false, true, true, true]);
+        assert_eq!(
+            parse_days("sat").unwrap(),
+            [false, false, false, false, false, true, false]
+        );
+        assert_eq!(
+            parse_days("7").unwrap(),
+            [false, false, false, false, false, false, true]
+        );
+        assert_eq!(
+            parse_days("fri-mon").unwrap(),
+            [true, false, false, false, true, true, true]
+        );
         assert_eq!(parse_days("daily").unwrap(), [true; 7]);
     }
 
@@ -653,7 +686,16 @@ mod tests {
         assert_eq!(parse_end_hhmm("24:00").unwrap(), None);
         assert_eq!(parse_end_hhmm("00:00").unwrap(), Some(time(0, 0, 0, 0)));
         assert!(parse_hhmm("24:00").unwrap_err().contains("end time"));
-        for bad in ["25:00", "12:60", "9", "9am", "12:5", "24:01", "-1:00", "12:00:00:00"] {
+        for bad in [
+            "25:00",
+            "12:60",
+            "9",
+            "9am",
+            "12:5",
+            "24:01",
+            "-1:00",
+            "12:00:00:00",
+        ] {
             assert!(parse_end_hhmm(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -1500,6 +1500,20 @@ fn check_cron(text: &str) -> Result<(), String> {
             "has {fields} fields; six are needed, seconds first, in UTC (e.g. \"0 */10 * * * *\" or \"{DEFAULT_SWEEP}\")"
         ));
     }
+    // The `cron` crate numbers weekdays 1-7 from Sunday, croner (which the scheduler runs)
+    // 0-6 from Sunday: "1-5" would mean different days to the two. Names mean the same.
+    if !shorthand
+        && text.split_whitespace().nth(5).is_some_and(|dow| {
+            dow.split('/')
+                .next()
+                .is_some_and(|d| d.contains(|c: char| c.is_ascii_digit()))
+        })
+    {
+        return Err(format!(
+            "numbers its days of the week; use names (e.g. \"MON-FRI\") in the sixth field, \
+             as cron dialects disagree on what the numbers mean (e.g. \"{DEFAULT_SWEEP}\")"
+        ));
+    }
     if let Err(e) = cron::Schedule::from_str(text.trim()) {
         return Err(format!(
             "is not a valid cron expression ({e}); six fields, seconds first, e.g. \"{DEFAULT_SWEEP}\""
@@ -2095,6 +2109,8 @@ filter = "info,=[["
         );
         assert!(check_cron("every ten seconds please").is_err());
         assert!(check_cron("61 * * * * *").is_err());
+        assert!(check_cron("0 0 9 * * 1-5").unwrap_err().contains("MON-FRI"));
+        assert!(check_cron("0 0 9 * * */2").is_ok());
     }
 
     #[test]

@@ -1,16 +1,188 @@
-//! TEMPORARY stand-in (replaced by the config branch on merge).
+//! The configuration: `config.toml` -> raw serde structs -> a validated, typed [`Config`].
+//!
+//! Owns: every key name and default (a promise to users, documented in `config.toml.example`),
+//! the reading of secrets (API keys, webhook secret) from systemd credentials, files or the
+//! environment, and the error messages. Every problem is collected and reported at once, each
+//! naming the file, the key and the bad value:
+//! `config.toml: timing.close_after: "15 minutes please" is not a duration (try "15m")`.
+//!
+//! Must not: touch the network, read the clock, or ever put a secret in an error or in Debug
+//! output (secrets are `SecretString`). The environment is passed in as a function so tests
+//! never depend on the real one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use jiff::civil::Date;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::hours::{BusinessHours, HoursRange};
+
+/// Placeholders a handover message may use.
+pub const PLACEHOLDERS: [&str; 3] = ["next_open", "email", "customer_name"];
+
+/// Environment variable holding the Gorgias API key (the last place looked).
+pub const ENV_GORGIAS_API_KEY: &str = "PERFECTBOT_GORGIAS_API_KEY";
+/// Environment variable holding the OpenAI-compatible API key (the last place looked).
+pub const ENV_OPENAI_API_KEY: &str = "PERFECTBOT_OPENAI_API_KEY";
+
+const DEFAULT_LEDGER_PATH: &str = "/var/lib/perfectbot/ledger.db";
+const DEFAULT_KB_DIR: &str = "/etc/perfectbot/kb";
+const DEFAULT_LOG_FILTER: &str = "info,tokio_cron_scheduler=warn";
+const DEFAULT_SWEEP: &str = "*/10 * * * * *";
+
+const DEFAULT_ONLINE: &str = "Thanks for your patience! I'm passing you to a member of our team now. They will reply here shortly.";
+const DEFAULT_NO_AGENTS: &str = "I've passed your conversation to our team. Everyone is busy right now, but someone will get back to you as soon as possible.";
+const DEFAULT_AFTER_HOURS: &str =
+    "Our team is offline right now. We open again {next_open} and will get back to you then.";
+const DEFAULT_EMAIL_REQUEST: &str =
+    "Before I pass you to our team, could you share your email address so we can follow up?";
+
+// ---------------------------------------------------------------------------------------------
+// The validated configuration
+// ---------------------------------------------------------------------------------------------
+
+/// The validated configuration. Build it with [`load`], [`load_with_env`] or [`parse_str`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file as the user named it (used in messages).
+    pub file: String,
+    pub gorgias: GorgiasConfig,
+    pub bot: BotConfig,
+    pub timing: TimingConfig,
+    pub ledger: LedgerConfig,
+    pub responder: ResponderConfig,
+    pub kb: KbConfig,
+    /// Present when `responder.kind = "openai"`.
+    pub openai: Option<OpenAiConfig>,
+    pub handover: HandoverConfig,
+    pub tags: Tags,
+    pub business_hours: BusinessHoursConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+}
+
+/// `[gorgias]`: where the helpdesk is and how to authenticate.
+#[derive(Debug, Clone)]
+pub struct GorgiasConfig {
+    /// e.g. "https://your-store.gorgias.com", no trailing slash; the API is `{base_url}/api/...`.
+    pub base_url: String,
+    /// The login for HTTP Basic auth. Empty when `bearer = true` and no email was given.
+    pub email: String,
+    /// Never printed: Debug shows `[REDACTED]`.
+    pub api_key: SecretString,
+    /// The configured key file (resolved), if any; informational.
+    pub api_key_file: Option<PathBuf>,
+    /// The key is an OAuth2 bearer token rather than a Basic-auth API key.
+    pub bearer: bool,
+    pub requests_per_window: u32,
+    pub window: Duration,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+/// `[bot]`: who the bot is and which tickets it works on.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    pub name: String,
+    /// `None`: the API key's own user, resolved at run time.
+    pub user_id: Option<u64>,
+    pub channels: Vec<String>,
+    pub mode: Mode,
+    /// Extra tags that keep the bot off a ticket, besides `tags.not_involved`.
+    pub opt_out_tags: Vec<String>,
+}
+
+/// Live: act on tickets. Shadow: only post internal notes saying what it would do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Live,
+    Shadow,
+}
+
+/// `[timing]`: the lifecycle's clocks.
+#[derive(Debug, Clone)]
+pub struct TimingConfig {
+    pub poll_interval: Duration,
+    /// A validated six-field cron string (seconds first), in UTC.
+    pub sweep: String,
+    pub close_after: Duration,
+    pub email_wait: Duration,
+    pub answer_deadline: Duration,
+}
+
+/// `[ledger]`.
+#[derive(Debug, Clone)]
+pub struct LedgerConfig {
+    pub path: PathBuf,
+}
+
+/// `[responder]`.
+#[derive(Debug, Clone)]
+pub struct ResponderConfig {
+    pub kind: ResponderKind,
+}
+
+/// Which responder answers customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponderKind {
+    Kb,
+    OpenAi,
+}
+
+/// `[kb]`: the embedded knowledge base.
+#[derive(Debug, Clone)]
+pub struct KbConfig {
+    pub dir: PathBuf,
+    pub min_score: f64,
+    pub note_prefix: String,
+}
+
+/// `[openai]`: an OpenAI-compatible chat-completions endpoint.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// No trailing slash, e.g. "https://api.openai.com/v1".
+    pub base_url: String,
+    pub model: String,
+    /// `None` for local servers that need no key (Ollama, llama.cpp, vLLM).
+    pub api_key: Option<SecretString>,
+    pub api_key_file: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+/// `[handover]`.
+#[derive(Debug, Clone)]
+pub struct HandoverConfig {
+    pub collect_email: CollectEmail,
+    pub assign_team_id: Option<u64>,
+    pub assign_user_id: Option<u64>,
+    pub messages: HandoverMessages,
+}
+
+/// When to ask the customer for an email address before handing over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CollectEmail {
     Always,
     WhenOffline,
     Never,
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Live,
-    Shadow,
+
+/// `[handover.messages]`: templates with `{next_open}`, `{email}`, `{customer_name}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoverMessages {
+    pub online: String,
+    pub no_agents: String,
+    pub after_hours: String,
+    pub email_request: String,
 }
-#[derive(Debug, Clone, PartialEq)]
+
+/// The tag names the bot reads and writes, resolved from `[tags]` and `bot.name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tags {
     pub agent_required: String,
     pub agent_check: String,
@@ -18,4 +190,2023 @@ pub struct Tags {
     pub not_involved: String,
     pub auto_closed: String,
     pub preview: String,
+}
+
+impl Tags {
+    /// The default tag names for a bot called `name` ("PerfectBot: Handled", ...).
+    pub fn for_name(name: &str) -> Tags {
+        Tags {
+            agent_required: format!("{name}: Agent Required"),
+            agent_check: format!("{name}: Agent Check Recommended"),
+            handled: format!("{name}: Handled"),
+            not_involved: format!("{name}: Not Involved"),
+            auto_closed: format!("{name}: Auto-closed"),
+            preview: format!("{name}: Preview"),
+        }
+    }
+
+    /// Every tag that keeps the bot off a ticket: `not_involved` plus `extra`
+    /// (`bot.opt_out_tags`), without duplicates, in that order.
+    pub fn opt_out(&self, extra: &[String]) -> Vec<String> {
+        let mut all = vec![self.not_involved.clone()];
+        for tag in extra {
+            if !all.contains(tag) {
+                all.push(tag.clone());
+            }
+        }
+        all
+    }
+
+    /// The tags that mean "handed over, an agent must look": while one is on a ticket that is
+    /// assigned back to the bot, the bot stays quiet.
+    pub fn escalation(&self) -> [&str; 2] {
+        [&self.agent_required, &self.agent_check]
+    }
+}
+
+/// Where business hours come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoursSource {
+    Gorgias,
+    Config,
+}
+
+/// `[business_hours]`.
+#[derive(Debug, Clone)]
+pub struct BusinessHoursConfig {
+    pub source: HoursSource,
+    pub timezone: String,
+    /// Closed local dates, applied with either source.
+    pub holidays: Vec<Date>,
+    pub ranges: Vec<HoursRange>,
+    /// The ready-made hours when `source = "config"`; `None` with `source = "gorgias"` (build
+    /// them from the account setting with `BusinessHours::from_gorgias(.., holidays)`).
+    pub hours: Option<BusinessHours>,
+}
+
+/// `[http]`: the optional listener for `/healthz`, `/metrics` and `/webhook`.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// `None`: no listener.
+    pub listen: Option<SocketAddr>,
+    pub webhook_secret_file: Option<PathBuf>,
+    /// From `$CREDENTIALS_DIRECTORY/webhook_secret`, else `webhook_secret_file`.
+    pub webhook_secret: Option<SecretString>,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// An `EnvFilter` directive string, validated.
+    pub filter: String,
+}
+
+/// Log output format. `Auto`: journald when `JOURNAL_STREAM` is set, else text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+    Journald,
+    Auto,
+}
+
+/// All the problems found in a config file, one per line when displayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+// ---------------------------------------------------------------------------------------------
+
+/// Loads and validates the config file at `path`, reading secrets and `$STATE_DIRECTORY` /
+/// `$CREDENTIALS_DIRECTORY` from the real environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with_env(path, &|name| std::env::var(name).ok())
+}
+
+/// Like [`load`], with the environment given as a function (for tests).
+pub fn load_with_env(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors(vec![format!("{label}: cannot read the config file: {e}")]))?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse_with_base(&label, &base_dir, &text, env)
+}
+
+/// Parses and validates config text. `file_label` names the file in messages; relative paths
+/// are resolved against its directory.
+pub fn parse_str(
+    file_label: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let base_dir = Path::new(file_label)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    parse_with_base(file_label, &base_dir, text, env)
+}
+
+/// Fills a handover template: each `{name}` whose name is in `values` is replaced; anything
+/// else is left as written (templates were checked at load time).
+pub fn fill_template(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+fn parse_with_base(
+    label: &str,
+    base_dir: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let mut v = Validator {
+        file: label.to_string(),
+        base_dir: base_dir.to_path_buf(),
+        env,
+        errors: Vec::new(),
+    };
+    let raw = v.deserialize(text)?;
+    let config = v.validate(raw);
+    if v.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(v.errors))
+    }
+}
+
+impl Config {
+    /// A config with every default, for tests and the demo: the given Gorgias address, login
+    /// and key, everything else as if the file had only `[gorgias]`.
+    ///
+    /// # Panics
+    /// If `base_url` is not an http(s) URL or `email` is not an email address: a test bug.
+    pub fn for_tests(base_url: &str, email: &str, api_key: &str) -> Config {
+        let raw = RawConfig {
+            gorgias: RawGorgias {
+                base_url: Some(base_url.to_string()),
+                email: Some(email.to_string()),
+                ..RawGorgias::default()
+            },
+            ..RawConfig::default()
+        };
+        let key = api_key.to_string();
+        let env = move |name: &str| (name == ENV_GORGIAS_API_KEY).then(|| key.clone());
+        let mut v = Validator {
+            file: "(test config)".to_string(),
+            base_dir: PathBuf::new(),
+            env: &env,
+            errors: Vec::new(),
+        };
+        let config = v.validate(raw);
+        assert!(v.errors.is_empty(), "Config::for_tests: {:?}", v.errors);
+        config
+    }
+
+    /// A short multi-line summary for `check-config`. Never contains a secret.
+    pub fn summary(&self) -> String {
+        let d = |d: Duration| humantime::format_duration(d).to_string();
+        let mut lines = vec![
+            format!("config file:     {}", self.file),
+            format!("gorgias:         {}/api", self.gorgias.base_url),
+            format!(
+                "auth:            {}",
+                if self.gorgias.bearer {
+                    "bearer token".to_string()
+                } else {
+                    format!("basic, as {}", self.gorgias.email)
+                }
+            ),
+            format!(
+                "api budget:      {} requests / {}",
+                self.gorgias.requests_per_window,
+                d(self.gorgias.window)
+            ),
+            format!(
+                "bot:             {} (user {}), mode {}, channels {}",
+                self.bot.name,
+                self.bot
+                    .user_id
+                    .map_or("from the API key".to_string(), |id| id.to_string()),
+                match self.bot.mode {
+                    Mode::Live => "live",
+                    Mode::Shadow => "shadow",
+                },
+                self.bot.channels.join(", ")
+            ),
+            format!(
+                "timing:          poll {}, sweep \"{}\" (UTC), close after {}, email wait {}, answer deadline {}",
+                d(self.timing.poll_interval),
+                self.timing.sweep,
+                d(self.timing.close_after),
+                d(self.timing.email_wait),
+                d(self.timing.answer_deadline)
+            ),
+            format!("ledger:          {}", self.ledger.path.display()),
+        ];
+        lines.push(match (&self.responder.kind, &self.openai) {
+            (ResponderKind::OpenAi, Some(o)) => {
+                format!(
+                    "responder:       openai, model {} at {}",
+                    o.model, o.base_url
+                )
+            }
+            _ => format!(
+                "responder:       kb from {} (min score {})",
+                self.kb.dir.display(),
+                self.kb.min_score
+            ),
+        });
+        lines.push(format!(
+            "handover:        collect email {}, then {}",
+            match self.handover.collect_email {
+                CollectEmail::Always => "always",
+                CollectEmail::WhenOffline => "when offline",
+                CollectEmail::Never => "never",
+            },
+            match (self.handover.assign_team_id, self.handover.assign_user_id) {
+                (Some(team), _) => format!("assign to team {team}"),
+                (_, Some(user)) => format!("assign to user {user}"),
+                _ => "unassign".to_string(),
+            }
+        ));
+        let bh = &self.business_hours;
+        lines.push(match bh.source {
+            HoursSource::Gorgias => format!(
+                "business hours:  from Gorgias, {} holiday(s)",
+                bh.holidays.len()
+            ),
+            HoursSource::Config if bh.ranges.is_empty() => format!(
+                "business hours:  config, always open, {} holiday(s)",
+                bh.holidays.len()
+            ),
+            HoursSource::Config => format!(
+                "business hours:  config, {} range(s) in {}, {} holiday(s)",
+                bh.ranges.len(),
+                bh.timezone,
+                bh.holidays.len()
+            ),
+        });
+        lines.push(match self.http.listen {
+            Some(addr) => format!(
+                "http:            listening on {addr}, webhook {}",
+                if self.http.webhook_secret.is_some() {
+                    "secret set"
+                } else {
+                    "off (no secret)"
+                }
+            ),
+            None => "http:            no listener".to_string(),
+        });
+        lines.push(format!(
+            "log:             {:?}, {}",
+            self.log.format, self.log.filter
+        ));
+        lines.join("\n")
+    }
+
+    /// Things that are allowed but worth a warning at start-up (e.g. listening on a
+    /// non-loopback address). Never contains a secret.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(addr) = self.http.listen {
+            if !addr.ip().is_loopback() {
+                notes.push(format!(
+                    "http.listen = \"{addr}\" is reachable from other machines: /metrics is public there"
+                ));
+            }
+            if self.http.webhook_secret.is_none() {
+                notes.push(
+                    "http: no webhook secret configured, so /webhook is disabled".to_string(),
+                );
+            }
+        }
+        if self.bot.mode == Mode::Shadow {
+            notes.push(
+                "bot.mode = \"shadow\": the bot only posts internal notes, it never replies"
+                    .to_string(),
+            );
+        }
+        notes
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw serde structs: the file as written. Values that need a good message (durations, enums,
+// dates) stay strings here and are checked by the validator.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    gorgias: RawGorgias,
+    bot: RawBot,
+    timing: RawTiming,
+    ledger: RawLedger,
+    responder: RawResponder,
+    kb: RawKb,
+    openai: Option<RawOpenAi>,
+    handover: RawHandover,
+    tags: RawTags,
+    business_hours: RawBusinessHours,
+    http: RawHttp,
+    log: RawLog,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawGorgias {
+    base_url: Option<String>,
+    email: Option<String>,
+    api_key_file: Option<String>,
+    bearer: bool,
+    requests_per_window: Option<u32>,
+    window: Option<String>,
+    timeout: Option<String>,
+    connect_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawBot {
+    name: Option<String>,
+    user_id: Option<u64>,
+    channels: Option<Vec<String>>,
+    mode: Option<String>,
+    opt_out_tags: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawTiming {
+    poll_interval: Option<String>,
+    sweep: Option<String>,
+    close_after: Option<String>,
+    email_wait: Option<String>,
+    answer_deadline: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLedger {
+    path: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawResponder {
+    kind: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawKb {
+    dir: Option<String>,
+    min_score: Option<f64>,
+    note_prefix: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawOpenAi {
+    base_url: Option<String>,
+    model: Option<String>,
+    api_key_file: Option<String>,
+    timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawHandover {
+    collect_email: Option<String>,
+    assign_team_id: Option<u64>,
+    assign_user_id: Option<u64>,
+    messages: RawMessages,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMessages {
+    online: Option<String>,
+    no_agents: Option<String>,
+    after_hours: Option<String>,
+    email_request: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawTags {
+    agent_required: Option<String>,
+    agent_check: Option<String>,
+    handled: Option<String>,
+    not_involved: Option<String>,
+    auto_closed: Option<String>,
+    preview: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawBusinessHours {
+    source: Option<String>,
+    timezone: Option<String>,
+    /// Strings or bare TOML dates (`2025-12-25` unquoted is valid TOML).
+    holidays: Vec<toml::Value>,
+    ranges: Vec<RawRange>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawRange {
+    days: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawHttp {
+    listen: Option<String>,
+    webhook_secret_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLog {
+    format: Option<String>,
+    filter: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+struct Validator<'e> {
+    file: String,
+    base_dir: PathBuf,
+    env: &'e dyn Fn(&str) -> Option<String>,
+    errors: Vec<String>,
+}
+
+impl Validator<'_> {
+    fn err(&mut self, key: &str, msg: impl fmt::Display) {
+        self.errors.push(format!("{}: {key}: {msg}", self.file));
+    }
+
+    /// TOML text -> raw structs. A syntax error stops here (nothing else can be trusted);
+    /// unknown keys and wrong types are each recorded, the offending key dropped, and
+    /// deserializing retried, so one run reports them all together with the checks below.
+    fn deserialize(&mut self, text: &str) -> Result<RawConfig, ConfigErrors> {
+        let table: toml::Table = match toml::from_str(text) {
+            Ok(t) => t,
+            Err(e) => return Err(ConfigErrors(vec![self.syntax_error(text, &e)])),
+        };
+        let mut value = toml::Value::Table(table);
+        let mut failures = Vec::new();
+        // Each round removes one key, so this ends; the bound is a belt for the braces.
+        for _ in 0..100 {
+            match value.clone().try_into::<RawConfig>() {
+                Ok(raw) => {
+                    self.errors.extend(failures);
+                    return Ok(raw);
+                }
+                Err(e) => {
+                    let (message, path) = split_toml_error(&e);
+                    let (full_path, shown) = match unknown_field(&message) {
+                        Some(field) => {
+                            let mut full = path.clone();
+                            full.push(field.clone());
+                            let key = full.join(".");
+                            let hint = if key == "gorgias.api_key" || key == "openai.api_key" {
+                                format!(
+                                    "unknown key: API keys never go in the config file; use \
+                                     $CREDENTIALS_DIRECTORY, {key}_file or the environment \
+                                     (see config.toml.example)"
+                                )
+                            } else {
+                                let expected = message
+                                    .split_once(", expected")
+                                    .map(|(_, rest)| format!(" (expected{rest})"))
+                                    .unwrap_or_default();
+                                format!("unknown key{expected}")
+                            };
+                            (full, format!("{}: {key}: {hint}", self.file))
+                        }
+                        None => {
+                            let key = if path.is_empty() {
+                                "(top level)".to_string()
+                            } else {
+                                path.join(".")
+                            };
+                            (path.clone(), format!("{}: {key}: {message}", self.file))
+                        }
+                    };
+                    failures.push(shown);
+                    if full_path.is_empty() || !remove_key(&mut value, &full_path) {
+                        break;
+                    }
+                }
+            }
+        }
+        self.errors.extend(failures);
+        Err(ConfigErrors(std::mem::take(&mut self.errors)))
+    }
+
+    fn syntax_error(&self, text: &str, e: &toml::de::Error) -> String {
+        let message = e.message().trim().replace('\n', "; ");
+        let Some(span) = e.span() else {
+            return format!("{}: {message}", self.file);
+        };
+        let start = span.start.min(text.len());
+        let before = &text[..start];
+        let line_no = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        let line = text[line_start..].lines().next().unwrap_or("");
+        // Name the key when the line is `key = ...`, prefixed by its [table].
+        let table = before[..line_start]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| l.starts_with('['))
+            .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        let key = line
+            .split_once('=')
+            .map(|(k, _)| k.trim())
+            .filter(|k| !k.is_empty() && !k.starts_with('[') && !k.starts_with('#'))
+            .map(|k| match &table {
+                Some(t) => format!("{t}.{k}"),
+                None => k.to_string(),
+            });
+        match key {
+            Some(key) => format!(
+                "{}: line {line_no}, column {column}: {key}: {message}",
+                self.file
+            ),
+            None => format!("{}: line {line_no}, column {column}: {message}", self.file),
+        }
+    }
+
+    fn resolve(&self, p: &str) -> PathBuf {
+        let path = PathBuf::from(p);
+        if path.is_absolute() {
+            path
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    fn duration(
+        &mut self,
+        key: &str,
+        raw: Option<String>,
+        default: &str,
+        zero_ok: bool,
+    ) -> Duration {
+        let fallback =
+            humantime::parse_duration(default).expect("built-in default durations parse");
+        let Some(text) = raw else {
+            return fallback;
+        };
+        match humantime::parse_duration(text.trim()) {
+            Ok(d) if d.is_zero() && !zero_ok => {
+                self.err(
+                    key,
+                    format!("{text:?} must be more than zero (try {default:?})"),
+                );
+                fallback
+            }
+            Ok(d) => d,
+            Err(_) => {
+                self.err(key, format!("{text:?} is not a duration (try {default:?})"));
+                fallback
+            }
+        }
+    }
+
+    fn choice<T: Copy>(
+        &mut self,
+        key: &str,
+        raw: Option<String>,
+        default: T,
+        options: &[(&str, T)],
+    ) -> T {
+        let Some(text) = raw else {
+            return default;
+        };
+        match options.iter().find(|(name, _)| *name == text.trim()) {
+            Some((_, value)) => *value,
+            None => {
+                let names: Vec<String> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
+                self.err(key, format!("{text:?} is not one of {}", names.join(", ")));
+                default
+            }
+        }
+    }
+
+    fn http_url(&mut self, key: &str, text: &str, example: &str) -> Option<String> {
+        let trimmed = text.trim().trim_end_matches('/');
+        let parsed = match url::Url::parse(trimmed) {
+            Ok(u) => u,
+            Err(_) => {
+                self.err(key, format!("{text:?} is not a URL (e.g. {example:?})"));
+                return None;
+            }
+        };
+        if parsed.scheme() != "https" && parsed.scheme() != "http" {
+            self.err(
+                key,
+                format!("{text:?} must start with https:// (or http://)"),
+            );
+            return None;
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            self.err(key, format!("{text:?} has no host name (e.g. {example:?})"));
+            return None;
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            self.err(
+                key,
+                format!("{text:?} must not have a query (?...) or fragment (#...)"),
+            );
+            return None;
+        }
+        Some(trimmed.to_string())
+    }
+
+    fn non_empty(&mut self, key: &str, raw: Option<String>, default: &str) -> String {
+        match raw {
+            None => default.to_string(),
+            Some(s) if s.trim().is_empty() => {
+                self.err(key, format!("{s:?} must not be empty"));
+                default.to_string()
+            }
+            Some(s) => s,
+        }
+    }
+
+    /// Reads a secret from the first place that has it: `$CREDENTIALS_DIRECTORY/<cred_name>`,
+    /// then the configured file, then the environment variable. Errors never include the
+    /// secret, only where it was looked for.
+    fn secret(
+        &mut self,
+        key: &str,
+        cred_name: &str,
+        file: Option<&Path>,
+        env_var: Option<&str>,
+    ) -> Result<Option<SecretString>, ()> {
+        if let Some(dir) = (self.env)("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) {
+            let path = Path::new(&dir).join(cred_name);
+            if path.exists() {
+                return self.read_secret_file(key, &path).map(Some);
+            }
+        }
+        if let Some(path) = file {
+            return self.read_secret_file(key, path).map(Some);
+        }
+        if let Some(var) = env_var
+            && let Some(value) = (self.env)(var)
+        {
+            let value = value.trim();
+            if value.is_empty() {
+                self.err(key, format!("the environment variable {var} is empty"));
+                return Err(());
+            }
+            return Ok(Some(SecretString::from(value)));
+        }
+        Ok(None)
+    }
+
+    fn read_secret_file(&mut self, key: &str, path: &Path) -> Result<SecretString, ()> {
+        match std::fs::read_to_string(path) {
+            Ok(text) if text.trim().is_empty() => {
+                self.err(key, format!("the file {} is empty", path.display()));
+                Err(())
+            }
+            Ok(text) => Ok(SecretString::from(text.trim())),
+            Err(e) => {
+                self.err(key, format!("cannot read the file {}: {e}", path.display()));
+                Err(())
+            }
+        }
+    }
+
+    fn validate(&mut self, raw: RawConfig) -> Config {
+        let gorgias = self.gorgias(raw.gorgias);
+        let bot = self.bot(raw.bot);
+        let timing = self.timing(raw.timing);
+        let ledger = self.ledger(raw.ledger);
+        let responder = ResponderConfig {
+            kind: self.choice(
+                "responder.kind",
+                raw.responder.kind,
+                ResponderKind::Kb,
+                &[("kb", ResponderKind::Kb), ("openai", ResponderKind::OpenAi)],
+            ),
+        };
+        let kb = self.kb(raw.kb);
+        let openai = self.openai(raw.openai, responder.kind);
+        let handover = self.handover(raw.handover);
+        let tags = self.tags(raw.tags, &bot.name);
+        let business_hours = self.business_hours(raw.business_hours);
+        let http = self.http(raw.http);
+        let log = self.log(raw.log);
+        Config {
+            file: self.file.clone(),
+            gorgias,
+            bot,
+            timing,
+            ledger,
+            responder,
+            kb,
+            openai,
+            handover,
+            tags,
+            business_hours,
+            http,
+            log,
+        }
+    }
+
+    fn gorgias(&mut self, raw: RawGorgias) -> GorgiasConfig {
+        let example = "https://your-store.gorgias.com";
+        let base_url = match raw.base_url {
+            None => {
+                self.err(
+                    "gorgias.base_url",
+                    format!("missing: set it to your Gorgias address, e.g. {example:?}"),
+                );
+                String::new()
+            }
+            Some(text) => match self.http_url("gorgias.base_url", &text, example) {
+                Some(url) if url.ends_with("/api") => {
+                    self.err(
+                        "gorgias.base_url",
+                        format!(
+                            "{text:?} must not end in /api: give the account address (e.g. {example:?}), \
+                             the bot adds /api/... itself"
+                        ),
+                    );
+                    String::new()
+                }
+                Some(url) => url,
+                None => String::new(),
+            },
+        };
+        let email = match raw.email {
+            Some(e) if !e.contains('@') || e.trim().contains(char::is_whitespace) => {
+                self.err("gorgias.email", format!("{e:?} is not an email address"));
+                String::new()
+            }
+            Some(e) => e.trim().to_string(),
+            None if raw.bearer => String::new(),
+            None => {
+                self.err(
+                    "gorgias.email",
+                    "missing: the email of the Gorgias user whose API key the bot uses \
+                     (or set gorgias.bearer = true for an OAuth2 token)",
+                );
+                String::new()
+            }
+        };
+        let api_key_file = raw.api_key_file.as_deref().map(|p| self.resolve(p));
+        let api_key = match self.secret(
+            "gorgias.api_key",
+            "gorgias_api_key",
+            api_key_file.as_deref(),
+            Some(ENV_GORGIAS_API_KEY),
+        ) {
+            Ok(Some(key)) => key,
+            Ok(None) => {
+                self.err(
+                    "gorgias.api_key",
+                    format!(
+                        "no API key found; put it in $CREDENTIALS_DIRECTORY/gorgias_api_key \
+                         (systemd LoadCredential=), in the file named by gorgias.api_key_file, \
+                         or in the environment variable {ENV_GORGIAS_API_KEY}"
+                    ),
+                );
+                SecretString::default()
+            }
+            Err(()) => SecretString::default(),
+        };
+        let requests_per_window = match raw.requests_per_window {
+            Some(0) => {
+                self.err(
+                    "gorgias.requests_per_window",
+                    "0 must be at least 1 (try 40)",
+                );
+                40
+            }
+            Some(n) => n,
+            None => 40,
+        };
+        GorgiasConfig {
+            base_url,
+            email,
+            api_key,
+            api_key_file,
+            bearer: raw.bearer,
+            requests_per_window,
+            window: self.duration("gorgias.window", raw.window, "20s", false),
+            timeout: self.duration("gorgias.timeout", raw.timeout, "30s", false),
+            connect_timeout: self.duration(
+                "gorgias.connect_timeout",
+                raw.connect_timeout,
+                "10s",
+                false,
+            ),
+        }
+    }
+
+    fn bot(&mut self, raw: RawBot) -> BotConfig {
+        let name = self
+            .non_empty("bot.name", raw.name, "PerfectBot")
+            .trim()
+            .to_string();
+        let channels = match raw.channels {
+            None => vec!["chat".to_string()],
+            Some(list) if list.is_empty() => {
+                self.err(
+                    "bot.channels",
+                    "[] must list at least one channel (e.g. [\"chat\"])",
+                );
+                vec!["chat".to_string()]
+            }
+            Some(list) => {
+                if list.iter().any(|c| c.trim().is_empty()) {
+                    self.err(
+                        "bot.channels",
+                        format!("{list:?} has an empty channel name"),
+                    );
+                }
+                list.into_iter().map(|c| c.trim().to_string()).collect()
+            }
+        };
+        if raw.opt_out_tags.iter().any(|t| t.trim().is_empty()) {
+            self.err(
+                "bot.opt_out_tags",
+                format!("{:?} has an empty tag", raw.opt_out_tags),
+            );
+        }
+        BotConfig {
+            name,
+            user_id: raw.user_id,
+            channels,
+            mode: self.choice(
+                "bot.mode",
+                raw.mode,
+                Mode::Live,
+                &[("live", Mode::Live), ("shadow", Mode::Shadow)],
+            ),
+            opt_out_tags: raw.opt_out_tags,
+        }
+    }
+
+    fn timing(&mut self, raw: RawTiming) -> TimingConfig {
+        let sweep = match raw.sweep {
+            None => DEFAULT_SWEEP.to_string(),
+            Some(text) => match check_cron(&text) {
+                Ok(()) => text.trim().to_string(),
+                Err(why) => {
+                    self.err("timing.sweep", format!("{text:?} {why}"));
+                    DEFAULT_SWEEP.to_string()
+                }
+            },
+        };
+        TimingConfig {
+            poll_interval: self.duration("timing.poll_interval", raw.poll_interval, "5s", false),
+            sweep,
+            close_after: self.duration("timing.close_after", raw.close_after, "15m", false),
+            email_wait: self.duration("timing.email_wait", raw.email_wait, "5m", true),
+            answer_deadline: self.duration(
+                "timing.answer_deadline",
+                raw.answer_deadline,
+                "2m",
+                false,
+            ),
+        }
+    }
+
+    fn ledger(&mut self, raw: RawLedger) -> LedgerConfig {
+        let path = match raw.path {
+            Some(p) if p.trim().is_empty() => {
+                self.err("ledger.path", "\"\" must not be empty");
+                PathBuf::from(DEFAULT_LEDGER_PATH)
+            }
+            Some(p) => self.resolve(&p),
+            // systemd's StateDirectory= sets this (colon-separated when several are given).
+            None => match (self.env)("STATE_DIRECTORY")
+                .and_then(|dirs| dirs.split(':').next().map(str::to_string))
+                .filter(|d| !d.is_empty())
+            {
+                Some(dir) => Path::new(&dir).join("ledger.db"),
+                None => PathBuf::from(DEFAULT_LEDGER_PATH),
+            },
+        };
+        LedgerConfig { path }
+    }
+
+    fn kb(&mut self, raw: RawKb) -> KbConfig {
+        let min_score = match raw.min_score {
+            Some(s) if !s.is_finite() || s < 0.0 => {
+                self.err(
+                    "kb.min_score",
+                    format!("{s} must be a number of 0 or more (try 1.0)"),
+                );
+                1.0
+            }
+            Some(s) => s,
+            None => 1.0,
+        };
+        let dir = match raw.dir {
+            Some(d) if d.trim().is_empty() => {
+                self.err("kb.dir", "\"\" must not be empty");
+                PathBuf::from(DEFAULT_KB_DIR)
+            }
+            Some(d) => self.resolve(&d),
+            None => PathBuf::from(DEFAULT_KB_DIR),
+        };
+        KbConfig {
+            dir,
+            min_score,
+            note_prefix: self.non_empty("kb.note_prefix", raw.note_prefix, "#kb"),
+        }
+    }
+
+    fn openai(&mut self, raw: Option<RawOpenAi>, kind: ResponderKind) -> Option<OpenAiConfig> {
+        let Some(raw) = raw else {
+            if kind == ResponderKind::OpenAi {
+                self.err(
+                    "openai",
+                    "missing: responder.kind = \"openai\" needs an [openai] section with base_url and model",
+                );
+            }
+            return None;
+        };
+        let needed = kind == ResponderKind::OpenAi;
+        let example = "https://api.openai.com/v1";
+        let base_url = match raw.base_url {
+            Some(u) => self.http_url("openai.base_url", &u, example),
+            None => {
+                if needed {
+                    self.err(
+                        "openai.base_url",
+                        format!("missing: responder.kind = \"openai\" needs it (e.g. {example:?})"),
+                    );
+                }
+                None
+            }
+        };
+        let model = match raw.model {
+            Some(m) if m.trim().is_empty() => {
+                self.err("openai.model", "\"\" must not be empty");
+                None
+            }
+            Some(m) => Some(m.trim().to_string()),
+            None => {
+                if needed {
+                    self.err(
+                        "openai.model",
+                        "missing: responder.kind = \"openai\" needs it (e.g. \"gpt-4o-mini\")",
+                    );
+                }
+                None
+            }
+        };
+        let timeout = self.duration("openai.timeout", raw.timeout, "20s", false);
+        let api_key_file = raw.api_key_file.as_deref().map(|p| self.resolve(p));
+        if !needed {
+            return None;
+        }
+        let api_key = self
+            .secret(
+                "openai.api_key",
+                "openai_api_key",
+                api_key_file.as_deref(),
+                Some(ENV_OPENAI_API_KEY),
+            )
+            .ok()?;
+        let (base_url, model) = (base_url?, model?);
+        // Local servers (Ollama, llama.cpp, vLLM) take no key; the hosted services do.
+        let host = url::Url::parse(&base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        if api_key.is_none() && (host.ends_with("openai.com") || host.ends_with("azure.com")) {
+            self.err(
+                "openai.api_key",
+                format!(
+                    "no API key found for {host}; put it in $CREDENTIALS_DIRECTORY/openai_api_key, \
+                     in the file named by openai.api_key_file, or in the environment variable \
+                     {ENV_OPENAI_API_KEY}"
+                ),
+            );
+        }
+        Some(OpenAiConfig {
+            base_url,
+            model,
+            api_key,
+            api_key_file,
+            timeout,
+        })
+    }
+
+    fn handover(&mut self, raw: RawHandover) -> HandoverConfig {
+        let collect_email = self.choice(
+            "handover.collect_email",
+            raw.collect_email,
+            CollectEmail::Always,
+            &[
+                ("always", CollectEmail::Always),
+                ("when_offline", CollectEmail::WhenOffline),
+                ("never", CollectEmail::Never),
+            ],
+        );
+        if let (Some(team), Some(user)) = (raw.assign_team_id, raw.assign_user_id) {
+            self.err(
+                "handover.assign_team_id",
+                format!(
+                    "{team} and handover.assign_user_id = {user} are both set; a handover goes \
+                     to a team or to a user: set one of them (or neither, to unassign)"
+                ),
+            );
+        }
+        let m = raw.messages;
+        let messages = HandoverMessages {
+            online: self.template("handover.messages.online", m.online, DEFAULT_ONLINE),
+            no_agents: self.template(
+                "handover.messages.no_agents",
+                m.no_agents,
+                DEFAULT_NO_AGENTS,
+            ),
+            after_hours: self.template(
+                "handover.messages.after_hours",
+                m.after_hours,
+                DEFAULT_AFTER_HOURS,
+            ),
+            email_request: self.template(
+                "handover.messages.email_request",
+                m.email_request,
+                DEFAULT_EMAIL_REQUEST,
+            ),
+        };
+        HandoverConfig {
+            collect_email,
+            assign_team_id: raw.assign_team_id,
+            assign_user_id: raw.assign_user_id,
+            messages,
+        }
+    }
+
+    fn template(&mut self, key: &str, raw: Option<String>, default: &str) -> String {
+        let text = self.non_empty(key, raw, default);
+        let unknown = unknown_placeholders(&text);
+        if !unknown.is_empty() {
+            let known: Vec<String> = PLACEHOLDERS.iter().map(|p| format!("{{{p}}}")).collect();
+            self.err(
+                key,
+                format!(
+                    "{text:?} uses unknown placeholder(s) {} (known: {})",
+                    unknown.join(", "),
+                    known.join(", ")
+                ),
+            );
+        }
+        text
+    }
+
+    fn tags(&mut self, raw: RawTags, name: &str) -> Tags {
+        let d = Tags::for_name(name);
+        let tags = Tags {
+            agent_required: self.non_empty(
+                "tags.agent_required",
+                raw.agent_required,
+                &d.agent_required,
+            ),
+            agent_check: self.non_empty("tags.agent_check", raw.agent_check, &d.agent_check),
+            handled: self.non_empty("tags.handled", raw.handled, &d.handled),
+            not_involved: self.non_empty("tags.not_involved", raw.not_involved, &d.not_involved),
+            auto_closed: self.non_empty("tags.auto_closed", raw.auto_closed, &d.auto_closed),
+            preview: self.non_empty("tags.preview", raw.preview, &d.preview),
+        };
+        // Two roles sharing one tag would make the bot misread its own marks.
+        let named = [
+            ("tags.agent_required", &tags.agent_required),
+            ("tags.agent_check", &tags.agent_check),
+            ("tags.handled", &tags.handled),
+            ("tags.not_involved", &tags.not_involved),
+            ("tags.auto_closed", &tags.auto_closed),
+            ("tags.preview", &tags.preview),
+        ];
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        for (key, tag) in named {
+            let folded = tag.trim().to_lowercase();
+            if let Some(first) = seen.get(&folded) {
+                self.err(
+                    key,
+                    format!("{tag:?} is the same tag as {first}; each tag must differ"),
+                );
+            } else {
+                seen.insert(folded, key);
+            }
+        }
+        tags
+    }
+
+    fn business_hours(&mut self, raw: RawBusinessHours) -> BusinessHoursConfig {
+        let source = self.choice(
+            "business_hours.source",
+            raw.source,
+            HoursSource::Gorgias,
+            &[
+                ("gorgias", HoursSource::Gorgias),
+                ("config", HoursSource::Config),
+            ],
+        );
+        let timezone = raw
+            .timezone
+            .unwrap_or_else(|| "UTC".to_string())
+            .trim()
+            .to_string();
+        let tz_ok = match jiff::tz::TimeZone::get(&timezone) {
+            Ok(_) => true,
+            Err(_) => {
+                self.err(
+                    "business_hours.timezone",
+                    format!("{timezone:?} is not a known time zone (e.g. \"Europe/Paris\", \"US/Pacific\")"),
+                );
+                false
+            }
+        };
+        let mut holidays = Vec::new();
+        for value in &raw.holidays {
+            let text = match value {
+                toml::Value::String(s) => s.trim().to_string(),
+                other => other.to_string(),
+            };
+            match parse_date(&text) {
+                Some(d) => holidays.push(d),
+                None => self.err(
+                    "business_hours.holidays",
+                    format!("{text:?} is not a date (use \"YYYY-MM-DD\", e.g. \"2025-12-25\")"),
+                ),
+            }
+        }
+        let mut ranges = Vec::new();
+        for (i, r) in raw.ranges.into_iter().enumerate() {
+            let key = format!("business_hours.ranges[{}]", i + 1);
+            let days = self.range_field(&key, "days", r.days, crate::hours::parse_days);
+            let from = self.range_field(&key, "from", r.from, crate::hours::parse_hhmm);
+            let to = self.range_field(&key, "to", r.to, crate::hours::parse_end_hhmm);
+            if let (Some(days), Some(from), Some(to)) = (days, from, to) {
+                ranges.push(HoursRange { days, from, to });
+            }
+        }
+        if source == HoursSource::Gorgias && !ranges.is_empty() {
+            self.err(
+                "business_hours.ranges",
+                "are set, but business_hours.source = \"gorgias\" reads the hours from Gorgias; \
+                 set source = \"config\" to use these ranges (or remove them)",
+            );
+        }
+        let hours = if source == HoursSource::Config && tz_ok {
+            match BusinessHours::new(&timezone, ranges.clone(), holidays.clone()) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    self.err("business_hours.timezone", e);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        BusinessHoursConfig {
+            source,
+            timezone,
+            holidays,
+            ranges,
+            hours,
+        }
+    }
+
+    /// One field of a `[[business_hours.ranges]]` entry: present and parseable, or an error.
+    fn range_field<T>(
+        &mut self,
+        range_key: &str,
+        field: &str,
+        raw: Option<String>,
+        parse: fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let key = format!("{range_key}.{field}");
+        let Some(text) = raw else {
+            self.err(
+                &key,
+                "missing (each range needs days, from and to, e.g. days = \"mon-fri\", \
+                 from = \"09:00\", to = \"17:00\")",
+            );
+            return None;
+        };
+        parse(&text).map_err(|e| self.err(&key, e)).ok()
+    }
+
+    fn http(&mut self, raw: RawHttp) -> HttpConfig {
+        let listen = raw
+            .listen
+            .and_then(|text| match text.trim().parse::<SocketAddr>() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    self.err(
+                        "http.listen",
+                        format!("{text:?} is not a socket address (e.g. \"127.0.0.1:9184\")"),
+                    );
+                    None
+                }
+            });
+        let webhook_secret_file = raw.webhook_secret_file.as_deref().map(|p| self.resolve(p));
+        let webhook_secret = self
+            .secret(
+                "http.webhook_secret",
+                "webhook_secret",
+                webhook_secret_file.as_deref(),
+                None,
+            )
+            .ok()
+            .flatten();
+        HttpConfig {
+            listen,
+            webhook_secret_file,
+            webhook_secret,
+        }
+    }
+
+    fn log(&mut self, raw: RawLog) -> LogConfig {
+        let format = self.choice(
+            "log.format",
+            raw.format,
+            LogFormat::Auto,
+            &[
+                ("text", LogFormat::Text),
+                ("json", LogFormat::Json),
+                ("journald", LogFormat::Journald),
+                ("auto", LogFormat::Auto),
+            ],
+        );
+        let filter = match raw.filter {
+            None => DEFAULT_LOG_FILTER.to_string(),
+            Some(f) => match tracing_subscriber::EnvFilter::try_new(&f) {
+                Ok(_) => f,
+                Err(e) => {
+                    self.err(
+                        "log.filter",
+                        format!("{f:?} is not a log filter ({e}); try {DEFAULT_LOG_FILTER:?}"),
+                    );
+                    DEFAULT_LOG_FILTER.to_string()
+                }
+            },
+        };
+        LogConfig { format, filter }
+    }
+}
+
+/// Checks a sweep cron string: six fields, seconds first, in the syntax of the `cron` crate,
+/// and also accepted by tokio-cron-scheduler itself (it parses with `croner`, whose syntax
+/// differs in corners: a string must satisfy both to be safe). Returns why not.
+fn check_cron(text: &str) -> Result<(), String> {
+    let fields = text.split_whitespace().count();
+    let shorthand = text.trim().starts_with('@');
+    if !shorthand && fields < 6 {
+        return Err(format!(
+            "has {fields} fields; six are needed, seconds first, in UTC (e.g. \"0 */10 * * * *\" or \"{DEFAULT_SWEEP}\")"
+        ));
+    }
+    // The `cron` crate numbers weekdays 1-7 from Sunday, croner (which the scheduler runs)
+    // 0-6 from Sunday: "1-5" would mean different days to the two. Names mean the same.
+    if !shorthand
+        && text.split_whitespace().nth(5).is_some_and(|dow| {
+            dow.split('/')
+                .next()
+                .is_some_and(|d| d.contains(|c: char| c.is_ascii_digit()))
+        })
+    {
+        return Err(format!(
+            "numbers its days of the week; use names (e.g. \"MON-FRI\") in the sixth field, \
+             as cron dialects disagree on what the numbers mean (e.g. \"{DEFAULT_SWEEP}\")"
+        ));
+    }
+    if let Err(e) = cron::Schedule::from_str(text.trim()) {
+        return Err(format!(
+            "is not a valid cron expression ({e}); six fields, seconds first, e.g. \"{DEFAULT_SWEEP}\""
+        ));
+    }
+    let job =
+        tokio_cron_scheduler::Job::new_async(text.trim(), |_id, _scheduler| Box::pin(async {}));
+    if job.is_err() {
+        return Err(format!(
+            "is not accepted by the scheduler (tokio-cron-scheduler); six fields, seconds first, e.g. \"{DEFAULT_SWEEP}\""
+        ));
+    }
+    Ok(())
+}
+
+fn parse_date(text: &str) -> Option<Date> {
+    // jiff would also take "2025-12-25T10:00"; a holiday is a whole date and nothing else.
+    if text.len() != 10 {
+        return None;
+    }
+    text.parse::<Date>().ok()
+}
+
+/// The `{name}`s in a template that are not known placeholders.
+fn unknown_placeholders(text: &str) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let name = &after[..close];
+        if !name.contains('{') && !PLACEHOLDERS.contains(&name) {
+            unknown.push(format!("{{{name}}}"));
+        }
+        rest = &after[close + 1..];
+    }
+    unknown
+}
+
+/// The field name in serde's "unknown field `x`, expected ..." message.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let end = rest.find('`')?;
+    Some(rest[..end].to_string())
+}
+
+/// Splits a toml value-deserialization error into its message and the key path it names.
+/// toml only exposes the path through Display ("...\nin `a.b`"), hence the parsing.
+fn split_toml_error(e: &toml::de::Error) -> (String, Vec<String>) {
+    let shown = e.to_string();
+    let path = shown
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("in `").and_then(|r| r.strip_suffix('`')))
+        .map(|p| p.split('.').map(str::to_string).collect())
+        .unwrap_or_default();
+    (plain_types(e.message().trim()), path)
+}
+
+/// Serde's type names in words a user knows.
+fn plain_types(message: &str) -> String {
+    message
+        .replace("expected u32", "expected a whole number")
+        .replace("expected u64", "expected a whole number (0 or more)")
+        .replace("expected f64", "expected a number")
+        .replace(
+            "expected a sequence",
+            "expected a list, e.g. [\"a\", \"b\"]",
+        )
+}
+
+/// Removes the key at `path` so deserialization can go on to find the next problem. A path
+/// through an array of tables drops the whole array (its elements cannot be told apart).
+fn remove_key(root: &mut toml::Value, path: &[String]) -> bool {
+    let mut current = root;
+    for (i, key) in path.iter().enumerate() {
+        let Some(table) = current.as_table_mut() else {
+            return false;
+        };
+        let last = i + 1 == path.len();
+        if last || table.get(key).is_some_and(toml::Value::is_array) {
+            return table.remove(key).is_some();
+        }
+        match table.get_mut(key) {
+            Some(next) => current = next,
+            None => return false,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk-test-0123456789-SECRET";
+
+    fn env_with_key(name: &str) -> Option<String> {
+        (name == ENV_GORGIAS_API_KEY).then(|| KEY.to_string())
+    }
+
+    fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        parse_str("config.toml", text, &env_with_key)
+    }
+
+    const MINIMAL: &str = r#"
+[gorgias]
+base_url = "https://your-store.gorgias.com/"
+email = "bot@your-store.com"
+"#;
+
+    fn errors_of(text: &str) -> Vec<String> {
+        match parse(text) {
+            Ok(_) => panic!("expected errors for:\n{text}"),
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn minimal_file_gets_every_default() {
+        let c = parse(MINIMAL).expect("minimal config parses");
+        assert_eq!(c.gorgias.base_url, "https://your-store.gorgias.com");
+        assert_eq!(c.gorgias.email, "bot@your-store.com");
+        assert!(!c.gorgias.bearer);
+        assert_eq!(c.gorgias.requests_per_window, 40);
+        assert_eq!(c.gorgias.window, Duration::from_secs(20));
+        assert_eq!(c.gorgias.timeout, Duration::from_secs(30));
+        assert_eq!(c.gorgias.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.bot.name, "PerfectBot");
+        assert_eq!(c.bot.user_id, None);
+        assert_eq!(c.bot.channels, vec!["chat".to_string()]);
+        assert_eq!(c.bot.mode, Mode::Live);
+        assert_eq!(c.timing.poll_interval, Duration::from_secs(5));
+        assert_eq!(c.timing.sweep, "*/10 * * * * *");
+        assert_eq!(c.timing.close_after, Duration::from_secs(15 * 60));
+        assert_eq!(c.timing.email_wait, Duration::from_secs(5 * 60));
+        assert_eq!(c.timing.answer_deadline, Duration::from_secs(2 * 60));
+        assert_eq!(
+            c.ledger.path,
+            PathBuf::from("/var/lib/perfectbot/ledger.db")
+        );
+        assert_eq!(c.responder.kind, ResponderKind::Kb);
+        assert_eq!(c.kb.dir, PathBuf::from("/etc/perfectbot/kb"));
+        assert_eq!(c.kb.min_score, 1.0);
+        assert_eq!(c.kb.note_prefix, "#kb");
+        assert!(c.openai.is_none());
+        assert_eq!(c.handover.collect_email, CollectEmail::Always);
+        assert!(c.handover.messages.after_hours.contains("{next_open}"));
+        assert_eq!(c.tags.agent_required, "PerfectBot: Agent Required");
+        assert_eq!(c.tags.agent_check, "PerfectBot: Agent Check Recommended");
+        assert_eq!(c.tags.auto_closed, "PerfectBot: Auto-closed");
+        assert_eq!(c.business_hours.source, HoursSource::Gorgias);
+        assert_eq!(c.business_hours.timezone, "UTC");
+        assert!(c.business_hours.hours.is_none());
+        assert_eq!(c.http.listen, None);
+        assert_eq!(c.log.format, LogFormat::Auto);
+        assert_eq!(c.log.filter, "info,tokio_cron_scheduler=warn");
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&c.gorgias.api_key),
+            KEY
+        );
+    }
+
+    #[test]
+    fn tags_follow_the_bot_name_unless_overridden() {
+        let c = parse(&format!(
+            "{MINIMAL}\n[bot]\nname = \"Ava\"\nopt_out_tags = [\"ai_ignore\"]\n[tags]\nhandled = \"done-by-bot\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.tags.agent_required, "Ava: Agent Required");
+        assert_eq!(c.tags.handled, "done-by-bot");
+        assert_eq!(
+            c.tags.opt_out(&c.bot.opt_out_tags),
+            vec!["Ava: Not Involved".to_string(), "ai_ignore".to_string()]
+        );
+    }
+
+    #[test]
+    fn several_problems_are_reported_together() {
+        let text = format!(
+            "{MINIMAL}
+[timing]
+close_after = \"15 minutes please\"
+sweep = \"*/10 * * * *\"
+colour = \"blue\"
+
+[business_hours]
+timezone = \"Europe/Parsi\"
+
+[handover]
+collect_email = \"sometimes\"
+"
+        );
+        let errors = errors_of(&text);
+        let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+        assert!(
+            errors.contains(
+                &"config.toml: timing.close_after: \"15 minutes please\" is not a duration (try \"15m\")"
+                    .to_string()
+            ),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: timing.sweep: \"*/10 * * * *\" has 5 fields; six are needed"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: timing.colour: unknown key"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: business_hours.timezone: \"Europe/Parsi\" is not a known time zone"),
+            "{errors:#?}"
+        );
+        assert!(
+            has(
+                "config.toml: handover.collect_email: \"sometimes\" is not one of \"always\", \"when_offline\", \"never\""
+            ),
+            "{errors:#?}"
+        );
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_in_several_sections_are_all_reported() {
+        let text = format!(
+            "{MINIMAL}
+requests_per_window = \"many\"
+[bot]
+nmae = \"Ava\"
+[sectionx]
+a = 1
+"
+        );
+        let errors = errors_of(&text);
+        let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+        assert!(
+            has("config.toml: gorgias.requests_per_window: invalid type: string \"many\""),
+            "{errors:#?}"
+        );
+        assert!(has("config.toml: bot.nmae: unknown key"), "{errors:#?}");
+        assert!(has("config.toml: sectionx: unknown key"), "{errors:#?}");
+    }
+
+    #[test]
+    fn an_api_key_in_the_file_is_refused_without_echoing_it() {
+        let text = format!("{MINIMAL}api_key = \"{KEY}\"\n");
+        let errors = errors_of(&text);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("gorgias.api_key: unknown key")),
+            "{errors:#?}"
+        );
+        assert!(errors.iter().all(|e| !e.contains(KEY)));
+    }
+
+    #[test]
+    fn syntax_errors_name_the_file_line_and_key() {
+        let errors = errors_of(&format!("{MINIMAL}\n[timing]\nclose_after = 15 minutes\n"));
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(errors[0].starts_with("config.toml: line 7"), "{errors:#?}");
+        assert!(errors[0].contains("timing.close_after"), "{errors:#?}");
+    }
+
+    #[test]
+    fn missing_file_is_one_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nope.toml");
+        let errors = load_with_env(&path, &env_with_key).unwrap_err().0;
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].starts_with(&format!("{}: cannot read", path.display())),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn load_resolves_relative_paths_against_the_config_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key.txt"), format!("  {KEY}\n")).unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            format!("{MINIMAL}api_key_file = \"key.txt\"\n[kb]\ndir = \"kb\"\n[ledger]\npath = \"state/l.db\"\n"),
+        )
+        .unwrap();
+        let c = load_with_env(&path, &|_| None).unwrap();
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&c.gorgias.api_key),
+            KEY
+        );
+        assert_eq!(c.kb.dir, dir.path().join("kb"));
+        assert_eq!(c.ledger.path, dir.path().join("state/l.db"));
+    }
+
+    #[test]
+    fn unreadable_key_file_names_the_file_and_the_os_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing-key");
+        let text = format!("{MINIMAL}api_key_file = \"{}\"\n", missing.display());
+        let errors = parse_str("config.toml", &text, &|_| None).unwrap_err().0;
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].contains(&missing.display().to_string()),
+            "{errors:#?}"
+        );
+        assert!(errors[0].contains("No such file"), "{errors:#?}");
+    }
+
+    #[test]
+    fn missing_key_lists_the_three_places() {
+        let errors = parse_str("config.toml", MINIMAL, &|_| None).unwrap_err().0;
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        for place in [
+            "CREDENTIALS_DIRECTORY",
+            "gorgias.api_key_file",
+            ENV_GORGIAS_API_KEY,
+        ] {
+            assert!(errors[0].contains(place), "{errors:#?}");
+        }
+    }
+
+    #[test]
+    fn key_precedence_is_credentials_then_file_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("creds");
+        std::fs::create_dir(&creds).unwrap();
+        std::fs::write(creds.join("gorgias_api_key"), "from-creds\n").unwrap();
+        std::fs::write(dir.path().join("key"), "from-file\n").unwrap();
+        let text = format!(
+            "{MINIMAL}api_key_file = \"{}\"\n",
+            dir.path().join("key").display()
+        );
+        let creds_s = creds.display().to_string();
+        let full_env = |name: &str| match name {
+            "CREDENTIALS_DIRECTORY" => Some(creds_s.clone()),
+            ENV_GORGIAS_API_KEY => Some("from-env".to_string()),
+            _ => None,
+        };
+        let key = |c: &Config| secrecy::ExposeSecret::expose_secret(&c.gorgias.api_key).to_string();
+        assert_eq!(
+            key(&parse_str("config.toml", &text, &full_env).unwrap()),
+            "from-creds"
+        );
+        let no_creds = |name: &str| (name == ENV_GORGIAS_API_KEY).then(|| "from-env".to_string());
+        assert_eq!(
+            key(&parse_str("config.toml", &text, &no_creds).unwrap()),
+            "from-file"
+        );
+        assert_eq!(
+            key(&parse_str("config.toml", MINIMAL, &no_creds).unwrap()),
+            "from-env"
+        );
+        // A credentials directory without our file falls through to the next place.
+        std::fs::remove_file(creds.join("gorgias_api_key")).unwrap();
+        assert_eq!(
+            key(&parse_str("config.toml", &text, &full_env).unwrap()),
+            "from-file"
+        );
+    }
+
+    #[test]
+    fn secret_never_appears_in_debug_or_summary() {
+        let c = parse(MINIMAL).unwrap();
+        assert!(!format!("{c:?}").contains(KEY));
+        assert!(!c.summary().contains(KEY));
+        let t = Config::for_tests("http://127.0.0.1:9/", "a@b.c", KEY);
+        assert!(!format!("{t:?}").contains(KEY));
+    }
+
+    #[test]
+    fn state_directory_sets_the_default_ledger_path() {
+        let env = |name: &str| match name {
+            "STATE_DIRECTORY" => Some("/var/lib/private/perfectbot".to_string()),
+            _ => env_with_key(name),
+        };
+        let c = parse_str("config.toml", MINIMAL, &env).unwrap();
+        assert_eq!(
+            c.ledger.path,
+            PathBuf::from("/var/lib/private/perfectbot/ledger.db")
+        );
+        let given = parse_str(
+            "config.toml",
+            &format!("{MINIMAL}[ledger]\npath = \"/tmp/x.db\"\n"),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(given.ledger.path, PathBuf::from("/tmp/x.db"));
+    }
+
+    #[test]
+    fn openai_responder_names_each_missing_key() {
+        let errors = errors_of(&format!(
+            "{MINIMAL}[responder]\nkind = \"openai\"\n[openai]\ntimeout = \"5s\"\n"
+        ));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("openai.base_url: missing")),
+            "{errors:#?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("openai.model: missing")),
+            "{errors:#?}"
+        );
+        let errors = errors_of(&format!("{MINIMAL}[responder]\nkind = \"openai\"\n"));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("config.toml: openai: missing")),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn openai_hosted_needs_a_key_but_local_servers_do_not() {
+        let hosted = format!(
+            "{MINIMAL}[responder]\nkind = \"openai\"\n[openai]\nbase_url = \"https://api.openai.com/v1/\"\nmodel = \"gpt-4o-mini\"\n"
+        );
+        assert!(
+            errors_of(&hosted)
+                .iter()
+                .any(|e| e.contains("openai.api_key: no API key"))
+        );
+        let env = |name: &str| match name {
+            ENV_OPENAI_API_KEY => Some("sk-openai".to_string()),
+            _ => env_with_key(name),
+        };
+        let c = parse_str("config.toml", &hosted, &env).unwrap();
+        let o = c.openai.expect("openai config");
+        assert_eq!(o.base_url, "https://api.openai.com/v1");
+        assert_eq!(o.timeout, Duration::from_secs(20));
+        assert!(o.api_key.is_some());
+        let local = hosted.replace("https://api.openai.com/v1/", "http://127.0.0.1:11434/v1");
+        assert!(parse(&local).unwrap().openai.unwrap().api_key.is_none());
+    }
+
+    #[test]
+    fn handover_checks_placeholders_and_single_assignee() {
+        let errors = errors_of(&format!(
+            "{MINIMAL}[handover]\nassign_team_id = 1\nassign_user_id = 2\n[handover.messages]\nonline = \"Hi {{name}}, {{email}}\"\n"
+        ));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("handover.messages.online") && e.contains("{name}")),
+            "{errors:#?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("handover.assign_team_id")),
+            "{errors:#?}"
+        );
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+    }
+
+    #[test]
+    fn config_business_hours_build_ready_hours() {
+        let c = parse(&format!(
+            r#"{MINIMAL}
+[business_hours]
+source = "config"
+timezone = "Europe/Paris"
+holidays = ["2025-12-25", 2026-01-01]
+
+[[business_hours.ranges]]
+days = "mon-fri"
+from = "09:00"
+to = "18:00"
+
+[[business_hours.ranges]]
+days = "sat"
+from = "22:00"
+to = "02:00"
+"#
+        ))
+        .unwrap();
+        let bh = &c.business_hours;
+        assert_eq!(bh.ranges.len(), 2);
+        assert_eq!(
+            bh.holidays,
+            vec![
+                jiff::civil::date(2025, 12, 25),
+                jiff::civil::date(2026, 1, 1)
+            ]
+        );
+        let hours = bh.hours.as_ref().expect("config hours");
+        assert_eq!(hours.timezone_name(), "Europe/Paris");
+        assert!(hours.is_open("2025-01-15T10:00:00Z".parse().unwrap()));
+        assert!(!hours.is_open("2025-12-25T10:00:00Z".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_ranges_and_holidays_name_the_range() {
+        let errors = errors_of(&format!(
+            r#"{MINIMAL}
+[business_hours]
+source = "config"
+holidays = ["25/12/2025"]
+[[business_hours.ranges]]
+days = "mon-fri"
+from = "09:00"
+to = "18:00"
+[[business_hours.ranges]]
+days = "funday"
+from = "9am"
+"#
+        ));
+        let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+        assert!(
+            has("business_hours.holidays: \"25/12/2025\" is not a date"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("business_hours.ranges[2].days: \"funday\" is not a day"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("business_hours.ranges[2].from: \"9am\" is not a time"),
+            "{errors:#?}"
+        );
+        assert!(has("business_hours.ranges[2].to: missing"), "{errors:#?}");
+    }
+
+    #[test]
+    fn ranges_with_gorgias_source_are_refused() {
+        let errors = errors_of(&format!(
+            "{MINIMAL}[[business_hours.ranges]]\ndays = \"1-5\"\nfrom = \"09:00\"\nto = \"17:00\"\n"
+        ));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("business_hours.ranges: are set")),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn urls_emails_listen_and_log_are_checked() {
+        let errors = errors_of(
+            r#"
+[gorgias]
+base_url = "your-store.gorgias.com"
+email = "bot"
+window = "0s"
+[http]
+listen = "localhost"
+[log]
+format = "xml"
+filter = "info,=[["
+"#,
+        );
+        let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+        assert!(
+            has("gorgias.base_url: \"your-store.gorgias.com\""),
+            "{errors:#?}"
+        );
+        assert!(
+            has("gorgias.email: \"bot\" is not an email address"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("gorgias.window: \"0s\" must be more than zero"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("http.listen: \"localhost\" is not a socket address"),
+            "{errors:#?}"
+        );
+        assert!(has("log.format: \"xml\" is not one of"), "{errors:#?}");
+        assert!(has("log.filter:"), "{errors:#?}");
+        let api = errors_of(&MINIMAL.replace(".com/\"", ".com/api\""));
+        assert!(api[0].contains("must not end in /api"), "{api:#?}");
+    }
+
+    #[test]
+    fn bearer_token_needs_no_email() {
+        let c = parse("[gorgias]\nbase_url = \"https://x.gorgias.com\"\nbearer = true\n").unwrap();
+        assert!(c.gorgias.bearer);
+        assert_eq!(c.gorgias.email, "");
+        let errors = errors_of("[gorgias]\nbase_url = \"https://x.gorgias.com\"\n");
+        assert!(errors[0].contains("gorgias.email: missing"), "{errors:#?}");
+    }
+
+    #[test]
+    fn cron_accepts_six_fields_and_rejects_garbage() {
+        assert!(check_cron("*/10 * * * * *").is_ok());
+        assert!(check_cron("0 0 9 * * Mon-Fri").is_ok());
+        assert!(
+            check_cron("*/10 * * * *")
+                .unwrap_err()
+                .contains("six are needed")
+        );
+        assert!(check_cron("every ten seconds please").is_err());
+        assert!(check_cron("61 * * * * *").is_err());
+        assert!(check_cron("0 0 9 * * 1-5").unwrap_err().contains("MON-FRI"));
+        assert!(check_cron("0 0 9 * * */2").is_ok());
+    }
+
+    #[test]
+    fn templates_fill_known_placeholders() {
+        let filled = fill_template(DEFAULT_AFTER_HOURS, &[("next_open", "Monday 09:00 CET")]);
+        assert_eq!(
+            filled,
+            "Our team is offline right now. We open again Monday 09:00 CET and will get back to you then."
+        );
+        assert!(unknown_placeholders(DEFAULT_AFTER_HOURS).is_empty());
+    }
+
+    #[test]
+    fn summary_names_the_essentials() {
+        let c = Config::for_tests("https://x.gorgias.com", "bot@x.com", "k");
+        let s = c.summary();
+        for needle in [
+            "https://x.gorgias.com/api",
+            "bot@x.com",
+            "PerfectBot",
+            "live",
+            "ledger",
+            "15m",
+            "no listener",
+        ] {
+            assert!(s.contains(needle), "{needle} missing from:\n{s}");
+        }
+    }
+
+    #[test]
+    fn errors_display_one_per_line() {
+        let e = ConfigErrors(vec!["a: b: c".into(), "d: e: f".into()]);
+        assert_eq!(e.to_string(), "a: b: c\nd: e: f");
+    }
+
+    #[test]
+    fn example_file_with_every_key_uncommented_keeps_the_defaults() {
+        // Uncomment every `# key = value` and `# [section]` line: the documented defaults must
+        // be the real ones, and every documented key must exist.
+        let mut text = String::new();
+        for line in include_str!("../config.toml.example").lines() {
+            let body = line.strip_prefix("# ").unwrap_or("");
+            let is_key = body.split_once(" = ").is_some_and(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            });
+            let is_section = body.starts_with('[') && body.ends_with(']');
+            text.push_str(if is_key || is_section { body } else { line });
+            text.push('\n');
+        }
+        // The two examples that are deliberately not defaults and conflict with others.
+        let text = text
+            .replace("assign_user_id = 5678\n", "")
+            .replace("source = \"gorgias\"", "source = \"config\"");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("gorgias_api_key"), "from-creds").unwrap();
+        std::fs::write(dir.path().join("webhook_secret"), "hook").unwrap();
+        let creds = dir.path().display().to_string();
+        let env = |name: &str| (name == "CREDENTIALS_DIRECTORY").then(|| creds.clone());
+        let c = parse_str("config.toml.example", &text, &env)
+            .unwrap_or_else(|e| panic!("uncommented example does not parse:\n{e}\n{text}"));
+        let d = parse(MINIMAL).unwrap();
+        assert_eq!(c.tags, d.tags);
+        assert_eq!(c.handover.messages, d.handover.messages);
+        assert_eq!(c.handover.collect_email, d.handover.collect_email);
+        assert_eq!(format!("{:?}", c.timing), format!("{:?}", d.timing));
+        assert_eq!(format!("{:?}", c.kb), format!("{:?}", d.kb));
+        assert_eq!(format!("{:?}", c.log), format!("{:?}", d.log));
+        assert_eq!(c.ledger.path, d.ledger.path);
+        assert_eq!(c.bot.name, d.bot.name);
+        assert_eq!(c.bot.channels, d.bot.channels);
+        assert_eq!(c.bot.mode, d.bot.mode);
+        assert_eq!(c.gorgias.requests_per_window, d.gorgias.requests_per_window);
+        assert_eq!(
+            (
+                c.gorgias.window,
+                c.gorgias.timeout,
+                c.gorgias.connect_timeout
+            ),
+            (
+                d.gorgias.window,
+                d.gorgias.timeout,
+                d.gorgias.connect_timeout
+            )
+        );
+        assert_eq!(c.business_hours.ranges.len(), 2);
+        assert_eq!(c.business_hours.holidays.len(), 2);
+        assert!(c.http.webhook_secret.is_some());
+        assert_eq!(c.http.listen, Some("127.0.0.1:9184".parse().unwrap()));
+    }
+
+    #[test]
+    fn example_file_parses() {
+        let text = include_str!("../config.toml.example");
+        let c = parse_str("config.toml.example", text, &env_with_key)
+            .unwrap_or_else(|e| panic!("config.toml.example does not parse:\n{e}"));
+        assert_eq!(c.gorgias.base_url, "https://your-store.gorgias.com");
+        assert_eq!(c.gorgias.email, "bot@your-store.com");
+    }
 }

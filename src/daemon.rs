@@ -405,6 +405,9 @@ impl Daemon {
         }
         let (sweep_tx, mut sweep_rx) = mpsc::channel::<()>(1);
         let scheduler = start_cron(&self.config.timing.sweep, sweep_tx).await?;
+        // READY only now: the config is valid, the ledger open, Gorgias answered the identity
+        // check (in `build`) and unfinished actions are reconciled.
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         let mut poll = tokio::time::interval(self.config.timing.poll_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let result = loop {
@@ -431,6 +434,15 @@ impl Daemon {
                         tracing::debug!(?work, seen = stats.seen, decided = stats.decided, failed = stats.failed, ms = started.elapsed().as_millis() as u64, "pass done");
                     }
                     let _ = self.ledger.set_meta("last_pass_ok", &self.clock.now().to_string()).await;
+                    if matches!(work, Work::Poll) {
+                        // The watchdog is fed only by polls that worked: a wedged or failing
+                        // poll loop gets the service restarted.
+                        let status = self.status_line().await.unwrap_or_default();
+                        let _ = sd_notify::notify(&[
+                            sd_notify::NotifyState::Watchdog,
+                            sd_notify::NotifyState::Status(&status),
+                        ]);
+                    }
                 }
                 Err(PassError::Ledger(e)) => {
                     break Err(anyhow::anyhow!("the ledger cannot be written ({e}); stopping so nothing is done without a record"));
@@ -444,9 +456,29 @@ impl Daemon {
                 }
             }
         };
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         let mut scheduler = scheduler;
         let _ = scheduler.shutdown().await;
         result
+    }
+
+    /// A one-line picture for systemd's STATUS=: "14 tickets: 9 answered, 3 awaiting customer,
+    /// next close in 42s".
+    pub async fn status_line(&self) -> Result<String, LedgerError> {
+        let counts = self.ledger.counts_by_state().await?;
+        let get = |s: TicketState| counts.get(s.as_str()).copied().unwrap_or(0);
+        let tracked = get(TicketState::Active) + get(TicketState::Answered) + get(TicketState::AwaitingEmail);
+        let mut line = format!(
+            "{tracked} tickets: {} answered, {} awaiting customer, {} escalated",
+            get(TicketState::Answered),
+            get(TicketState::AwaitingEmail) + get(TicketState::Active),
+            get(TicketState::Escalated)
+        );
+        if let Some(d) = self.ledger.next_deadline().await? {
+            let secs = engine::until(self.clock.now(), d).as_secs();
+            line.push_str(&format!(", next close in {secs}s"));
+        }
+        Ok(line)
     }
 }
 

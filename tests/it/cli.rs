@@ -1,0 +1,121 @@
+//! The binary's commands: check-config on good and bad files, SIGTERM.
+
+use crate::common::*;
+use assert_cmd::Command;
+use std::time::{Duration, Instant};
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn check_config_accepts_a_good_file_and_prints_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = write(dir.path(), "key", "secret-key-123\n");
+    let cfg = write(
+        dir.path(),
+        "config.toml",
+        &format!(
+            "[gorgias]\nbase_url = \"http://127.0.0.1:9\"\nemail = \"bot@example.org\"\napi_key_file = \"{}\"\n",
+            key.display()
+        ),
+    );
+    let out = Command::cargo_bin("perfectbot")
+        .unwrap()
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .env_remove("PERFECTBOT_GORGIAS_API_KEY")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("127.0.0.1:9"), "{stdout}");
+    assert!(!stdout.contains("secret-key-123"));
+}
+
+#[test]
+fn check_config_reports_every_problem_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "config.toml",
+        "[gorgias]\nbase_url = \"http://127.0.0.1:9\"\nemail = \"bot@example.org\"\napi_key_file = \"/nonexistent/key\"\n\
+         [timing]\nclose_after = \"15 minutes please\"\nsweep = \"*/10 * * * *\"\n\
+         [business_hours]\nsource = \"config\"\ntimezone = \"Mars/Olympus\"\n\
+         [bot]\nnmae = \"typo\"\n",
+    );
+    // Through PERFECTBOT_CONFIG rather than --config.
+    let out = Command::cargo_bin("perfectbot")
+        .unwrap()
+        .arg("check-config")
+        .env("PERFECTBOT_CONFIG", &cfg)
+        .env_remove("PERFECTBOT_GORGIAS_API_KEY")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "timing.close_after: \"15 minutes please\" is not a duration",
+        "timing.sweep",
+        "Mars/Olympus",
+        "nmae",
+        "/nonexistent/key",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn check_config_names_a_missing_file() {
+    let out = Command::cargo_bin("perfectbot")
+        .unwrap()
+        .args(["check-config", "--config", "/nonexistent/perfectbot.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/perfectbot.toml"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_daemon_cleanly_within_ten_seconds() {
+    let (sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::restart::write_config(&server, &seeded, dir.path());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it works: it answers a ticket.
+    let c = sim.create_customer("x", Some("x@example.org"));
+    let id = sim.create_ticket(perfectbot::sim::NewTicket {
+        channel: "chat".into(),
+        customer_id: c,
+        first_message: "How long does shipping take?".into(),
+        assignee_user: Some(seeded.bot.id),
+        ..Default::default()
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim.ticket_json(id).unwrap()["messages"].as_array().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "the daemon never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(sent.elapsed() < Duration::from_secs(10), "still running 10 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,63 @@
+//! The client against the simulator: page after page under the default rate limit, no 429.
+
+use crate::common::*;
+use perfectbot::gorgias::{Auth, Client, ClientConfig, GorgiasError};
+use perfectbot::sim::{NewTicket, SimOptions};
+use secrecy::SecretString;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_pages_through_the_simulator_without_a_single_429() {
+    let (sim, server, seeded) = start_sim(SimOptions::default()).await; // 40 per 20 s
+    for i in 0..230 {
+        let c = sim.create_customer(&format!("c{i}"), None);
+        sim.create_ticket(NewTicket {
+            channel: if i % 3 == 0 { "email" } else { "chat" }.into(),
+            customer_id: c,
+            first_message: format!("question {i}"),
+            assignee_user: if i % 5 == 0 { None } else { Some(seeded.bot.id) },
+            ..NewTicket::default()
+        });
+    }
+    let client = Client::new(ClientConfig::new(
+        server.base_url(),
+        Auth::Basic {
+            email: seeded.bot.email.clone(),
+            api_key: SecretString::from(seeded.bot.api_key.clone()),
+        },
+    ))
+    .unwrap();
+    let me = client.current_user().await.unwrap();
+    assert_eq!(me.id, seeded.bot.id);
+    let filter = "eq(ticket.status, 'open') && eq(ticket.channel, 'chat') && eq(ticket.assignee_user.id, '{{current_user.id}}')";
+    let listed = client.ad_hoc_view_items(filter, "updated_datetime").await.unwrap();
+    let expected = (0..230).filter(|i| i % 3 != 0 && i % 5 != 0).count();
+    assert_eq!(listed.len(), expected, "every page read");
+    let mut ids: Vec<u64> = listed.iter().map(|t| t.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), expected, "no ticket twice");
+    // More full reads than the bucket holds: the pacer must spread them.
+    for id in ids.iter().take(50) {
+        let t = client.ticket(*id).await.unwrap();
+        assert_eq!(t.messages.len(), 1);
+    }
+    let stats = sim.stats();
+    assert_eq!(stats.rate_limited, 0, "the client never went over the limit: {stats:?}");
+    assert!(stats.requests >= 53);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_key_is_unauthorized() {
+    let (_sim, server, seeded) = start_sim(SimOptions::default()).await;
+    let client = Client::new(ClientConfig::new(
+        server.base_url(),
+        Auth::Basic {
+            email: seeded.bot.email.clone(),
+            api_key: SecretString::from("not-the-key".to_string()),
+        },
+    ))
+    .unwrap();
+    let err = client.current_user().await.unwrap_err();
+    assert!(matches!(err, GorgiasError::Unauthorized { .. }), "{err}");
+    assert!(!err.to_string().contains("not-the-key"));
+}

@@ -1,0 +1,191 @@
+//! `spawn_app`: a simulator and a daemon on loopback with a temporary ledger and fast timings.
+
+use perfectbot::clock::SystemClock;
+use perfectbot::config::Config;
+use perfectbot::daemon::Daemon;
+use perfectbot::gorgias::Ticket;
+use perfectbot::ledger::{TicketRow, TicketState};
+use perfectbot::sim::{NewTicket, Seeded, Sim, SimOptions, SimServer};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const KB: &str = include_str!("../data/kb/shop.toml");
+
+pub struct TestApp {
+    pub sim: Sim,
+    pub server: SimServer,
+    pub seeded: Seeded,
+    pub daemon: Arc<Daemon>,
+    pub cancel: CancellationToken,
+    pub handle: Option<JoinHandle<anyhow::Result<()>>>,
+    pub dir: tempfile::TempDir,
+}
+
+/// Fast timings for tests: poll 200 ms, close after 2 s, sweeps every second.
+pub fn fast(cfg: &mut Config) {
+    cfg.timing.poll_interval = Duration::from_millis(200);
+    cfg.timing.close_after = Duration::from_secs(2);
+    cfg.timing.sweep = "* * * * * *".into();
+    cfg.timing.email_wait = Duration::from_secs(3);
+    cfg.timing.answer_deadline = Duration::from_secs(3);
+    cfg.gorgias.requests_per_window = 2000;
+}
+
+/// A simulator seeded with a bot, two agents, a team and always-open hours.
+pub async fn start_sim(opts: SimOptions) -> (Sim, SimServer, Seeded) {
+    let sim = Sim::new(opts);
+    let seeded = sim.seed_default();
+    sim.set_business_hours(serde_json::json!({"timezone": "Europe/Paris", "business_hours": []}));
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    (sim, server, seeded)
+}
+
+/// A config for the bot against `server`, with the demo knowledge base in `dir`.
+pub fn config_for(server: &SimServer, seeded: &Seeded, dir: &std::path::Path) -> Config {
+    let kb_dir = dir.join("kb");
+    std::fs::create_dir_all(&kb_dir).unwrap();
+    std::fs::write(kb_dir.join("shop.toml"), KB).unwrap();
+    let mut cfg = Config::for_tests(&server.base_url(), &seeded.bot.email, &seeded.bot.api_key);
+    cfg.ledger.path = dir.join("ledger.db");
+    cfg.kb.dir = kb_dir;
+    fast(&mut cfg);
+    cfg
+}
+
+pub fn relaxed_sim() -> SimOptions {
+    SimOptions {
+        rate_limit: Some((2000, Duration::from_secs(20))),
+        ..SimOptions::default()
+    }
+}
+
+pub async fn spawn_app(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let (sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config_for(&server, &seeded, dir.path());
+    tweak(&mut cfg);
+    let daemon = Arc::new(Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap());
+    let cancel = CancellationToken::new();
+    let handle = {
+        let d = daemon.clone();
+        let c = cancel.clone();
+        tokio::spawn(async move { d.run_until_cancelled(c).await })
+    };
+    TestApp {
+        sim,
+        server,
+        seeded,
+        daemon,
+        cancel,
+        handle: Some(handle),
+        dir,
+    }
+}
+
+impl TestApp {
+    pub fn bot(&self) -> u64 {
+        self.seeded.bot.id
+    }
+    pub fn agent(&self) -> u64 {
+        self.seeded.agents[0].id
+    }
+
+    /// A new chat ticket assigned to the bot with one customer message.
+    pub fn chat(&self, email: Option<&str>, text: &str) -> u64 {
+        self.chat_with(email, text, |_| {})
+    }
+
+    pub fn chat_with(&self, email: Option<&str>, text: &str, f: impl FnOnce(&mut NewTicket)) -> u64 {
+        let customer = self.sim.create_customer("Test Customer", email);
+        let mut t = NewTicket {
+            channel: "chat".into(),
+            customer_id: customer,
+            first_message: text.into(),
+            assignee_user: Some(self.bot()),
+            ..NewTicket::default()
+        };
+        f(&mut t);
+        self.sim.create_ticket(t)
+    }
+
+    /// The ticket as the API would return it.
+    pub fn ticket(&self, id: u64) -> Ticket {
+        serde_json::from_value(self.sim.ticket_json(id).expect("ticket exists")).unwrap()
+    }
+
+    pub async fn row(&self, id: u64) -> Option<TicketRow> {
+        self.daemon.ledger.ticket(id).await.unwrap()
+    }
+
+    /// Wait (up to 20 s) until the ledger has the ticket in `state`.
+    pub async fn wait_state(&self, id: u64, state: TicketState) -> TicketRow {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(r) = self.row(id).await
+                && r.state == state
+            {
+                return r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ticket {id} did not reach {state}; row: {:?}; ticket: {:#?}",
+                self.row(id).await,
+                self.sim.ticket_json(id)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Wait (up to 20 s) until `f` holds for the ticket.
+    pub async fn wait_ticket(&self, id: u64, what: &str, f: impl Fn(&Ticket) -> bool) -> Ticket {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let t = self.ticket(id);
+            if f(&t) {
+                return t;
+            }
+            assert!(Instant::now() < deadline, "ticket {id}: {what} never happened: {t:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Public messages the bot posted on the ticket.
+    pub fn bot_replies(&self, id: u64) -> Vec<String> {
+        let bot = self.bot();
+        self.ticket(id)
+            .messages
+            .iter()
+            .filter(|m| m.from_agent && !m.is_internal_note() && m.sender.as_ref().is_some_and(|s| s.id == bot))
+            .map(|m| m.text().to_string())
+            .collect()
+    }
+
+    /// Internal notes the bot posted on the ticket.
+    pub fn bot_notes(&self, id: u64) -> Vec<String> {
+        let bot = self.bot();
+        self.ticket(id)
+            .messages
+            .iter()
+            .filter(|m| m.is_internal_note() && m.sender.as_ref().is_some_and(|s| s.id == bot))
+            .map(|m| m.text().to_string())
+            .collect()
+    }
+
+    /// Let the daemon run a few more polls, for "nothing happens" checks.
+    pub async fn settle(&self) {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+
+    pub async fn stop(mut self) {
+        self.cancel.cancel();
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap().unwrap();
+        }
+    }
+}
+
+pub fn tag_names(t: &Ticket) -> Vec<String> {
+    t.tags.iter().map(|t| t.name.clone()).collect()
+}

@@ -1,0 +1,136 @@
+//! Crashes: the real binary killed with SIGKILL in the middle of work and restarted on the same
+//! ledger leaves no duplicate reply, no lost handover, no wrong close.
+
+use crate::common::*;
+use perfectbot::sim::{NewTicket, Seeded, SimServer};
+use rand::{Rng, SeedableRng};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A config file for the real binary against `server`.
+pub fn write_config(server: &SimServer, seeded: &Seeded, dir: &Path) -> PathBuf {
+    let kb = dir.join("kb");
+    std::fs::create_dir_all(&kb).unwrap();
+    std::fs::write(kb.join("shop.toml"), KB).unwrap();
+    std::fs::write(dir.join("key"), &seeded.bot.api_key).unwrap();
+    let text = format!(
+        r#"[gorgias]
+base_url = "{}"
+email = "{}"
+api_key_file = "key"
+requests_per_window = 2000
+
+[timing]
+poll_interval = "200ms"
+sweep = "* * * * * *"
+close_after = "2s"
+email_wait = "3s"
+answer_deadline = "3s"
+
+[ledger]
+path = "ledger.db"
+
+[kb]
+dir = "kb"
+
+[log]
+format = "text"
+filter = "info"
+"#,
+        server.base_url(),
+        seeded.bot.email
+    );
+    let p = dir.join("config.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn start(cfg: &Path, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+        .args(["run", "--config"])
+        .arg(cfg)
+        .env_remove("PERFECTBOT_GORGIAS_API_KEY")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_in_the_middle_of_work_leaves_no_duplicate_and_loses_nothing() {
+    let (sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(&server, &seeded, dir.path());
+    let log = dir.path().join("daemon.log");
+    let bot = seeded.bot.id;
+    // Answerable questions (end closed), handover requests and unknown questions (end escalated).
+    let questions = [
+        ("How long does shipping take?", "closed"),
+        ("I want to talk to a human", "escalated"),
+        ("What payment methods do you accept?", "closed"),
+        ("Do you sell gift wrapping for llamas?", "escalated"),
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut child = start(&cfg, &log);
+    let mut tickets = Vec::new();
+    for round in 0..6 {
+        for (i, (q, want)) in questions.iter().enumerate() {
+            let c = sim.create_customer(&format!("c{round}-{i}"), Some(&format!("c{round}-{i}@example.org")));
+            let id = sim.create_ticket(NewTicket {
+                channel: "chat".into(),
+                customer_id: c,
+                first_message: q.to_string(),
+                assignee_user: Some(bot),
+                ..NewTicket::default()
+            });
+            tickets.push((id, *want));
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(150..900))).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        child = start(&cfg, &log);
+    }
+    // Let the last run finish the work.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = |id: u64, want: &str| {
+        let t = sim.ticket_json(id).unwrap();
+        let tags: Vec<&str> = t["tags"].as_array().unwrap().iter().filter_map(|x| x["name"].as_str()).collect();
+        match want {
+            "closed" => t["status"] == "closed" && tags.contains(&"PerfectBot: Auto-closed"),
+            _ => t["assignee_user"].is_null() && tags.iter().any(|x| x.starts_with("PerfectBot: Agent")),
+        }
+    };
+    while !tickets.iter().all(|(id, want)| done(*id, want)) {
+        assert!(
+            Instant::now() < deadline,
+            "not every ticket reached its end state; log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    for (id, want) in &tickets {
+        let t: perfectbot::gorgias::Ticket = serde_json::from_value(sim.ticket_json(*id).unwrap()).unwrap();
+        let replies: Vec<&str> = t
+            .messages
+            .iter()
+            .filter(|m| m.from_agent && !m.is_internal_note() && m.sender.as_ref().is_some_and(|s| s.id == bot))
+            .map(|m| m.text())
+            .collect();
+        let notes = t.messages.iter().filter(|m| m.is_internal_note()).count();
+        // One customer message each, and the customers all have an email: exactly one reply.
+        assert_eq!(replies.len(), 1, "ticket {id}: replies {replies:?}");
+        match *want {
+            "closed" => assert_eq!(notes, 0, "ticket {id}"),
+            _ => assert_eq!(notes, 1, "ticket {id}: one handover note"),
+        }
+    }
+    let ledger = perfectbot::ledger::Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    assert_eq!(ledger.integrity_check().await.unwrap(), "ok");
+    assert!(ledger.pending_actions().await.unwrap().is_empty(), "no action left unfinished");
+}

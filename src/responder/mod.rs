@@ -1,42 +1,97 @@
-//! TEMPORARY stand-in (replaced by the responder branch on merge).
+//! Responders: turn a customer's turn into an answer, "no knowledge" or a handover.
+//!
+//! This module owns the [`Responder`] interface and the types that cross it ([`Turn`],
+//! [`Outcome`], [`HandoverReason`], [`ResponderError`]). The submodules are the pieces the engine
+//! and the responders share:
+//! - [`kb`]: the knowledge base (SQLite FTS5, BM25) and the `kb` responder;
+//! - [`intent`]: pure detection of handover requests and frustration;
+//! - [`email`]: pure extraction of an email address from free text;
+//! - `text`: normalisation helpers (diacritics, tokens) used by the three above.
+//!
+//! Responders never touch Gorgias, the ledger or the clock: they read a [`Turn`] and return an
+//! [`Outcome`]. Deciding what to do with the outcome (post, tag, hand over, retry) is the
+//! engine's job.
+
+pub mod email;
+pub mod intent;
+pub mod kb;
+mod text;
+
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-pub mod intent;
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Turn {
-    pub messages: Vec<String>,
-    pub history: Vec<(Speaker, String)>,
-    pub language: Option<String>,
-    pub customer_name: Option<String>,
-}
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Who said something earlier in the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Speaker {
     Customer,
     Bot,
     Agent,
 }
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Answer {
-        text: String,
-        sources: Vec<String>,
-        score: f64,
-    },
-    NoKnowledge {
-        best_score: Option<f64>,
-    },
-    Handover(HandoverReason),
+
+/// One turn to answer: the customer's unanswered messages plus the conversation so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Turn {
+    /// The customer's unanswered messages, oldest first (answered together, as one turn).
+    pub messages: Vec<String>,
+    /// The earlier conversation, oldest first.
+    pub history: Vec<(Speaker, String)>,
+    /// The customer's language when known (ISO 639-1, e.g. "en", "fr").
+    pub language: Option<String>,
+    pub customer_name: Option<String>,
 }
+
+impl Turn {
+    /// A turn with a single customer message and no history (tests, `preview`).
+    pub fn from_message(text: impl Into<String>) -> Self {
+        Self {
+            messages: vec![text.into()],
+            ..Self::default()
+        }
+    }
+
+    /// The unanswered messages joined into one text, the way responders read them.
+    pub fn text(&self) -> String {
+        self.messages.join("\n")
+    }
+
+    /// The customer's earlier messages (from the history), oldest first.
+    pub fn previous_customer_messages(&self) -> Vec<String> {
+        self.history
+            .iter()
+            .filter(|(who, _)| *who == Speaker::Customer)
+            .map(|(_, text)| text.clone())
+            .collect()
+    }
+
+    /// Whether the bot has already replied in this conversation.
+    pub fn bot_answered_before(&self) -> bool {
+        self.history.iter().any(|(who, _)| *who == Speaker::Bot)
+    }
+}
+
+/// Why a ticket goes to people. Stored in the ledger and shown in reports by [`as_str`].
+///
+/// [`as_str`]: HandoverReason::as_str
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HandoverReason {
+    /// The customer asked for a person.
     Requested,
+    /// The customer is angry, insulting, shouting or repeating an unanswered question.
     Frustrated,
+    /// The responder had no good enough answer.
     NoKnowledge,
+    /// The responder failed or timed out past `answer_deadline`.
     Error,
+    /// A Gorgias Rule, Flow or Macro already handled the ticket.
     Automation,
 }
+
 impl HandoverReason {
-    pub fn as_str(&self) -> &'static str {
+    /// The stable name stored in the ledger and used in metrics labels.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Requested => "requested",
             Self::Frustrated => "frustrated",
@@ -45,6 +100,8 @@ impl HandoverReason {
             Self::Automation => "rule",
         }
     }
+
+    /// Parse a stored name (the inverse of [`HandoverReason::as_str`]).
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "requested" => Self::Requested,
@@ -55,17 +112,179 @@ impl HandoverReason {
             _ => return None,
         })
     }
+
+    /// All reasons, in report order.
+    pub const ALL: [HandoverReason; 5] = [
+        Self::Requested,
+        Self::Frustrated,
+        Self::NoKnowledge,
+        Self::Error,
+        Self::Automation,
+    ];
 }
+
+impl fmt::Display for HandoverReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored reason name that is not one of [`HandoverReason::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown handover reason {0:?} (expected requested, frustrated, no_knowledge, error or rule)")]
+pub struct UnknownHandoverReason(pub String);
+
+impl FromStr for HandoverReason {
+    type Err = UnknownHandoverReason;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| UnknownHandoverReason(s.to_owned()))
+    }
+}
+
+/// What a responder makes of a turn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Post `text`. `sources` names the knowledge entries used (e.g. `shop.toml#3`); `score` is
+    /// the responder's confidence on its own scale (for the kb: the normalised BM25 score).
+    Answer {
+        text: String,
+        sources: Vec<String>,
+        score: f64,
+    },
+    /// Nothing good enough; the best score seen, if anything matched at all.
+    NoKnowledge { best_score: Option<f64> },
+    /// The responder itself decided a person should take over.
+    Handover(HandoverReason),
+}
+
+/// A responder failure. The engine retries transient ones on the next poll and hands over
+/// (reason `error`) once `answer_deadline` passes; permanent ones are not worth retrying.
 #[derive(Debug, thiserror::Error)]
 pub enum ResponderError {
-    #[error("x")]
-    X,
+    /// The backend did not answer in time.
+    #[error("responder {responder} timed out after {after:?}")]
+    Timeout { responder: String, after: Duration },
+    /// The backend could not be reached or answered with a server error / rate limit.
+    #[error("responder {responder} is unavailable: {detail}")]
+    Unavailable { responder: String, detail: String },
+    /// The backend answered, but with something we cannot use (malformed, refused, wrong shape).
+    #[error("responder {responder} returned an unusable response: {detail}")]
+    InvalidResponse { responder: String, detail: String },
+    /// The responder is misconfigured (bad key, unknown model): retrying will not help.
+    #[error("responder {responder} is misconfigured: {detail}")]
+    Config { responder: String, detail: String },
+    /// A bug or broken invariant inside the responder (e.g. a poisoned lock).
+    #[error("responder {responder} failed internally: {detail}")]
+    Internal { responder: String, detail: String },
 }
+
+impl ResponderError {
+    /// Whether retrying later may succeed (timeouts, unreachable backends).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Timeout { .. } | Self::Unavailable { .. })
+    }
+}
+
+/// The future a [`Responder`] returns: boxed so that `Arc<dyn Responder>` works.
+pub type AnswerFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome, ResponderError>> + Send + 'a>>;
+
+/// Something that answers customer turns. Object-safe: the engine holds an `Arc<dyn Responder>`.
 pub trait Responder: Send + Sync {
+    /// A short name for logs and metrics ("kb", "openai").
     fn name(&self) -> &str;
-    fn answer<'a>(
-        &'a self,
-        turn: &'a Turn,
-    ) -> Pin<Box<dyn Future<Output = Result<Outcome, ResponderError>> + Send + 'a>>;
+    /// Answer one turn. Must not post anything anywhere; may take time (network responders).
+    fn answer<'a>(&'a self, turn: &'a Turn) -> AnswerFuture<'a>;
 }
-pub mod email;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn handover_reason_names_round_trip() {
+        for reason in HandoverReason::ALL {
+            assert_eq!(HandoverReason::parse(reason.as_str()), Some(reason));
+            assert_eq!(reason.as_str().parse::<HandoverReason>().ok(), Some(reason));
+        }
+        assert_eq!(HandoverReason::Automation.as_str(), "rule");
+        assert!(HandoverReason::parse("automation").is_none());
+        let err = "nope".parse::<HandoverReason>().unwrap_err();
+        assert!(err.to_string().contains("\"nope\""));
+    }
+
+    #[test]
+    fn only_timeouts_and_unavailable_backends_are_transient() {
+        let r = || "x".to_owned();
+        assert!(
+            ResponderError::Timeout {
+                responder: r(),
+                after: Duration::from_secs(1)
+            }
+            .is_transient()
+        );
+        assert!(
+            ResponderError::Unavailable {
+                responder: r(),
+                detail: r()
+            }
+            .is_transient()
+        );
+        assert!(
+            !ResponderError::Config {
+                responder: r(),
+                detail: r()
+            }
+            .is_transient()
+        );
+        assert!(
+            !ResponderError::InvalidResponse {
+                responder: r(),
+                detail: r()
+            }
+            .is_transient()
+        );
+    }
+
+    #[test]
+    fn turn_reads_its_history() {
+        let turn = Turn {
+            messages: vec!["a".into(), "b".into()],
+            history: vec![
+                (Speaker::Customer, "hi".into()),
+                (Speaker::Bot, "hello".into()),
+                (Speaker::Agent, "note".into()),
+            ],
+            ..Turn::default()
+        };
+        assert_eq!(turn.text(), "a\nb");
+        assert_eq!(turn.previous_customer_messages(), vec!["hi".to_owned()]);
+        assert!(turn.bot_answered_before());
+        assert!(!Turn::from_message("x").bot_answered_before());
+    }
+
+    struct Fixed;
+    impl Responder for Fixed {
+        fn name(&self) -> &str {
+            "fixed"
+        }
+        fn answer<'a>(&'a self, turn: &'a Turn) -> AnswerFuture<'a> {
+            Box::pin(async move {
+                Ok(Outcome::Answer {
+                    text: turn.text(),
+                    sources: vec![],
+                    score: 1.0,
+                })
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn responder_is_usable_as_a_trait_object() {
+        let r: Arc<dyn Responder> = Arc::new(Fixed);
+        let turn = Turn::from_message("echo");
+        let out = r.answer(&turn).await.unwrap();
+        assert_eq!(r.name(), "fixed");
+        assert!(matches!(out, Outcome::Answer { ref text, .. } if text == "echo"));
+    }
+}

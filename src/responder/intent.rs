@@ -47,86 +47,409 @@ const PRONOUNS: &[&str] = &["i", "we", "you", "u", "je", "ich", "yo", "io", "ik"
 /// Words skipped when looking from a request back to a negation: articles, prepositions,
 /// adverbs ("I don't really want to speak with an agent").
 const SKIP: &[&str] = &[
-    "a", "an", "the", "to", "with", "for", "really", "even", "actually", "just", "any", "one",
-    "of", "your", "me", "myself", "ever", "necessarily", "un", "une", "le", "la", "les", "des",
-    "du", "de", "d", "l", "avec", "a", "mit", "einem", "einer", "einen", "dem", "der", "den",
-    "die", "ein", "eine", "mich", "mir", "con", "una", "uno", "el", "al", "me", "il", "lo",
-    "con", "un", "met", "een", "de", "het", "mij", "um", "uma", "com", "o", "os", "as", "da",
-    "do", "so", "too", "also",
+    "a",
+    "an",
+    "the",
+    "to",
+    "with",
+    "for",
+    "really",
+    "even",
+    "actually",
+    "just",
+    "any",
+    "one",
+    "of",
+    "your",
+    "me",
+    "myself",
+    "ever",
+    "necessarily",
+    "un",
+    "une",
+    "le",
+    "la",
+    "les",
+    "des",
+    "du",
+    "de",
+    "d",
+    "l",
+    "avec",
+    "mit",
+    "einem",
+    "einer",
+    "einen",
+    "dem",
+    "der",
+    "den",
+    "die",
+    "ein",
+    "eine",
+    "mich",
+    "mir",
+    "con",
+    "una",
+    "uno",
+    "el",
+    "al",
+    "il",
+    "lo",
+    "met",
+    "een",
+    "het",
+    "mij",
+    "um",
+    "uma",
+    "com",
+    "o",
+    "os",
+    "as",
+    "da",
+    "do",
+    "so",
+    "too",
+    "also",
 ];
 
 /// Targets that are a person to hand over to on their own ("I want an agent").
 const STRONG_TARGETS: &[&str] = &[
-    "human", "humans", "person", "agent", "agents", "representative", "representatives", "rep",
-    "operator", "employee", "manager", "supervisor", "humain", "humaine", "conseiller",
-    "conseillere", "conseillers", "operateur", "operatrice", "mitarbeiter", "mitarbeiterin",
-    "mensch", "menschen", "berater", "beraterin", "kundenberater", "sachbearbeiter", "agente",
-    "agentes", "persona", "humano", "operador", "operadora", "asesor", "asesora",
-    "representante", "operatore", "operatrice", "umano", "consulente", "medewerker",
-    "medewerkster", "mens", "persoon", "atendente", "pessoa", "consultor",
+    "human",
+    "humans",
+    "person",
+    "agent",
+    "agents",
+    "representative",
+    "representatives",
+    "rep",
+    "operator",
+    "employee",
+    "manager",
+    "supervisor",
+    "humain",
+    "humaine",
+    "conseiller",
+    "conseillere",
+    "conseillers",
+    "operateur",
+    "operatrice",
+    "mitarbeiter",
+    "mitarbeiterin",
+    "mensch",
+    "menschen",
+    "berater",
+    "beraterin",
+    "kundenberater",
+    "sachbearbeiter",
+    "agente",
+    "agentes",
+    "persona",
+    "humano",
+    "operador",
+    "operadora",
+    "asesor",
+    "asesora",
+    "representante",
+    "operatore",
+    "operatrice",
+    "umano",
+    "consulente",
+    "medewerker",
+    "medewerkster",
+    "mens",
+    "persoon",
+    "atendente",
+    "pessoa",
+    "consultor",
+    "colleague",
+    "colleagues",
+    "collegue",
+    "kollege",
+    "kollegin",
+    "kollegen",
+    "collega",
+    "colega",
 ];
 
 /// Targets that mean a person only after a talk verb ("talk to someone", not "need someone").
 const WEAK_TARGETS: &[&str] = &[
-    "someone", "somebody", "anyone", "anybody", "support", "team", "staff", "people",
-    "service", "quelqu", "quelquun", "equipe", "jemand", "jemanden", "jemandem",
-    "kundenservice", "kundendienst", "alguien", "soporte", "qualcuno", "assistenza",
-    "supporto", "iemand", "klantenservice", "alguem", "suporte", "atendimento",
+    "someone",
+    "somebody",
+    "anyone",
+    "anybody",
+    "support",
+    "team",
+    "staff",
+    "people",
+    "service",
+    "quelqu",
+    "quelquun",
+    "equipe",
+    "jemand",
+    "jemanden",
+    "jemandem",
+    "kundenservice",
+    "kundendienst",
+    "alguien",
+    "soporte",
+    "qualcuno",
+    "assistenza",
+    "supporto",
+    "iemand",
+    "klantenservice",
+    "alguem",
+    "suporte",
+    "atendimento",
 ];
 
 /// Words before "agent(s)" that make it something other than a support person.
 const AGENT_QUALIFIERS: &[&str] = &[
-    "shipping", "customs", "travel", "delivery", "courier", "estate", "insurance", "user",
-    "secret", "booking", "cleaning", "chemical", "forwarding", "freight", "border", "free",
-    "double", "literary", "sports", "sport", "transport", "douane", "zoll", "aduana",
-    "dogana", "aduaneiro", "immobilier", "immobiliare", "inmobiliario",
+    "shipping",
+    "customs",
+    "travel",
+    "delivery",
+    "courier",
+    "estate",
+    "insurance",
+    "user",
+    "secret",
+    "booking",
+    "cleaning",
+    "chemical",
+    "forwarding",
+    "freight",
+    "border",
+    "free",
+    "double",
+    "literary",
+    "sports",
+    "sport",
+    "transport",
+    "douane",
+    "zoll",
+    "aduana",
+    "dogana",
+    "aduaneiro",
+    "immobilier",
+    "immobiliare",
+    "inmobiliario",
 ];
 
 /// Verbs that ask for something: they take strong targets only ("I need an agent").
 const REQUEST_VERBS: &[&str] = &[
-    "want", "wanna", "need", "like", "wish", "prefer", "request", "require", "ask", "asked",
-    "asking", "contact", "reach", "veux", "voudrais", "souhaite", "souhaiterais", "besoin",
-    "aimerais", "demande", "contacter", "mochte", "will", "brauche", "hatte", "wurde", "quiero",
-    "necesito", "quisiera", "contactar", "voglio", "vorrei", "bisogno", "contattare", "wil",
-    "zou", "wens", "quero", "queria", "preciso", "gostaria", "contatar", "nodig",
+    "want",
+    "wanna",
+    "need",
+    "like",
+    "wish",
+    "prefer",
+    "request",
+    "require",
+    "ask",
+    "asked",
+    "asking",
+    "contact",
+    "reach",
+    "veux",
+    "voudrais",
+    "souhaite",
+    "souhaiterais",
+    "besoin",
+    "aimerais",
+    "demande",
+    "contacter",
+    "mochte",
+    "will",
+    "brauche",
+    "hatte",
+    "wurde",
+    "quiero",
+    "necesito",
+    "quisiera",
+    "contactar",
+    "voglio",
+    "vorrei",
+    "bisogno",
+    "contattare",
+    "wil",
+    "zou",
+    "wens",
+    "quero",
+    "queria",
+    "preciso",
+    "gostaria",
+    "contatar",
+    "nodig",
 ];
 
 /// Verbs about talking or being put through: they take weak targets too ("talk to someone").
 const TALK_VERBS: &[&str] = &[
-    "talk", "talking", "speak", "speaking", "chat", "chatting", "connect", "connecting",
-    "transfer", "transferring", "escalate", "escalating", "forward", "pass", "put", "handover",
-    "parler", "discuter", "joindre", "transferer", "passer", "passez", "relation", "sprechen",
-    "reden", "chatten", "telefonieren", "verbinden", "weiterleiten", "hablar", "comunicarme",
-    "conversar", "transferir", "pasar", "pasame", "conectar", "conectarme", "parlare",
-    "passare", "trasferire", "collegare", "contatto", "spreken", "praten", "bellen",
-    "doorverbinden", "verbind", "falar", "passar",
+    "talk",
+    "talking",
+    "speak",
+    "speaking",
+    "chat",
+    "chatting",
+    "connect",
+    "connecting",
+    "transfer",
+    "transferring",
+    "escalate",
+    "escalating",
+    "forward",
+    "pass",
+    "put",
+    "handover",
+    "parler",
+    "discuter",
+    "joindre",
+    "transferer",
+    "passer",
+    "passez",
+    "relation",
+    "sprechen",
+    "reden",
+    "chatten",
+    "telefonieren",
+    "verbinden",
+    "weiterleiten",
+    "hablar",
+    "comunicarme",
+    "conversar",
+    "transferir",
+    "pasar",
+    "pasame",
+    "conectar",
+    "conectarme",
+    "parlare",
+    "passare",
+    "trasferire",
+    "collegare",
+    "contatto",
+    "spreken",
+    "praten",
+    "bellen",
+    "doorverbinden",
+    "verbind",
+    "falar",
+    "passar",
+    "passi",
+    "passa",
+    "passami",
 ];
 
 /// Infinitives that end German and Dutch clauses: the target may come before them.
 const FINAL_VERBS: &[&str] = &[
-    "sprechen", "reden", "chatten", "telefonieren", "verbunden", "weiterleiten", "spreken",
-    "praten", "bellen", "nodig",
+    "sprechen",
+    "reden",
+    "chatten",
+    "telefonieren",
+    "verbunden",
+    "weiterleiten",
+    "spreken",
+    "praten",
+    "bellen",
+    "nodig",
 ];
+
+/// Verbs that, after a target and before "me", ask a person to get in touch ("someone call me").
+const CALLBACK_VERBS: &[&str] = &["call", "phone", "ring", "contact", "rappeler", "rappelle"];
 
 /// Multi-word phrases that ask for a person by themselves.
 const HANDOVER_PHRASES: &[&str] = &[
-    "real person", "real human", "live person", "live agent", "human agent", "human being",
-    "actual person", "actual human", "real people", "human support", "live support",
-    "customer service representative", "transfer me", "connect me", "put me through",
-    "escalate this", "vraie personne", "vrai humain", "etre humain", "vrai conseiller",
-    "echter mensch", "echten menschen", "echte person", "echten mitarbeiter", "persona real",
-    "ser humano", "persona de verdad", "persona reale", "essere umano", "persona vera",
-    "echte persoon", "echt mens", "echte medewerker", "pessoa real", "atendente humano",
+    "real person",
+    "real human",
+    "live person",
+    "live agent",
+    "human agent",
+    "human being",
+    "actual person",
+    "actual human",
+    "real people",
+    "human support",
+    "live support",
+    "customer service representative",
+    "transfer me",
+    "connect me",
+    "put me through",
+    "escalate this",
+    "vraie personne",
+    "vrai humain",
+    "etre humain",
+    "vrai conseiller",
+    "echter mensch",
+    "echten menschen",
+    "echte person",
+    "echten mitarbeiter",
+    "persona real",
+    "ser humano",
+    "persona de verdad",
+    "persona reale",
+    "essere umano",
+    "persona vera",
+    "echte persoon",
+    "echt mens",
+    "echte medewerker",
+    "pessoa real",
+    "atendente humano",
 ];
 
 /// Words that may surround a bare target in a clause that is only a request: "human please",
 /// "agent now", "un conseiller svp".
 const FILLER: &[&str] = &[
-    "please", "pls", "plz", "now", "a", "an", "the", "real", "live", "i", "want", "need", "me",
-    "give", "get", "just", "ok", "okay", "hello", "hi", "hey", "bitte", "svp", "s", "il",
-    "vous", "plait", "por", "favor", "per", "favore", "alstublieft", "aub", "graag", "un",
-    "une", "ein", "einen", "einem", "uno", "una", "um", "uma", "een", "yes", "speak", "talk",
-    "to", "with", "immediately", "asap", "right", "away",
+    "please",
+    "pls",
+    "plz",
+    "now",
+    "a",
+    "an",
+    "the",
+    "real",
+    "live",
+    "i",
+    "want",
+    "need",
+    "me",
+    "give",
+    "get",
+    "just",
+    "ok",
+    "okay",
+    "hello",
+    "hi",
+    "hey",
+    "bitte",
+    "svp",
+    "s",
+    "il",
+    "vous",
+    "plait",
+    "por",
+    "favor",
+    "per",
+    "favore",
+    "alstublieft",
+    "aub",
+    "graag",
+    "un",
+    "une",
+    "ein",
+    "einen",
+    "einem",
+    "uno",
+    "una",
+    "um",
+    "uma",
+    "een",
+    "yes",
+    "speak",
+    "talk",
+    "to",
+    "with",
+    "immediately",
+    "asap",
+    "right",
+    "away",
 ];
 
 /// Words that make a message an identity question ("are you a real person?"), not a request.
@@ -197,7 +520,9 @@ fn is_target(clause: &[String], i: usize, weak_allowed: bool) -> bool {
             return false;
         }
         // "agent de voyage", "agente de aduanas": a qualifier after the word.
-        if clause.get(i + 1).is_some_and(|n| n == "de" || n == "di" || n == "da")
+        if clause
+            .get(i + 1)
+            .is_some_and(|n| n == "de" || n == "di" || n == "da")
             && clause
                 .get(i + 2)
                 .is_some_and(|n| !has(&["service", "servicio", "servizio", "atendimento"], n))
@@ -211,8 +536,13 @@ fn is_target(clause: &[String], i: usize, weak_allowed: bool) -> bool {
 
 /// What follows an identity question's opening: "are you (a) real ...", "am I talking to ...".
 const IDENTITY_WORDS: &[&str] = &[
-    "bot", "robot", "ai", "machine", "real", "actual", "live", "talking", "chatting",
-    "speaking", "writing", "vraiment", "echt", "echte", "echter", "de", "verdad",
+    "bot", "robot", "ai", "machine", "real", "actual", "live", "talking", "chatting", "speaking",
+    "writing", "vraiment", "echt", "echte", "echter", "de", "verdad",
+];
+
+/// Articles and adverbs between an identity question's opening and its subject.
+const IDENTITY_SKIP: &[&str] = &[
+    "a", "an", "the", "un", "une", "ein", "eine", "una", "um", "uma", "een", "really", "actually",
 ];
 
 /// "Are you a real person?", "am I talking to a bot?": asking what the bot is, not for a person.
@@ -224,7 +554,7 @@ fn is_identity_question(clause: &[String]) -> bool {
         }
         let next = clause[start.len()..]
             .iter()
-            .find(|t| !has(&["a", "an", "the", "un", "une", "ein", "eine", "un", "una", "um", "uma", "een", "really", "actually"], t));
+            .find(|t| !has(IDENTITY_SKIP, t));
         next.is_some_and(|t| has(IDENTITY_WORDS, t) || has(STRONG_TARGETS, t))
     })
 }
@@ -280,6 +610,21 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>]) -> bool {
             }
         }
     }
+    // "Can someone call me?": a person asked to get in touch.
+    for j in 0..clause.len() {
+        if !is_target(clause, j, true) {
+            continue;
+        }
+        let callback = (j + 1..clause.len().min(j + 6)).find(|&i| {
+            has(CALLBACK_VERBS, &clause[i])
+                && clause.get(i + 1).is_some_and(|n| n == "me" || n == "us")
+        });
+        if let Some(v) = callback
+            && !negated(clause, j, v)
+        {
+            return true;
+        }
+    }
     // (c) a clause that is only a request: "agent", "human please", "un conseiller svp".
     clause.len() <= 6
         && clause.iter().any(|t| has(STRONG_TARGETS, t))
@@ -305,65 +650,302 @@ pub fn is_handover_request(text: &str, cfg: &IntentConfig) -> bool {
 
 /// Swear words, matched as whole tokens.
 const PROFANITY: &[&str] = &[
-    "fuck", "fucking", "fucked", "fck", "fuk", "wtf", "shit", "shitty", "bullshit", "crap",
-    "crappy", "damn", "dammit", "goddamn", "asshole", "bastard", "bitch", "pissed", "merde",
-    "putain", "connard", "connards", "scheisse", "scheiss", "verdammt", "arschloch", "mierda",
-    "joder", "carajo", "cabron", "cazzo", "merda", "vaffanculo", "stronzo", "stronzi", "kut",
-    "klote", "godverdomme", "porra", "caralho",
+    "fuck",
+    "fucking",
+    "fucked",
+    "fck",
+    "fuk",
+    "wtf",
+    "shit",
+    "shitty",
+    "bullshit",
+    "crap",
+    "crappy",
+    "damn",
+    "dammit",
+    "goddamn",
+    "asshole",
+    "bastard",
+    "bitch",
+    "pissed",
+    "merde",
+    "putain",
+    "connard",
+    "connards",
+    "scheisse",
+    "scheiss",
+    "verdammt",
+    "arschloch",
+    "mierda",
+    "joder",
+    "carajo",
+    "cabron",
+    "cazzo",
+    "merda",
+    "vaffanculo",
+    "stronzo",
+    "stronzi",
+    "kut",
+    "klote",
+    "godverdomme",
+    "porra",
+    "caralho",
 ];
 
 /// Insults aimed at the bot or the shop, matched as whole tokens ("stupid question" excepted).
 const INSULTS: &[&str] = &[
-    "stupid", "idiot", "idiots", "idiotic", "dumb", "moron", "morons", "incompetent",
-    "pathetic", "clueless", "imbecile", "dumbass", "stupide", "debile", "incompetents",
-    "dumm", "dumme", "dummer", "blod", "blode", "bloder", "inkompetent", "estupido", "idiota",
-    "idiotas", "incompetente", "incompetentes", "stupido", "idioot", "stom", "stomme",
+    "stupid",
+    "idiot",
+    "idiots",
+    "idiotic",
+    "dumb",
+    "moron",
+    "morons",
+    "incompetent",
+    "pathetic",
+    "clueless",
+    "imbecile",
+    "dumbass",
+    "stupide",
+    "debile",
+    "incompetents",
+    "dumm",
+    "dumme",
+    "dummer",
+    "blod",
+    "blode",
+    "bloder",
+    "inkompetent",
+    "estupido",
+    "idiota",
+    "idiotas",
+    "incompetente",
+    "incompetentes",
+    "stupido",
+    "incompetenti",
+    "idioot",
+    "stom",
+    "stomme",
 ];
 
 /// Complaints about the help received (phrases, normalised; negations built in where needed).
 const COMPLAINTS: &[&str] = &[
-    "useless", "not helpful", "unhelpful", "doesn t help", "does not help", "didn t help",
-    "did not help", "not helping", "isn t helping", "no help", "ridiculous", "worst service",
-    "worst customer service", "terrible service", "awful service", "horrible service",
-    "waste of time", "wasting my time", "fed up", "sick of", "unacceptable", "disgusting",
-    "outrageous", "this is a joke", "what a joke", "rip off", "ripoff", "not listening",
-    "pointless", "hopeless", "so annoying", "very annoying", "so angry", "very angry",
-    "i m angry", "i am angry", "furious", "so frustrated", "very frustrated", "i m frustrated",
-    "i am frustrated", "this is frustrating", "so frustrating", "pissed off", "i give up",
-    "never again", "for the last time", "for the third time", "how many times",
-    "i already told you", "i already said", "i already asked", "makes no sense", "terrible bot",
-    "worst bot", "horrible", "inutile", "n importe quoi", "ridicule", "inadmissible", "honteux",
-    "scandaleux", "ne m aide pas", "ne m aidez pas", "c est nul", "en ai marre",
-    "perte de temps", "nutzlos", "hilft nicht", "hilft mir nicht", "hilft mir kein",
-    "lacherlich", "frechheit", "unverschamt", "zeitverschwendung", "katastrophe",
-    "no me ayuda", "no sirve", "no ayuda", "ridiculo", "vergonzoso", "pesimo", "perdida de tiempo",
-    "estoy harto", "estoy harta", "estafa", "non mi aiuta", "non aiuta", "ridicolo",
-    "vergogna", "pessimo", "perdita di tempo", "sono stufo", "sono stufa", "truffa",
-    "non serve a niente", "helpt niet", "helpt me niet", "belachelijk", "schandalig",
-    "waardeloos", "waardeloze", "nutteloos", "nutteloze", "tijdverspilling", "slechtste", "nao ajuda", "nao me ajuda",
-    "vergonha", "perda de tempo", "absurdo", "estou farto", "estou farta", "inutil", "inuteis",
+    "useless",
+    "not helpful",
+    "unhelpful",
+    "doesn t help",
+    "does not help",
+    "didn t help",
+    "did not help",
+    "not helping",
+    "isn t helping",
+    "no help",
+    "ridiculous",
+    "worst service",
+    "worst customer service",
+    "terrible service",
+    "awful service",
+    "horrible service",
+    "waste of time",
+    "wasting my time",
+    "fed up",
+    "sick of",
+    "unacceptable",
+    "disgusting",
+    "outrageous",
+    "this is a joke",
+    "what a joke",
+    "rip off",
+    "ripoff",
+    "not listening",
+    "pointless",
+    "hopeless",
+    "so annoying",
+    "very annoying",
+    "so angry",
+    "very angry",
+    "i m angry",
+    "i am angry",
+    "furious",
+    "so frustrated",
+    "very frustrated",
+    "i m frustrated",
+    "i am frustrated",
+    "this is frustrating",
+    "so frustrating",
+    "pissed off",
+    "i give up",
+    "terrible",
+    "awful",
+    "inutili",
+    "never again",
+    "for the last time",
+    "for the third time",
+    "how many times",
+    "i already told you",
+    "i already said",
+    "i already asked",
+    "makes no sense",
+    "terrible bot",
+    "worst bot",
+    "horrible",
+    "inutile",
+    "n importe quoi",
+    "ridicule",
+    "inadmissible",
+    "honteux",
+    "scandaleux",
+    "ne m aide pas",
+    "ne m aidez pas",
+    "c est nul",
+    "en ai marre",
+    "perte de temps",
+    "nutzlos",
+    "hilft nicht",
+    "hilft mir nicht",
+    "hilft mir kein",
+    "lacherlich",
+    "frechheit",
+    "unverschamt",
+    "zeitverschwendung",
+    "katastrophe",
+    "no me ayuda",
+    "no sirve",
+    "no ayuda",
+    "ridiculo",
+    "vergonzoso",
+    "pesimo",
+    "perdida de tiempo",
+    "estoy harto",
+    "estoy harta",
+    "estafa",
+    "non mi aiuta",
+    "non aiuta",
+    "ridicolo",
+    "vergogna",
+    "pessimo",
+    "perdita di tempo",
+    "sono stufo",
+    "sono stufa",
+    "truffa",
+    "non serve a niente",
+    "helpt niet",
+    "helpt me niet",
+    "belachelijk",
+    "schandalig",
+    "waardeloos",
+    "waardeloze",
+    "nutteloos",
+    "nutteloze",
+    "tijdverspilling",
+    "slechtste",
+    "nao ajuda",
+    "nao me ajuda",
+    "vergonha",
+    "perda de tempo",
+    "absurdo",
+    "estou farto",
+    "estou farta",
+    "inutil",
+    "inuteis",
+];
+
+/// Word pairs a few words apart that complain about the help ("does not really help",
+/// "hilft mir überhaupt nicht").
+const COMPLAINT_PAIRS: &[(&str, &str)] = &[
+    ("not", "help"),
+    ("not", "helping"),
+    ("t", "help"),
+    ("hilft", "nicht"),
+    ("hilft", "kein"),
+    ("aide", "pas"),
+    ("helpt", "niet"),
+    ("nao", "ajuda"),
+    ("no", "ayuda"),
+    ("no", "sirve"),
+    ("non", "aiuta"),
 ];
 
 /// The customer saying the answer missed the point.
 const NOT_ANSWERED: &[&str] = &[
-    "didn t answer my question", "doesn t answer my question", "did not answer my question",
-    "does not answer my question", "not what i asked", "not my question",
-    "you didn t answer", "you did not answer", "that didn t help", "that doesn t help",
-    "wrong answer", "not an answer", "not answering", "answer my question", "read my question",
-    "that s not it", "not what i m asking", "not what i am asking", "pas ma question",
-    "pas repondu", "ne repond pas", "nicht meine frage", "nicht beantwortet",
-    "beantwortet meine frage nicht", "keine antwort", "no es lo que pregunte", "no respondiste",
-    "no responde", "non e quello che ho chiesto", "non hai risposto", "non risponde",
-    "niet wat ik vroeg", "geen antwoord", "nao foi isso que perguntei", "nao respondeu",
+    "didn t answer my question",
+    "doesn t answer my question",
+    "did not answer my question",
+    "does not answer my question",
+    "not what i asked",
+    "not my question",
+    "you didn t answer",
+    "you did not answer",
+    "that didn t help",
+    "that doesn t help",
+    "wrong answer",
+    "not an answer",
+    "not answering",
+    "answer my question",
+    "read my question",
+    "that s not it",
+    "not what i m asking",
+    "nothing to do with my question",
+    "nothing to do with what i asked",
+    "didn t even read",
+    "didn t read",
+    "did not read",
+    "read what i wrote",
+    "not reading",
+    "not what i am asking",
+    "pas ma question",
+    "pas repondu",
+    "ne repond pas",
+    "nicht meine frage",
+    "nicht beantwortet",
+    "beantwortet meine frage nicht",
+    "keine antwort",
+    "no es lo que pregunte",
+    "no respondiste",
+    "no responde",
+    "non e quello che ho chiesto",
+    "non hai risposto",
+    "non risponde",
+    "niet wat ik vroeg",
+    "geen antwoord",
+    "nao foi isso que perguntei",
+    "nao respondeu",
     "nao responde",
 ];
 
 /// Words that make a shouted or exclaimed message a happy one ("THANK YOU SO MUCH!!!").
 const POSITIVE: &[&str] = &[
-    "thanks", "thank", "thx", "great", "awesome", "love", "perfect", "amazing", "wonderful",
-    "excellent", "happy", "cool", "nice", "brilliant", "merci", "super", "genial", "danke",
-    "toll", "gracias", "perfecto", "grazie", "perfetto", "bedankt", "dank", "obrigado",
-    "obrigada", "yay", "wow", "congrats", "good",
+    "thanks",
+    "thank",
+    "thx",
+    "great",
+    "awesome",
+    "love",
+    "perfect",
+    "amazing",
+    "wonderful",
+    "excellent",
+    "happy",
+    "cool",
+    "nice",
+    "brilliant",
+    "merci",
+    "super",
+    "genial",
+    "danke",
+    "toll",
+    "gracias",
+    "perfecto",
+    "grazie",
+    "perfetto",
+    "bedankt",
+    "dank",
+    "obrigado",
+    "obrigada",
+    "yay",
+    "wow",
+    "congrats",
+    "good",
 ];
 
 /// Signals that count on their own; "shouting" and "exclamations" count only in a message
@@ -452,6 +1034,17 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
         })
     });
     if complaint {
+        signals.push("complaint");
+    }
+    let pair = COMPLAINT_PAIRS.iter().any(|(first, second)| {
+        tokens.iter().enumerate().any(|(i, t)| {
+            t == first
+                && tokens[i + 1..tokens.len().min(i + 5)]
+                    .iter()
+                    .any(|n| n == second)
+        })
+    });
+    if pair && !signals.contains(&"complaint") {
         signals.push("complaint");
     }
     if NOT_ANSWERED
@@ -589,8 +1182,14 @@ mod tests {
 
     #[test]
     fn other_kinds_of_agent_are_not_handovers() {
-        assert!(!is_handover_request("Which shipping agent do you use?", &cfg()));
-        assert!(!is_handover_request("Do I need a customs agent for Norway?", &cfg()));
+        assert!(!is_handover_request(
+            "Which shipping agent do you use?",
+            &cfg()
+        ));
+        assert!(!is_handover_request(
+            "Do I need a customs agent for Norway?",
+            &cfg()
+        ));
         assert!(!is_handover_request("Are you a real person?", &cfg()));
     }
 
@@ -653,7 +1252,10 @@ mod tests {
             Intent::HandoverRequested
         );
         assert_eq!(one("This bot is useless"), Intent::Frustrated);
-        assert_eq!(one("sorry, stupid question: do you ship to Canada?"), Intent::None);
+        assert_eq!(
+            one("sorry, stupid question: do you ship to Canada?"),
+            Intent::None
+        );
     }
 
     #[derive(Deserialize)]
@@ -692,13 +1294,16 @@ mod tests {
                     m.label
                 );
                 let got = name(classify(
-                    &[m.text.clone()],
+                    std::slice::from_ref(&m.text),
                     &m.previous,
                     m.answered,
                     &cfg(),
                 ));
                 if got != m.label {
-                    mistakes.push(format!("  want {:<10} got {:<10} {:?}", m.label, got, m.text));
+                    mistakes.push(format!(
+                        "  want {:<10} got {:<10} {:?}",
+                        m.label, got, m.text
+                    ));
                 }
                 (m.label.as_str(), got)
             })
@@ -708,7 +1313,10 @@ mod tests {
             println!("{line}");
         }
         for class in ["handover", "frustrated", "none"] {
-            let tp = results.iter().filter(|(w, g)| *w == class && *g == class).count() as f64;
+            let tp = results
+                .iter()
+                .filter(|(w, g)| *w == class && *g == class)
+                .count() as f64;
             let predicted = results.iter().filter(|(_, g)| *g == class).count() as f64;
             let actual = results.iter().filter(|(w, _)| *w == class).count() as f64;
             let precision = if predicted > 0.0 { tp / predicted } else { 0.0 };

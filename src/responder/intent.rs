@@ -1,1 +1,1331 @@
-//! stub
+//! Handover requests and frustration, detected from the customer's words alone.
+//!
+//! Pure and deterministic: phrase lists in English, French, German, Spanish, Italian, Dutch and
+//! Portuguese (extensible from config), matched on normalised tokens (lowercase, no diacritics,
+//! punctuation as breaks) and clause by clause, so that negations ("I don't need an agent",
+//! "sans parler à un conseiller") stay in their clause. It must not decide what a handover does;
+//! the engine turns [`Intent`] into a handover reason.
+//!
+//! A handover request is (a) an explicit phrase ("real person", "echter Mensch"), (b) a request
+//! or talk verb followed within a few words by a target ("speak ... to a human", "parler à un
+//! conseiller"; German and Dutch infinitives may follow the target: "mit einem Mitarbeiter
+//! sprechen"), or (c) a clause made only of a target and filler ("agent", "human please").
+//! Weak targets (someone, support, customer service) count only after talk verbs, so "how do I
+//! contact customer service" stays a question for the knowledge base, and qualified agents
+//! ("shipping agent", "customs agent") are not people to hand over to.
+
+use super::text;
+
+/// What the customer's turn asks for, before any answer is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// The customer asked for a person.
+    HandoverRequested,
+    /// The customer is angry, insulting, shouting or repeating an unanswered question.
+    Frustrated,
+    /// Neither: answer the question.
+    None,
+}
+
+/// Extra phrases from the config (matched after normalisation, on word boundaries).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntentConfig {
+    pub extra_handover_phrases: Vec<String>,
+    pub extra_frustration_phrases: Vec<String>,
+}
+
+/// Tokens that negate what follows them in a clause (all languages; "t" is the tail of "n't").
+const NEG: &[&str] = &[
+    "not", "no", "never", "t", "dont", "cant", "wont", "without", "nobody", "noone", "neither",
+    "ne", "pas", "sans", "jamais", "nicht", "kein", "keine", "keinen", "keinem", "ohne", "nie",
+    "sin", "nunca", "non", "senza", "mai", "niet", "geen", "zonder", "nooit", "nao", "sem",
+];
+
+/// Pronouns after which a negation is a question inversion ("can't I talk to someone?").
+const PRONOUNS: &[&str] = &["i", "we", "you", "u", "je", "ich", "yo", "io", "ik", "eu"];
+
+/// Words skipped when looking from a request back to a negation: articles, prepositions,
+/// adverbs ("I don't really want to speak with an agent").
+const SKIP: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "to",
+    "with",
+    "for",
+    "really",
+    "even",
+    "actually",
+    "just",
+    "any",
+    "one",
+    "of",
+    "your",
+    "me",
+    "myself",
+    "ever",
+    "necessarily",
+    "un",
+    "une",
+    "le",
+    "la",
+    "les",
+    "des",
+    "du",
+    "de",
+    "d",
+    "l",
+    "avec",
+    "mit",
+    "einem",
+    "einer",
+    "einen",
+    "dem",
+    "der",
+    "den",
+    "die",
+    "ein",
+    "eine",
+    "mich",
+    "mir",
+    "con",
+    "una",
+    "uno",
+    "el",
+    "al",
+    "il",
+    "lo",
+    "met",
+    "een",
+    "het",
+    "mij",
+    "um",
+    "uma",
+    "com",
+    "o",
+    "os",
+    "as",
+    "da",
+    "do",
+    "so",
+    "too",
+    "also",
+];
+
+/// Targets that are a person to hand over to on their own ("I want an agent").
+const STRONG_TARGETS: &[&str] = &[
+    "human",
+    "humans",
+    "person",
+    "agent",
+    "agents",
+    "representative",
+    "representatives",
+    "rep",
+    "operator",
+    "employee",
+    "manager",
+    "supervisor",
+    "humain",
+    "humaine",
+    "conseiller",
+    "conseillere",
+    "conseillers",
+    "operateur",
+    "operatrice",
+    "mitarbeiter",
+    "mitarbeiterin",
+    "mensch",
+    "menschen",
+    "berater",
+    "beraterin",
+    "kundenberater",
+    "sachbearbeiter",
+    "agente",
+    "agentes",
+    "persona",
+    "humano",
+    "operador",
+    "operadora",
+    "asesor",
+    "asesora",
+    "representante",
+    "operatore",
+    "operatrice",
+    "umano",
+    "consulente",
+    "medewerker",
+    "medewerkster",
+    "mens",
+    "persoon",
+    "atendente",
+    "pessoa",
+    "consultor",
+    "colleague",
+    "colleagues",
+    "collegue",
+    "kollege",
+    "kollegin",
+    "kollegen",
+    "collega",
+    "colega",
+];
+
+/// Targets that mean a person only after a talk verb ("talk to someone", not "need someone").
+const WEAK_TARGETS: &[&str] = &[
+    "someone",
+    "somebody",
+    "anyone",
+    "anybody",
+    "support",
+    "team",
+    "staff",
+    "people",
+    "service",
+    "quelqu",
+    "quelquun",
+    "equipe",
+    "jemand",
+    "jemanden",
+    "jemandem",
+    "kundenservice",
+    "kundendienst",
+    "alguien",
+    "soporte",
+    "qualcuno",
+    "assistenza",
+    "supporto",
+    "iemand",
+    "klantenservice",
+    "alguem",
+    "suporte",
+    "atendimento",
+];
+
+/// Words before "agent(s)" that make it something other than a support person.
+const AGENT_QUALIFIERS: &[&str] = &[
+    "shipping",
+    "customs",
+    "travel",
+    "delivery",
+    "courier",
+    "estate",
+    "insurance",
+    "user",
+    "secret",
+    "booking",
+    "cleaning",
+    "chemical",
+    "forwarding",
+    "freight",
+    "border",
+    "free",
+    "double",
+    "literary",
+    "sports",
+    "sport",
+    "transport",
+    "douane",
+    "zoll",
+    "aduana",
+    "dogana",
+    "aduaneiro",
+    "immobilier",
+    "immobiliare",
+    "inmobiliario",
+];
+
+/// Verbs that ask for something: they take strong targets only ("I need an agent").
+const REQUEST_VERBS: &[&str] = &[
+    "want",
+    "wanna",
+    "need",
+    "like",
+    "wish",
+    "prefer",
+    "request",
+    "require",
+    "ask",
+    "asked",
+    "asking",
+    "contact",
+    "reach",
+    "veux",
+    "voudrais",
+    "souhaite",
+    "souhaiterais",
+    "besoin",
+    "aimerais",
+    "demande",
+    "contacter",
+    "mochte",
+    "will",
+    "brauche",
+    "hatte",
+    "wurde",
+    "quiero",
+    "necesito",
+    "quisiera",
+    "contactar",
+    "voglio",
+    "vorrei",
+    "bisogno",
+    "contattare",
+    "wil",
+    "zou",
+    "wens",
+    "quero",
+    "queria",
+    "preciso",
+    "gostaria",
+    "contatar",
+    "nodig",
+];
+
+/// Verbs about talking or being put through: they take weak targets too ("talk to someone").
+const TALK_VERBS: &[&str] = &[
+    "talk",
+    "talking",
+    "speak",
+    "speaking",
+    "chat",
+    "chatting",
+    "connect",
+    "connecting",
+    "transfer",
+    "transferring",
+    "escalate",
+    "escalating",
+    "forward",
+    "pass",
+    "put",
+    "handover",
+    "parler",
+    "discuter",
+    "joindre",
+    "transferer",
+    "passer",
+    "passez",
+    "relation",
+    "sprechen",
+    "reden",
+    "chatten",
+    "telefonieren",
+    "verbinden",
+    "weiterleiten",
+    "hablar",
+    "comunicarme",
+    "conversar",
+    "transferir",
+    "pasar",
+    "pasame",
+    "conectar",
+    "conectarme",
+    "parlare",
+    "passare",
+    "trasferire",
+    "collegare",
+    "contatto",
+    "spreken",
+    "praten",
+    "bellen",
+    "doorverbinden",
+    "verbind",
+    "falar",
+    "passar",
+    "passi",
+    "passa",
+    "passami",
+];
+
+/// Infinitives that end German and Dutch clauses: the target may come before them.
+const FINAL_VERBS: &[&str] = &[
+    "sprechen",
+    "reden",
+    "chatten",
+    "telefonieren",
+    "verbunden",
+    "weiterleiten",
+    "spreken",
+    "praten",
+    "bellen",
+    "nodig",
+];
+
+/// Verbs that, after a target and before "me", ask a person to get in touch ("someone call me").
+const CALLBACK_VERBS: &[&str] = &["call", "phone", "ring", "contact", "rappeler", "rappelle"];
+
+/// Multi-word phrases that ask for a person by themselves.
+const HANDOVER_PHRASES: &[&str] = &[
+    "real person",
+    "real human",
+    "live person",
+    "live agent",
+    "human agent",
+    "human being",
+    "actual person",
+    "actual human",
+    "real people",
+    "human support",
+    "live support",
+    "customer service representative",
+    "transfer me",
+    "connect me",
+    "put me through",
+    "escalate this",
+    "vraie personne",
+    "vrai humain",
+    "etre humain",
+    "vrai conseiller",
+    "echter mensch",
+    "echten menschen",
+    "echte person",
+    "echten mitarbeiter",
+    "persona real",
+    "ser humano",
+    "persona de verdad",
+    "persona reale",
+    "essere umano",
+    "persona vera",
+    "echte persoon",
+    "echt mens",
+    "echte medewerker",
+    "pessoa real",
+    "atendente humano",
+];
+
+/// Words that may surround a bare target in a clause that is only a request: "human please",
+/// "agent now", "un conseiller svp".
+const FILLER: &[&str] = &[
+    "please",
+    "pls",
+    "plz",
+    "now",
+    "a",
+    "an",
+    "the",
+    "real",
+    "live",
+    "i",
+    "want",
+    "need",
+    "me",
+    "give",
+    "get",
+    "just",
+    "ok",
+    "okay",
+    "hello",
+    "hi",
+    "hey",
+    "bitte",
+    "svp",
+    "s",
+    "il",
+    "vous",
+    "plait",
+    "por",
+    "favor",
+    "per",
+    "favore",
+    "alstublieft",
+    "aub",
+    "graag",
+    "un",
+    "une",
+    "ein",
+    "einen",
+    "einem",
+    "uno",
+    "una",
+    "um",
+    "uma",
+    "een",
+    "yes",
+    "speak",
+    "talk",
+    "to",
+    "with",
+    "immediately",
+    "asap",
+    "right",
+    "away",
+];
+
+/// Words that make a message an identity question ("are you a real person?"), not a request.
+const IDENTITY_STARTS: &[&[&str]] = &[
+    &["are", "you"],
+    &["r", "u"],
+    &["is", "this"],
+    &["am", "i"],
+    &["etes", "vous"],
+    &["es", "tu"],
+    &["bist", "du"],
+    &["sind", "sie"],
+    &["eres"],
+    &["sei"],
+    &["ben", "je"],
+    &["voce", "e"],
+];
+
+fn has(list: &[&str], token: &str) -> bool {
+    list.contains(&token)
+}
+
+/// Positions where the token sequence `phrase` starts in `tokens`.
+fn find_all(tokens: &[String], phrase: &[String]) -> Vec<usize> {
+    if phrase.is_empty() || phrase.len() > tokens.len() {
+        return Vec::new();
+    }
+    (0..=tokens.len() - phrase.len())
+        .filter(|&i| tokens[i..i + phrase.len()] == *phrase)
+        .collect()
+}
+
+fn phrase_tokens(phrase: &str) -> Vec<String> {
+    text::tokens(phrase)
+}
+
+/// Whether the request spanning `start..=end` of a clause is negated: a negation inside the
+/// span ("I want no agent"), or right before it once articles, adverbs and verbs are skipped
+/// ("I don't really want to talk to ..."). A negation followed by a pronoun is a question
+/// inversion ("can't I talk to someone?"), not a refusal.
+fn negated(clause: &[String], start: usize, end: usize) -> bool {
+    let is_neg = |i: usize| {
+        has(NEG, &clause[i]) && !clause.get(i + 1).is_some_and(|next| has(PRONOUNS, next))
+    };
+    if (start..=end.min(clause.len().saturating_sub(1))).any(is_neg) {
+        return true;
+    }
+    let mut i = start;
+    let mut looked = 0;
+    while i > 0 && looked < 5 {
+        i -= 1;
+        looked += 1;
+        if is_neg(i) {
+            return true;
+        }
+        let t = clause[i].as_str();
+        if !(has(SKIP, t) || has(REQUEST_VERBS, t) || has(TALK_VERBS, t)) {
+            return false;
+        }
+    }
+    false
+}
+
+fn is_target(clause: &[String], i: usize, weak_allowed: bool) -> bool {
+    let t = clause[i].as_str();
+    if t == "agent" || t == "agents" || t == "agente" || t == "agentes" {
+        if i > 0 && has(AGENT_QUALIFIERS, &clause[i - 1]) {
+            return false;
+        }
+        // "agent de voyage", "agente de aduanas": a qualifier after the word.
+        if clause
+            .get(i + 1)
+            .is_some_and(|n| n == "de" || n == "di" || n == "da")
+            && clause
+                .get(i + 2)
+                .is_some_and(|n| !has(&["service", "servicio", "servizio", "atendimento"], n))
+        {
+            return false;
+        }
+        return true;
+    }
+    has(STRONG_TARGETS, t) || (weak_allowed && has(WEAK_TARGETS, t))
+}
+
+/// What follows an identity question's opening: "are you (a) real ...", "am I talking to ...".
+const IDENTITY_WORDS: &[&str] = &[
+    "bot", "robot", "ai", "machine", "real", "actual", "live", "talking", "chatting", "speaking",
+    "writing", "vraiment", "echt", "echte", "echter", "de", "verdad",
+];
+
+/// Articles and adverbs between an identity question's opening and its subject.
+const IDENTITY_SKIP: &[&str] = &[
+    "a", "an", "the", "un", "une", "ein", "eine", "una", "um", "uma", "een", "really", "actually",
+];
+
+/// "Are you a real person?", "am I talking to a bot?": asking what the bot is, not for a person.
+/// "Are you able to connect me to a human?" is still a request.
+fn is_identity_question(clause: &[String]) -> bool {
+    IDENTITY_STARTS.iter().any(|start| {
+        if clause.len() <= start.len() || clause.iter().zip(start.iter()).any(|(a, b)| a != b) {
+            return false;
+        }
+        let next = clause[start.len()..]
+            .iter()
+            .find(|t| !has(IDENTITY_SKIP, t));
+        next.is_some_and(|t| has(IDENTITY_WORDS, t) || has(STRONG_TARGETS, t))
+    })
+}
+
+/// Whether one clause asks for a person.
+fn clause_requests_person(clause: &[String], extra: &[Vec<String>]) -> bool {
+    if is_identity_question(clause) {
+        return false;
+    }
+    for phrase in HANDOVER_PHRASES
+        .iter()
+        .map(|p| phrase_tokens(p))
+        .chain(extra.iter().cloned())
+    {
+        for start in find_all(clause, &phrase) {
+            if !negated(clause, start, start + phrase.len() - 1) {
+                return true;
+            }
+        }
+    }
+    // (b) verb then target within a few words; the earliest verb before the target anchors the
+    // negation check, so "I don't want to talk to a human" is seen from "want".
+    const WINDOW: usize = 6;
+    for j in 0..clause.len() {
+        let from = j.saturating_sub(WINDOW);
+        let verbs: Vec<(usize, bool)> = (from..j)
+            .filter_map(|i| {
+                let t = clause[i].as_str();
+                if has(TALK_VERBS, t) {
+                    Some((i, true))
+                } else if has(REQUEST_VERBS, t) {
+                    Some((i, false))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let talk_before = verbs.iter().any(|(_, talk)| *talk);
+        if let Some(&(first, _)) = verbs.first()
+            && is_target(clause, j, talk_before)
+            && !negated(clause, first, j)
+        {
+            return true;
+        }
+        // German/Dutch word order: "(mit einem) Mitarbeiter sprechen".
+        if is_target(clause, j, true) {
+            let after = (j + 1..clause.len().min(j + 4)).find(|&i| has(FINAL_VERBS, &clause[i]));
+            if let Some(v) = after {
+                let weak_ok = clause[v] != "nodig";
+                if is_target(clause, j, weak_ok) && !negated(clause, j, v) {
+                    return true;
+                }
+            }
+        }
+    }
+    // "Can someone call me?": a person asked to get in touch.
+    for j in 0..clause.len() {
+        if !is_target(clause, j, true) {
+            continue;
+        }
+        let callback = (j + 1..clause.len().min(j + 6)).find(|&i| {
+            has(CALLBACK_VERBS, &clause[i])
+                && clause.get(i + 1).is_some_and(|n| n == "me" || n == "us")
+        });
+        if let Some(v) = callback
+            && !negated(clause, j, v)
+        {
+            return true;
+        }
+    }
+    // (c) a clause that is only a request: "agent", "human please", "un conseiller svp".
+    clause.len() <= 6
+        && clause.iter().any(|t| has(STRONG_TARGETS, t))
+        && clause
+            .iter()
+            .enumerate()
+            .all(|(i, t)| has(FILLER, t) || (has(STRONG_TARGETS, t) && is_target(clause, i, false)))
+}
+
+/// Whether `text` asks to talk to a person (any clause, any supported language, or one of the
+/// configured extra phrases), ignoring negated mentions ("no need for an agent").
+pub fn is_handover_request(text: &str, cfg: &IntentConfig) -> bool {
+    let extra: Vec<Vec<String>> = cfg
+        .extra_handover_phrases
+        .iter()
+        .map(|p| phrase_tokens(p))
+        .filter(|p| !p.is_empty())
+        .collect();
+    text::clauses(text)
+        .iter()
+        .any(|clause| clause_requests_person(clause, &extra))
+}
+
+/// Swear words, matched as whole tokens.
+const PROFANITY: &[&str] = &[
+    "fuck",
+    "fucking",
+    "fucked",
+    "fck",
+    "fuk",
+    "wtf",
+    "shit",
+    "shitty",
+    "bullshit",
+    "crap",
+    "crappy",
+    "damn",
+    "dammit",
+    "goddamn",
+    "asshole",
+    "bastard",
+    "bitch",
+    "pissed",
+    "merde",
+    "putain",
+    "connard",
+    "connards",
+    "scheisse",
+    "scheiss",
+    "verdammt",
+    "arschloch",
+    "mierda",
+    "joder",
+    "carajo",
+    "cabron",
+    "cazzo",
+    "merda",
+    "vaffanculo",
+    "stronzo",
+    "stronzi",
+    "kut",
+    "klote",
+    "godverdomme",
+    "porra",
+    "caralho",
+];
+
+/// Insults aimed at the bot or the shop, matched as whole tokens ("stupid question" excepted).
+const INSULTS: &[&str] = &[
+    "stupid",
+    "idiot",
+    "idiots",
+    "idiotic",
+    "dumb",
+    "moron",
+    "morons",
+    "incompetent",
+    "pathetic",
+    "clueless",
+    "imbecile",
+    "dumbass",
+    "stupide",
+    "debile",
+    "incompetents",
+    "dumm",
+    "dumme",
+    "dummer",
+    "blod",
+    "blode",
+    "bloder",
+    "inkompetent",
+    "estupido",
+    "idiota",
+    "idiotas",
+    "incompetente",
+    "incompetentes",
+    "stupido",
+    "incompetenti",
+    "idioot",
+    "stom",
+    "stomme",
+];
+
+/// Complaints about the help received (phrases, normalised; negations built in where needed).
+const COMPLAINTS: &[&str] = &[
+    "useless",
+    "not helpful",
+    "unhelpful",
+    "doesn t help",
+    "does not help",
+    "didn t help",
+    "did not help",
+    "not helping",
+    "isn t helping",
+    "no help",
+    "ridiculous",
+    "worst service",
+    "worst customer service",
+    "terrible service",
+    "awful service",
+    "horrible service",
+    "waste of time",
+    "wasting my time",
+    "fed up",
+    "sick of",
+    "unacceptable",
+    "disgusting",
+    "outrageous",
+    "this is a joke",
+    "what a joke",
+    "rip off",
+    "ripoff",
+    "not listening",
+    "pointless",
+    "hopeless",
+    "so annoying",
+    "very annoying",
+    "so angry",
+    "very angry",
+    "i m angry",
+    "i am angry",
+    "furious",
+    "so frustrated",
+    "very frustrated",
+    "i m frustrated",
+    "i am frustrated",
+    "this is frustrating",
+    "so frustrating",
+    "pissed off",
+    "i give up",
+    "terrible",
+    "awful",
+    "inutili",
+    "never again",
+    "for the last time",
+    "for the third time",
+    "how many times",
+    "i already told you",
+    "i already said",
+    "i already asked",
+    "makes no sense",
+    "terrible bot",
+    "worst bot",
+    "horrible",
+    "inutile",
+    "n importe quoi",
+    "ridicule",
+    "inadmissible",
+    "honteux",
+    "scandaleux",
+    "ne m aide pas",
+    "ne m aidez pas",
+    "c est nul",
+    "en ai marre",
+    "perte de temps",
+    "nutzlos",
+    "hilft nicht",
+    "hilft mir nicht",
+    "hilft mir kein",
+    "lacherlich",
+    "frechheit",
+    "unverschamt",
+    "zeitverschwendung",
+    "katastrophe",
+    "no me ayuda",
+    "no sirve",
+    "no ayuda",
+    "ridiculo",
+    "vergonzoso",
+    "pesimo",
+    "perdida de tiempo",
+    "estoy harto",
+    "estoy harta",
+    "estafa",
+    "non mi aiuta",
+    "non aiuta",
+    "ridicolo",
+    "vergogna",
+    "pessimo",
+    "perdita di tempo",
+    "sono stufo",
+    "sono stufa",
+    "truffa",
+    "non serve a niente",
+    "helpt niet",
+    "helpt me niet",
+    "belachelijk",
+    "schandalig",
+    "waardeloos",
+    "waardeloze",
+    "nutteloos",
+    "nutteloze",
+    "tijdverspilling",
+    "slechtste",
+    "nao ajuda",
+    "nao me ajuda",
+    "vergonha",
+    "perda de tempo",
+    "absurdo",
+    "estou farto",
+    "estou farta",
+    "inutil",
+    "inuteis",
+];
+
+/// Word pairs a few words apart that complain about the help ("does not really help",
+/// "hilft mir überhaupt nicht").
+const COMPLAINT_PAIRS: &[(&str, &str)] = &[
+    ("not", "help"),
+    ("not", "helping"),
+    ("t", "help"),
+    ("hilft", "nicht"),
+    ("hilft", "kein"),
+    ("aide", "pas"),
+    ("helpt", "niet"),
+    ("nao", "ajuda"),
+    ("no", "ayuda"),
+    ("no", "sirve"),
+    ("non", "aiuta"),
+];
+
+/// The customer saying the answer missed the point.
+const NOT_ANSWERED: &[&str] = &[
+    "didn t answer my question",
+    "doesn t answer my question",
+    "did not answer my question",
+    "does not answer my question",
+    "not what i asked",
+    "not my question",
+    "you didn t answer",
+    "you did not answer",
+    "that didn t help",
+    "that doesn t help",
+    "wrong answer",
+    "not an answer",
+    "not answering",
+    "answer my question",
+    "read my question",
+    "that s not it",
+    "not what i m asking",
+    "nothing to do with my question",
+    "nothing to do with what i asked",
+    "didn t even read",
+    "didn t read",
+    "did not read",
+    "read what i wrote",
+    "not reading",
+    "not what i am asking",
+    "pas ma question",
+    "pas repondu",
+    "ne repond pas",
+    "nicht meine frage",
+    "nicht beantwortet",
+    "beantwortet meine frage nicht",
+    "keine antwort",
+    "no es lo que pregunte",
+    "no respondiste",
+    "no responde",
+    "non e quello che ho chiesto",
+    "non hai risposto",
+    "non risponde",
+    "niet wat ik vroeg",
+    "geen antwoord",
+    "nao foi isso que perguntei",
+    "nao respondeu",
+    "nao responde",
+];
+
+/// Words that make a shouted or exclaimed message a happy one ("THANK YOU SO MUCH!!!").
+const POSITIVE: &[&str] = &[
+    "thanks",
+    "thank",
+    "thx",
+    "great",
+    "awesome",
+    "love",
+    "perfect",
+    "amazing",
+    "wonderful",
+    "excellent",
+    "happy",
+    "cool",
+    "nice",
+    "brilliant",
+    "merci",
+    "super",
+    "genial",
+    "danke",
+    "toll",
+    "gracias",
+    "perfecto",
+    "grazie",
+    "perfetto",
+    "bedankt",
+    "dank",
+    "obrigado",
+    "obrigada",
+    "yay",
+    "wow",
+    "congrats",
+    "good",
+];
+
+/// Signals that count on their own; "shouting" and "exclamations" count only in a message
+/// with no positive word.
+const STRONG_SIGNALS: &[&str] = &[
+    "profanity",
+    "insult",
+    "complaint",
+    "not_answered",
+    "repeated_question",
+    "custom",
+];
+
+fn contains_phrase(tokens: &[String], phrase: &str) -> Option<usize> {
+    find_all(tokens, &phrase_tokens(phrase)).first().copied()
+}
+
+/// Single-word complaints ("useless", "ridiculous") preceded by a negation ("not useless")
+/// do not count.
+fn negated_before(tokens: &[String], at: usize) -> bool {
+    (at.saturating_sub(2)..at).any(|i| has(NEG, &tokens[i]))
+}
+
+fn is_shouting(text: &str) -> bool {
+    let mut letters = 0usize;
+    let mut upper = 0usize;
+    for word in text.split_whitespace() {
+        // Order numbers and codes ("AB12CD") are written in capitals without shouting.
+        if word.chars().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        for c in word.chars().filter(|c| c.is_alphabetic()) {
+            letters += 1;
+            if c.is_uppercase() {
+                upper += 1;
+            }
+        }
+    }
+    letters >= 12 && upper * 10 >= letters * 7
+}
+
+fn has_exclamation_run(text: &str) -> bool {
+    let mut run = 0usize;
+    let mut bangs = 0usize;
+    for c in text.chars() {
+        if c == '!' || c == '?' {
+            run += 1;
+            if c == '!' {
+                bangs += 1;
+            }
+            if run >= 3 && bangs >= 2 {
+                return true;
+            }
+        } else if !c.is_whitespace() {
+            run = 0;
+            bangs = 0;
+        }
+    }
+    false
+}
+
+/// The frustration signals in one message, by name: `profanity`, `insult`, `complaint`,
+/// `not_answered`, `custom` (a configured phrase), `shouting` (at least 70% capitals over at
+/// least 12 letters) and `exclamations` (a run like "!!!" or "?!?!"). Empty when calm.
+pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> {
+    let tokens = text::tokens(text);
+    let mut signals = Vec::new();
+    if tokens.iter().any(|t| has(PROFANITY, t)) {
+        signals.push("profanity");
+    }
+    let insult = tokens.iter().enumerate().any(|(i, t)| {
+        has(INSULTS, t)
+            && !negated_before(&tokens, i)
+            // "sorry, stupid question": self-deprecation, not an insult.
+            && !tokens
+                .get(i + 1)
+                .is_some_and(|n| n == "question" || n == "questions" || n == "me" || n == "of")
+    });
+    if insult {
+        signals.push("insult");
+    }
+    let complaint = COMPLAINTS.iter().any(|phrase| {
+        contains_phrase(&tokens, phrase).is_some_and(|at| {
+            // Built-in negative phrases ("not helpful") are complaints as they stand.
+            phrase.contains(' ') || !negated_before(&tokens, at)
+        })
+    });
+    if complaint {
+        signals.push("complaint");
+    }
+    let pair = COMPLAINT_PAIRS.iter().any(|(first, second)| {
+        tokens.iter().enumerate().any(|(i, t)| {
+            t == first
+                && tokens[i + 1..tokens.len().min(i + 5)]
+                    .iter()
+                    .any(|n| n == second)
+        })
+    });
+    if pair && !signals.contains(&"complaint") {
+        signals.push("complaint");
+    }
+    if NOT_ANSWERED
+        .iter()
+        .any(|phrase| contains_phrase(&tokens, phrase).is_some())
+    {
+        signals.push("not_answered");
+    }
+    if cfg
+        .extra_frustration_phrases
+        .iter()
+        .any(|p| !phrase_tokens(p).is_empty() && contains_phrase(&tokens, p).is_some())
+    {
+        signals.push("custom");
+    }
+    if is_shouting(text) {
+        signals.push("shouting");
+    }
+    if has_exclamation_run(text) {
+        signals.push("exclamations");
+    }
+    signals
+}
+
+/// Tokens that do not make a message a question worth comparing ("thanks", "ok").
+const PLEASANTRIES: &[&str] = &[
+    "thanks", "thank", "you", "very", "much", "ok", "okay", "yes", "no", "hi", "hello", "hey",
+    "bye", "great", "please", "sure", "cool", "fine", "good", "perfect", "merci", "danke",
+    "gracias", "grazie", "bedankt", "obrigado", "so", "a", "lot", "again",
+];
+
+/// Whether `message` repeats one of `previous` (the same question asked again). Both must be
+/// real questions (at least 3 words besides pleasantries, so "thanks!" twice is not a repeat),
+/// and their topic words (the knowledge base's query terms: no stopwords, no numbers) must
+/// overlap by at least 60% (Jaccard): "where is my order???" repeats "Where is my order 1234?",
+/// "do you also ship to Austria?" does not repeat "do you ship to Germany?".
+fn repeats(message: &str, previous: &[String]) -> bool {
+    let meaningful = |s: &str| {
+        text::tokens(s)
+            .iter()
+            .filter(|t| !has(PLEASANTRIES, t))
+            .count()
+            >= 3
+    };
+    if !meaningful(message) {
+        return false;
+    }
+    let a = super::kb::query_terms(message);
+    if a.is_empty() {
+        return false;
+    }
+    previous.iter().any(|p| {
+        if !meaningful(p) {
+            return false;
+        }
+        let b = super::kb::query_terms(p);
+        let common = a.iter().filter(|t| b.contains(t)).count();
+        let union = a.len() + b.len() - common;
+        common * 10 >= union * 6
+    })
+}
+
+/// Classifies a turn (the customer's unanswered messages). A request for a person wins over
+/// frustration (both hand over; "requested" is what the customer said). Frustration is any
+/// strong signal, or shouting / "!!!" in a message without a positive word, or a message
+/// repeating an earlier customer message after the bot already answered.
+pub fn classify(
+    turn_messages: &[String],
+    previous_customer_messages: &[String],
+    bot_answered_before: bool,
+    cfg: &IntentConfig,
+) -> Intent {
+    if turn_messages.iter().any(|m| is_handover_request(m, cfg)) {
+        return Intent::HandoverRequested;
+    }
+    let frustrated = turn_messages.iter().any(|m| {
+        let signals = frustration_signals(m, cfg);
+        let positive = text::tokens(m).iter().any(|t| has(POSITIVE, t));
+        signals.iter().any(|s| has(STRONG_SIGNALS, s))
+            || (!signals.is_empty() && !positive)
+            || (bot_answered_before && repeats(m, previous_customer_messages))
+    });
+    if frustrated {
+        Intent::Frustrated
+    } else {
+        Intent::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    fn cfg() -> IntentConfig {
+        IntentConfig::default()
+    }
+
+    fn one(text: &str) -> Intent {
+        classify(&[text.to_owned()], &[], false, &cfg())
+    }
+
+    #[test]
+    fn explicit_requests_for_a_person_are_handovers() {
+        for text in [
+            "Can I talk to a person?",
+            "human please",
+            "AGENT",
+            "I want to speak to a real person",
+            "connect me with support",
+            "Je voudrais parler à un conseiller",
+            "Ich möchte mit einem Mitarbeiter sprechen",
+            "Quiero hablar con un agente",
+            "Vorrei parlare con un operatore",
+            "Ik wil met een medewerker spreken",
+            "Quero falar com um atendente",
+        ] {
+            assert!(is_handover_request(text, &cfg()), "{text}");
+        }
+    }
+
+    #[test]
+    fn negated_mentions_are_not_handovers() {
+        for text in [
+            "No need for an agent, I found it",
+            "I don't want a human, just tell me the price",
+            "I don't need to talk to anyone",
+            "can I change my address without talking to a person?",
+            "Je ne veux pas parler à un conseiller",
+            "Ich möchte nicht mit einem Mitarbeiter sprechen",
+        ] {
+            assert!(!is_handover_request(text, &cfg()), "{text}");
+        }
+    }
+
+    #[test]
+    fn other_kinds_of_agent_are_not_handovers() {
+        assert!(!is_handover_request(
+            "Which shipping agent do you use?",
+            &cfg()
+        ));
+        assert!(!is_handover_request(
+            "Do I need a customs agent for Norway?",
+            &cfg()
+        ));
+        assert!(!is_handover_request("Are you a real person?", &cfg()));
+    }
+
+    #[test]
+    fn question_inversion_is_not_a_negation() {
+        assert!(is_handover_request("why can't I talk to a human", &cfg()));
+    }
+
+    #[test]
+    fn extra_phrases_extend_the_lists() {
+        let cfg = IntentConfig {
+            extra_handover_phrases: vec!["Ticket eröffnen".into()],
+            extra_frustration_phrases: vec!["so slow".into()],
+        };
+        assert!(is_handover_request("bitte ein Ticket eroffnen", &cfg));
+        assert!(frustration_signals("you are SO slow", &cfg).contains(&"custom"));
+        assert_eq!(
+            classify(&["you are so slow".into()], &[], false, &cfg),
+            Intent::Frustrated
+        );
+        assert_eq!(one("you are so slow"), Intent::None);
+    }
+
+    #[test]
+    fn shouting_needs_enough_capital_letters() {
+        assert!(frustration_signals("WHERE IS MY ORDER", &cfg()).contains(&"shouting"));
+        assert!(!frustration_signals("WHERE IS IT", &cfg()).contains(&"shouting"));
+        assert!(!frustration_signals("order NW12345 to DE", &cfg()).contains(&"shouting"));
+        assert_eq!(one("WHERE IS MY ORDER"), Intent::Frustrated);
+        assert_eq!(one("THANK YOU SO MUCH"), Intent::None);
+    }
+
+    #[test]
+    fn exclamation_runs_are_signals_unless_happy() {
+        assert!(frustration_signals("hello?!?!", &cfg()).contains(&"exclamations"));
+        assert_eq!(one("Still nothing!!!"), Intent::Frustrated);
+        assert_eq!(one("Great, thanks!!!"), Intent::None);
+        assert_eq!(one("Where is my order?"), Intent::None);
+    }
+
+    #[test]
+    fn a_question_asked_again_after_an_answer_is_frustration() {
+        let prev = vec!["Where is my order 1234?".to_owned()];
+        let again = vec!["where is my order???".to_owned()];
+        assert_eq!(classify(&again, &prev, true, &cfg()), Intent::Frustrated);
+        assert_eq!(classify(&again, &prev, false, &cfg()), Intent::None);
+        let thanks = vec!["thank you very much".to_owned()];
+        assert_eq!(
+            classify(&thanks, &["thank you very much".to_owned()], true, &cfg()),
+            Intent::None
+        );
+        let other = vec!["Do you ship to Norway?".to_owned()];
+        assert_eq!(classify(&other, &prev, true, &cfg()), Intent::None);
+    }
+
+    #[test]
+    fn handover_request_wins_over_frustration() {
+        assert_eq!(
+            one("This bot is useless, let me talk to a human"),
+            Intent::HandoverRequested
+        );
+        assert_eq!(one("This bot is useless"), Intent::Frustrated);
+        assert_eq!(
+            one("sorry, stupid question: do you ship to Canada?"),
+            Intent::None
+        );
+    }
+
+    #[derive(Deserialize)]
+    struct Labelled {
+        messages: Vec<Item>,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        text: String,
+        label: String,
+        #[serde(default)]
+        previous: Vec<String>,
+        #[serde(default)]
+        answered: bool,
+    }
+
+    #[test]
+    fn labelled_messages_meet_precision_and_recall_floors() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/intent_labelled.toml");
+        let set: Labelled = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(set.messages.len() >= 150, "{}", set.messages.len());
+        let name = |i: Intent| match i {
+            Intent::HandoverRequested => "handover",
+            Intent::Frustrated => "frustrated",
+            Intent::None => "none",
+        };
+        let mut mistakes = Vec::new();
+        let results: Vec<(&str, &str)> = set
+            .messages
+            .iter()
+            .map(|m| {
+                assert!(
+                    ["handover", "frustrated", "none"].contains(&m.label.as_str()),
+                    "bad label {}",
+                    m.label
+                );
+                let got = name(classify(
+                    std::slice::from_ref(&m.text),
+                    &m.previous,
+                    m.answered,
+                    &cfg(),
+                ));
+                if got != m.label {
+                    mistakes.push(format!(
+                        "  want {:<10} got {:<10} {:?}",
+                        m.label, got, m.text
+                    ));
+                }
+                (m.label.as_str(), got)
+            })
+            .collect();
+        println!("intent: {} labelled messages", results.len());
+        for line in &mistakes {
+            println!("{line}");
+        }
+        for class in ["handover", "frustrated", "none"] {
+            let tp = results
+                .iter()
+                .filter(|(w, g)| *w == class && *g == class)
+                .count() as f64;
+            let predicted = results.iter().filter(|(_, g)| *g == class).count() as f64;
+            let actual = results.iter().filter(|(w, _)| *w == class).count() as f64;
+            let precision = if predicted > 0.0 { tp / predicted } else { 0.0 };
+            let recall = tp / actual;
+            println!(
+                "intent {class:<10} n={actual:>3} precision {precision:.3} recall {recall:.3}"
+            );
+            assert!(precision >= 0.85, "{class} precision {precision:.3}");
+            assert!(recall >= 0.85, "{class} recall {recall:.3}");
+        }
+    }
+}

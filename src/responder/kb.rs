@@ -144,7 +144,10 @@ fn parse_markdown(path: &Path, name: &str, content: &str) -> Result<Vec<KbEntry>
         if !in_fence {
             if let Some(question) = trimmed.strip_prefix("## ") {
                 sections.extend(current.take());
-                current = Some((question.trim().trim_end_matches('#').trim().to_owned(), vec![]));
+                current = Some((
+                    question.trim().trim_end_matches('#').trim().to_owned(),
+                    vec![],
+                ));
                 continue;
             }
             if trimmed.starts_with("# ") {
@@ -212,22 +215,185 @@ fn clean_language(language: Option<String>) -> Option<String> {
 /// Words that carry no topic: NLTK's English stopword list plus chat filler ("hi", "pls",
 /// "need", "want"). English only; other languages still match, with more noise.
 const STOPWORDS: &[&str] = &[
-    "a", "about", "above", "after", "again", "against", "ain", "all", "also", "am", "an", "and",
-    "any", "are", "aren", "as", "at", "be", "because", "been", "before", "being", "below",
-    "between", "both", "but", "by", "can", "could", "couldn", "d", "did", "didn", "do", "does",
-    "doesn", "doing", "don", "down", "during", "each", "few", "for", "from", "further", "get",
-    "got", "had", "hadn", "has", "hasn", "have", "haven", "having", "he", "hello", "help", "her",
-    "here", "hers", "herself", "hey", "hi", "him", "himself", "his", "how", "i", "if", "im", "in",
-    "into", "is", "isn", "it", "its", "itself", "just", "know", "let", "like", "ll", "m", "ma",
-    "me", "might", "mightn", "more", "most", "must", "mustn", "my", "myself", "need", "needn",
-    "no", "nor", "not", "now", "o", "of", "off", "ok", "okay", "on", "once", "only", "or",
-    "other", "our", "ours", "ourselves", "out", "over", "own", "please", "pls", "re", "s", "same",
-    "shan", "she", "should", "shouldn", "so", "some", "such", "t", "than", "thank", "thanks",
-    "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they",
-    "this", "those", "through", "to", "too", "u", "under", "until", "up", "ur", "ve", "very",
-    "want", "was", "wasn", "we", "were", "weren", "what", "when", "where", "which", "while",
-    "who", "whom", "why", "will", "with", "won", "would", "wouldn", "y", "yes", "you", "your",
-    "yours", "yourself", "yourselves",
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "ain",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "aren",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "couldn",
+    "d",
+    "did",
+    "didn",
+    "do",
+    "does",
+    "doesn",
+    "doing",
+    "don",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "get",
+    "got",
+    "had",
+    "hadn",
+    "has",
+    "hasn",
+    "have",
+    "haven",
+    "having",
+    "he",
+    "hello",
+    "help",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "hey",
+    "hi",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "im",
+    "in",
+    "into",
+    "is",
+    "isn",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "know",
+    "let",
+    "like",
+    "ll",
+    "m",
+    "ma",
+    "me",
+    "might",
+    "mightn",
+    "more",
+    "most",
+    "must",
+    "mustn",
+    "my",
+    "myself",
+    "need",
+    "needn",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "o",
+    "of",
+    "off",
+    "ok",
+    "okay",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "please",
+    "pls",
+    "re",
+    "s",
+    "same",
+    "shan",
+    "she",
+    "should",
+    "shouldn",
+    "so",
+    "some",
+    "such",
+    "t",
+    "than",
+    "thank",
+    "thanks",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "u",
+    "under",
+    "until",
+    "up",
+    "ur",
+    "ve",
+    "very",
+    "want",
+    "was",
+    "wasn",
+    "we",
+    "were",
+    "weren",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "won",
+    "would",
+    "wouldn",
+    "y",
+    "yes",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
 ];
 
 /// The query terms of a customer text: lowercase, unaccented, stopwords, one-letter tokens and
@@ -274,7 +440,8 @@ impl Kb {
             .map_err(|e| no_entries(format!("the folder cannot be read ({e})")))?;
         let mut files: Vec<PathBuf> = Vec::new();
         for item in read {
-            let item = item.map_err(|e| no_entries(format!("the folder cannot be listed ({e})")))?;
+            let item =
+                item.map_err(|e| no_entries(format!("the folder cannot be listed ({e})")))?;
             let path = item.path();
             let name = item.file_name().to_string_lossy().into_owned();
             let wanted = name.ends_with(".toml") || name.ends_with(".md");
@@ -284,7 +451,9 @@ impl Kb {
         }
         files.sort();
         if files.is_empty() {
-            return Err(no_entries("the folder holds no .toml or .md files".to_owned()));
+            return Err(no_entries(
+                "the folder holds no .toml or .md files".to_owned(),
+            ));
         }
         let mut entries = Vec::new();
         for path in &files {
@@ -334,8 +503,9 @@ impl Kb {
              tokenize = 'porter unicode61 remove_diacritics 2');",
         )?;
         {
-            let mut insert = conn
-                .prepare("INSERT INTO kb (rowid, question, answer, keywords) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut insert = conn.prepare(
+                "INSERT INTO kb (rowid, question, answer, keywords) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for (i, entry) in entries.iter().enumerate() {
                 let rowid = i64::try_from(i).expect("fewer than 2^63 entries");
                 insert.execute(params![
@@ -399,7 +569,10 @@ impl Kb {
                 let rows = stmt
                     .query_map([q], |r| r.get::<_, i64>(0))?
                     .collect::<Result<Vec<i64>, _>>()?;
-                Ok(rows.into_iter().filter_map(|r| usize::try_from(r).ok()).collect())
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|r| usize::try_from(r).ok())
+                    .collect())
             };
             for term in &terms {
                 term_rows.push(run(format!("\"{term}\""))?);
@@ -513,12 +686,13 @@ impl KbResponder {
         let best_score = results.first().map(|(_, s)| *s);
         // Entries in another language than the customer's are never used as answers; entries
         // without a language fit everyone.
-        let fitting = results.into_iter().find(|(entry, _)| {
-            match (language, entry.language.as_deref()) {
-                (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
-                _ => true,
-            }
-        });
+        let fitting =
+            results
+                .into_iter()
+                .find(|(entry, _)| match (language, entry.language.as_deref()) {
+                    (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
+                    _ => true,
+                });
         match fitting {
             Some((entry, score)) if score >= self.min_score => Outcome::Answer {
                 text: entry.answer,
@@ -648,8 +822,16 @@ mod tests {
         }
         let f = measure(&kb, &set, DEFAULT_MIN_SCORE);
         assert!(f.accuracy >= 0.70, "accuracy {:.3}", f.accuracy);
-        assert!(f.wrong_answer_rate <= 0.10, "wrong-answer rate {:.3}", f.wrong_answer_rate);
-        assert!(f.paraphrase_wrong <= 0.10, "paraphrases answered wrongly {:.3}", f.paraphrase_wrong);
+        assert!(
+            f.wrong_answer_rate <= 0.10,
+            "wrong-answer rate {:.3}",
+            f.wrong_answer_rate
+        );
+        assert!(
+            f.paraphrase_wrong <= 0.10,
+            "paraphrases answered wrongly {:.3}",
+            f.paraphrase_wrong
+        );
     }
 
     #[test]
@@ -677,7 +859,10 @@ mod tests {
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].id, "faq.md#1");
         assert_eq!(e[0].question, "First question?");
-        assert_eq!(e[0].answer, "line one\n\n```\n## not a heading\n```\nline two");
+        assert_eq!(
+            e[0].answer,
+            "line one\n\n```\n## not a heading\n```\nline two"
+        );
         assert_eq!(e[1].question, "Second question");
         assert_eq!(e[1].answer, "second answer");
     }
@@ -711,7 +896,11 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_syntax_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "typo.toml", "[[entries]]\nquestion = \"a\"\nanwser = \"b\"\n");
+        write(
+            dir.path(),
+            "typo.toml",
+            "[[entries]]\nquestion = \"a\"\nanwser = \"b\"\n",
+        );
         let err = Kb::load_dir(dir.path()).unwrap_err().to_string();
         assert!(err.contains("typo.toml") && err.contains("anwser"), "{err}");
 
@@ -740,7 +929,10 @@ mod tests {
 
         let missing = dir.path().join("nope");
         let err = Kb::load_dir(&missing).unwrap_err().to_string();
-        assert!(err.contains("no knowledge entries in") && err.contains("nope"), "{err}");
+        assert!(
+            err.contains("no knowledge entries in") && err.contains("nope"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -755,7 +947,11 @@ mod tests {
     fn search_ranks_the_matching_question_first() {
         let kb = Kb::from_entries(vec![
             entry("a", "How long does shipping take?", "Two to four days."),
-            entry("b", "Which payment methods do you accept?", "Cards and PayPal."),
+            entry(
+                "b",
+                "Which payment methods do you accept?",
+                "Cards and PayPal.",
+            ),
         ])
         .unwrap();
         let hits = kb.search("can I pay with paypal", 5);
@@ -824,7 +1020,9 @@ mod tests {
         ));
         assert!(matches!(
             responder.decide("livraison gratuite", Some("en")),
-            Outcome::NoKnowledge { best_score: Some(_) }
+            Outcome::NoKnowledge {
+                best_score: Some(_)
+            }
         ));
         assert!(matches!(
             responder.decide("livraison gratuite", None),
@@ -838,7 +1036,10 @@ mod tests {
             Kb::from_entries(vec![entry("old", "Gift wrapping", "Yes.")]).unwrap(),
             DEFAULT_MIN_SCORE,
         );
-        assert!(matches!(responder.decide("gift wrapping", None), Outcome::Answer { .. }));
+        assert!(matches!(
+            responder.decide("gift wrapping", None),
+            Outcome::Answer { .. }
+        ));
         responder
             .replace(Kb::from_entries(vec![entry("new", "Student discount", "10%.")]).unwrap());
         assert!(matches!(

@@ -131,7 +131,9 @@ impl fmt::Display for HandoverReason {
 
 /// A stored reason name that is not one of [`HandoverReason::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown handover reason {0:?} (expected requested, frustrated, no_knowledge, error or rule)")]
+#[error(
+    "unknown handover reason {0:?} (expected requested, frustrated, no_knowledge, error or rule)"
+)]
 pub struct UnknownHandoverReason(pub String);
 
 impl FromStr for HandoverReason {
@@ -186,7 +188,8 @@ impl ResponderError {
 }
 
 /// The future a [`Responder`] returns: boxed so that `Arc<dyn Responder>` works.
-pub type AnswerFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome, ResponderError>> + Send + 'a>>;
+pub type AnswerFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Outcome, ResponderError>> + Send + 'a>>;
 
 /// Something that answers customer turns. Object-safe: the engine holds an `Arc<dyn Responder>`.
 pub trait Responder: Send + Sync {

@@ -66,7 +66,9 @@ pub(crate) fn tokens(text: &str) -> Vec<String> {
 /// talk to a human?" holds a request in its second clause.
 pub(crate) fn clauses(text: &str) -> Vec<Vec<String>> {
     fold(text)
-        .split(['.', ',', ';', ':', '!', '?', '\n', '\r', '(', ')', '–', '—', '¿', '¡'])
+        .split([
+            '.', ',', ';', ':', '!', '?', '\n', '\r', '(', ')', '–', '—', '¿', '¡',
+        ])
         .map(tokens)
         .filter(|t| !t.is_empty())
         .collect()
@@ -80,7 +82,16 @@ mod tests {
     fn tokens_are_lowercase_and_unaccented() {
         assert_eq!(
             tokens("Parler à un CONSEILLER, s'il vous plaît!"),
-            vec!["parler", "a", "un", "conseiller", "s", "il", "vous", "plait"]
+            vec![
+                "parler",
+                "a",
+                "un",
+                "conseiller",
+                "s",
+                "il",
+                "vous",
+                "plait"
+            ]
         );
         assert_eq!(tokens("Straße"), vec!["strasse"]);
         assert_eq!(tokens("don't"), vec!["don", "t"]);

@@ -664,9 +664,11 @@ fn dispatch(
         }
         Route::ViewItems(0) if *method == Method::PUT => {
             let mut obj = require_object(body)?;
-            let Some(Value::Object(view)) = obj.remove("view") else {
+            let Some(Value::Object(mut view)) = obj.remove("view") else {
                 return Err(ApiError::field("view", "Missing data for required field."));
             };
+            // An ad-hoc view is never saved, so it needs no name.
+            view.entry("name").or_insert_with(|| json!("ad-hoc"));
             let spec = validate_view(&view, true)?;
             view_items(
                 st,

@@ -218,8 +218,7 @@ impl Traffic {
         let r_delay: f64 = self.rng.random();
         let f = &self.faults;
         let applies = f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
-            && f
-                .methods
+            && f.methods
                 .as_ref()
                 .is_none_or(|ms| ms.iter().any(|m| m.eq_ignore_ascii_case(method)));
         if !applies {

@@ -207,7 +207,10 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                         continue;
                     }
                     // Multi-byte UTF-8: copy the whole char.
-                    let ch = src[i..].chars().next().expect("index is on a char boundary");
+                    let ch = src[i..]
+                        .chars()
+                        .next()
+                        .expect("index is on a char boundary");
                     s.push(ch);
                     i += ch.len_utf8();
                 }
@@ -322,7 +325,10 @@ impl Parser {
         let arg = if op == Op::IsEmpty {
             None
         } else {
-            self.expect(Tok::Comma, &format!("',' and a value after the field in {name}"))?;
+            self.expect(
+                Tok::Comma,
+                &format!("',' and a value after the field in {name}"),
+            )?;
             let arg_pos = self.pos();
             let v = self.literal()?;
             let list_op = matches!(
@@ -592,9 +598,9 @@ pub fn eval(expr: &Expr, ticket: &Value, ctx: &EvalCtx) -> bool {
                         Some(Ordering::Greater | Ordering::Equal)
                     )
                 }),
-                Op::Lte => any(&|v| {
-                    matches!(loose_cmp(v, &lit), Some(Ordering::Less | Ordering::Equal))
-                }),
+                Op::Lte => {
+                    any(&|v| matches!(loose_cmp(v, &lit), Some(Ordering::Less | Ordering::Equal)))
+                }
                 Op::ContainsAll | Op::ContainsAny | Op::NotContainsAll | Op::NotContainsAny => {
                     let wanted = lit.as_array().cloned().unwrap_or_default();
                     let has = |w: &Value| values.iter().any(|v| loose_eq(v, w));
@@ -605,9 +611,7 @@ pub fn eval(expr: &Expr, ticket: &Value, ctx: &EvalCtx) -> bool {
                         _ => !wanted.iter().any(has),
                     }
                 }
-                Op::IsEmpty => {
-                    values.is_empty() || values.iter().all(|v| v.as_str() == Some(""))
-                }
+                Op::IsEmpty => values.is_empty() || values.iter().all(|v| v.as_str() == Some("")),
                 Op::StartsWith | Op::EndsWith => {
                     let Some(needle) = lit.as_str() else {
                         return false;
@@ -664,7 +668,10 @@ mod tests {
         assert!(!check("eq(ticket.assignee_team.id, 3)"));
         assert!(check("neq(ticket.assignee_team.id, 3)"));
         assert!(check("eq(ticket.assignee_team.id, null)"));
-        assert!(!check("eq(ticket.status, 'Open')"), "strings are case-sensitive");
+        assert!(
+            !check("eq(ticket.status, 'Open')"),
+            "strings are case-sensitive"
+        );
     }
 
     #[test]
@@ -679,11 +686,18 @@ mod tests {
         assert!(check(
             "gte(ticket.updated_datetime, '2024-02-14T21:31:12.367229+00:00')"
         ));
-        assert!(check("gte(ticket.updated_datetime, '2024-02-14T22:31:12+01:00')"));
-        assert!(!check("gte(ticket.updated_datetime, '2024-02-15T00:00:00')"));
+        assert!(check(
+            "gte(ticket.updated_datetime, '2024-02-14T22:31:12+01:00')"
+        ));
+        assert!(!check(
+            "gte(ticket.updated_datetime, '2024-02-15T00:00:00')"
+        ));
         assert!(check("lte(ticket.updated_datetime, '2024-02-15T00:00:00')"));
         assert!(check("lte(ticket.id, 42) && gte(ticket.id, 42)"));
-        assert!(!check("lte(ticket.assignee_team.id, 100)"), "null compares false");
+        assert!(
+            !check("lte(ticket.assignee_team.id, 100)"),
+            "null compares false"
+        );
     }
 
     #[test]
@@ -696,7 +710,10 @@ mod tests {
         assert!(!check("notContainsAll(ticket.tags.name, ['vip'])"));
         assert!(check("notContainsAny(ticket.tags.name, ['bot', 'spam'])"));
         assert!(!check("notContainsAny(ticket.tags.name, ['refund'])"));
-        assert!(check("eq(ticket.tags.name, 'vip')"), "eq on a list means contains");
+        assert!(
+            check("eq(ticket.tags.name, 'vip')"),
+            "eq on a list means contains"
+        );
     }
 
     #[test]
@@ -761,7 +778,11 @@ mod tests {
             ("eq(ticket.status, 'open) ", 18, "unterminated"),
             ("containsAny(ticket.tags.name, 'vip')", 30, "list"),
             ("eq(ticket.status, ['a'])", 18, "single value"),
-            ("eq(ticket.status, 'open') eq(ticket.id, 1)", 26, "after the expression"),
+            (
+                "eq(ticket.status, 'open') eq(ticket.id, 1)",
+                26,
+                "after the expression",
+            ),
             ("eq(ticket.status)", 16, "','"),
             ("eq(ticket.status, 'a') && ", 26, "end of expression"),
             ("eq(ticket.status, 'a') # x", 23, "unexpected character"),

@@ -9,8 +9,8 @@
 //! Gorgias rejects. Submodules: `state` (data and rules), `server` (HTTP, routing, validation,
 //! paging), `filter` (the view filter language), `faults` (rate limit, faults, request log).
 
-pub mod filter;
 mod faults;
+pub mod filter;
 mod server;
 mod state;
 #[cfg(test)]
@@ -442,7 +442,10 @@ impl Sim {
             None => panic!("unknown ticket {ticket_id}"),
         };
         let (source, integration_id) = if note {
-            (json!({"type": "internal-note", "from": null, "to": []}), None)
+            (
+                json!({"type": "internal-note", "from": null, "to": []}),
+                None,
+            )
         } else {
             st.chat_source(ticket_id, false)
         };
@@ -452,7 +455,12 @@ impl Sim {
             } else {
                 channel
             },
-            via: if rule_id.is_some() { "rule" } else { "helpdesk" }.into(),
+            via: if rule_id.is_some() {
+                "rule"
+            } else {
+                "helpdesk"
+            }
+            .into(),
             public: !note,
             from_agent: true,
             sender: Party::User(user_id),
@@ -492,8 +500,12 @@ impl Sim {
                 .map(|u| u.id)
         };
         let bot = bot.unwrap_or_else(|| {
-            self.state()
-                .add_user("Gorgias Bot", "gorgias-bot@gorgias.invalid", "bot", String::new())
+            self.state().add_user(
+                "Gorgias Bot",
+                "gorgias-bot@gorgias.invalid",
+                "bot",
+                String::new(),
+            )
         });
         self.agent_message(ticket_id, bot, text, false, Some(rule_id))
     }

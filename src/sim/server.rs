@@ -310,7 +310,11 @@ fn decode_cursor(s: &str, field: &str, salt: u64) -> Option<Cursor> {
         "p" => false,
         _ => return None,
     };
-    let key0 = if *k == "-" { None } else { Some(k.parse().ok()?) };
+    let key0 = if *k == "-" {
+        None
+    } else {
+        Some(k.parse().ok()?)
+    };
     Some(Cursor {
         next,
         key: (key0, id.parse().ok()?),
@@ -348,7 +352,12 @@ fn paging(
             let desc = match d {
                 "asc" => false,
                 "desc" => true,
-                _ => return Err(ApiError::field("order_by", "Direction must be asc or desc.")),
+                _ => {
+                    return Err(ApiError::field(
+                        "order_by",
+                        "Direction must be asc or desc.",
+                    ));
+                }
             };
             (f.to_string(), desc)
         }
@@ -394,15 +403,11 @@ fn page(
         }
     };
     let slice = &items[start..end];
-    let prev = (start > 0 && !slice.is_empty())
-        .then(|| encode_cursor(false, &p.field, slice[0].0, salt));
+    let prev =
+        (start > 0 && !slice.is_empty()).then(|| encode_cursor(false, &p.field, slice[0].0, salt));
     let next = (end < items.len() && !slice.is_empty())
         .then(|| encode_cursor(true, &p.field, slice[slice.len() - 1].0, salt));
-    (
-        slice.iter().map(|(_, v)| v.clone()).collect(),
-        prev,
-        next,
-    )
+    (slice.iter().map(|(_, v)| v.clone()).collect(), prev, next)
 }
 
 fn list_body(uri: &str, data: Vec<Value>, prev: Option<String>, next: Option<String>) -> Value {
@@ -465,9 +470,7 @@ fn parse_route(segs: &[&str]) -> Option<(Route, &'static str)> {
         ["tickets"] => (Route::Tickets, "/api/tickets"),
         ["tickets", a] => (Route::Ticket(id(a)?), "/api/tickets/{id}"),
         ["tickets", a, "tags"] => (Route::TicketTags(id(a)?), "/api/tickets/{id}/tags"),
-        ["tickets", a, "messages"] => {
-            (Route::TicketMessages(id(a)?), "/api/tickets/{id}/messages")
-        }
+        ["tickets", a, "messages"] => (Route::TicketMessages(id(a)?), "/api/tickets/{id}/messages"),
         ["tickets", a, "messages", b] => (
             Route::TicketMessage(id(a)?, id(b)?),
             "/api/tickets/{id}/messages/{id}",
@@ -529,7 +532,11 @@ fn route(
 }
 
 /// JSON only: a body must be declared and parse as JSON.
-fn parse_body(method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<Option<Value>, ApiError> {
+fn parse_body(
+    method: &Method,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Option<Value>, ApiError> {
     if body.is_empty() {
         return Ok(None);
     }
@@ -573,7 +580,10 @@ fn dispatch(
         Route::Users if get => list_users(st, uri, q),
         Route::User(id) if get => {
             let id = if id == 0 { user } else { id };
-            let with = q.all("relationships").iter().any(|r| r == "availability_status");
+            let with = q
+                .all("relationships")
+                .iter()
+                .any(|r| r == "availability_status");
             st.users
                 .get(&id)
                 .map(|u| st.user_json(u, with))
@@ -625,7 +635,9 @@ fn dispatch(
                 .values()
                 .filter(|c| {
                     email.as_deref().is_none_or(|e| {
-                        c.email.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(e))
+                        c.email
+                            .as_deref()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(e))
                     })
                 })
                 .map(|c| (c.id, st.customer_json(c)))
@@ -650,11 +662,10 @@ fn dispatch(
             .map(|v| st.view_json(v))
             .map_or_else(|| Err(ApiError::not_found()), ok),
         Route::View(id) if *method == Method::PUT => update_view(st, id, body),
-        Route::View(id) if *method == Method::DELETE => {
-            st.views
-                .remove(&id)
-                .map_or_else(|| Err(ApiError::not_found()), |_| Ok((204, None)))
-        }
+        Route::View(id) if *method == Method::DELETE => st
+            .views
+            .remove(&id)
+            .map_or_else(|| Err(ApiError::not_found()), |_| Ok((204, None))),
         Route::ViewItems(id) if get => {
             let Some(v) = st.views.get(&id) else {
                 return Err(ApiError::not_found());
@@ -730,7 +741,10 @@ fn list_users(st: &State, uri: &str, q: &Query) -> Answer {
     let roles = q.all("roles");
     let email = q.get("email");
     let search = q.get("search").map(str::to_lowercase);
-    let with = q.all("relationships").iter().any(|r| r == "availability_status");
+    let with = q
+        .all("relationships")
+        .iter()
+        .any(|r| r == "availability_status");
     let items = st
         .users
         .values()
@@ -820,8 +834,10 @@ fn view_items(
     let items = st.view_tickets(&expr, user, &p.field);
     let (data, prev, next) = page(items, &p, st.cursor_salt);
     let base = format!("/api/views/{}/items", view_id.unwrap_or(0));
-    let items_url =
-        |c: &Option<String>, dir: &str| c.as_ref().map(|c| format!("{base}?cursor={c}&direction={dir}"));
+    let items_url = |c: &Option<String>, dir: &str| {
+        c.as_ref()
+            .map(|c| format!("{base}?cursor={c}&direction={dir}"))
+    };
     let mut body = list_body(uri, data, prev.clone(), next.clone());
     body["meta"]["next_items"] = json!(items_url(&next, "next"));
     body["meta"]["prev_items"] = json!(items_url(&prev, "prev"));
@@ -974,12 +990,19 @@ fn update_ticket(st: &mut State, id: u64, body: Option<Value>) -> Answer {
         Some(Value::Array(items)) => {
             let mut names = Vec::new();
             for it in items {
-                if let Some(n) = it.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+                if let Some(n) = it
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                {
                     names.push(n.to_string());
                 } else if let Some(t) = id_of(it).and_then(|i| st.tags.get(&i)) {
                     names.push(t.name.clone());
                 } else {
-                    err("tags", "Each tag must be an object with a name or a known id.");
+                    err(
+                        "tags",
+                        "Each tag must be an object with a name or a known id.",
+                    );
                 }
             }
             Some(names)
@@ -1045,7 +1068,10 @@ fn update_ticket(st: &mut State, id: u64, body: Option<Value>) -> Answer {
         ids
     });
     let now = st.now();
-    let t = st.tickets.get_mut(&id).expect("ticket existence checked above");
+    let t = st
+        .tickets
+        .get_mut(&id)
+        .expect("ticket existence checked above");
     let mut changed = false;
     if let Some(s) = status {
         if s == "closed" && t.status != "closed" {
@@ -1128,14 +1154,23 @@ fn ticket_tags(
             for v in a {
                 match v.as_str() {
                     Some(s) if !s.trim().is_empty() => names.push(s.to_string()),
-                    _ => return Err(ApiError::field("names", "Each name must be a non-empty string.")),
+                    _ => {
+                        return Err(ApiError::field(
+                            "names",
+                            "Each name must be a non-empty string.",
+                        ));
+                    }
                 }
             }
             names
         }
         Some(_) => return Err(ApiError::field("names", "Not a valid list.")),
     };
-    let before = st.tickets.get(&id).map(|t| t.tags.clone()).unwrap_or_default();
+    let before = st
+        .tickets
+        .get(&id)
+        .map(|t| t.tags.clone())
+        .unwrap_or_default();
     let after: Vec<u64> = if *method == Method::DELETE {
         let remove: Vec<u64> = st
             .tags
@@ -1143,7 +1178,11 @@ fn ticket_tags(
             .filter(|g| names.contains(&g.name))
             .map(|g| g.id)
             .collect();
-        before.iter().copied().filter(|g| !remove.contains(g)).collect()
+        before
+            .iter()
+            .copied()
+            .filter(|g| !remove.contains(g))
+            .collect()
     } else {
         let mut ids = if *method == Method::POST {
             before.clone()
@@ -1250,7 +1289,10 @@ fn post_message(st: &mut State, ticket_id: u64, body: Option<Value>) -> Answer {
     if let Some(c) = &channel
         && !CHANNELS.contains(&c.as_str())
     {
-        err("channel", &format!("Must be one of: {}.", CHANNELS.join(", ")));
+        err(
+            "channel",
+            &format!("Must be one of: {}.", CHANNELS.join(", ")),
+        );
     }
     if let Some(v) = &via
         && !VIAS.contains(&v.as_str())
@@ -1267,7 +1309,8 @@ fn post_message(st: &mut State, ticket_id: u64, body: Option<Value>) -> Answer {
     };
     let body_text = opt_str("body_text", &mut err);
     let body_html = opt_str("body_html", &mut err);
-    if body_text.as_deref().is_none_or(str::is_empty) && body_html.as_deref().is_none_or(str::is_empty)
+    if body_text.as_deref().is_none_or(str::is_empty)
+        && body_html.as_deref().is_none_or(str::is_empty)
     {
         err("body_text", MISSING);
     }
@@ -1296,7 +1339,10 @@ fn post_message(st: &mut State, ticket_id: u64, body: Option<Value>) -> Answer {
                             })
                         });
                         if uid.is_none() {
-                            err("sender", "User not found: an agent message needs a known user as sender.");
+                            err(
+                                "sender",
+                                "User not found: an agent message needs a known user as sender.",
+                            );
                         }
                         uid.map(Party::User)
                     }
@@ -1456,7 +1502,10 @@ fn update_customer(st: &mut State, id: u64, body: Option<Value>) -> Answer {
         Some(_) => return Err(ApiError::field("name", "Not a valid string.")),
     };
     let now = st.now();
-    let c = st.customers.get_mut(&id).expect("customer existence checked above");
+    let c = st
+        .customers
+        .get_mut(&id)
+        .expect("customer existence checked above");
     if let Some(e) = email {
         c.email = e;
     }
@@ -1464,8 +1513,16 @@ fn update_customer(st: &mut State, id: u64, body: Option<Value>) -> Answer {
         c.name = n;
     }
     c.updated = now;
-    st.event("customer-updated", "Customer", id, json!({"customer_id": id}));
-    let c = st.customers.get(&id).expect("customer existence checked above");
+    st.event(
+        "customer-updated",
+        "Customer",
+        id,
+        json!({"customer_id": id}),
+    );
+    let c = st
+        .customers
+        .get(&id)
+        .expect("customer existence checked above");
     ok(st.customer_json(c))
 }
 
@@ -1540,7 +1597,10 @@ fn validate_view(obj: &Map<String, Value>, create: bool) -> Result<ViewSpec, Api
         Some(Value::String(v)) if ["public", "shared", "private"].contains(&v.as_str()) => {
             s.visibility = Some(v.clone());
         }
-        Some(_) => err("visibility", "Must be one of: public, shared, private.".into()),
+        Some(_) => err(
+            "visibility",
+            "Must be one of: public, shared, private.".into(),
+        ),
     }
     match obj.get("category") {
         None => {}
@@ -1684,7 +1744,10 @@ fn create_integration(st: &mut State, body: Option<Value>) -> Answer {
     match obj.get("type") {
         Some(Value::String(t)) if t == "http" => {}
         None => err("type", MISSING),
-        Some(_) => err("type", "Only integrations of type http can be created through the API."),
+        Some(_) => err(
+            "type",
+            "Only integrations of type http can be created through the API.",
+        ),
     }
     let mut http = match obj.get("http") {
         Some(Value::Object(h)) => h.clone(),
@@ -1712,7 +1775,10 @@ fn create_integration(st: &mut State, body: Option<Value>) -> Answer {
             }
             Some(Value::String(m))
                 if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) => {}
-            Some(_) => err("http.method", "Must be one of: GET, POST, PUT, PATCH, DELETE."),
+            Some(_) => err(
+                "http.method",
+                "Must be one of: GET, POST, PUT, PATCH, DELETE.",
+            ),
         }
         match http.get("headers") {
             None | Some(Value::Object(_)) => {}

@@ -661,7 +661,11 @@ impl State {
     pub(crate) fn customer_by_email(&self, email: &str) -> Option<u64> {
         self.customers
             .values()
-            .find(|c| c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+            .find(|c| {
+                c.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
             .map(|c| c.id)
     }
 
@@ -761,7 +765,12 @@ impl State {
         if let Some(t) = self.tickets.get_mut(&ticket_id) {
             t.updated = now;
         }
-        self.event("ticket-updated", "Ticket", ticket_id, json!({"ticket_id": ticket_id}));
+        self.event(
+            "ticket-updated",
+            "Ticket",
+            ticket_id,
+            json!({"ticket_id": ticket_id}),
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -871,7 +880,12 @@ impl State {
             json!({"ticket_id": ticket_id, "message_id": id}),
         );
         if reopened {
-            self.event("ticket-updated", "Ticket", ticket_id, json!({"ticket_id": ticket_id}));
+            self.event(
+                "ticket-updated",
+                "Ticket",
+                ticket_id,
+                json!({"ticket_id": ticket_id}),
+            );
         }
         Ok(id)
     }
@@ -913,7 +927,16 @@ mod tests {
     #[test]
     fn email_syntax_check_rejects_obvious_garbage() {
         assert!(valid_email("a.b@example.com"));
-        for bad in ["", "a", "a@", "@b.com", "a@b", "a b@c.com", "a@@b.com", "a@b..com"] {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.com",
+            "a@b",
+            "a b@c.com",
+            "a@@b.com",
+            "a@b..com",
+        ] {
             assert!(!valid_email(bad), "{bad}");
         }
     }

@@ -74,7 +74,8 @@ impl Harness {
         }
     }
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        self.call_as(Some(&self.seeded.bot), method, path, body).await
+        self.call_as(Some(&self.seeded.bot), method, path, body)
+            .await
     }
     async fn get(&self, path: &str) -> Reply {
         self.call(Method::GET, path, None).await
@@ -109,7 +110,9 @@ async fn bad_or_missing_credentials_get_401_and_good_ones_identify_the_user() {
 
     let mut wrong = h.seeded.bot.clone();
     wrong.api_key = "nope".into();
-    let r = h.call_as(Some(&wrong), Method::GET, "/api/users/0", None).await;
+    let r = h
+        .call_as(Some(&wrong), Method::GET, "/api/users/0", None)
+        .await;
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"]["msg"], "Unauthorized.");
 
@@ -194,14 +197,22 @@ async fn ticket_pages_clamp_the_limit_and_end_with_a_null_cursor() {
         }));
     }
     let first = h.get("/api/tickets").await.json();
-    assert_eq!(first["data"].as_array().expect("list").len(), 30, "default 30");
+    assert_eq!(
+        first["data"].as_array().expect("list").len(),
+        30,
+        "default 30"
+    );
 
     let p1 = h
         .get("/api/tickets?limit=500&order_by=created_datetime:asc")
         .await
         .json();
     assert_eq!(p1["object"], "list");
-    assert_eq!(p1["data"].as_array().expect("list").len(), 100, "clamped to 100");
+    assert_eq!(
+        p1["data"].as_array().expect("list").len(),
+        100,
+        "clamped to 100"
+    );
     let compact = &p1["data"][0];
     assert!(compact.get("messages").is_none());
     assert_eq!(compact["messages_count"], 1);
@@ -220,7 +231,13 @@ async fn ticket_pages_clamp_the_limit_and_end_with_a_null_cursor() {
     let seen: BTreeSet<u64> = ids(&p1).union(&ids(&p2)).copied().collect();
     assert_eq!(seen, all, "every ticket exactly once");
 
-    for bad in ["limit=0", "limit=abc", "limit=-3", "cursor=garbled!!", "order_by=status:asc"] {
+    for bad in [
+        "limit=0",
+        "limit=abc",
+        "limit=-3",
+        "cursor=garbled!!",
+        "order_by=status:asc",
+    ] {
         let r = h.get(&format!("/api/tickets?{bad}")).await;
         assert_eq!(r.status, 400, "{bad}");
         assert!(r.json()["error"]["msg"].is_string(), "{bad}");
@@ -247,8 +264,10 @@ async fn a_view_returns_exactly_the_matching_tickets_for_the_current_user() {
         .call(
             Method::POST,
             "/api/views",
-            Some(json!({"name": "Bot inbox", "type": "ticket-list", "filters": BOT_VIEW,
-                        "order_by": "updated_datetime", "order_dir": "desc"})),
+            Some(
+                json!({"name": "Bot inbox", "type": "ticket-list", "filters": BOT_VIEW,
+                        "order_by": "updated_datetime", "order_dir": "desc"}),
+            ),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -267,7 +286,10 @@ async fn a_view_returns_exactly_the_matching_tickets_for_the_current_user() {
         .await
         .json();
     assert_eq!(ids(&as_agent), BTreeSet::from([d]));
-    let via_tickets = h.get(&format!("/api/tickets?view_id={view_id}")).await.json();
+    let via_tickets = h
+        .get(&format!("/api/tickets?view_id={view_id}"))
+        .await
+        .json();
     assert_eq!(ids(&via_tickets), BTreeSet::from([a, f]));
 
     // Paging: next_items is a relative URL that works as is.
@@ -275,7 +297,10 @@ async fn a_view_returns_exactly_the_matching_tickets_for_the_current_user() {
         .get(&format!("/api/views/{view_id}/items?limit=1"))
         .await
         .json();
-    assert_eq!(p1["data"][0]["id"], f, "updated_datetime desc: newest first");
+    assert_eq!(
+        p1["data"][0]["id"], f,
+        "updated_datetime desc: newest first"
+    );
     let next_items = p1["meta"]["next_items"].as_str().expect("next_items");
     assert!(next_items.starts_with(&format!("/api/views/{view_id}/items?cursor=")));
     assert!(next_items.contains("direction=next"));
@@ -316,7 +341,11 @@ async fn a_malformed_filter_is_rejected_naming_the_problem() {
     assert!(r.json()["error"]["data"]["filters"].is_array());
 
     let r = h
-        .call(Method::POST, "/api/views", Some(json!({"name": "No filter"})))
+        .call(
+            Method::POST,
+            "/api/views",
+            Some(json!({"name": "No filter"})),
+        )
         .await;
     assert_eq!(r.status, 400);
     let data = &r.json()["error"]["data"];
@@ -365,7 +394,11 @@ async fn the_bucket_sends_its_header_and_429s_with_retry_after_when_full() {
             .expect("integer Retry-After");
         assert!(retry >= 1);
         assert!(r.json()["error"]["msg"].is_string());
-        assert_eq!(header(&r).as_deref(), Some("3/3"), "429s do not fill the bucket");
+        assert_eq!(
+            header(&r).as_deref(),
+            Some("3/3"),
+            "429s do not fill the bucket"
+        );
     }
     let s = h.sim.stats();
     assert_eq!(s.rate_limited, 2);
@@ -398,7 +431,11 @@ async fn tag_endpoints_add_remove_and_replace_with_their_status_codes() {
     assert_eq!(r.status, 201);
     assert_eq!(names(&h), vec!["vip", "VIP"], "case-sensitive");
     let r = h
-        .call(Method::POST, &path, Some(json!({"names": ["vip", "refund"]})))
+        .call(
+            Method::POST,
+            &path,
+            Some(json!({"names": ["vip", "refund"]})),
+        )
         .await;
     assert_eq!(r.status, 201);
     assert_eq!(names(&h), vec!["vip", "VIP", "refund"]);
@@ -413,7 +450,9 @@ async fn tag_endpoints_add_remove_and_replace_with_their_status_codes() {
         .await;
     assert_eq!(r.status, 202);
     assert_eq!(names(&h), vec!["bot-handled"]);
-    let r = h.call(Method::POST, &path, Some(json!({"tags": ["x"]}))).await;
+    let r = h
+        .call(Method::POST, &path, Some(json!({"tags": ["x"]})))
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(
         r.json()["error"]["data"]["names"][0],
@@ -426,7 +465,10 @@ async fn tag_endpoints_add_remove_and_replace_with_their_status_codes() {
         .iter()
         .map(|g| g["name"].as_str().expect("name").to_string())
         .collect();
-    assert_eq!(found, BTreeSet::from(["vip".to_string(), "VIP".to_string()]));
+    assert_eq!(
+        found,
+        BTreeSet::from(["vip".to_string(), "VIP".to_string()])
+    );
     h.server.shutdown().await;
 }
 
@@ -451,15 +493,20 @@ async fn a_customer_message_reopens_a_closed_ticket() {
         .call(
             Method::POST,
             &format!("/api/tickets/{t}/messages"),
-            Some(json!({"channel": "chat", "via": "api", "from_agent": false, "public": true,
-                        "sender": {"id": customer}, "body_text": "me again"})),
+            Some(
+                json!({"channel": "chat", "via": "api", "from_agent": false, "public": true,
+                        "sender": {"id": customer}, "body_text": "me again"}),
+            ),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let tj = h.sim.ticket_json(t).expect("ticket");
     assert_eq!(tj["status"], "open");
     assert!(tj["closed_datetime"].is_null());
-    assert_eq!(tj["last_received_message_datetime"], r.json()["created_datetime"]);
+    assert_eq!(
+        tj["last_received_message_datetime"],
+        r.json()["created_datetime"]
+    );
 
     h.sim.set_status(t, "closed");
     h.sim.customer_says(t, "and again");
@@ -478,11 +525,31 @@ async fn updated_datetime_moves_on_every_change() {
     };
     let mut last = updated(&h);
     let steps: Vec<(Method, String, Value)> = vec![
-        (Method::PUT, format!("/api/tickets/{t}"), json!({"status": "closed"})),
-        (Method::PUT, format!("/api/tickets/{t}"), json!({"status": "open"})),
-        (Method::POST, format!("/api/tickets/{t}/tags"), json!({"names": ["a"]})),
-        (Method::PUT, format!("/api/tickets/{t}"), json!({"assignee_user": {"id": bot}})),
-        (Method::PUT, format!("/api/tickets/{t}"), json!({"assignee_user": null})),
+        (
+            Method::PUT,
+            format!("/api/tickets/{t}"),
+            json!({"status": "closed"}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/tickets/{t}"),
+            json!({"status": "open"}),
+        ),
+        (
+            Method::POST,
+            format!("/api/tickets/{t}/tags"),
+            json!({"names": ["a"]}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/tickets/{t}"),
+            json!({"assignee_user": {"id": bot}}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/tickets/{t}"),
+            json!({"assignee_user": null}),
+        ),
         (
             Method::POST,
             format!("/api/tickets/{t}/messages"),
@@ -525,14 +592,19 @@ async fn a_message_missing_required_fields_is_rejected_field_by_field() {
     assert_eq!(r.status, 400);
     let data = r.json()["error"]["data"].clone();
     for f in ["channel", "via", "from_agent", "sender", "public"] {
-        assert_eq!(data[f][0], "Missing data for required field.", "{f}: {data}");
+        assert_eq!(
+            data[f][0], "Missing data for required field.",
+            "{f}: {data}"
+        );
     }
     let r = h
         .call(
             Method::POST,
             &format!("/api/tickets/{t}/messages"),
-            Some(json!({"channel": "chat", "via": "api", "from_agent": true, "public": true,
-                        "sender": {"id": 999_999}, "body_text": "x"})),
+            Some(
+                json!({"channel": "chat", "via": "api", "from_agent": true, "public": true,
+                        "sender": {"id": 999_999}, "body_text": "x"}),
+            ),
         )
         .await;
     assert_eq!(r.status, 400);
@@ -541,8 +613,10 @@ async fn a_message_missing_required_fields_is_rejected_field_by_field() {
         .call(
             Method::POST,
             &format!("/api/tickets/{t}/messages"),
-            Some(json!({"channel": "chat", "via": "api", "from_agent": true, "public": true,
-                        "sender": {"id": h.seeded.bot.id}})),
+            Some(
+                json!({"channel": "chat", "via": "api", "from_agent": true, "public": true,
+                        "sender": {"id": h.seeded.bot.id}}),
+            ),
         )
         .await;
     assert_eq!(r.status, 400);
@@ -571,7 +645,11 @@ async fn an_agent_reply_assigns_an_unassigned_ticket_unless_disabled() {
     let note = json!({"channel": "internal-note", "via": "api", "from_agent": true,
                       "public": false, "sender": {"id": bot}, "body_text": "n"});
     let r = h
-        .call(Method::POST, &format!("/api/tickets/{t}/messages"), Some(note))
+        .call(
+            Method::POST,
+            &format!("/api/tickets/{t}/messages"),
+            Some(note),
+        )
         .await;
     assert_eq!(r.status, 201);
     assert!(h.sim.ticket_json(t).expect("t")["assignee_user"].is_null());
@@ -590,8 +668,12 @@ async fn an_agent_reply_assigns_an_unassigned_ticket_unless_disabled() {
 
     h.sim.set_assign_on_reply(false);
     let t2 = h.ticket("Bob", None, "chat");
-    h.call(Method::POST, &format!("/api/tickets/{t2}/messages"), Some(reply))
-        .await;
+    h.call(
+        Method::POST,
+        &format!("/api/tickets/{t2}/messages"),
+        Some(reply),
+    )
+    .await;
     assert!(h.sim.ticket_json(t2).expect("t")["assignee_user"].is_null());
     h.server.shutdown().await;
 }
@@ -601,11 +683,17 @@ async fn ticket_updates_accept_only_known_statuses_and_users() {
     let h = start(no_limit()).await;
     let t = h.ticket("Ann", None, "chat");
     let path = format!("/api/tickets/{t}");
-    let r = h.call(Method::PUT, &path, Some(json!({"status": "snoozed"}))).await;
+    let r = h
+        .call(Method::PUT, &path, Some(json!({"status": "snoozed"})))
+        .await;
     assert_eq!(r.status, 400);
     assert!(r.json()["error"]["data"]["status"].is_array());
     let r = h
-        .call(Method::PUT, &path, Some(json!({"assignee_user": {"id": 4242}})))
+        .call(
+            Method::PUT,
+            &path,
+            Some(json!({"assignee_user": {"id": 4242}})),
+        )
         .await;
     assert_eq!(r.status, 400);
     let team = h.seeded.team_id;
@@ -714,7 +802,11 @@ async fn malformed_and_reset_faults_break_the_body() {
     });
     let r = h.get("/api/users/0").await;
     assert_eq!(r.status, 200);
-    assert!(serde_json::from_str::<Value>(&r.text).is_err(), "{}", r.text);
+    assert!(
+        serde_json::from_str::<Value>(&r.text).is_err(),
+        "{}",
+        r.text
+    );
 
     h.sim.set_faults(Faults {
         reset_rate: 1.0,
@@ -766,7 +858,13 @@ async fn users_list_filters_by_role_and_reports_availability() {
     let v = h.get("/api/users?email=bot@perfectbot.test").await.json();
     assert_eq!(ids(&v), BTreeSet::from([h.seeded.bot.id]));
     let teams = h.get("/api/teams").await.json();
-    assert_eq!(teams["data"][0]["members"].as_array().expect("members").len(), 2);
+    assert_eq!(
+        teams["data"][0]["members"]
+            .as_array()
+            .expect("members")
+            .len(),
+        2
+    );
     h.server.shutdown().await;
 }
 
@@ -804,7 +902,9 @@ async fn in_process_messages_have_the_chat_shape() {
     h.sim.agent_says(t, h.seeded.agents[0].id, "hello");
     h.sim.rule_says(t, 77, "auto reply");
     let msgs = h
-        .get(&format!("/api/messages?ticket_id={t}&order_by=created_datetime:asc"))
+        .get(&format!(
+            "/api/messages?ticket_id={t}&order_by=created_datetime:asc"
+        ))
         .await
         .json();
     let m = msgs["data"].as_array().expect("list");

@@ -178,6 +178,7 @@ pub(crate) struct Traffic {
     pub bucket: Option<Bucket>,
     pub log: VecDeque<RequestRecord>,
     pub stats: SimStats,
+    pub webhooks: VecDeque<super::webhooks::WebhookDelivery>,
 }
 
 impl Traffic {
@@ -189,6 +190,7 @@ impl Traffic {
             bucket: rate_limit.map(|(c, w)| Bucket::new(c, w)),
             log: VecDeque::new(),
             stats: SimStats::default(),
+            webhooks: VecDeque::new(),
         }
     }
 
@@ -235,6 +237,13 @@ impl Traffic {
             malformed: r_mal < f.malformed_rate,
             reset: r_reset < f.reset_rate,
         }
+    }
+
+    pub(crate) fn record_webhook(&mut self, d: super::webhooks::WebhookDelivery) {
+        if self.webhooks.len() >= LOG_CAPACITY {
+            self.webhooks.pop_front();
+        }
+        self.webhooks.push_back(d);
     }
 
     pub(crate) fn record(&mut self, rec: RequestRecord) {

@@ -7,7 +7,8 @@
 //!
 //! It models Gorgias, not our client: it never uses `crate::gorgias::model`, and it rejects what
 //! Gorgias rejects. Submodules: `state` (data and rules), `server` (HTTP, routing, validation,
-//! paging), `filter` (the view filter language), `faults` (rate limit, faults, request log).
+//! paging), `filter` (the view filter language), `faults` (rate limit, faults, request log),
+//! `webhooks` (delivery of HTTP integrations while served).
 
 mod faults;
 pub mod filter;
@@ -15,9 +16,11 @@ mod server;
 mod state;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 pub use faults::{Delay, Faults, RequestRecord, SimStats};
 pub use state::HoursShape;
+pub use webhooks::WebhookDelivery;
 
 use crate::clock::{Clock, SystemClock};
 use faults::Traffic;
@@ -147,7 +150,7 @@ pub struct Sim {
 pub struct SimServer {
     /// The bound address (port 0 resolved).
     pub addr: SocketAddr,
-    stop_tx: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: tokio_util::sync::CancellationToken,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
@@ -159,9 +162,7 @@ impl SimServer {
 
     /// Stop accepting, let in-flight requests finish (bounded to 5 s), then return.
     pub async fn shutdown(mut self) {
-        if let Some(tx) = self.stop_tx.take() {
-            let _ = tx.send(());
-        }
+        self.stop.cancel();
         if let Some(task) = self.task.take() {
             let abort = task.abort_handle();
             if tokio::time::timeout(Duration::from_secs(5), task)
@@ -176,9 +177,7 @@ impl SimServer {
 
 impl Drop for SimServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.stop_tx.take() {
-            let _ = tx.send(());
-        }
+        self.stop.cancel();
     }
 }
 
@@ -240,18 +239,18 @@ impl Sim {
     pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<SimServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let stop = tokio_util::sync::CancellationToken::new();
         let app = server::router(self.clone());
+        tokio::spawn(webhooks::run(self.clone(), stop.clone()));
+        let stopped = stop.clone();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop_rx.await;
-                })
+                .with_graceful_shutdown(async move { stopped.cancelled().await })
                 .await
         });
         Ok(SimServer {
             addr,
-            stop_tx: Some(stop_tx),
+            stop,
             task: Some(task),
         })
     }
@@ -634,6 +633,11 @@ impl Sim {
     /// The request log, oldest first (bounded to the last 10 000 requests).
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.traffic().log.iter().cloned().collect()
+    }
+
+    /// Webhooks sent so far (bounded to the last 10 000), oldest first.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.traffic().webhooks.iter().cloned().collect()
     }
 
     /// Counters since start.

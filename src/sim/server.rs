@@ -96,64 +96,61 @@ async fn handle(axum::extract::State(sim): axum::extract::State<Sim>, req: Reque
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
-            record(&sim, &path, 413, None);
+            record(&sim, &pattern_for(&path), 413, None);
             return json_response(413, &json!({"error": {"msg": "Request entity too large."}}));
         }
     };
     let user = sim.authenticate(&headers);
 
     // Edge decisions, under the traffic lock only.
+    let pattern = pattern_for(&path);
     let now = Instant::now();
-    let admitted = {
+    let edge = {
         let mut tr = sim.traffic();
         let level = tr.bucket.as_mut().map(|b| b.peek(now));
-        if user.is_none() {
-            None
-        } else if let Some(left) = tr.storm_left(now) {
-            Some(Err((left, level)))
-        } else {
-            match tr.bucket.as_mut().map(|b| b.offer(now)) {
-                None => Some(Ok(None)),
-                Some(Admit::Ok { used, limit }) => {
-                    tr.stats.max_bucket_used = tr.stats.max_bucket_used.max(used);
-                    Some(Ok(Some((used, limit))))
-                }
-                Some(Admit::Limited {
-                    used,
-                    limit,
-                    retry_after,
-                }) => Some(Err((retry_after, Some((used, limit))))),
+        match user {
+            None => Edge::Unauthorized(level),
+            Some(_) => match tr.storm_left(now) {
+                Some(left) => Edge::Limited(left, level),
+                None => match tr.bucket.as_mut().map(|b| b.offer(now)) {
+                    None => Edge::Admitted(None),
+                    Some(Admit::Ok { used, limit }) => {
+                        tr.stats.max_bucket_used = tr.stats.max_bucket_used.max(used);
+                        Edge::Admitted(Some((used, limit)))
+                    }
+                    Some(Admit::Limited {
+                        used,
+                        limit,
+                        retry_after,
+                    }) => Edge::Limited(retry_after, Some((used, limit))),
+                },
+            },
+        }
+    };
+    let level = match edge {
+        Edge::Unauthorized(level) => {
+            record(&sim, &pattern, 401, None);
+            let mut r = json_response(401, &json!({"error": {"msg": "Unauthorized."}}));
+            if let Some((u, l)) = level {
+                set_limit_header(&mut r, u, l);
             }
+            return r;
         }
-    };
-    let Some(admitted) = admitted else {
-        let (_, level) = {
-            let mut tr = sim.traffic();
-            ((), tr.bucket.as_mut().map(|b| b.peek(now)))
-        };
-        record(&sim, &path, 401, None);
-        let mut r = json_response(401, &json!({"error": {"msg": "Unauthorized."}}));
-        if let Some((u, l)) = level {
-            set_limit_header(&mut r, u, l);
-        }
-        return r;
-    };
-    let user_id = user.expect("admitted only with a user");
-    let level = match admitted {
-        Err((retry_after, level)) => {
-            record(&sim, &path, 429, Some(user_id));
+        Edge::Limited(retry_after, level) => {
+            record(&sim, &pattern, 429, user);
             let mut r = rate_limited(retry_after);
             if let Some((u, l)) = level {
                 set_limit_header(&mut r, u, l);
             }
             return r;
         }
-        Ok(level) => level,
+        Edge::Admitted(level) => level,
     };
+    let user_id = user.expect("admitted only with a user");
 
     if let Some(status) = decision.error_status {
         sim.traffic().stats.faults_injected += 1;
-        record(&sim, &path, status, Some(user_id));
+        record(&sim, &pattern, status, Some(user_id));
         let mut r = json_response(
             status,
             &json!({"error": {"msg": "The server encountered an internal error."}}),
@@ -203,6 +200,21 @@ async fn handle(axum::extract::State(sim): axum::extract::State<Sim>, req: Reque
         set_limit_header(&mut r, u, l);
     }
     r
+}
+
+/// What the edge decided before routing: bucket levels are (used, limit).
+enum Edge {
+    Unauthorized(Option<(u32, u32)>),
+    Limited(u64, Option<(u32, u32)>),
+    Admitted(Option<(u32, u32)>),
+}
+
+/// The route pattern of a path, for counters (the path itself when no route matches).
+fn pattern_for(path: &str) -> String {
+    let rest = path.strip_prefix("/api").unwrap_or(path);
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let segs: Vec<&str> = rest.split('/').skip(1).collect();
+    parse_route(&segs).map_or_else(|| path.to_string(), |(_, p)| p.to_string())
 }
 
 /// The user a request's credentials belong to, if any.

@@ -4,6 +4,7 @@ use super::*;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 struct Harness {
     sim: Sim,
@@ -928,4 +929,73 @@ async fn in_process_messages_have_the_chat_shape() {
         .json();
     assert_eq!(ev["data"].as_array().expect("events").len(), 3);
     h.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn http_integrations_receive_templated_webhooks() {
+    use axum::extract::{Query as AxQuery, State as AxState};
+    type Seen = Arc<Mutex<Vec<(Option<String>, Option<String>, Value)>>>;
+    async fn hook(
+        AxState(seen): AxState<Seen>,
+        AxQuery(q): AxQuery<std::collections::HashMap<String, String>>,
+        headers: axum::http::HeaderMap,
+        axum::Json(body): axum::Json<Value>,
+    ) -> &'static str {
+        let secret = headers
+            .get("x-secret")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        seen.lock()
+            .expect("lock")
+            .push((q.get("t").cloned(), secret, body));
+        "ok"
+    }
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(hook))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let receiver = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let h = start(no_limit()).await;
+    let t = h.ticket("Ann", None, "chat");
+    let r = h
+        .call(
+            Method::POST,
+            "/api/integrations",
+            Some(json!({"name": "perfectbot", "type": "http",
+                        "http": {"url": format!("http://127.0.0.1:{port}/hook?t={{{{ticket.id}}}}"),
+                                 "method": "POST", "headers": {"X-Secret": "s3"},
+                                 "form": {"ticket_id": "{{ticket.id}}", "event": "{{event.type}}"},
+                                 "triggers": {"ticket-message-created": true}}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    h.sim.customer_says(t, "ping");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().expect("lock").is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = seen.lock().expect("lock").clone();
+    assert_eq!(got.len(), 1, "one message event, one delivery: {got:?}");
+    let tid = t.to_string();
+    assert_eq!(got[0].0.as_deref(), Some(tid.as_str()));
+    assert_eq!(got[0].1.as_deref(), Some("s3"));
+    assert_eq!(
+        got[0].2,
+        json!({"ticket_id": tid, "event": "ticket-message-created"})
+    );
+    // The simulator records the delivery once the receiver has answered.
+    while h.sim.webhook_deliveries().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let deliveries = h.sim.webhook_deliveries();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].status, Some(200));
+    h.server.shutdown().await;
+    receiver.abort();
 }

@@ -78,19 +78,16 @@ impl GorgiasError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::RateLimited { .. }
-                | Self::Server { .. }
-                | Self::Timeout { .. }
-                | Self::Transport { .. }
+            Self::RateLimited { .. } | Self::Server { .. } | Self::Timeout { .. } | Self::Transport { .. }
         )
     }
     /// The HTTP status, when there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::RateLimited { .. } => Some(429),
-            Self::Unauthorized { status, .. }
-            | Self::BadRequest { status, .. }
-            | Self::Server { status, .. } => Some(*status),
+            Self::Unauthorized { status, .. } | Self::BadRequest { status, .. } | Self::Server { status, .. } => {
+                Some(*status)
+            }
             Self::NotFound { .. } => Some(404),
             Self::Conflict { .. } => Some(409),
             _ => None,

@@ -27,9 +27,7 @@ pub mod opt_datetime {
         match raw {
             None => Ok(None),
             Some(s) if s.is_empty() => Ok(None),
-            Some(s) => parse_datetime(&s)
-                .map(Some)
-                .map_err(serde::de::Error::custom),
+            Some(s) => parse_datetime(&s).map(Some).map_err(serde::de::Error::custom),
         }
     }
     /// Serialize as RFC 3339 with offset.

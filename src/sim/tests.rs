@@ -999,3 +999,40 @@ async fn http_integrations_receive_templated_webhooks() {
     h.server.shutdown().await;
     receiver.abort();
 }
+
+#[test]
+fn datetimes_follow_the_injected_clock_and_can_drop_the_offset() {
+    let at: jiff::Timestamp = "2024-02-14T21:31:12.367230Z".parse().expect("ts");
+    let clock = crate::clock::ManualClock::new(at);
+    let sim = Sim::with_clock(SimOptions::default(), Arc::new(clock.clone()));
+    let c = sim.create_customer("Ann", None);
+    let t = sim.create_ticket(NewTicket {
+        customer_id: c,
+        first_message: "hi".into(),
+        ..NewTicket::default()
+    });
+    let v = sim.ticket_json(t).expect("ticket");
+    let created = v["created_datetime"].as_str().expect("created");
+    assert!(created.starts_with("2024-02-14T21:31:12.3672"), "{created}");
+    assert!(created.ends_with("+00:00"));
+    clock.advance(jiff::SignedDuration::from_hours(1));
+    sim.set_naive_datetimes(true);
+    let m = sim.customer_says(t, "still there?");
+    let v = sim.ticket_json(t).expect("ticket");
+    let msg = v["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|x| x["id"] == m)
+        .expect("message")
+        .clone();
+    let sent = msg["created_datetime"].as_str().expect("created");
+    assert!(sent.starts_with("2024-02-14T22:31:12"), "{sent}");
+    assert!(!sent.contains('+') && !sent.ends_with('Z'), "{sent}");
+    assert_eq!(
+        v["updated_datetime"]
+            .as_str()
+            .map(|s| s.ends_with("+00:00")),
+        Some(true)
+    );
+}

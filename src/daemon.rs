@@ -90,21 +90,31 @@ impl Daemon {
             .with_context(|| format!("opening the ledger {}", config.ledger.path.display()))?;
         let responder: Arc<dyn Responder> = match config.responder.kind {
             ResponderKind::Kb | ResponderKind::OpenAi => {
-                let kb = Kb::load_dir(&config.kb.dir)
-                    .with_context(|| format!("loading the knowledge base from {}", config.kb.dir.display()))?;
+                let kb = Kb::load_dir(&config.kb.dir).with_context(|| {
+                    format!(
+                        "loading the knowledge base from {}",
+                        config.kb.dir.display()
+                    )
+                })?;
                 Arc::new(KbResponder::new(kb, config.kb.min_score))
             }
         };
         let hours = match config.business_hours.source {
-            HoursSource::Config => config.business_hours.hours.clone(),
+            HoursSource::Config => config
+                .business_hours
+                .hours
+                .clone()
+                .unwrap_or_else(BusinessHours::always_open),
             HoursSource::Gorgias => {
                 let setting = client
                     .business_hours()
                     .await
                     .context("reading the business-hours setting from Gorgias")?;
                 match setting {
-                    Some(s) => BusinessHours::from_gorgias(&s, config.business_hours.holidays.clone())
-                        .map_err(|e| anyhow::anyhow!("Gorgias business-hours setting: {e}"))?,
+                    Some(s) => {
+                        BusinessHours::from_gorgias(&s, config.business_hours.holidays.clone())
+                            .map_err(|e| anyhow::anyhow!("Gorgias business-hours setting: {e}"))?
+                    }
                     None => BusinessHours::always_open(),
                 }
             }
@@ -114,11 +124,11 @@ impl Daemon {
             client: client.clone(),
             ledger: ledger.clone(),
             bot_user_id,
+            clock: clock.clone(),
         };
         let (notices, _) = broadcast::channel(1024);
-        let view_filter = format!(
-            "eq(ticket.status, 'open') && eq(ticket.assignee_user.id, {bot_user_id})"
-        );
+        let view_filter =
+            format!("eq(ticket.status, 'open') && eq(ticket.assignee_user.id, {bot_user_id})");
         let responder_timeout = config
             .timing
             .answer_deadline
@@ -166,9 +176,11 @@ impl Daemon {
             .filter(|t| match rows.get(&t.id) {
                 None => true,
                 Some(r) => {
-                    r.pending_since.is_some()
-                        || r.seen_updated_at != t.updated_datetime
-                        || (t.messages_count.is_some() && r.seen_messages_count != t.messages_count)
+                    let unchanged = match (engine::fingerprint(t), &r.seen_fingerprint) {
+                        (Some(listed), Some(expected)) => listed == *expected,
+                        _ => r.seen_updated_at == t.updated_datetime,
+                    };
+                    r.pending_since.is_some() || !unchanged
                 }
             })
             .map(|t| t.id)
@@ -190,7 +202,9 @@ impl Daemon {
             self.process_counted(id, Cause::Poll, &mut stats).await?;
         }
         let now = self.clock.now();
-        self.ledger.set_meta("last_poll_at", &now.to_string()).await?;
+        self.ledger
+            .set_meta("last_poll_at", &now.to_string())
+            .await?;
         Ok(stats)
     }
 
@@ -233,17 +247,29 @@ impl Daemon {
         Ok(stats)
     }
 
-    async fn process_counted(&self, id: u64, cause: Cause, stats: &mut PassStats) -> Result<(), PassError> {
+    async fn process_counted(
+        &self,
+        id: u64,
+        cause: Cause,
+        stats: &mut PassStats,
+    ) -> Result<(), PassError> {
         match self.process(id, cause).await {
             Ok(()) => stats.decided += 1,
-            Err(ProcessError::Exec(e)) if e.is_fatal() => return Err(PassError::Ledger(e.to_string())),
-            Err(ProcessError::Ledger(e)) if e.is_fatal() => return Err(PassError::Ledger(e.to_string())),
+            Err(ProcessError::Exec(e)) if e.is_fatal() => {
+                return Err(PassError::Ledger(e.to_string()));
+            }
+            Err(ProcessError::Ledger(e)) if e.is_fatal() => {
+                return Err(PassError::Ledger(e.to_string()));
+            }
             Err(e) => {
                 stats.failed += 1;
                 tracing::warn!(ticket_id = id, error = %e, "ticket not processed; will retry");
                 let _ = self
                     .ledger
-                    .set_meta("last_error", &format!("{} ticket {id}: {e}", self.clock.now()))
+                    .set_meta(
+                        "last_error",
+                        &format!("{} ticket {id}: {e}", self.clock.now()),
+                    )
                     .await;
             }
         }
@@ -260,10 +286,17 @@ impl Daemon {
         let row = self.ledger.ticket(id).await?;
         let now = self.clock.now();
         let availability = self.availability(now).await;
-        let mut plan = self.decide(&ticket, row.as_ref(), now, &availability, Answering::NotAsked);
+        let mut plan = self.decide(
+            &ticket,
+            row.as_ref(),
+            now,
+            &availability,
+            Answering::NotAsked,
+        );
         if let Some(turn) = plan.need_answer.take() {
             let asked = Instant::now();
-            let result = tokio::time::timeout(self.responder_timeout, self.responder.answer(&turn)).await;
+            let result =
+                tokio::time::timeout(self.responder_timeout, self.responder.answer(&turn)).await;
             let failure;
             let answering = match &result {
                 Ok(Ok(outcome)) => Answering::Outcome(outcome),
@@ -322,7 +355,14 @@ impl Daemon {
         Ok(())
     }
 
-    fn report(&self, ticket: &Ticket, plan: &Plan, outcomes: &[StepOutcome], cause: Cause, now: Timestamp) {
+    fn report(
+        &self,
+        ticket: &Ticket,
+        plan: &Plan,
+        outcomes: &[StepOutcome],
+        cause: Cause,
+        now: Timestamp,
+    ) {
         let actions: Vec<String> = plan
             .steps
             .iter()
@@ -332,7 +372,11 @@ impl Daemon {
             .collect();
         let changed = plan.previous_state != Some(plan.row.state);
         if actions.is_empty() && !changed {
-            tracing::debug!(ticket_id = ticket.id, rule = plan.rule.as_str(), "nothing to do");
+            tracing::debug!(
+                ticket_id = ticket.id,
+                rule = plan.rule.as_str(),
+                "nothing to do"
+            );
             return;
         }
         tracing::info!(
@@ -374,7 +418,9 @@ impl Daemon {
                             .collect();
                         if agents.iter().any(|u| u.availability_status.is_some()) {
                             Some(agents.iter().any(|u| {
-                                u.availability_status.as_ref().is_some_and(|a| a.status == "online")
+                                u.availability_status
+                                    .as_ref()
+                                    .is_some_and(|a| a.status == "online")
                             }))
                         } else {
                             None
@@ -401,7 +447,11 @@ impl Daemon {
         let now = self.clock.now();
         let (checked, landed) = self.executor.recover(now).await?;
         if checked > 0 {
-            tracing::info!(checked, landed, "checked unfinished actions from before the restart");
+            tracing::info!(
+                checked,
+                landed,
+                "checked unfinished actions from before the restart"
+            );
         }
         let (sweep_tx, mut sweep_rx) = mpsc::channel::<()>(1);
         let scheduler = start_cron(&self.config.timing.sweep, sweep_tx).await?;
@@ -413,7 +463,9 @@ impl Daemon {
         let result = loop {
             let next = self.ledger.next_deadline().await?;
             let sleep_for = match next {
-                Some(d) => engine::until(self.clock.now(), d).unsigned_abs() + Duration::from_millis(5),
+                Some(d) => {
+                    engine::until(self.clock.now(), d).unsigned_abs() + Duration::from_millis(5)
+                }
                 None => Duration::from_secs(3600),
             };
             let work = tokio::select! {
@@ -431,9 +483,19 @@ impl Daemon {
             match pass {
                 Ok(stats) => {
                     if stats.decided > 0 || stats.failed > 0 {
-                        tracing::debug!(?work, seen = stats.seen, decided = stats.decided, failed = stats.failed, ms = started.elapsed().as_millis() as u64, "pass done");
+                        tracing::debug!(
+                            ?work,
+                            seen = stats.seen,
+                            decided = stats.decided,
+                            failed = stats.failed,
+                            ms = started.elapsed().as_millis() as u64,
+                            "pass done"
+                        );
                     }
-                    let _ = self.ledger.set_meta("last_pass_ok", &self.clock.now().to_string()).await;
+                    let _ = self
+                        .ledger
+                        .set_meta("last_pass_ok", &self.clock.now().to_string())
+                        .await;
                     if matches!(work, Work::Poll) {
                         // The watchdog is fed only by polls that worked: a wedged or failing
                         // poll loop gets the service restarted.
@@ -445,7 +507,9 @@ impl Daemon {
                     }
                 }
                 Err(PassError::Ledger(e)) => {
-                    break Err(anyhow::anyhow!("the ledger cannot be written ({e}); stopping so nothing is done without a record"));
+                    break Err(anyhow::anyhow!(
+                        "the ledger cannot be written ({e}); stopping so nothing is done without a record"
+                    ));
                 }
                 Err(PassError::Gorgias(e)) => {
                     tracing::warn!(?work, error = %e, "pass failed; will try again");
@@ -467,7 +531,8 @@ impl Daemon {
     pub async fn status_line(&self) -> Result<String, LedgerError> {
         let counts = self.ledger.counts_by_state().await?;
         let get = |s: TicketState| counts.get(s.as_str()).copied().unwrap_or(0);
-        let tracked = get(TicketState::Active) + get(TicketState::Answered) + get(TicketState::AwaitingEmail);
+        let tracked =
+            get(TicketState::Active) + get(TicketState::Answered) + get(TicketState::AwaitingEmail);
         let mut line = format!(
             "{tracked} tickets: {} answered, {} awaiting customer, {} escalated",
             get(TicketState::Answered),
@@ -516,8 +581,10 @@ enum ProcessError {
 }
 
 fn is_handover(plan: &Plan) -> bool {
-    matches!(plan.row.state, TicketState::Escalated | TicketState::AwaitingEmail)
-        && plan.previous_state != Some(plan.row.state)
+    matches!(
+        plan.row.state,
+        TicketState::Escalated | TicketState::AwaitingEmail
+    ) && plan.previous_state != Some(plan.row.state)
 }
 
 /// The cron ticker: its job only signals the worker (`try_send` on a channel of one, so runs
@@ -527,7 +594,9 @@ async fn start_cron(
     tx: mpsc::Sender<()>,
 ) -> anyhow::Result<tokio_cron_scheduler::JobScheduler> {
     use tokio_cron_scheduler::{Job, JobScheduler};
-    let scheduler = JobScheduler::new().await.context("starting the sweep scheduler")?;
+    let scheduler = JobScheduler::new()
+        .await
+        .context("starting the sweep scheduler")?;
     let job = Job::new_async(cron, move |_id, _lock| {
         let tx = tx.clone();
         Box::pin(async move {
@@ -536,7 +605,10 @@ async fn start_cron(
     })
     .with_context(|| format!("timing.sweep: {cron:?}"))?;
     scheduler.add(job).await.context("adding the sweep job")?;
-    scheduler.start().await.context("starting the sweep scheduler")?;
+    scheduler
+        .start()
+        .await
+        .context("starting the sweep scheduler")?;
     Ok(scheduler)
 }
 

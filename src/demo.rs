@@ -22,8 +22,9 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
     let started = Instant::now();
     let sim = Sim::new(SimOptions::default());
     let seeded = sim.seed_default();
-    // Always open, so the handover messages say an agent is coming.
+    // Always open, and one agent online, so the handover messages say an agent is coming.
     sim.set_business_hours(serde_json::json!({"timezone": "Europe/Paris", "business_hours": []}));
+    sim.set_availability(seeded.agents[0].id, "online");
     let server = sim
         .serve("127.0.0.1:0".parse().expect("a literal address"))
         .await
@@ -36,13 +37,16 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
     let mut cfg = Config::for_tests(&server.base_url(), &seeded.bot.email, &seeded.bot.api_key);
     cfg.ledger.path = dir.path().join("ledger.db");
     cfg.kb.dir = kb_dir;
-    cfg.timing.poll_interval = Duration::from_secs(1);
+    cfg.timing.poll_interval = Duration::from_secs(2);
     cfg.timing.sweep = "*/5 * * * * *".to_string();
     cfg.timing.close_after = close_after;
     cfg.timing.email_wait = Duration::from_secs(30);
     cfg.timing.answer_deadline = Duration::from_secs(20);
 
-    println!("perfectbot demo: a Gorgias simulator at {}", server.base_url());
+    println!(
+        "perfectbot demo: a Gorgias simulator at {}",
+        server.base_url()
+    );
     println!(
         "the bot is user {} ({}); close_after = {}; poll every {}",
         seeded.bot.id,
@@ -84,19 +88,21 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
     };
 
     let say = |id: u64, who: &str, text: &str| {
-        println!("[{:>5.1}s] #{id:<3} {who:<5} {text}", started.elapsed().as_secs_f64());
+        println!(
+            "[{:>5.1}s] #{id:<3} {who:<5} {text}",
+            started.elapsed().as_secs_f64()
+        );
     };
     let new_chat = |name: &str, email: Option<&str>, text: &str, tags: Vec<String>| {
         let customer = sim.create_customer(name, email);
-        let id = sim.create_ticket(NewTicket {
+        sim.create_ticket(NewTicket {
             channel: "chat".into(),
             customer_id: customer,
             first_message: text.into(),
             assignee_user: Some(bot),
             tags,
             ..NewTicket::default()
-        });
-        id
+        })
     };
     let mut scenarios: BTreeMap<u64, (&str, &str)> = BTreeMap::new();
     let wait_for = |what: &'static str, id: u64, want: TicketState| {
@@ -134,7 +140,7 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
     scenarios.insert(t3, ("asked for a person; email collected", "escalated"));
 
     // 4. No knowledge.
-    let q = "Do you sell gift wrapping for llamas?";
+    let q = "Do you sponsor football teams?";
     let t4 = new_chat("Dev", Some("dev@example.org"), q, vec![]);
     say(t4, "cust", q);
     scenarios.insert(t4, ("no knowledge; later returned to the bot", "answered"));
@@ -147,7 +153,12 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
 
     // 6. The Not Involved tag keeps the bot off.
     let q = "Where is my order?";
-    let t6 = new_chat("Finn", Some("finn@example.org"), q, vec!["PerfectBot: Not Involved".into()]);
+    let t6 = new_chat(
+        "Finn",
+        Some("finn@example.org"),
+        q,
+        vec!["PerfectBot: Not Involved".into()],
+    );
     say(t6, "cust", q);
     scenarios.insert(t6, ("tagged Not Involved", "ignored"));
 
@@ -166,8 +177,16 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
         assignee_user: Some(bot),
         ..NewTicket::default()
     });
-    sim.rule_says(t9, 77, "Thanks for reaching out! (automatic reply from a Gorgias rule)");
-    say(t9, "cust", "Is my parcel insured?   (a Gorgias rule replied automatically)");
+    sim.rule_says(
+        t9,
+        77,
+        "Thanks for reaching out! (automatic reply from a Gorgias rule)",
+    );
+    say(
+        t9,
+        "cust",
+        "Is my parcel insured?   (a Gorgias rule replied automatically)",
+    );
     scenarios.insert(t9, ("handled by a Gorgias rule", "ignored"));
 
     // 10. An email ticket assigned to the bot: not a bot channel.
@@ -208,7 +227,11 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
     sim.agent_says(t4, agent, "We don't, sorry! Anything else?");
     sim.remove_tags(t4, &["PerfectBot: Agent Check Recommended"]);
     sim.assign(t4, Some(bot), None);
-    say(t4, "agent", "answers, removes the tag and gives the ticket back to the bot");
+    say(
+        t4,
+        "agent",
+        "answers, removes the tag and gives the ticket back to the bot",
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let q = "Ok. How long does shipping take?";
     sim.customer_says(t4, q);
@@ -299,10 +322,15 @@ fn print_table(
         "ticket", "scenario", "status", "assignee", "bot state"
     );
     for (&id, &(what, _)) in scenarios {
-        let Some(t) = sim.ticket_json(id) else { continue };
+        let Some(t) = sim.ticket_json(id) else {
+            continue;
+        };
         let state = states.get(&id).map_or("-", String::as_str);
         let status = t["status"].as_str().unwrap_or("?").to_string();
-        let assignee = match (t["assignee_user"]["id"].as_u64(), t["assignee_team"]["id"].as_u64()) {
+        let assignee = match (
+            t["assignee_user"]["id"].as_u64(),
+            t["assignee_team"]["id"].as_u64(),
+        ) {
             (Some(u), _) if u == bot => "bot".to_string(),
             (Some(u), _) => format!("user {u}"),
             (None, Some(team)) => format!("team {team}"),

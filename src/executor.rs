@@ -51,6 +51,8 @@ pub struct Executor {
     pub client: Client,
     pub ledger: Ledger,
     pub bot_user_id: u64,
+    /// Reads the time the writes landed, for the close lag and reply latency figures.
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 impl Executor {
@@ -85,7 +87,12 @@ impl Executor {
                     // Sent before without confirmation: look before sending again.
                     if self.landed(ticket.id, &action).await.unwrap_or(false) {
                         self.ledger
-                            .finish_action(row.id, ActionStatus::Done, Some("found in Gorgias"), now)
+                            .finish_action(
+                                row.id,
+                                ActionStatus::Done,
+                                Some("found in Gorgias"),
+                                now,
+                            )
                             .await?;
                         tracing::info!(ticket_id = ticket.id, action = key.kind.as_str(), trigger = %key.trigger, "already landed; not sent again");
                         outcomes.push(StepOutcome::AlreadyDone);
@@ -126,7 +133,12 @@ impl Executor {
                         .finish_action(row.id, ActionStatus::Abandoned, Some(&detail), now)
                         .await?;
                     tracing::error!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write refused; going on without it");
-                    let _ = write!(note_extra, "\nnote: {} failed: {}", describe(&action), short(&e));
+                    let _ = write!(
+                        note_extra,
+                        "\nnote: {} failed: {}",
+                        describe(&action),
+                        short(&e)
+                    );
                     outcomes.push(StepOutcome::GaveUp(detail));
                     if matches!(e, GorgiasError::NotFound { .. }) {
                         break;
@@ -134,15 +146,18 @@ impl Executor {
                 }
             }
         }
-        self.ledger.save_ticket(&plan.row).await?;
+        let mut row = plan.row.clone();
+        row.seen_fingerprint = crate::engine::fingerprint_after(ticket, &plan.steps);
+        self.ledger.save_ticket(&row).await?;
+        let landed_at = self.clock.now();
         for e in &plan.events {
             self.ledger
                 .record_event(NewEvent {
-                    at: now,
+                    at: landed_at,
                     ticket_id: Some(ticket.id),
                     kind: e.kind.clone(),
                     reason: e.reason.clone(),
-                    detail: Some(e.detail.clone()),
+                    detail: Some(with_landed_figures(&e.detail, landed_at)),
                 })
                 .await?;
         }
@@ -161,22 +176,37 @@ impl Executor {
                 c.post_message(ticket.id, &msg).await.map(|_| ())
             }
             Action::Note(text) => c
-                .post_message(ticket.id, &NewMessage::internal_note(self.bot_user_id, text))
+                .post_message(
+                    ticket.id,
+                    &NewMessage::internal_note(self.bot_user_id, text),
+                )
                 .await
                 .map(|_| ()),
             Action::AddTags(names) => c.add_tags(ticket.id, names).await,
             Action::RemoveTags(names) => c.remove_tags(ticket.id, names).await,
-            Action::Unassign => c.update_ticket(ticket.id, &TicketUpdate::unassign()).await.map(|_| ()),
+            Action::Unassign => c
+                .update_ticket(ticket.id, &TicketUpdate::unassign())
+                .await
+                .map(|_| ()),
             Action::AssignUser(id) => c
                 .update_ticket(ticket.id, &TicketUpdate::assign_user(*id))
                 .await
                 .map(|_| ()),
+            // A handover to a team must also leave the bot's hands, or the bot would still own it.
             Action::AssignTeam(id) => c
-                .update_ticket(ticket.id, &TicketUpdate::assign_team(*id))
+                .update_ticket(
+                    ticket.id,
+                    &TicketUpdate::assign_team(*id).with_assignee_user(None),
+                )
                 .await
                 .map(|_| ()),
-            Action::Close => c.update_ticket(ticket.id, &TicketUpdate::close()).await.map(|_| ()),
-            Action::SetEmail { customer_id, email } => c.set_customer_email(*customer_id, email).await,
+            Action::Close => c
+                .update_ticket(ticket.id, &TicketUpdate::close())
+                .await
+                .map(|_| ()),
+            Action::SetEmail { customer_id, email } => {
+                c.set_customer_email(*customer_id, email).await
+            }
         }
     }
 
@@ -198,7 +228,9 @@ impl Executor {
             Action::RemoveTags(names) => names.iter().all(|n| !t.has_tag(n)),
             Action::Unassign => t.assignee_user.is_none(),
             Action::AssignUser(id) => t.assignee_user.as_ref().is_some_and(|u| u.id == *id),
-            Action::AssignTeam(id) => t.assignee_team.as_ref().is_some_and(|x| x.id == *id),
+            Action::AssignTeam(id) => {
+                t.assignee_team.as_ref().is_some_and(|x| x.id == *id) && t.assignee_user.is_none()
+            }
             Action::Close => !t.is_open(),
             Action::SetEmail { email, .. } => t
                 .customer
@@ -221,7 +253,12 @@ impl Executor {
             match self.landed(a.key.ticket_id, &action).await {
                 Ok(true) => {
                     self.ledger
-                        .finish_action(a.id, ActionStatus::Done, Some("found in Gorgias at start-up"), now)
+                        .finish_action(
+                            a.id,
+                            ActionStatus::Done,
+                            Some("found in Gorgias at start-up"),
+                            now,
+                        )
                         .await?;
                     landed += 1;
                 }
@@ -231,11 +268,29 @@ impl Executor {
                         .finish_action(a.id, ActionStatus::Abandoned, Some("ticket gone"), now)
                         .await?;
                 }
-                Err(e) => tracing::warn!(ticket_id = a.key.ticket_id, error = %e, "could not check a pending action; will check again"),
+                Err(e) => {
+                    tracing::warn!(ticket_id = a.key.ticket_id, error = %e, "could not check a pending action; will check again")
+                }
             }
         }
         Ok((pending.len(), landed))
     }
+}
+
+/// Close lag and reply latency measured to when the writes landed, which is what the customer
+/// sees: `deadline_us` becomes `lag_ms`, `since_us` becomes `latency_ms`.
+fn with_landed_figures(detail: &serde_json::Value, landed_at: Timestamp) -> serde_json::Value {
+    let mut d = detail.clone();
+    let at = landed_at.as_microsecond();
+    if let Some(obj) = d.as_object_mut() {
+        if let Some(deadline) = obj.get("deadline_us").and_then(|v| v.as_i64()) {
+            obj.insert("lag_ms".into(), ((at - deadline).max(0) / 1000).into());
+        }
+        if let Some(since) = obj.get("since_us").and_then(|v| v.as_i64()) {
+            obj.insert("latency_ms".into(), ((at - since).max(0) / 1000).into());
+        }
+    }
+    d
 }
 
 /// The action as stored in the log (JSON), enough to check it and to describe it.
@@ -260,7 +315,10 @@ fn payload_of(action: &Action) -> String {
 pub fn action_of(payload: &str) -> Option<Action> {
     let v: serde_json::Value = serde_json::from_str(payload).ok()?;
     let strings = |x: &serde_json::Value| -> Option<Vec<String>> {
-        x.as_array()?.iter().map(|s| s.as_str().map(str::to_string)).collect()
+        x.as_array()?
+            .iter()
+            .map(|s| s.as_str().map(str::to_string))
+            .collect()
     };
     let (k, x) = v.as_object()?.iter().next()?;
     Some(match k.as_str() {
@@ -284,7 +342,10 @@ pub fn action_of(payload: &str) -> Option<Action> {
 pub fn describe(action: &Action) -> String {
     match action {
         Action::Reply(t) => format!("replied: {}", clip(t, 70)),
-        Action::Note(t) => format!("internal note: {}", clip(t.lines().next().unwrap_or(""), 70)),
+        Action::Note(t) => format!(
+            "internal note: {}",
+            clip(t.lines().next().unwrap_or(""), 70)
+        ),
         Action::AddTags(n) => format!("tagged {}", n.join(", ")),
         Action::RemoveTags(n) => format!("untagged {}", n.join(", ")),
         Action::Unassign => "unassigned".to_string(),

@@ -10,10 +10,15 @@
 //!   it also holds intent/frustration detection and email extraction.
 //! - [`hours`] answers "are we open, and when do we open next" in the business's time zone.
 //! - [`sim`] is a Gorgias simulator used by tests, benchmarks and `perfectbot demo`.
+//! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
+//! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
+//! - [`demo`] runs the lifecycle against the simulator for a newcomer.
 //! - [`clock`] injects wall time.
 
 pub mod clock;
 pub mod config;
+pub mod daemon;
+pub mod demo;
 pub mod engine;
 pub mod executor;
 pub mod gorgias;

@@ -13,7 +13,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "perfectbot", version, about = "A self-hosted chat agent for the Gorgias helpdesk")]
+#[command(
+    name = "perfectbot",
+    version,
+    about = "A self-hosted chat agent for the Gorgias helpdesk"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,7 +68,10 @@ fn main() -> ExitCode {
 }
 
 fn with_runtime(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("perfectbot: cannot start the async runtime: {e}");
@@ -157,11 +164,12 @@ fn init_logs(format: LogFormat, filter: &str) {
         LogFormat::Auto => std::env::var_os("JOURNAL_STREAM").is_some(),
         _ => false,
     };
-    if journald {
-        if let Ok(layer) = tracing_journald::layer() {
-            let _ = tracing_subscriber::registry().with(filter).with(layer).try_init();
-            return;
-        }
+    if journald && let Ok(layer) = tracing_journald::layer() {
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(layer)
+            .try_init();
+        return;
     }
     if format == LogFormat::Json {
         let _ = tracing_subscriber::fmt()

@@ -8,10 +8,12 @@
 //! outcome. Every action carries the trigger that makes its idempotency key, so that an action is
 //! performed at most once whatever happens in between.
 
+mod fingerprint;
 mod plan;
 #[cfg(test)]
 mod tests;
 
+pub use fingerprint::{fingerprint, fingerprint_after};
 pub use plan::*;
 
 use crate::gorgias::{Message, Ticket};
@@ -151,7 +153,7 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
         plan.row.pending_since = None;
         mark_handled_through(
             &mut plan.row,
-            t.messages.iter().filter(|m| m.is_from_customer()).last(),
+            t.messages.iter().rfind(|m| m.is_from_customer()),
         );
         return plan;
     }
@@ -208,7 +210,8 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
                 plan.event(
                     "closed",
                     Some("idle"),
-                    serde_json::json!({ "lag_ms": (input.now - deadline).as_millis() as i64 }),
+                    // The executor adds `lag_ms` once the close has landed.
+                    serde_json::json!({ "deadline_us": deadline.as_microsecond() }),
                 );
             } else {
                 plan.rule = Rule::Waiting;
@@ -310,7 +313,8 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
                     "sources": sources,
                     "score": score,
                     "question": texts.join("\n"),
-                    "latency_ms": (input.now - waiting_since).as_millis() as i64,
+                    // The executor adds `latency_ms` once the reply has landed.
+                    "since_us": waiting_since.as_microsecond(),
                 }),
             );
         }
@@ -513,8 +517,7 @@ fn internal_note(
 fn last_customer_text(t: &Ticket) -> String {
     t.messages
         .iter()
-        .filter(|m| m.is_from_customer())
-        .last()
+        .rfind(|m| m.is_from_customer())
         .map(|m| m.text().trim().to_string())
         .unwrap_or_default()
 }
@@ -539,8 +542,7 @@ fn is_bot_message(m: &Message, policy: &Policy) -> bool {
 fn last_agent_side(t: &Ticket) -> Option<&Message> {
     t.messages
         .iter()
-        .filter(|m| m.from_agent && !m.is_internal_note())
-        .last()
+        .rfind(|m| m.from_agent && !m.is_internal_note())
 }
 
 /// A public reply by a human agent (not the bot, not automation) written after the bot took the
@@ -555,10 +557,7 @@ fn human_reply_since_bot_took_it<'t>(
         m.from_agent
             && !m.is_internal_note()
             && !m.is_automation()
-            && !m
-                .sender
-                .as_ref()
-                .is_some_and(|s| s.id == policy.bot_user_id)
+            && m.sender.as_ref().is_none_or(|s| s.id != policy.bot_user_id)
             && m.created_datetime.is_some_and(|c| c > since)
     })
 }

@@ -64,7 +64,7 @@ const PRUNABLE_STATES: [TicketState; 3] = [
 
 const TICKET_COLS: &str = "ticket_id, state, reason, last_customer_msg_id, last_customer_msg_at, \
      last_bot_reply_at, close_deadline, email_requested_at, returned_at, seen_updated_at, \
-     seen_messages_count, pending_since, answers, handovers, closes, created_at, updated_at";
+     seen_messages_count, pending_since, answers, handovers, closes, created_at, updated_at, seen_fingerprint";
 
 const ACTION_COLS: &str = "id, key, ticket_id, kind, \"trigger\", status, payload, created_at, \
      finished_at, attempts, detail";
@@ -771,6 +771,7 @@ fn ticket_from_row(r: &Row<'_>) -> Result<TicketRow, LedgerError> {
         closes: cell.u32("closes", r.get(14).ctx(what)?)?,
         created_at: cell.ts("created_at", opt(15)?)?,
         updated_at: cell.ts("updated_at", opt(16)?)?,
+        seen_fingerprint: r.get(17).ctx(what)?,
     })
 }
 
@@ -801,7 +802,7 @@ fn upsert_ticket(c: &Connection, what: &str, row: &TicketRow) -> Result<(), Ledg
         .transpose()?;
     let sql = format!(
         "INSERT INTO tickets ({TICKET_COLS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
          ON CONFLICT(ticket_id) DO UPDATE SET \
          state = excluded.state, reason = excluded.reason, \
          last_customer_msg_id = excluded.last_customer_msg_id, \
@@ -813,7 +814,8 @@ fn upsert_ticket(c: &Connection, what: &str, row: &TicketRow) -> Result<(), Ledg
          seen_messages_count = excluded.seen_messages_count, \
          pending_since = excluded.pending_since, answers = excluded.answers, \
          handovers = excluded.handovers, closes = excluded.closes, \
-         created_at = excluded.created_at, updated_at = excluded.updated_at"
+         created_at = excluded.created_at, updated_at = excluded.updated_at, \
+         seen_fingerprint = excluded.seen_fingerprint"
     );
     c.prepare_cached(&sql)
         .and_then(|mut s| {
@@ -835,6 +837,7 @@ fn upsert_ticket(c: &Connection, what: &str, row: &TicketRow) -> Result<(), Ledg
                 row.closes,
                 opt_us(row.created_at),
                 opt_us(row.updated_at),
+                row.seen_fingerprint,
             ])
         })
         .ctx(what)?;

@@ -33,6 +33,7 @@ CREATE TABLE tickets (
     returned_at          INTEGER,
     seen_updated_at      INTEGER,
     seen_messages_count  INTEGER,
+    seen_fingerprint     TEXT,
     pending_since        INTEGER,
     answers              INTEGER NOT NULL DEFAULT 0,
     handovers            INTEGER NOT NULL DEFAULT 0,

@@ -110,6 +110,7 @@ async fn a_full_ticket_row_round_trips_every_field() {
         returned_at: Some(us(1_800_000_004_000_005)),
         seen_updated_at: Some(us(1_800_000_005_000_006)),
         seen_messages_count: Some(42),
+        seen_fingerprint: Some("open|1|0|a".into()),
         pending_since: Some(us(1_800_000_006_000_007)),
         answers: 3,
         handovers: 1,

@@ -89,6 +89,9 @@ pub struct TicketRow {
     /// poll reads in full only the tickets that changed.
     pub seen_updated_at: Option<Timestamp>,
     pub seen_messages_count: Option<u64>,
+    /// What the ticket's listing should look like (status, assignee, tags, message count) after
+    /// the bot's own last writes; a listing that matches needs no full read.
+    pub seen_fingerprint: Option<String>,
     /// Since when a customer message has waited for an answer (responder errors); drives
     /// `answer_deadline`.
     pub pending_since: Option<Timestamp>,

@@ -30,7 +30,12 @@ fn check_config_accepts_a_good_file_and_prints_a_summary() {
         .env_remove("CREDENTIALS_DIRECTORY")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("127.0.0.1:9"), "{stdout}");
     assert!(!stdout.contains("secret-key-123"));
@@ -101,7 +106,12 @@ async fn sigterm_stops_the_daemon_cleanly_within_ten_seconds() {
         ..Default::default()
     });
     let deadline = Instant::now() + Duration::from_secs(30);
-    while sim.ticket_json(id).unwrap()["messages"].as_array().unwrap().len() < 2 {
+    while sim.ticket_json(id).unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .len()
+        < 2
+    {
         assert!(Instant::now() < deadline, "the daemon never answered");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -115,7 +125,10 @@ async fn sigterm_stops_the_daemon_cleanly_within_ten_seconds() {
             assert!(status.success(), "exit status {status}");
             break;
         }
-        assert!(sent.elapsed() < Duration::from_secs(10), "still running 10 s after SIGTERM");
+        assert!(
+            sent.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

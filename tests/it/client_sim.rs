@@ -14,7 +14,11 @@ async fn client_pages_through_the_simulator_without_a_single_429() {
             channel: if i % 3 == 0 { "email" } else { "chat" }.into(),
             customer_id: c,
             first_message: format!("question {i}"),
-            assignee_user: if i % 5 == 0 { None } else { Some(seeded.bot.id) },
+            assignee_user: if i % 5 == 0 {
+                None
+            } else {
+                Some(seeded.bot.id)
+            },
             ..NewTicket::default()
         });
     }
@@ -29,7 +33,10 @@ async fn client_pages_through_the_simulator_without_a_single_429() {
     let me = client.current_user().await.unwrap();
     assert_eq!(me.id, seeded.bot.id);
     let filter = "eq(ticket.status, 'open') && eq(ticket.channel, 'chat') && eq(ticket.assignee_user.id, '{{current_user.id}}')";
-    let listed = client.ad_hoc_view_items(filter, "updated_datetime").await.unwrap();
+    let listed = client
+        .ad_hoc_view_items(filter, "updated_datetime")
+        .await
+        .unwrap();
     let expected = (0..230).filter(|i| i % 3 != 0 && i % 5 != 0).count();
     assert_eq!(listed.len(), expected, "every page read");
     let mut ids: Vec<u64> = listed.iter().map(|t| t.id).collect();
@@ -42,7 +49,10 @@ async fn client_pages_through_the_simulator_without_a_single_429() {
         assert_eq!(t.messages.len(), 1);
     }
     let stats = sim.stats();
-    assert_eq!(stats.rate_limited, 0, "the client never went over the limit: {stats:?}");
+    assert_eq!(
+        stats.rate_limited, 0,
+        "the client never went over the limit: {stats:?}"
+    );
     assert!(stats.requests >= 53);
 }
 

@@ -15,12 +15,14 @@ pub const KB: &str = include_str!("../data/kb/shop.toml");
 
 pub struct TestApp {
     pub sim: Sim,
-    pub server: SimServer,
+    /// Kept alive for the test's duration: dropping it stops the simulator.
+    _server: SimServer,
     pub seeded: Seeded,
     pub daemon: Arc<Daemon>,
     pub cancel: CancellationToken,
     pub handle: Option<JoinHandle<anyhow::Result<()>>>,
-    pub dir: tempfile::TempDir,
+    /// Kept alive for the test's duration: the ledger and knowledge base live in it.
+    _dir: tempfile::TempDir,
 }
 
 /// Fast timings for tests: poll 200 ms, close after 2 s, sweeps every second.
@@ -38,6 +40,7 @@ pub async fn start_sim(opts: SimOptions) -> (Sim, SimServer, Seeded) {
     let sim = Sim::new(opts);
     let seeded = sim.seed_default();
     sim.set_business_hours(serde_json::json!({"timezone": "Europe/Paris", "business_hours": []}));
+    sim.set_availability(seeded.agents[0].id, "online");
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     (sim, server, seeded)
 }
@@ -61,11 +64,11 @@ pub fn relaxed_sim() -> SimOptions {
     }
 }
 
-pub async fn spawn_app(tweak: impl FnOnce(&mut Config)) -> TestApp {
+pub async fn spawn_app(tweak: impl FnOnce(&mut Config, &Seeded)) -> TestApp {
     let (sim, server, seeded) = start_sim(relaxed_sim()).await;
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config_for(&server, &seeded, dir.path());
-    tweak(&mut cfg);
+    tweak(&mut cfg, &seeded);
     let daemon = Arc::new(Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap());
     let cancel = CancellationToken::new();
     let handle = {
@@ -75,12 +78,12 @@ pub async fn spawn_app(tweak: impl FnOnce(&mut Config)) -> TestApp {
     };
     TestApp {
         sim,
-        server,
+        _server: server,
         seeded,
         daemon,
         cancel,
         handle: Some(handle),
-        dir,
+        _dir: dir,
     }
 }
 
@@ -97,7 +100,12 @@ impl TestApp {
         self.chat_with(email, text, |_| {})
     }
 
-    pub fn chat_with(&self, email: Option<&str>, text: &str, f: impl FnOnce(&mut NewTicket)) -> u64 {
+    pub fn chat_with(
+        &self,
+        email: Option<&str>,
+        text: &str,
+        f: impl FnOnce(&mut NewTicket),
+    ) -> u64 {
         let customer = self.sim.create_customer("Test Customer", email);
         let mut t = NewTicket {
             channel: "chat".into(),
@@ -146,7 +154,10 @@ impl TestApp {
             if f(&t) {
                 return t;
             }
-            assert!(Instant::now() < deadline, "ticket {id}: {what} never happened: {t:#?}");
+            assert!(
+                Instant::now() < deadline,
+                "ticket {id}: {what} never happened: {t:#?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -157,7 +168,11 @@ impl TestApp {
         self.ticket(id)
             .messages
             .iter()
-            .filter(|m| m.from_agent && !m.is_internal_note() && m.sender.as_ref().is_some_and(|s| s.id == bot))
+            .filter(|m| {
+                m.from_agent
+                    && !m.is_internal_note()
+                    && m.sender.as_ref().is_some_and(|s| s.id == bot)
+            })
             .map(|m| m.text().to_string())
             .collect()
     }

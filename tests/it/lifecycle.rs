@@ -12,39 +12,56 @@ const NOT_INVOLVED: &str = "PerfectBot: Not Involved";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_ticket_closes_after_close_after() {
-    let app = spawn_app(|_| {}).await;
+    let app = spawn_app(|_, _| {}).await;
     let id = app.chat(Some("ada@example.org"), "How long does shipping take?");
     let row = app.wait_state(id, TicketState::Answered).await;
     assert_eq!(app.bot_replies(id).len(), 1, "one answer");
     assert!(tag_names(&app.ticket(id)).contains(&HANDLED.to_string()));
     let deadline = row.close_deadline.expect("close deadline armed");
-    let t = app.wait_ticket(id, "closed", |t| t.status == "closed").await;
+    let t = app
+        .wait_ticket(id, "closed", |t| t.status == "closed")
+        .await;
     assert!(tag_names(&t).contains(&AUTO_CLOSED.to_string()));
     // Closed at the deadline, not before.
     let closed_at = t.closed_datetime.or(t.updated_datetime).unwrap();
-    assert!(closed_at >= deadline, "closed at {closed_at}, deadline {deadline}");
-    assert_eq!(app.wait_state(id, TicketState::Closed).await.state, TicketState::Closed);
+    assert!(
+        closed_at >= deadline,
+        "closed at {closed_at}, deadline {deadline}"
+    );
+    assert_eq!(
+        app.wait_state(id, TicketState::Closed).await.state,
+        TicketState::Closed
+    );
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_reply_before_close_is_answered_and_moves_the_close() {
-    let app = spawn_app(|cfg| cfg.timing.close_after = Duration::from_secs(4)).await;
-    let id = app.chat(Some("ben@example.org"), "What payment methods do you accept?");
+    let app = spawn_app(|cfg, _| cfg.timing.close_after = Duration::from_secs(4)).await;
+    let id = app.chat(
+        Some("ben@example.org"),
+        "What payment methods do you accept?",
+    );
     let first = app.wait_state(id, TicketState::Answered).await;
     app.sim.customer_says(id, "How long does shipping take?");
-    let t = app.wait_ticket(id, "second answer", |_| app.bot_replies(id).len() == 2).await;
+    let t = app
+        .wait_ticket(id, "second answer", |_| app.bot_replies(id).len() == 2)
+        .await;
     assert_eq!(t.status, "open");
     let second = app.wait_state(id, TicketState::Answered).await;
-    assert!(second.close_deadline > first.close_deadline, "the close moved");
-    app.wait_ticket(id, "closed", |t| t.status == "closed").await;
+    assert!(
+        second.close_deadline > first.close_deadline,
+        "the close moved"
+    );
+    app.wait_ticket(id, "closed", |t| t.status == "closed")
+        .await;
     assert_eq!(app.bot_replies(id).len(), 2);
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handover_on_request_collects_email_first() {
-    let app = spawn_app(|_| {}).await;
+    let app = spawn_app(|_, _| {}).await;
     let id = app.chat(None, "Can I talk to a human please?");
     app.wait_state(id, TicketState::AwaitingEmail).await;
     assert_eq!(app.bot_replies(id).len(), 1, "asked for the email");
@@ -55,17 +72,27 @@ async fn handover_on_request_collects_email_first() {
     assert!(tag_names(&t).contains(&AGENT_REQUIRED.to_string()));
     assert!(t.assignee_user.is_none(), "unassigned");
     assert_eq!(t.status, "open");
-    assert_eq!(t.customer.as_ref().unwrap().email.as_deref(), Some("cleo.m@example.org"));
-    assert_eq!(app.bot_replies(id).len(), 2, "email request + handover message");
+    assert_eq!(
+        t.customer.as_ref().unwrap().email.as_deref(),
+        Some("cleo.m@example.org")
+    );
+    assert_eq!(
+        app.bot_replies(id).len(),
+        2,
+        "email request + handover message"
+    );
     let notes = app.bot_notes(id);
     assert_eq!(notes.len(), 1);
-    assert!(notes[0].contains("requested") && notes[0].contains("cleo.m@example.org"), "{notes:?}");
+    assert!(
+        notes[0].contains("requested") && notes[0].contains("cleo.m@example.org"),
+        "{notes:?}"
+    );
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_email_within_email_wait_hands_over_anyway() {
-    let app = spawn_app(|_| {}).await;
+    let app = spawn_app(|_, _| {}).await;
     let id = app.chat(None, "I want to speak to a real person");
     app.wait_state(id, TicketState::AwaitingEmail).await;
     let row = app.wait_state(id, TicketState::Escalated).await;
@@ -76,8 +103,8 @@ async fn no_email_within_email_wait_hands_over_anyway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_knowledge_hands_over_with_agent_check() {
-    let app = spawn_app(|_| {}).await;
-    let id = app.chat(Some("dev@example.org"), "Do you sell gift wrapping for llamas?");
+    let app = spawn_app(|_, _| {}).await;
+    let id = app.chat(Some("dev@example.org"), "Do you sponsor football teams?");
     let row = app.wait_state(id, TicketState::Escalated).await;
     assert_eq!(row.reason.as_deref(), Some("no_knowledge"));
     let t = app.ticket(id);
@@ -91,8 +118,11 @@ async fn no_knowledge_hands_over_with_agent_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frustrated_customer_is_handed_over() {
-    let app = spawn_app(|_| {}).await;
-    let id = app.chat(Some("eve@example.org"), "THIS IS USELESS!!! Nothing works and nobody helps");
+    let app = spawn_app(|_, _| {}).await;
+    let id = app.chat(
+        Some("eve@example.org"),
+        "THIS IS USELESS!!! Nothing works and nobody helps",
+    );
     let row = app.wait_state(id, TicketState::Escalated).await;
     assert_eq!(row.reason.as_deref(), Some("frustrated"));
     assert!(tag_names(&app.ticket(id)).contains(&AGENT_REQUIRED.to_string()));
@@ -101,9 +131,13 @@ async fn frustrated_customer_is_handed_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_involved_tag_keeps_the_bot_silent() {
-    let app = spawn_app(|cfg| cfg.bot.opt_out_tags = vec!["ai_ignore".into()]).await;
-    let a = app.chat_with(Some("f@example.org"), "Where is my order?", |t| t.tags = vec![NOT_INVOLVED.into()]);
-    let b = app.chat_with(Some("g@example.org"), "Where is my order?", |t| t.tags = vec!["ai_ignore".into()]);
+    let app = spawn_app(|cfg, _| cfg.bot.opt_out_tags = vec!["ai_ignore".into()]).await;
+    let a = app.chat_with(Some("f@example.org"), "Where is my order?", |t| {
+        t.tags = vec![NOT_INVOLVED.into()]
+    });
+    let b = app.chat_with(Some("g@example.org"), "Where is my order?", |t| {
+        t.tags = vec!["ai_ignore".into()]
+    });
     app.wait_state(a, TicketState::Ignored).await;
     app.wait_state(b, TicketState::Ignored).await;
     app.sim.customer_says(a, "hello??");
@@ -123,7 +157,7 @@ async fn not_involved_tag_keeps_the_bot_silent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_takeover_silences_the_bot() {
-    let app = spawn_app(|_| {}).await;
+    let app = spawn_app(|_, _| {}).await;
     let id = app.chat(Some("gus@example.org"), "How do I return an item?");
     app.wait_state(id, TicketState::Answered).await;
     app.sim.assign(id, Some(app.agent()), None);
@@ -140,8 +174,8 @@ async fn agent_takeover_silences_the_bot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_returned_to_the_bot_is_answered_again() {
-    let app = spawn_app(|_| {}).await;
-    let id = app.chat(Some("dev@example.org"), "Do you sell gift wrapping for llamas?");
+    let app = spawn_app(|_, _| {}).await;
+    let id = app.chat(Some("dev@example.org"), "Do you sponsor football teams?");
     app.wait_state(id, TicketState::Escalated).await;
     // Still tagged: assigning it back is not enough.
     app.sim.assign(id, Some(app.bot()), None);
@@ -154,30 +188,39 @@ async fn ticket_returned_to_the_bot_is_answered_again() {
     app.sim.remove_tags(id, &[AGENT_CHECK]);
     let row = app.wait_state(id, TicketState::Active).await;
     assert!(row.returned_at.is_some());
-    app.sim.customer_says(id, "Ok. How long does shipping take?");
+    app.sim
+        .customer_says(id, "Ok. How long does shipping take?");
     app.wait_state(id, TicketState::Answered).await;
-    assert_eq!(app.bot_replies(id).len(), replies_before + 1, "answered only the new question");
+    assert_eq!(
+        app.bot_replies(id).len(),
+        replies_before + 1,
+        "answered only the new question"
+    );
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_handled_by_a_gorgias_rule_is_released_with_not_involved() {
-    let app = spawn_app(|_| {}).await;
+    let app = spawn_app(|_, _| {}).await;
     let id = app.chat(Some("h@example.org"), "Is my parcel insured?");
     // The rule speaks before the bot's first poll sees the ticket.
-    app.sim.rule_says(id, 77, "Thanks for reaching out! (auto-reply)");
+    app.sim
+        .rule_says(id, 77, "Thanks for reaching out! (auto-reply)");
     let row = app.wait_state(id, TicketState::Ignored).await;
     assert_eq!(row.reason.as_deref(), Some("rule"));
     let t = app.ticket(id);
     assert!(tag_names(&t).contains(&NOT_INVOLVED.to_string()));
-    assert!(t.assignee_user.is_none(), "released, not left with a silent bot");
+    assert!(
+        t.assignee_user.is_none(),
+        "released, not left with a silent bot"
+    );
     assert!(app.bot_replies(id).is_empty());
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_channel_ticket_is_left_alone() {
-    let app = spawn_app(|_| {}).await;
+    let app = spawn_app(|_, _| {}).await;
     let id = app.chat_with(Some("i@example.org"), "Please send me an invoice", |t| {
         t.channel = "email".into();
         t.via = "email".into();
@@ -193,23 +236,28 @@ async fn email_channel_ticket_is_left_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_writing_after_the_close_gets_the_bot_again() {
-    let app = spawn_app(|_| {}).await;
+    let app = spawn_app(|_, _| {}).await;
     let id = app.chat(Some("j@example.org"), "How long does shipping take?");
-    app.wait_ticket(id, "closed", |t| t.status == "closed").await;
+    app.wait_ticket(id, "closed", |t| t.status == "closed")
+        .await;
     app.wait_state(id, TicketState::Closed).await;
-    app.sim.customer_says(id, "What payment methods do you accept?");
+    app.sim
+        .customer_says(id, "What payment methods do you accept?");
     assert_eq!(app.ticket(id).status, "open", "Gorgias reopens it");
-    app.wait_ticket(id, "a second answer", |_| app.bot_replies(id).len() == 2).await;
-    app.wait_ticket(id, "closed again", |t| t.status == "closed").await;
+    app.wait_ticket(id, "a second answer", |_| app.bot_replies(id).len() == 2)
+        .await;
+    app.wait_ticket(id, "closed again", |t| t.status == "closed")
+        .await;
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_reply_without_reassignment_hands_the_ticket_to_that_agent() {
-    let app = spawn_app(|_| {}).await;
+    let app = spawn_app(|_, _| {}).await;
     let id = app.chat(Some("k@example.org"), "How long does shipping take?");
     app.wait_state(id, TicketState::Answered).await;
-    app.sim.agent_says(id, app.agent(), "Let me check that for you personally.");
+    app.sim
+        .agent_says(id, app.agent(), "Let me check that for you personally.");
     let row = app.wait_state(id, TicketState::Released).await;
     assert_eq!(row.reason.as_deref(), Some("agent_replied"));
     let t = app.ticket(id);
@@ -222,15 +270,15 @@ async fn agent_reply_without_reassignment_hands_the_ticket_to_that_agent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handover_assigns_to_the_configured_team() {
-    // The simulator seeds its team first, with id 1 on a fresh simulator.
-    let app = spawn_app(|cfg| cfg.handover.assign_team_id = Some(1)).await;
+    let app = spawn_app(|cfg, seeded| cfg.handover.assign_team_id = Some(seeded.team_id)).await;
     let team = app.seeded.team_id;
-    assert_eq!(team, 1);
     let id = app.chat(Some("l@example.org"), "talk to a human");
     app.wait_state(id, TicketState::Escalated).await;
     let t = app.ticket(id);
     assert_eq!(t.assignee_team.map(|x| x.id), Some(team));
-    assert!(t.assignee_user.is_none() || t.assignee_user.as_ref().is_some_and(|u| u.id != app.bot()));
+    assert!(
+        t.assignee_user.is_none() || t.assignee_user.as_ref().is_some_and(|u| u.id != app.bot())
+    );
     app.stop().await;
 }
 
@@ -269,10 +317,18 @@ async fn handover_message_fits_business_hours() {
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let t: perfectbot::gorgias::Ticket = serde_json::from_value(sim.ticket_json(id).unwrap()).unwrap();
-        if let Some(m) = t.messages.iter().find(|m| m.from_agent && !m.is_internal_note()) {
+        let t: perfectbot::gorgias::Ticket =
+            serde_json::from_value(sim.ticket_json(id).unwrap()).unwrap();
+        if let Some(m) = t
+            .messages
+            .iter()
+            .find(|m| m.from_agent && !m.is_internal_note())
+        {
             let text = m.text();
-            assert!(text.contains("09:00"), "the after-hours message names the next opening: {text}");
+            assert!(
+                text.contains("09:00"),
+                "the after-hours message names the next opening: {text}"
+            );
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no handover message");

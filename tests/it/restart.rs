@@ -47,7 +47,11 @@ filter = "info"
 }
 
 fn start(cfg: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     Command::new(env!("CARGO_BIN_EXE_perfectbot"))
         .args(["run", "--config"])
         .arg(cfg)
@@ -71,14 +75,17 @@ async fn kill_9_in_the_middle_of_work_leaves_no_duplicate_and_loses_nothing() {
         ("How long does shipping take?", "closed"),
         ("I want to talk to a human", "escalated"),
         ("What payment methods do you accept?", "closed"),
-        ("Do you sell gift wrapping for llamas?", "escalated"),
+        ("Do you sponsor football teams?", "escalated"),
     ];
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut child = start(&cfg, &log);
     let mut tickets = Vec::new();
     for round in 0..6 {
         for (i, (q, want)) in questions.iter().enumerate() {
-            let c = sim.create_customer(&format!("c{round}-{i}"), Some(&format!("c{round}-{i}@example.org")));
+            let c = sim.create_customer(
+                &format!("c{round}-{i}"),
+                Some(&format!("c{round}-{i}@example.org")),
+            );
             let id = sim.create_ticket(NewTicket {
                 channel: "chat".into(),
                 customer_id: c,
@@ -97,10 +104,18 @@ async fn kill_9_in_the_middle_of_work_leaves_no_duplicate_and_loses_nothing() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let done = |id: u64, want: &str| {
         let t = sim.ticket_json(id).unwrap();
-        let tags: Vec<&str> = t["tags"].as_array().unwrap().iter().filter_map(|x| x["name"].as_str()).collect();
+        let tags: Vec<&str> = t["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x["name"].as_str())
+            .collect();
         match want {
             "closed" => t["status"] == "closed" && tags.contains(&"PerfectBot: Auto-closed"),
-            _ => t["assignee_user"].is_null() && tags.iter().any(|x| x.starts_with("PerfectBot: Agent")),
+            _ => {
+                t["assignee_user"].is_null()
+                    && tags.iter().any(|x| x.starts_with("PerfectBot: Agent"))
+            }
         }
     };
     while !tickets.iter().all(|(id, want)| done(*id, want)) {
@@ -115,11 +130,16 @@ async fn kill_9_in_the_middle_of_work_leaves_no_duplicate_and_loses_nothing() {
     child.wait().unwrap();
 
     for (id, want) in &tickets {
-        let t: perfectbot::gorgias::Ticket = serde_json::from_value(sim.ticket_json(*id).unwrap()).unwrap();
+        let t: perfectbot::gorgias::Ticket =
+            serde_json::from_value(sim.ticket_json(*id).unwrap()).unwrap();
         let replies: Vec<&str> = t
             .messages
             .iter()
-            .filter(|m| m.from_agent && !m.is_internal_note() && m.sender.as_ref().is_some_and(|s| s.id == bot))
+            .filter(|m| {
+                m.from_agent
+                    && !m.is_internal_note()
+                    && m.sender.as_ref().is_some_and(|s| s.id == bot)
+            })
             .map(|m| m.text())
             .collect();
         let notes = t.messages.iter().filter(|m| m.is_internal_note()).count();
@@ -130,7 +150,12 @@ async fn kill_9_in_the_middle_of_work_leaves_no_duplicate_and_loses_nothing() {
             _ => assert_eq!(notes, 1, "ticket {id}: one handover note"),
         }
     }
-    let ledger = perfectbot::ledger::Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    let ledger = perfectbot::ledger::Ledger::open(&dir.path().join("ledger.db"))
+        .await
+        .unwrap();
     assert_eq!(ledger.integrity_check().await.unwrap(), "ok");
-    assert!(ledger.pending_actions().await.unwrap().is_empty(), "no action left unfinished");
+    assert!(
+        ledger.pending_actions().await.unwrap().is_empty(),
+        "no action left unfinished"
+    );
 }

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
+/// How long finished tickets, actions and events are kept in the ledger (90 days).
+pub const RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+
 /// One decision taken, for the demo's timeline and for tests that watch the daemon.
 #[derive(Debug, Clone)]
 pub struct Notice {
@@ -459,6 +462,8 @@ impl Daemon {
         // check (in `build`) and unfinished actions are reconciled.
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         let mut poll = tokio::time::interval(self.config.timing.poll_interval);
+        let mut retention = tokio::time::interval(Duration::from_secs(3600));
+        retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let result = loop {
             let next = self.ledger.next_deadline().await?;
@@ -474,6 +479,10 @@ impl Daemon {
                 _ = self.poke.notified() => Work::Poll,
                 Some(()) = sweep_rx.recv() => Work::Sweep,
                 _ = tokio::time::sleep(sleep_for) => Work::Sweep,
+                _ = retention.tick() => {
+                    self.prune_once().await?;
+                    continue;
+                }
             };
             let started = Instant::now();
             let pass = match work {
@@ -524,6 +533,23 @@ impl Daemon {
         let mut scheduler = scheduler;
         let _ = scheduler.shutdown().await;
         result
+    }
+
+    /// The retention sweep: forgets finished tickets, actions and events untouched for
+    /// [`RETENTION`]. Long enough that nothing pruned can still be re-triggered.
+    pub async fn prune_once(&self) -> Result<(), LedgerError> {
+        let cutoff =
+            self.clock.now() - SignedDuration::try_from(RETENTION).unwrap_or(SignedDuration::MAX);
+        let stats = self.ledger.prune(cutoff).await?;
+        if stats.tickets + stats.actions + stats.events > 0 {
+            tracing::info!(
+                tickets = stats.tickets,
+                actions = stats.actions,
+                events = stats.events,
+                "retention: pruned old rows"
+            );
+        }
+        Ok(())
     }
 
     /// A one-line picture for systemd's STATUS=: "14 tickets: 9 answered, 3 awaiting customer,

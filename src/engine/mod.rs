@@ -30,6 +30,8 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
         .cloned()
         .unwrap_or_else(|| TicketRow::new(t.id, input.now));
     row.seen_updated_at = t.updated_datetime;
+    // When the bot last looked: the retention sweep only forgets rows untouched for long.
+    row.updated_at = Some(input.now);
     row.seen_messages_count = Some(t.messages.len() as u64);
     let mut plan = Plan::new(row);
 

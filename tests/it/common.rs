@@ -65,11 +65,21 @@ pub fn relaxed_sim() -> SimOptions {
 }
 
 pub async fn spawn_app(tweak: impl FnOnce(&mut Config, &Seeded)) -> TestApp {
+    spawn_app_with(tweak, |_| {}).await
+}
+
+/// Like [`spawn_app`], with a chance to change the built daemon (e.g. its responder).
+pub async fn spawn_app_with(
+    tweak: impl FnOnce(&mut Config, &Seeded),
+    adjust: impl FnOnce(&mut Daemon),
+) -> TestApp {
     let (sim, server, seeded) = start_sim(relaxed_sim()).await;
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config_for(&server, &seeded, dir.path());
     tweak(&mut cfg, &seeded);
-    let daemon = Arc::new(Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap());
+    let mut daemon = Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap();
+    adjust(&mut daemon);
+    let daemon = Arc::new(daemon);
     let cancel = CancellationToken::new();
     let handle = {
         let d = daemon.clone();

@@ -337,3 +337,52 @@ async fn handover_message_fits_business_hours() {
     cancel.cancel();
     h.await.unwrap().unwrap();
 }
+
+/// A responder whose backend is down.
+struct Broken(std::sync::atomic::AtomicUsize);
+
+impl perfectbot::responder::Responder for Broken {
+    fn name(&self) -> &str {
+        "broken"
+    }
+    fn answer<'a>(
+        &'a self,
+        _turn: &'a perfectbot::responder::Turn,
+    ) -> perfectbot::responder::AnswerFuture<'a> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async {
+            Err(perfectbot::responder::ResponderError::Unavailable {
+                responder: "broken".into(),
+                detail: "backend down".into(),
+            })
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_responder_is_retried_then_hands_over_after_answer_deadline() {
+    let broken = std::sync::Arc::new(Broken(Default::default()));
+    let b = broken.clone();
+    let app = spawn_app_with(|_, _| {}, move |d| d.responder = b).await;
+    let id = app.chat(Some("m@example.org"), "How long does shipping take?");
+    let started = std::time::Instant::now();
+    let row = app.wait_state(id, TicketState::Escalated).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "not before answer_deadline (3 s)"
+    );
+    assert_eq!(row.reason.as_deref(), Some("error"));
+    assert!(
+        broken.0.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "retried before giving up"
+    );
+    let t = app.ticket(id);
+    assert!(tag_names(&t).contains(&AGENT_CHECK.to_string()));
+    assert_eq!(t.status, "open", "never closed instead of answered");
+    assert_eq!(
+        app.bot_replies(id).len(),
+        1,
+        "one handover message, nothing else"
+    );
+    app.stop().await;
+}

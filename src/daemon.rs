@@ -8,8 +8,9 @@
 
 use crate::clock::Clock;
 use crate::config::{Config, HoursSource, Mode, ResponderKind};
+use crate::engine::describe;
 use crate::engine::{self, Answering, Availability, Input, Messages, Plan, Policy, Rule};
-use crate::executor::{ExecError, Executor, StepOutcome, describe};
+use crate::executor::{ExecError, Executor, StepOutcome};
 use crate::gorgias::{Auth, Client, ClientConfig, GorgiasError, Ticket};
 use crate::hours::BusinessHours;
 use crate::ledger::{Ledger, LedgerError, TicketRow, TicketState};
@@ -321,6 +322,10 @@ impl Daemon {
                     return Ok(());
                 }
             }
+        }
+        if is_shadow(&self.config) {
+            let tag = &self.policy.tags.preview;
+            plan = plan.shadowed(tag, ticket.has_tag(tag));
         }
         let outcomes = self.executor.execute(&ticket, &plan, now).await?;
         self.report(&ticket, &plan, &outcomes, cause, now);

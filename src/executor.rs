@@ -5,7 +5,7 @@
 //! the plan is done, so an interrupted plan is simply re-planned (the engine re-plans with the
 //! same keys) and resumes where it stopped.
 
-use crate::engine::{Action, Plan};
+use crate::engine::{Action, Plan, describe};
 use crate::gorgias::{Client, GorgiasError, NewMessage, Ticket, TicketUpdate};
 use crate::ledger::{ActionKey, ActionStatus, Begin, Ledger, LedgerError, NewEvent};
 use jiff::Timestamp;
@@ -336,32 +336,6 @@ pub fn action_of(payload: &str) -> Option<Action> {
         },
         _ => return None,
     })
-}
-
-/// A short human description of an action, for logs and the demo's timeline.
-pub fn describe(action: &Action) -> String {
-    match action {
-        Action::Reply(t) => format!("replied: {}", clip(t, 70)),
-        Action::Note(t) => format!(
-            "internal note: {}",
-            clip(t.lines().next().unwrap_or(""), 70)
-        ),
-        Action::AddTags(n) => format!("tagged {}", n.join(", ")),
-        Action::RemoveTags(n) => format!("untagged {}", n.join(", ")),
-        Action::Unassign => "unassigned".to_string(),
-        Action::AssignUser(id) => format!("assigned to user {id}"),
-        Action::AssignTeam(id) => format!("assigned to team {id}"),
-        Action::Close => "closed".to_string(),
-        Action::SetEmail { email, .. } => format!("saved customer email {email}"),
-    }
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n).collect::<String>() + "…"
-    }
 }
 
 fn short(e: &GorgiasError) -> String {

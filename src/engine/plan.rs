@@ -246,3 +246,68 @@ impl Plan {
         self.steps.is_empty()
     }
 }
+
+/// A short human description of an action, for logs and the demo's timeline.
+pub fn describe(action: &Action) -> String {
+    match action {
+        Action::Reply(t) => format!("replied: {}", clip(t, 70)),
+        Action::Note(t) => format!(
+            "internal note: {}",
+            clip(t.lines().next().unwrap_or(""), 70)
+        ),
+        Action::AddTags(n) => format!("tagged {}", n.join(", ")),
+        Action::RemoveTags(n) => format!("untagged {}", n.join(", ")),
+        Action::Unassign => "unassigned".to_string(),
+        Action::AssignUser(id) => format!("assigned to user {id}"),
+        Action::AssignTeam(id) => format!("assigned to team {id}"),
+        Action::Close => "closed".to_string(),
+        Action::SetEmail { email, .. } => format!("saved customer email {email}"),
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n).collect::<String>() + "…"
+    }
+}
+
+impl Plan {
+    /// Shadow mode: instead of the writes, one internal note saying what the bot would do, and
+    /// the Preview tag. The row moves on as if the writes were done, so each decision is
+    /// described once and the whole lifecycle (answer, close, handover) plays out in notes.
+    pub fn shadowed(mut self, preview_tag: &str, ticket_has_preview: bool) -> Plan {
+        let Some(first) = self.steps.first() else {
+            return self;
+        };
+        let trigger = format!("shadow:{}", first.trigger);
+        let mut note = String::from("PerfectBot (shadow mode) would:");
+        for s in &self.steps {
+            note.push_str("\n- ");
+            note.push_str(&match &s.action {
+                Action::Reply(text) => format!("reply: {text}"),
+                Action::Note(text) => format!("post the internal note: {text}"),
+                other => describe(other),
+            });
+        }
+        if let Some(reason) = &self.row.reason {
+            note.push_str(&format!(
+                "\n(reason: {reason}; rule: {})",
+                self.rule.as_str()
+            ));
+        }
+        let mut steps = vec![Step {
+            action: Action::Note(note),
+            trigger: trigger.clone(),
+        }];
+        if !ticket_has_preview {
+            steps.push(Step {
+                action: Action::AddTags(vec![preview_tag.to_string()]),
+                trigger: "shadow:preview".to_string(),
+            });
+        }
+        self.steps = steps;
+        self
+    }
+}

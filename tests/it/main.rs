@@ -6,3 +6,5 @@ mod client_sim;
 mod common;
 mod lifecycle;
 mod restart;
+mod shadow;
+mod systemd;

@@ -109,19 +109,24 @@ impl Daemon {
                 .hours
                 .clone()
                 .unwrap_or_else(BusinessHours::always_open),
-            HoursSource::Gorgias => {
-                let setting = client
-                    .business_hours()
-                    .await
-                    .context("reading the business-hours setting from Gorgias")?;
-                match setting {
-                    Some(s) => {
-                        BusinessHours::from_gorgias(&s, config.business_hours.holidays.clone())
-                            .map_err(|e| anyhow::anyhow!("Gorgias business-hours setting: {e}"))?
-                    }
-                    None => BusinessHours::always_open(),
+            HoursSource::Gorgias => match client.business_hours().await {
+                Ok(Some(s)) => {
+                    BusinessHours::from_gorgias(&s, config.business_hours.holidays.clone())
+                        .map_err(|e| anyhow::anyhow!("Gorgias business-hours setting: {e}"))?
                 }
-            }
+                Ok(None) => BusinessHours::always_open(),
+                // An account without the setting (or an API that does not expose it) means no
+                // hours are set: Gorgias treats that as always open.
+                Err(
+                    e @ (GorgiasError::NotFound { .. }
+                    | GorgiasError::Decode { .. }
+                    | GorgiasError::BadRequest { .. }),
+                ) => {
+                    tracing::warn!(error = %e, "no readable business-hours setting; treating hours as always open");
+                    BusinessHours::always_open()
+                }
+                Err(e) => return Err(e).context("reading the business-hours setting from Gorgias"),
+            },
         };
         let policy = policy_for(&config, bot_user_id);
         let executor = Executor {
@@ -189,10 +194,17 @@ impl Daemon {
             })
             .map(|t| t.id)
             .collect();
-        // Tracked tickets that are no longer in the view were closed, reassigned or unassigned.
-        for r in self.ledger.tracked().await? {
-            if !ids.contains(&r.ticket_id) {
-                todo.push(r.ticket_id);
+        // Tracked tickets that are no longer in the view were closed, reassigned or unassigned;
+        // tickets with unfinished actions are resumed.
+        let tracked = self
+            .ledger
+            .tracked()
+            .await?
+            .into_iter()
+            .map(|r| r.ticket_id);
+        for id in tracked.chain(self.executor.tickets_with_pending().await?) {
+            if !todo.contains(&id) && (!ids.contains(&id) || rows.get(&id).is_some()) {
+                todo.push(id);
             }
         }
         let mut stats = PassStats {
@@ -287,8 +299,12 @@ impl Daemon {
             Err(GorgiasError::NotFound { .. }) => return self.forget_deleted(id).await,
             Err(e) => return Err(e.into()),
         };
-        let row = self.ledger.ticket(id).await?;
         let now = self.clock.now();
+        if self.executor.resume(&ticket, now).await? > 0 {
+            // Decide on what Gorgias says after the resumed writes, on the next pass.
+            return Ok(());
+        }
+        let row = self.ledger.ticket(id).await?;
         let availability = self.availability(now).await;
         let mut plan = self.decide(
             &ticket,
@@ -452,14 +468,22 @@ impl Daemon {
     /// Run until `cancel`: check unfinished actions, then poll every `poll_interval`, sweep on
     /// the cron schedule, and wake exactly at the earliest close deadline.
     pub async fn run_until_cancelled(&self, cancel: CancellationToken) -> anyhow::Result<()> {
-        let now = self.clock.now();
-        let (checked, landed) = self.executor.recover(now).await?;
-        if checked > 0 {
+        // Unfinished actions from before a restart are checked against Gorgias and finished
+        // (or abandoned) before anything new is done.
+        let unfinished = self.executor.tickets_with_pending().await?;
+        if !unfinished.is_empty() {
             tracing::info!(
-                checked,
-                landed,
-                "checked unfinished actions from before the restart"
+                tickets = unfinished.len(),
+                "resuming unfinished actions from before the restart"
             );
+            let mut stats = PassStats::default();
+            for id in unfinished {
+                if let Err(PassError::Ledger(e)) =
+                    self.process_counted(id, Cause::Poll, &mut stats).await
+                {
+                    anyhow::bail!("the ledger cannot be written ({e})");
+                }
+            }
         }
         let (sweep_tx, mut sweep_rx) = mpsc::channel::<()>(1);
         let scheduler = start_cron(&self.config.timing.sweep, sweep_tx).await?;

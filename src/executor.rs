@@ -57,98 +57,65 @@ pub struct Executor {
 
 impl Executor {
     /// Perform every step of `plan` in order on `ticket` (the fresh ticket the plan was made
-    /// from), then save the row and its events. Returns each step's outcome.
+    /// from). Write-ahead: every step is first recorded as pending and the row saved, then the
+    /// steps are performed; a crash or a failure leaves the rest pending for [`Self::resume`].
     pub async fn execute(
         &self,
         ticket: &Ticket,
         plan: &Plan,
         now: Timestamp,
     ) -> Result<Vec<StepOutcome>, ExecError> {
-        let mut outcomes = Vec::with_capacity(plan.steps.len());
-        // Failures that agents must hear about go into the plan's internal note.
-        let mut note_extra = String::new();
-        for step in &plan.steps {
+        let mut outcomes: Vec<Option<StepOutcome>> = vec![None; plan.steps.len()];
+        let mut todo = Vec::new();
+        for (i, step) in plan.steps.iter().enumerate() {
             let key = ActionKey {
                 ticket_id: ticket.id,
                 kind: step.action.kind(),
                 trigger: step.trigger.clone(),
             };
-            let mut action = step.action.clone();
-            if let Action::Note(text) = &mut action {
-                text.push_str(&note_extra);
-            }
-            let payload = payload_of(&action);
-            let row = match self.ledger.begin_action(&key, &payload, now).await? {
-                Begin::Finished(_) => {
-                    outcomes.push(StepOutcome::AlreadyDone);
-                    continue;
-                }
-                Begin::Pending(row) => {
-                    // Sent before without confirmation: look before sending again.
-                    if self.landed(ticket.id, &action).await.unwrap_or(false) {
-                        self.ledger
-                            .finish_action(
-                                row.id,
-                                ActionStatus::Done,
-                                Some("found in Gorgias"),
-                                now,
-                            )
-                            .await?;
-                        tracing::info!(ticket_id = ticket.id, action = key.kind.as_str(), trigger = %key.trigger, "already landed; not sent again");
-                        outcomes.push(StepOutcome::AlreadyDone);
-                        continue;
-                    }
-                    row
-                }
-                Begin::Started(row) => row,
-            };
-            match self.perform(ticket, &action).await {
-                Ok(()) => {
-                    self.ledger
-                        .finish_action(row.id, ActionStatus::Done, None, now)
-                        .await?;
-                    tracing::info!(
-                        ticket_id = ticket.id,
-                        action = key.kind.as_str(),
-                        trigger = %key.trigger,
-                        reason = plan.row.reason.as_deref().unwrap_or(""),
-                        "{}",
-                        describe(&action)
-                    );
-                    outcomes.push(StepOutcome::Done);
-                }
-                Err(e) if e.is_transient() => {
-                    tracing::warn!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write failed; will retry on the next poll");
-                    return Err(ExecError::Gorgias {
-                        ticket_id: ticket.id,
-                        action: key.kind.as_str(),
-                        source: e,
-                    });
-                }
-                Err(e) => {
-                    // Refused for good: record it, tell the agents, and go on, so that a
-                    // handover is never lost because one write was refused.
-                    let detail = e.to_string();
-                    self.ledger
-                        .finish_action(row.id, ActionStatus::Abandoned, Some(&detail), now)
-                        .await?;
-                    tracing::error!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write refused; going on without it");
-                    let _ = write!(
-                        note_extra,
-                        "\nnote: {} failed: {}",
-                        describe(&action),
-                        short(&e)
-                    );
-                    outcomes.push(StepOutcome::GaveUp(detail));
-                    if matches!(e, GorgiasError::NotFound { .. }) {
-                        break;
-                    }
-                }
+            match self
+                .ledger
+                .begin_action(&key, &payload_of(&step.action), now)
+                .await?
+            {
+                Begin::Finished(_) => outcomes[i] = Some(StepOutcome::AlreadyDone),
+                // Recorded before, never confirmed: look before sending again.
+                Begin::Pending(row) => todo.push((i, row, true)),
+                Begin::Started(row) => todo.push((i, row, false)),
             }
         }
         let mut row = plan.row.clone();
         row.seen_fingerprint = crate::engine::fingerprint_after(ticket, &plan.steps);
         self.ledger.save_ticket(&row).await?;
+
+        // Failures that agents must hear about go into the plan's internal note.
+        let mut note_extra = String::new();
+        for (i, arow, check_first) in todo {
+            let mut action = plan.steps[i].action.clone();
+            if let Action::Note(text) = &mut action {
+                text.push_str(&note_extra);
+            }
+            if check_first && landed_in(ticket, &action, self.bot_user_id) {
+                self.ledger
+                    .finish_action(arow.id, ActionStatus::Done, Some("found in Gorgias"), now)
+                    .await?;
+                outcomes[i] = Some(StepOutcome::AlreadyDone);
+                continue;
+            }
+            let outcome = self
+                .perform_logged(ticket, &arow, &action, plan, now)
+                .await?;
+            if let StepOutcome::GaveUp(detail) = &outcome {
+                let _ = write!(note_extra, "\nnote: {} failed: {detail}", describe(&action));
+                let gone = detail.contains("not found");
+                outcomes[i] = Some(outcome);
+                if gone {
+                    break;
+                }
+            } else {
+                outcomes[i] = Some(outcome);
+            }
+        }
         let landed_at = self.clock.now();
         for e in &plan.events {
             self.ledger
@@ -161,7 +128,146 @@ impl Executor {
                 })
                 .await?;
         }
-        Ok(outcomes)
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(StepOutcome::AlreadyDone))
+            .collect())
+    }
+
+    /// Perform one recorded action and mark it: done, or abandoned when Gorgias refuses it
+    /// for good (the plan goes on, so a handover is never lost to one refused write). A
+    /// transient failure leaves it pending and stops the plan.
+    async fn perform_logged(
+        &self,
+        ticket: &Ticket,
+        arow: &crate::ledger::ActionRow,
+        action: &Action,
+        plan: &Plan,
+        now: Timestamp,
+    ) -> Result<StepOutcome, ExecError> {
+        let key = &arow.key;
+        match self.perform(ticket, action).await {
+            Ok(()) => {
+                self.ledger
+                    .finish_action(arow.id, ActionStatus::Done, None, now)
+                    .await?;
+                tracing::info!(
+                    ticket_id = ticket.id,
+                    action = key.kind.as_str(),
+                    trigger = %key.trigger,
+                    reason = plan.row.reason.as_deref().unwrap_or(""),
+                    "{}",
+                    describe(action)
+                );
+                Ok(StepOutcome::Done)
+            }
+            Err(e) if e.is_transient() => {
+                tracing::warn!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write failed; will retry on the next poll");
+                Err(ExecError::Gorgias {
+                    ticket_id: ticket.id,
+                    action: key.kind.as_str(),
+                    source: e,
+                })
+            }
+            Err(e) => {
+                let detail = short(&e);
+                self.ledger
+                    .finish_action(arow.id, ActionStatus::Abandoned, Some(&e.to_string()), now)
+                    .await?;
+                tracing::error!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write refused; going on without it");
+                Ok(StepOutcome::GaveUp(detail))
+            }
+        }
+    }
+
+    /// Finish what a crash or a failure left pending on this ticket, in order, on the fresh
+    /// `ticket`: what already landed is marked done; the rest is performed only while the ticket
+    /// is still the bot's (and, for a close, while no customer wrote since the decision);
+    /// otherwise it is abandoned. Returns how many writes were performed now.
+    pub async fn resume(&self, ticket: &Ticket, now: Timestamp) -> Result<usize, ExecError> {
+        let mut pending: Vec<_> = self
+            .ledger
+            .actions_for(ticket.id)
+            .await?
+            .into_iter()
+            .filter(|a| a.status == ActionStatus::Pending)
+            .collect();
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        pending.sort_by_key(|a| a.id);
+        let mut owned = ticket
+            .assignee_user
+            .as_ref()
+            .is_some_and(|u| u.id == self.bot_user_id);
+        let mut performed = 0;
+        for a in pending {
+            let Some(action) = action_of(&a.payload) else {
+                self.ledger
+                    .finish_action(
+                        a.id,
+                        ActionStatus::Abandoned,
+                        Some("unreadable payload"),
+                        now,
+                    )
+                    .await?;
+                continue;
+            };
+            if landed_in(ticket, &action, self.bot_user_id) {
+                self.ledger
+                    .finish_action(a.id, ActionStatus::Done, Some("found in Gorgias"), now)
+                    .await?;
+                continue;
+            }
+            let customer_wrote_since = ticket.messages.iter().any(|m| {
+                m.is_from_customer() && m.created_datetime.is_some_and(|c| c > a.created_at)
+            });
+            let unsafe_because = if !owned {
+                Some("the ticket is no longer the bot's")
+            } else if !ticket.is_open() {
+                Some("the ticket is closed")
+            } else if action == Action::Close && customer_wrote_since {
+                Some("the customer wrote since the close was decided")
+            } else {
+                None
+            };
+            if let Some(why) = unsafe_because {
+                tracing::info!(
+                    ticket_id = ticket.id,
+                    action = a.key.kind.as_str(),
+                    why,
+                    "unfinished action abandoned"
+                );
+                self.ledger
+                    .finish_action(a.id, ActionStatus::Abandoned, Some(why), now)
+                    .await?;
+                continue;
+            }
+            let plan_row = crate::ledger::TicketRow::new(ticket.id, now);
+            let plan = Plan {
+                row: plan_row,
+                steps: Vec::new(),
+                events: Vec::new(),
+                need_answer: None,
+                rule: crate::engine::Rule::Nothing,
+                previous_state: None,
+            };
+            if let StepOutcome::Done = self.perform_logged(ticket, &a, &action, &plan, now).await? {
+                performed += 1;
+                tracing::info!(
+                    ticket_id = ticket.id,
+                    action = a.key.kind.as_str(),
+                    "resumed an unfinished action"
+                );
+            }
+            if matches!(
+                action,
+                Action::Unassign | Action::AssignUser(_) | Action::AssignTeam(_)
+            ) {
+                owned = false;
+            }
+        }
+        Ok(performed)
     }
 
     async fn perform(&self, ticket: &Ticket, action: &Action) -> Result<(), GorgiasError> {
@@ -184,22 +290,26 @@ impl Executor {
                 .map(|_| ()),
             Action::AddTags(names) => c.add_tags(ticket.id, names).await,
             Action::RemoveTags(names) => c.remove_tags(ticket.id, names).await,
-            Action::Unassign => c
-                .update_ticket(ticket.id, &TicketUpdate::unassign())
-                .await
-                .map(|_| ()),
-            Action::AssignUser(id) => c
-                .update_ticket(ticket.id, &TicketUpdate::assign_user(*id))
-                .await
-                .map(|_| ()),
+            // The PUT answers with the ticket: check the release really took, so that a ticket
+            // is never left with the bot after a handover (retried on the next poll if not).
+            Action::Unassign => {
+                let t = c
+                    .update_ticket(ticket.id, &TicketUpdate::unassign())
+                    .await?;
+                released(&t, t.assignee_user.is_none())
+            }
+            Action::AssignUser(id) => {
+                let t = c
+                    .update_ticket(ticket.id, &TicketUpdate::assign_user(*id))
+                    .await?;
+                released(&t, t.assignee_user.as_ref().is_some_and(|u| u.id == *id))
+            }
             // A handover to a team must also leave the bot's hands, or the bot would still own it.
-            Action::AssignTeam(id) => c
-                .update_ticket(
-                    ticket.id,
-                    &TicketUpdate::assign_team(*id).with_assignee_user(None),
-                )
-                .await
-                .map(|_| ()),
+            Action::AssignTeam(id) => {
+                let update = TicketUpdate::assign_team(*id).with_assignee_user(None);
+                let t = c.update_ticket(ticket.id, &update).await?;
+                released(&t, t.assignee_team.as_ref().is_some_and(|x| x.id == *id))
+            }
             Action::Close => c
                 .update_ticket(ticket.id, &TicketUpdate::close())
                 .await
@@ -210,70 +320,72 @@ impl Executor {
         }
     }
 
-    /// Did this write already reach Gorgias? Reads the ticket fresh.
-    pub async fn landed(&self, ticket_id: u64, action: &Action) -> Result<bool, GorgiasError> {
-        let t = self.client.ticket(ticket_id).await?;
-        let bot_said = |text: &str, public: bool| {
-            t.messages.iter().any(|m| {
-                m.from_agent
-                    && m.sender.as_ref().is_some_and(|s| s.id == self.bot_user_id)
-                    && m.is_internal_note() != public
-                    && m.body_text.as_deref().map(str::trim) == Some(text.trim())
-            })
-        };
-        Ok(match action {
-            Action::Reply(text) => bot_said(text, true),
-            Action::Note(text) => bot_said(text, false),
-            Action::AddTags(names) => names.iter().all(|n| t.has_tag(n)),
-            Action::RemoveTags(names) => names.iter().all(|n| !t.has_tag(n)),
-            Action::Unassign => t.assignee_user.is_none(),
-            Action::AssignUser(id) => t.assignee_user.as_ref().is_some_and(|u| u.id == *id),
-            Action::AssignTeam(id) => {
-                t.assignee_team.as_ref().is_some_and(|x| x.id == *id) && t.assignee_user.is_none()
-            }
-            Action::Close => !t.is_open(),
-            Action::SetEmail { email, .. } => t
-                .customer
-                .as_ref()
-                .and_then(|c| c.email.as_deref())
-                .is_some_and(|e| e.eq_ignore_ascii_case(email)),
-        })
+    /// The tickets with unfinished actions (for start-up and the poll: they are looked at
+    /// and resumed even if the listing shows no change).
+    pub async fn tickets_with_pending(&self) -> Result<Vec<u64>, LedgerError> {
+        let mut ids: Vec<u64> = self
+            .ledger
+            .pending_actions()
+            .await?
+            .iter()
+            .map(|a| a.key.ticket_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
     }
+}
 
-    /// On start-up: every action left pending by a crash is checked against Gorgias; those that
-    /// landed are marked done. The rest stay pending and are performed only if the ticket's
-    /// fresh decision asks for them again. Returns (checked, found landed).
-    pub async fn recover(&self, now: Timestamp) -> Result<(usize, usize), LedgerError> {
-        let pending = self.ledger.pending_actions().await?;
-        let mut landed = 0;
-        for a in &pending {
-            let Some(action) = action_of(&a.payload) else {
-                continue;
-            };
-            match self.landed(a.key.ticket_id, &action).await {
-                Ok(true) => {
-                    self.ledger
-                        .finish_action(
-                            a.id,
-                            ActionStatus::Done,
-                            Some("found in Gorgias at start-up"),
-                            now,
-                        )
-                        .await?;
-                    landed += 1;
-                }
-                Ok(false) => {}
-                Err(GorgiasError::NotFound { .. }) => {
-                    self.ledger
-                        .finish_action(a.id, ActionStatus::Abandoned, Some("ticket gone"), now)
-                        .await?;
-                }
-                Err(e) => {
-                    tracing::warn!(ticket_id = a.key.ticket_id, error = %e, "could not check a pending action; will check again")
-                }
-            }
+/// Did this write already reach Gorgias, judging by the fresh ticket?
+pub fn landed_in(t: &Ticket, action: &Action, bot_user_id: u64) -> bool {
+    let bot_said = |text: &str, public: bool| {
+        t.messages.iter().any(|m| {
+            m.from_agent
+                && m.sender.as_ref().is_some_and(|s| s.id == bot_user_id)
+                && m.is_internal_note() != public
+                && m.body_text.as_deref().map(str::trim) == Some(text.trim())
+        })
+    };
+    match action {
+        Action::Reply(text) => bot_said(text, true),
+        // A note may have had failure lines appended when it was sent.
+        Action::Note(text) => {
+            t.messages.iter().any(|m| {
+                m.is_internal_note()
+                    && m.sender.as_ref().is_some_and(|s| s.id == bot_user_id)
+                    && m.body_text
+                        .as_deref()
+                        .is_some_and(|b| b.trim().starts_with(text.trim()))
+            }) || bot_said(text, false)
         }
-        Ok((pending.len(), landed))
+        Action::AddTags(names) => names.iter().all(|n| t.has_tag(n)),
+        Action::RemoveTags(names) => names.iter().all(|n| !t.has_tag(n)),
+        Action::Unassign => t.assignee_user.is_none(),
+        Action::AssignUser(id) => t.assignee_user.as_ref().is_some_and(|u| u.id == *id),
+        Action::AssignTeam(id) => {
+            t.assignee_team.as_ref().is_some_and(|x| x.id == *id) && t.assignee_user.is_none()
+        }
+        Action::Close => !t.is_open(),
+        Action::SetEmail { email, .. } => t
+            .customer
+            .as_ref()
+            .and_then(|c| c.email.as_deref())
+            .is_some_and(|e| e.eq_ignore_ascii_case(email)),
+    }
+}
+
+/// The assignee Gorgias reports after a release; a mismatch is treated as transient so that the
+/// step stays pending and is checked and retried on the next poll.
+fn released(t: &Ticket, ok: bool) -> Result<(), GorgiasError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(GorgiasError::Server {
+            method: "PUT".into(),
+            path: format!("/api/tickets/{}", t.id),
+            status: 200,
+            msg: "the ticket's assignee did not change as asked".into(),
+        })
     }
 }
 

@@ -449,11 +449,13 @@ fn handover(
         Action::AddTags(vec![tag.clone()]),
         &format!("{trigger}:handover"),
     );
-    push_release(plan, policy, &format!("{trigger}:handover"));
     plan.push(
         Action::Note(internal_note(t, reason, &email_line, input.availability)),
         &format!("{trigger}:handover"),
     );
+    // Last: Gorgias may assign an unassigned ticket to whoever writes on it, so every write
+    // comes before the release (and the executor checks the assignee it gets back).
+    push_release(plan, policy, &format!("{trigger}:handover"));
     plan.row.handovers += 1;
     plan.set_state(TicketState::Escalated, Some(reason.as_str()), rule);
     let question = last_customer_text(t);

@@ -119,11 +119,23 @@ async fn kill_9_in_the_middle_of_work_leaves_no_duplicate_and_loses_nothing() {
         }
     };
     while !tickets.iter().all(|(id, want)| done(*id, want)) {
-        assert!(
-            Instant::now() < deadline,
-            "not every ticket reached its end state; log:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+        if Instant::now() > deadline {
+            let stuck: Vec<String> = tickets
+                .iter()
+                .filter(|(id, want)| !done(*id, want))
+                .map(|(id, want)| {
+                    format!(
+                        "ticket {id} (want {want}): {}",
+                        sim.ticket_json(*id).unwrap()
+                    )
+                })
+                .collect();
+            panic!(
+                "not every ticket reached its end state:\n{}\nlog:\n{}",
+                stuck.join("\n"),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     child.kill().unwrap();

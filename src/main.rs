@@ -117,7 +117,19 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
         .await
         .context("starting")?;
     tracing::info!(bot_user_id = daemon.bot_user_id(), "perfectbot running");
-    let result = daemon.run_until_cancelled(cancel).await;
+    let server = match daemon.config.http.listen {
+        Some(listen) => {
+            let state = perfectbot::http::HttpState::for_daemon(&daemon)?;
+            Some(perfectbot::http::serve(listen, state, cancel.clone()).await?)
+        }
+        None => None,
+    };
+    let result = daemon.run_until_cancelled(cancel.clone()).await;
+    // The daemon may stop on its own (a fatal ledger error): the listener stops with it.
+    cancel.cancel();
+    if let Some(server) = server {
+        let _ = tokio::time::timeout(Duration::from_secs(5), server.task).await;
+    }
     tracing::info!("perfectbot stopped");
     result
 }

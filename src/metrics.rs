@@ -163,10 +163,7 @@ pub fn endpoint(method: &str, path: &str) -> String {
     let path = path.split(['?', '#']).next().unwrap_or("");
     let mut out = String::with_capacity(method.len() + path.len() + 4);
     out.push_str(method);
-    out.push(' ');
-    if !path.starts_with('/') {
-        out.push('/');
-    }
+    out.push_str(" /");
     let mut first = true;
     for seg in path.trim_start_matches('/').split('/') {
         if !first {

@@ -215,7 +215,10 @@ mod tests {
         let text = b.render();
         a.run_upkeep();
         for name in [ANSWERS, CLOSES, POLL_FAILURES, API_RATE_LIMITED] {
-            assert!(text.contains(&format!("{name} ")), "{name} missing:\n{text}");
+            assert!(
+                text.contains(&format!("{name} ")),
+                "{name} missing:\n{text}"
+            );
         }
         assert!(
             text.contains(r#"perfectbot_handovers_total{reason="requested"}"#),

@@ -134,7 +134,10 @@ async fn metrics_count_answers_handovers_closes_and_api_calls() {
         "perfectbot_poll_failures_total",
         "perfectbot_tickets",
     ] {
-        assert!(after.contains(&format!("# TYPE {name} ")), "{name}:\n{after}");
+        assert!(
+            after.contains(&format!("# TYPE {name} ")),
+            "{name}:\n{after}"
+        );
     }
     for series in ["perfectbot_answers_total", "perfectbot_closes_total"] {
         assert!(

@@ -113,6 +113,10 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     }
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
+    if cfg.http.listen.is_some() {
+        // Before the build, so that its identity check is counted too.
+        perfectbot::metrics::install()?;
+    }
     let daemon = Daemon::build(cfg, Arc::new(SystemClock))
         .await
         .context("starting")?;

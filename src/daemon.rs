@@ -68,6 +68,8 @@ pub struct Daemon {
     pub clock: Arc<dyn Clock>,
     /// Wakes the worker for an early poll (webhook hint, tests).
     pub poke: Arc<Notify>,
+    /// Are polls succeeding? Read by `/healthz`.
+    pub health: Arc<crate::http::Health>,
     notices: broadcast::Sender<Notice>,
     presence: Mutex<Option<(Instant, Option<bool>)>>,
     view_filter: String,
@@ -143,6 +145,7 @@ impl Daemon {
             .answer_deadline
             .min(Duration::from_secs(30))
             .max(Duration::from_secs(1));
+        let health = Arc::new(crate::http::Health::new(config.timing.poll_interval));
         Ok(Daemon {
             config,
             client,
@@ -153,6 +156,7 @@ impl Daemon {
             hours,
             clock,
             poke: Arc::new(Notify::new()),
+            health,
             notices,
             presence: Mutex::new(None),
             view_filter,
@@ -518,6 +522,9 @@ impl Daemon {
                 Work::Poll => self.poll_once(&cancel).await,
                 Work::Sweep => self.sweep_once(&cancel).await,
             };
+            if matches!(work, Work::Poll) {
+                self.observe_poll(started.elapsed(), &pass).await;
+            }
             match pass {
                 Ok(stats) => {
                     if stats.decided > 0 || stats.failed > 0 {
@@ -599,6 +606,20 @@ impl Daemon {
             line.push_str(&format!(", next close in {secs}s"));
         }
         Ok(line)
+    }
+}
+
+/// Health and metrics after each poll (the `/healthz` and `/metrics` side of the loop).
+impl Daemon {
+    async fn observe_poll(&self, took: Duration, pass: &Result<PassStats, PassError>) {
+        crate::metrics::record_poll(took, pass.is_ok());
+        match pass {
+            Ok(_) => self.health.poll_succeeded(),
+            Err(e) => self.health.poll_failed(&e.to_string()),
+        }
+        if let Ok(counts) = self.ledger.counts_by_state().await {
+            crate::metrics::record_ticket_counts(&counts);
+        }
     }
 }
 

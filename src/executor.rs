@@ -118,13 +118,15 @@ impl Executor {
         }
         let landed_at = self.clock.now();
         for e in &plan.events {
+            let detail = with_landed_figures(&e.detail, landed_at);
+            crate::metrics::record_event(&e.kind, e.reason.as_deref(), &detail);
             self.ledger
                 .record_event(NewEvent {
                     at: landed_at,
                     ticket_id: Some(ticket.id),
                     kind: e.kind.clone(),
                     reason: e.reason.clone(),
-                    detail: Some(with_landed_figures(&e.detail, landed_at)),
+                    detail: Some(detail),
                 })
                 .await?;
         }

@@ -14,6 +14,8 @@
 //! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
 //! - [`demo`] runs the lifecycle against the simulator for a newcomer.
 //! - [`clock`] injects wall time.
+//! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`metrics`] names
+//!   the Prometheus metrics and records them.
 
 pub mod clock;
 pub mod config;
@@ -23,6 +25,8 @@ pub mod engine;
 pub mod executor;
 pub mod gorgias;
 pub mod hours;
+pub mod http;
 pub mod ledger;
+pub mod metrics;
 pub mod responder;
 pub mod sim;

@@ -113,11 +113,27 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     }
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
+    if cfg.http.listen.is_some() {
+        // Before the build, so that its identity check is counted too.
+        perfectbot::metrics::install()?;
+    }
     let daemon = Daemon::build(cfg, Arc::new(SystemClock))
         .await
         .context("starting")?;
     tracing::info!(bot_user_id = daemon.bot_user_id(), "perfectbot running");
-    let result = daemon.run_until_cancelled(cancel).await;
+    let server = match daemon.config.http.listen {
+        Some(listen) => {
+            let state = perfectbot::http::HttpState::for_daemon(&daemon)?;
+            Some(perfectbot::http::serve(listen, state, cancel.clone()).await?)
+        }
+        None => None,
+    };
+    let result = daemon.run_until_cancelled(cancel.clone()).await;
+    // The daemon may stop on its own (a fatal ledger error): the listener stops with it.
+    cancel.cancel();
+    if let Some(server) = server {
+        let _ = tokio::time::timeout(Duration::from_secs(5), server.task).await;
+    }
     tracing::info!("perfectbot stopped");
     result
 }

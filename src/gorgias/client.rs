@@ -628,6 +628,7 @@ impl Client {
         let started = std::time::Instant::now();
         let transport = |e: reqwest::Error| {
             bump(&inner.counters.transport_errors);
+            crate::metrics::record_api_response(method.as_str(), path, "error");
             map_transport(method, path, e)
         };
         let resp = match req.send().await {
@@ -667,6 +668,7 @@ impl Client {
             500..=599 => bump(&inner.counters.status_5xx),
             _ => bump(&inner.counters.status_other),
         }
+        crate::metrics::record_api_response(method.as_str(), path, status.as_str());
         if status.is_success() {
             return Ok(bytes);
         }
@@ -679,6 +681,7 @@ impl Client {
             // Block before counting: whoever sees the count must also see the block.
             inner.pacer.block_for(wait);
             bump(&inner.counters.rate_limited);
+            crate::metrics::record_rate_limited();
             return Err(GorgiasError::RateLimited {
                 method: m,
                 path: p,

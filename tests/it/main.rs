@@ -4,6 +4,7 @@
 mod cli;
 mod client_sim;
 mod common;
+mod http;
 mod lifecycle;
 mod restart;
 mod shadow;

@@ -1,0 +1,273 @@
+//! The optional HTTP listener (`[http] listen`): `GET /healthz` (are polls succeeding?),
+//! `GET /metrics` (Prometheus text) and `POST /webhook` (a Gorgias HTTP integration's hint that
+//! something changed). It owns the [`Health`] picture the daemon updates after each poll.
+//!
+//! It must not act on tickets: a webhook only wakes the poller early (the daemon's `poke`), and
+//! polling stays the truth, so a forged, lost or duplicated webhook can at worst cost one poll.
+
+use crate::daemon::Daemon;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::{ExposeSecret as _, SecretString};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq as _;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The header a Gorgias HTTP integration sends the shared secret in.
+pub const SECRET_HEADER: &str = "x-perfectbot-secret";
+
+/// How often histograms are folded (without it their buffers grow between scrapes).
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Are polls succeeding? Updated by the daemon after every poll, read by `/healthz`.
+#[derive(Debug)]
+pub struct Health {
+    /// A poll older than this (3 × poll interval + 10 s) no longer counts as recent.
+    stale_after: Duration,
+    last: Mutex<LastPoll>,
+}
+
+#[derive(Debug, Default)]
+struct LastPoll {
+    ok_at: Option<Instant>,
+    /// Set when the latest poll failed; cleared by the next success.
+    failed: Option<String>,
+}
+
+impl Health {
+    /// A picture with no poll yet, for a daemon that polls every `poll_interval`.
+    pub fn new(poll_interval: Duration) -> Health {
+        Health {
+            stale_after: poll_interval.saturating_mul(3) + Duration::from_secs(10),
+            last: Mutex::new(LastPoll::default()),
+        }
+    }
+
+    /// The latest poll worked.
+    pub fn poll_succeeded(&self) {
+        let mut last = self.last.lock().expect("health mutex poisoned");
+        last.ok_at = Some(Instant::now());
+        last.failed = None;
+    }
+
+    /// The latest poll failed with `error`.
+    pub fn poll_failed(&self, error: &str) {
+        self.last.lock().expect("health mutex poisoned").failed = Some(error.to_owned());
+    }
+
+    /// `Ok` while the latest poll succeeded recently; otherwise why not, in words.
+    pub fn check(&self) -> Result<(), String> {
+        self.check_at(Instant::now())
+    }
+
+    fn check_at(&self, now: Instant) -> Result<(), String> {
+        let last = self.last.lock().expect("health mutex poisoned");
+        if let Some(e) = &last.failed {
+            return Err(format!("last poll failed: {e}"));
+        }
+        let Some(ok_at) = last.ok_at else {
+            return Err("no successful poll yet".into());
+        };
+        let age = now.saturating_duration_since(ok_at);
+        if age > self.stale_after {
+            return Err(format!("last successful poll {}s ago", age.as_secs()));
+        }
+        Ok(())
+    }
+}
+
+/// What the handlers need.
+#[derive(Clone)]
+pub struct HttpState {
+    pub health: Arc<Health>,
+    /// Notified by a valid webhook: wakes the daemon's worker for an early poll.
+    pub poke: Arc<Notify>,
+    /// `None`: `/webhook` answers 404.
+    pub webhook_secret: Option<SecretString>,
+    pub metrics: PrometheusHandle,
+}
+
+impl HttpState {
+    /// The state for a running daemon; installs the Prometheus recorder if not yet done.
+    pub fn for_daemon(daemon: &Daemon) -> anyhow::Result<HttpState> {
+        Ok(HttpState {
+            health: daemon.health.clone(),
+            poke: daemon.poke.clone(),
+            webhook_secret: daemon.config.http.webhook_secret.clone(),
+            metrics: crate::metrics::install()?,
+        })
+    }
+}
+
+/// A running listener.
+pub struct Server {
+    /// Where it listens (the real port when asked for port 0).
+    pub addr: SocketAddr,
+    /// Ends once the cancellation token fires and open requests are done.
+    pub task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Bind `listen` and serve `/healthz`, `/metrics` and `/webhook` until `cancel` (graceful: open
+/// requests finish). Also runs the metrics upkeep while it lives.
+pub async fn serve(
+    listen: SocketAddr,
+    state: HttpState,
+    cancel: CancellationToken,
+) -> anyhow::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("http.listen: cannot listen on {listen}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| anyhow::anyhow!("http.listen: {listen}: {e}"))?;
+    {
+        let handle = state.metrics.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(UPKEEP_EVERY);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tick.tick() => handle.run_upkeep(),
+                }
+            }
+        });
+    }
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { cancel.cancelled().await })
+            .await
+    });
+    tracing::info!(%addr, "http listener up: /healthz, /metrics, /webhook");
+    Ok(Server { addr, task })
+}
+
+/// The routes, for `serve` and for tests that drive the router directly.
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/webhook", post(webhook))
+        .with_state(state)
+}
+
+async fn healthz(State(s): State<HttpState>) -> Response {
+    match s.health.check() {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response(),
+    }
+}
+
+async fn metrics(State(s): State<HttpState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn webhook(State(s): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = &s.webhook_secret else {
+        return (StatusCode::NOT_FOUND, "webhook disabled\n").into_response();
+    };
+    let given = headers
+        .get(SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    // Constant time in the content; only the length can show (subtle stops early on it).
+    if !bool::from(given.ct_eq(secret.expose_secret().as_bytes())) {
+        tracing::warn!("webhook: missing or wrong {SECRET_HEADER}; ignored");
+        return (StatusCode::UNAUTHORIZED, "missing or wrong secret\n").into_response();
+    }
+    let ticket_id = match parse_hint(&body) {
+        Ok(id) => id,
+        Err(why) => {
+            tracing::warn!(error = %why, "webhook: bad body; ignored");
+            return (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response();
+        }
+    };
+    match &ticket_id {
+        Some(id) => tracing::info!(ticket_id = %id, "webhook: waking the poller"),
+        None => tracing::info!("webhook: waking the poller"),
+    }
+    s.poke.notify_one();
+    (StatusCode::ACCEPTED, "poll scheduled\n").into_response()
+}
+
+/// The body must be a JSON object; `ticket_id`, if present, a number or a string. Returns the
+/// ticket id, for the log line only.
+fn parse_hint(body: &[u8]) -> Result<Option<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| "the body must be a JSON object".to_string())?;
+    match obj.get("ticket_id") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.chars().take(40).collect())),
+        Some(_) => Err("ticket_id must be a number or a string".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_needs_a_first_poll() {
+        let h = Health::new(Duration::from_secs(10));
+        assert_eq!(h.check(), Err("no successful poll yet".to_string()));
+        h.poll_succeeded();
+        assert_eq!(h.check(), Ok(()));
+    }
+
+    #[test]
+    fn health_reports_the_failure_until_a_poll_succeeds() {
+        let h = Health::new(Duration::from_secs(10));
+        h.poll_succeeded();
+        h.poll_failed("GET /api/views/0/items: 503");
+        assert_eq!(
+            h.check(),
+            Err("last poll failed: GET /api/views/0/items: 503".to_string())
+        );
+        h.poll_succeeded();
+        assert_eq!(h.check(), Ok(()));
+    }
+
+    #[test]
+    fn health_goes_stale_after_three_intervals_and_ten_seconds() {
+        let h = Health::new(Duration::from_secs(10));
+        h.poll_succeeded();
+        let ok_at = h.last.lock().unwrap().ok_at.unwrap();
+        assert_eq!(h.check_at(ok_at + Duration::from_secs(40)), Ok(()));
+        assert_eq!(
+            h.check_at(ok_at + Duration::from_secs(95)),
+            Err("last successful poll 95s ago".to_string())
+        );
+    }
+
+    #[test]
+    fn webhook_body_must_be_an_object_with_a_plain_ticket_id() {
+        assert_eq!(parse_hint(b"{}"), Ok(None));
+        assert_eq!(parse_hint(br#"{"ticket_id": 42}"#), Ok(Some("42".into())));
+        assert_eq!(parse_hint(br#"{"ticket_id": "42"}"#), Ok(Some("42".into())));
+        assert!(parse_hint(b"not json").is_err());
+        assert!(parse_hint(b"[1,2]").is_err());
+        assert!(parse_hint(br#"{"ticket_id": [1]}"#).is_err());
+        assert!(parse_hint(b"").is_err());
+    }
+}

@@ -7,13 +7,12 @@
 //! drives them.
 
 use crate::clock::Clock;
-use crate::config::{Config, HoursSource, Mode, ResponderKind};
+use crate::config::{Config, HoursSource, Mode};
 use crate::engine::{self, Answering, Availability, Input, Messages, Plan, Policy, Rule};
 use crate::executor::{ExecError, Executor, StepOutcome, describe};
 use crate::gorgias::{Auth, Client, ClientConfig, GorgiasError, Ticket};
 use crate::hours::BusinessHours;
 use crate::ledger::{Ledger, LedgerError, TicketRow, TicketState};
-use crate::responder::kb::{Kb, KbResponder};
 use crate::responder::{Outcome, Responder};
 use anyhow::Context as _;
 use jiff::{SignedDuration, Timestamp};
@@ -91,17 +90,7 @@ impl Daemon {
         let ledger = Ledger::open(&config.ledger.path)
             .await
             .with_context(|| format!("opening the ledger {}", config.ledger.path.display()))?;
-        let responder: Arc<dyn Responder> = match config.responder.kind {
-            ResponderKind::Kb | ResponderKind::OpenAi => {
-                let kb = Kb::load_dir(&config.kb.dir).with_context(|| {
-                    format!(
-                        "loading the knowledge base from {}",
-                        config.kb.dir.display()
-                    )
-                })?;
-                Arc::new(KbResponder::new(kb, config.kb.min_score))
-            }
-        };
+        let responder = crate::responder::build_responder(&config)?;
         let hours = match config.business_hours.source {
             HoursSource::Config => config
                 .business_hours

@@ -13,6 +13,7 @@
 //! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
 //! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
 //! - [`demo`] runs the lifecycle against the simulator for a newcomer.
+//! - [`preview`] chats with the configured responder and policy in a terminal (no Gorgias).
 //! - [`clock`] injects wall time.
 
 pub mod clock;
@@ -24,5 +25,6 @@ pub mod executor;
 pub mod gorgias;
 pub mod hours;
 pub mod ledger;
+pub mod preview;
 pub mod responder;
 pub mod sim;

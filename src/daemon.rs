@@ -7,14 +7,13 @@
 //! drives them.
 
 use crate::clock::Clock;
-use crate::config::{Config, HoursSource, Mode, ResponderKind};
+use crate::config::{Config, HoursSource, Mode};
 use crate::engine::describe;
 use crate::engine::{self, Answering, Availability, Input, Messages, Plan, Policy, Rule};
 use crate::executor::{ExecError, Executor, StepOutcome};
 use crate::gorgias::{Auth, Client, ClientConfig, GorgiasError, Ticket};
 use crate::hours::BusinessHours;
 use crate::ledger::{Ledger, LedgerError, TicketRow, TicketState};
-use crate::responder::kb::{Kb, KbResponder};
 use crate::responder::{Outcome, Responder};
 use anyhow::Context as _;
 use jiff::{SignedDuration, Timestamp};
@@ -94,17 +93,7 @@ impl Daemon {
         let ledger = Ledger::open(&config.ledger.path)
             .await
             .with_context(|| format!("opening the ledger {}", config.ledger.path.display()))?;
-        let responder: Arc<dyn Responder> = match config.responder.kind {
-            ResponderKind::Kb | ResponderKind::OpenAi => {
-                let kb = Kb::load_dir(&config.kb.dir).with_context(|| {
-                    format!(
-                        "loading the knowledge base from {}",
-                        config.kb.dir.display()
-                    )
-                })?;
-                Arc::new(KbResponder::new(kb, config.kb.min_score))
-            }
-        };
+        let responder = crate::responder::build_responder(&config)?;
         let hours = match config.business_hours.source {
             HoursSource::Config => config
                 .business_hours
@@ -199,15 +188,14 @@ impl Daemon {
             .map(|t| t.id)
             .collect();
         // Tracked tickets that are no longer in the view were closed, reassigned or unassigned;
-        // tickets with unfinished actions are resumed.
-        let tracked = self
-            .ledger
-            .tracked()
-            .await?
-            .into_iter()
-            .map(|r| r.ticket_id);
-        for id in tracked.chain(self.executor.tickets_with_pending().await?) {
-            if !todo.contains(&id) && (!ids.contains(&id) || rows.get(&id).is_some()) {
+        // tickets with unfinished actions are looked at (and resumed) whatever the listing says.
+        for r in self.ledger.tracked().await? {
+            if !ids.contains(&r.ticket_id) && !todo.contains(&r.ticket_id) {
+                todo.push(r.ticket_id);
+            }
+        }
+        for id in self.executor.tickets_with_pending().await? {
+            if !todo.contains(&id) {
                 todo.push(id);
             }
         }

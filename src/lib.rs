@@ -13,6 +13,7 @@
 //! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
 //! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
 //! - [`demo`] runs the lifecycle against the simulator for a newcomer.
+//! - [`preview`] chats with the configured responder and policy in a terminal (no Gorgias).
 //! - [`clock`] injects wall time.
 //! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`metrics`] names
 //!   the Prometheus metrics and records them.
@@ -28,5 +29,6 @@ pub mod hours;
 pub mod http;
 pub mod ledger;
 pub mod metrics;
+pub mod preview;
 pub mod responder;
 pub mod sim;

@@ -37,6 +37,16 @@ enum Command {
         #[arg(long, env = "PERFECTBOT_CONFIG")]
         config: PathBuf,
     },
+    /// Chat with the configured responder and policy on stdin/stdout; nothing goes to Gorgias.
+    /// Piped input: one new conversation per line, one decision per line.
+    Preview {
+        /// The configuration file.
+        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        config: PathBuf,
+        /// Print each decision as one JSON object (decision, reason, text, sources, score).
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the built-in Gorgias simulator (seeded with a bot user, two agents, a team).
     Sim {
         /// Where to listen.
@@ -56,6 +66,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => with_runtime(run(config)),
+        Command::Preview { config, json } => {
+            init_logs(LogFormat::Text, "warn");
+            with_runtime(async move { perfectbot::preview::run(&config, json).await })
+        }
         Command::Sim { listen } => {
             init_logs(LogFormat::Auto, "info");
             with_runtime(perfectbot::sim::run_cli(listen))

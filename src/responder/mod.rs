@@ -6,6 +6,7 @@
 //! - [`kb`]: the knowledge base (SQLite FTS5, BM25) and the `kb` responder;
 //! - [`intent`]: pure detection of handover requests and frustration;
 //! - [`email`]: pure extraction of an email address from free text;
+//! - [`openai`]: the `openai` responder (an OpenAI-compatible endpoint grounded on the kb);
 //! - `text`: normalisation helpers (diacritics, tokens) used by the three above.
 //!
 //! Responders never touch Gorgias, the ledger or the clock: they read a [`Turn`] and return an
@@ -15,13 +16,19 @@
 pub mod email;
 pub mod intent;
 pub mod kb;
+pub mod openai;
 mod text;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::config::{Config, ResponderKind};
 
 /// Who said something earlier in the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -199,10 +206,30 @@ pub trait Responder: Send + Sync {
     fn answer<'a>(&'a self, turn: &'a Turn) -> AnswerFuture<'a>;
 }
 
+/// The configured responder (`responder.kind`), with its knowledge base loaded from `kb.dir`.
+/// The one place the daemon and `preview` build it, so both answer alike.
+pub fn build_responder(config: &Config) -> anyhow::Result<Arc<dyn Responder>> {
+    let kb = kb::Kb::load_dir(&config.kb.dir).with_context(|| {
+        format!(
+            "loading the knowledge base from {}",
+            config.kb.dir.display()
+        )
+    })?;
+    Ok(match config.responder.kind {
+        ResponderKind::Kb => Arc::new(kb::KbResponder::new(kb, config.kb.min_score)),
+        ResponderKind::OpenAi => {
+            let openai = config
+                .openai
+                .as_ref()
+                .context("responder.kind = \"openai\" needs an [openai] section")?;
+            Arc::new(openai::OpenAiResponder::new(openai, kb)?)
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn handover_reason_names_round_trip() {

@@ -1,0 +1,416 @@
+//! `perfectbot preview`: chat with the configured responder and policy in the terminal.
+//!
+//! Each line typed (or piped) is a customer message. It goes through what the engine does with a
+//! customer turn: [`intent::classify`] first (a request for a person or frustration hands over),
+//! then the responder built by [`build_responder`] (the daemon's own code path). The decision is
+//! shown: an answer with its sources and score, "no knowledge" with the best score, or a handover
+//! with its reason and the message the customer would get (the `handover.messages.online`
+//! template: preview assumes the team is online).
+//!
+//! On a terminal the conversation is kept across lines (`you> ` / `bot> `). With input piped,
+//! every non-empty line is the first message of a new conversation and yields exactly one output
+//! line: a JSON object with `--json` (the field names `decision`, `reason`, `text`, `sources`,
+//! `score` are a promise to scripts), a readable line otherwise.
+//!
+//! Preview must not touch Gorgias or the ledger: it reads the config and the knowledge base, and
+//! calls the responder (which for `openai` is the configured endpoint), nothing else.
+
+use std::io::{IsTerminal as _, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
+
+use crate::config::{self, Config};
+use crate::daemon::policy_for;
+use crate::engine::Policy;
+use crate::responder::intent::{self, Intent};
+use crate::responder::{HandoverReason, Outcome, Responder, Speaker, Turn, build_responder};
+
+/// What the bot would do with one customer message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewDecision {
+    /// "answer" | "no_knowledge" | "handover".
+    pub decision: &'static str,
+    /// `None` for answers; "no_knowledge" for no knowledge; the handover reason otherwise.
+    pub reason: Option<&'static str>,
+    /// What the customer would read: the answer, or the handover message.
+    pub text: String,
+    /// Knowledge entries the answer used.
+    pub sources: Vec<String>,
+    /// The answer's score, or the best score seen for "no knowledge"; `None` otherwise.
+    pub score: Option<f64>,
+    /// The responder's error, when it failed (the decision is then a handover, reason "error").
+    pub error: Option<String>,
+}
+
+impl PreviewDecision {
+    /// The promised JSON shape: `decision`, `reason`, `text`, `sources`, `score` (and `error`
+    /// when the responder failed).
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "decision": self.decision,
+            "reason": self.reason,
+            "text": self.text,
+            "sources": self.sources,
+            "score": self.score,
+        });
+        if let Some(e) = &self.error {
+            v["error"] = json!(e);
+        }
+        v
+    }
+
+    /// One readable line (piped input without `--json`).
+    pub fn to_line(&self) -> String {
+        format!("{}: {}", self.label(), self.text)
+    }
+
+    /// The decision in words: "answer [shop.toml#4, score 1.83]", "handover (requested)".
+    pub fn label(&self) -> String {
+        let score = |s: Option<f64>| s.map_or("none".to_owned(), |s| format!("{s:.2}"));
+        match self.decision {
+            "answer" => format!(
+                "answer [{}, score {}]",
+                self.sources.join(", "),
+                score(self.score)
+            ),
+            "no_knowledge" => format!(
+                "no_knowledge [best score {}] -> handover",
+                score(self.score)
+            ),
+            _ => match &self.error {
+                Some(e) => format!("handover ({}: {e})", self.reason.unwrap_or("error")),
+                None => format!("handover ({})", self.reason.unwrap_or("requested")),
+            },
+        }
+    }
+}
+
+/// The configured responder and policy, ready to answer lines.
+pub struct Preview {
+    responder: Arc<dyn Responder>,
+    policy: Policy,
+    timeout: Duration,
+}
+
+impl Preview {
+    /// Builds the responder exactly as the daemon does, and the policy (bot user id 0: preview
+    /// never asks Gorgias who the bot is).
+    pub fn from_config(config: &Config) -> anyhow::Result<Preview> {
+        let responder = build_responder(config)?;
+        // The same bound the daemon puts around the responder.
+        let timeout = config
+            .timing
+            .answer_deadline
+            .min(Duration::from_secs(30))
+            .max(Duration::from_secs(1));
+        Ok(Preview::new(responder, policy_for(config, 0), timeout))
+    }
+
+    /// A preview over any responder (tests).
+    pub fn new(responder: Arc<dyn Responder>, policy: Policy, timeout: Duration) -> Preview {
+        Preview {
+            responder,
+            policy,
+            timeout,
+        }
+    }
+
+    /// The decision for one customer message after `history` (oldest first).
+    pub async fn decide(&self, history: &[(Speaker, String)], message: &str) -> PreviewDecision {
+        let turn = Turn {
+            messages: vec![message.to_owned()],
+            history: history.to_vec(),
+            ..Turn::default()
+        };
+        let intent = intent::classify(
+            &turn.messages,
+            &turn.previous_customer_messages(),
+            turn.bot_answered_before(),
+            &self.policy.intent,
+        );
+        match intent {
+            Intent::HandoverRequested => return self.handover(HandoverReason::Requested, None),
+            Intent::Frustrated => return self.handover(HandoverReason::Frustrated, None),
+            Intent::None => {}
+        }
+        let result = tokio::time::timeout(self.timeout, self.responder.answer(&turn)).await;
+        match result {
+            Ok(Ok(Outcome::Answer {
+                text,
+                sources,
+                score,
+            })) => PreviewDecision {
+                decision: "answer",
+                reason: None,
+                text,
+                sources,
+                score: Some(score),
+                error: None,
+            },
+            Ok(Ok(Outcome::NoKnowledge { best_score })) => PreviewDecision {
+                decision: "no_knowledge",
+                reason: Some(HandoverReason::NoKnowledge.as_str()),
+                score: best_score,
+                ..self.handover(HandoverReason::NoKnowledge, None)
+            },
+            Ok(Ok(Outcome::Handover(reason))) => self.handover(reason, None),
+            Ok(Err(e)) => self.handover(HandoverReason::Error, Some(e.to_string())),
+            Err(_) => self.handover(
+                HandoverReason::Error,
+                Some(format!("the responder timed out after {:?}", self.timeout)),
+            ),
+        }
+    }
+
+    fn handover(&self, reason: HandoverReason, error: Option<String>) -> PreviewDecision {
+        PreviewDecision {
+            decision: "handover",
+            reason: Some(reason.as_str()),
+            text: render_online(&self.policy.messages.online),
+            sources: Vec::new(),
+            score: None,
+            error,
+        }
+    }
+}
+
+/// The `online` handover template as the engine renders it for a customer with no known name
+/// or email (the engine's own fallbacks: "there", "soon", "your email").
+fn render_online(template: &str) -> String {
+    template
+        .replace("{next_open}", "soon")
+        .replace("{customer_name}", "there")
+        .replace("{email}", "your email")
+}
+
+/// How lines are read and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Keep the conversation across lines and prompt with `you> ` (a terminal).
+    pub interactive: bool,
+    /// One JSON object per decision.
+    pub json: bool,
+}
+
+/// Reads customer lines from `input` until its end and writes the decisions to `output`.
+/// Empty lines are skipped.
+pub async fn run_lines<R, W>(
+    preview: &Preview,
+    mut input: R,
+    output: &mut W,
+    opts: Options,
+) -> anyhow::Result<()>
+where
+    R: AsyncBufRead + Unpin,
+    W: Write,
+{
+    let mut history: Vec<(Speaker, String)> = Vec::new();
+    let mut line = String::new();
+    loop {
+        if opts.interactive {
+            write!(output, "you> ")?;
+            output.flush()?;
+        }
+        line.clear();
+        if input
+            .read_line(&mut line)
+            .await
+            .context("reading the input")?
+            == 0
+        {
+            if opts.interactive {
+                writeln!(output)?;
+            }
+            return Ok(());
+        }
+        let message = line.trim();
+        if message.is_empty() {
+            continue;
+        }
+        let d = preview.decide(&history, message).await;
+        if opts.json {
+            writeln!(output, "{}", d.to_json())?;
+        } else if opts.interactive {
+            writeln!(output, "bot> {}", d.text)?;
+            writeln!(output, "     ({})", d.label())?;
+        } else {
+            writeln!(output, "{}", d.to_line())?;
+        }
+        output.flush()?;
+        if opts.interactive {
+            history.push((Speaker::Customer, message.to_owned()));
+            history.push((Speaker::Bot, d.text));
+        }
+    }
+}
+
+/// `perfectbot preview --config FILE [--json]`: stdin to stdout, interactive on a terminal.
+pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<()> {
+    let config = config::load(config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let preview = Preview::from_config(&config)?;
+    let interactive = std::io::stdin().is_terminal();
+    if interactive && !json {
+        println!(
+            "perfectbot preview: responder {}, nothing is sent to Gorgias. Ctrl-D to quit.",
+            preview.responder.name()
+        );
+    }
+    let input = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut output = std::io::stdout();
+    run_lines(&preview, input, &mut output, Options { interactive, json }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::responder::kb::{Kb, KbResponder};
+    use crate::responder::{AnswerFuture, ResponderError};
+
+    fn preview_over(responder: Arc<dyn Responder>) -> Preview {
+        let config = Config::for_tests("http://127.0.0.1:9", "bot@example.com", "key");
+        Preview::new(responder, policy_for(&config, 0), Duration::from_secs(5))
+    }
+
+    fn kb_preview() -> Preview {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kb");
+        let kb = Kb::load_dir(&dir).unwrap();
+        preview_over(Arc::new(KbResponder::new(kb, 1.0)))
+    }
+
+    async fn run_on(preview: &Preview, input: &str, opts: Options) -> String {
+        let mut out = Vec::new();
+        run_lines(preview, input.as_bytes(), &mut out, opts)
+            .await
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    const PIPED_JSON: Options = Options {
+        interactive: false,
+        json: true,
+    };
+
+    #[tokio::test]
+    async fn piped_lines_each_get_one_json_decision() {
+        let p = kb_preview();
+        let out = run_on(
+            &p,
+            "How can I track my order?\n\n   \nI want to talk to a human\nthis is useless!!!\nWho won the football match last night?\n",
+            PIPED_JSON,
+        )
+        .await;
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        assert_eq!(lines[0]["decision"], "answer");
+        assert_eq!(lines[0]["reason"], Value::Null);
+        assert_eq!(lines[0]["sources"], json!(["shop.toml#4"]));
+        assert!(lines[0]["score"].as_f64().unwrap() >= 1.0);
+        assert!(lines[0]["text"].as_str().unwrap().contains("tracking link"));
+        assert_eq!(lines[1]["decision"], "handover");
+        assert_eq!(lines[1]["reason"], "requested");
+        assert_eq!(lines[1]["score"], Value::Null);
+        assert_eq!(lines[2]["reason"], "frustrated");
+        assert_eq!(lines[3]["decision"], "no_knowledge", "{out}");
+        assert_eq!(lines[3]["reason"], "no_knowledge");
+        assert_eq!(lines[3]["sources"], json!([]));
+        // The customer would read the configured `online` handover message.
+        let online = render_online(&p.policy.messages.online);
+        assert_eq!(lines[1]["text"], online.as_str());
+        assert_eq!(lines[3]["text"], online.as_str());
+    }
+
+    #[tokio::test]
+    async fn piped_lines_are_separate_conversations() {
+        // The same question twice after a bot answer would be a repeat (frustration) within one
+        // conversation; piped, each line starts afresh.
+        let p = kb_preview();
+        let q = "How can I track my order?\n";
+        let out = run_on(&p, &format!("{q}{q}"), PIPED_JSON).await;
+        for l in out.lines() {
+            let v: Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["decision"], "answer", "{out}");
+        }
+    }
+
+    #[tokio::test]
+    async fn interactive_keeps_the_conversation() {
+        let p = kb_preview();
+        let q = "How can I track my order?\n";
+        let out = run_on(
+            &p,
+            &format!("{q}{q}"),
+            Options {
+                interactive: true,
+                json: false,
+            },
+        )
+        .await;
+        assert!(
+            out.starts_with("you> bot> As soon as your order ships"),
+            "{out}"
+        );
+        assert!(out.contains("(answer [shop.toml#4, score"), "{out}");
+        // Asked again after the answer: the engine reads that as frustration.
+        assert!(out.contains("(handover (frustrated))"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn readable_lines_name_the_decision() {
+        let p = kb_preview();
+        let out = run_on(
+            &p,
+            "I want to talk to a human\n",
+            Options {
+                interactive: false,
+                json: false,
+            },
+        )
+        .await;
+        assert_eq!(out.lines().count(), 1);
+        assert!(out.starts_with("handover (requested): "), "{out}");
+    }
+
+    struct Failing;
+    impl Responder for Failing {
+        fn name(&self) -> &str {
+            "failing"
+        }
+        fn answer<'a>(&'a self, _: &'a Turn) -> AnswerFuture<'a> {
+            Box::pin(async {
+                Err(ResponderError::Unavailable {
+                    responder: "failing".into(),
+                    detail: "down".into(),
+                })
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_responder_shows_a_handover_with_reason_error() {
+        let p = preview_over(Arc::new(Failing));
+        let d = p.decide(&[], "where is my parcel?").await;
+        assert_eq!(d.decision, "handover");
+        assert_eq!(d.reason, Some("error"));
+        assert!(d.error.as_deref().unwrap().contains("down"));
+        assert_eq!(
+            d.to_json()["error"],
+            "responder failing is unavailable: down"
+        );
+    }
+
+    #[test]
+    fn the_online_template_is_rendered_like_the_engine_does() {
+        assert_eq!(
+            render_online("Hi {customer_name}, back {next_open}; we write to {email}."),
+            "Hi there, back soon; we write to your email."
+        );
+    }
+}

@@ -13,6 +13,7 @@
 //! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
 //! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
 //! - [`demo`] runs the lifecycle against the simulator for a newcomer.
+//! - [`ops`] is the operator's commands: `status`, `report` (ledger, read-only) and `setup` (views).
 //! - [`clock`] injects wall time.
 
 pub mod clock;
@@ -24,5 +25,6 @@ pub mod executor;
 pub mod gorgias;
 pub mod hours;
 pub mod ledger;
+pub mod ops;
 pub mod responder;
 pub mod sim;

@@ -5,4 +5,5 @@ mod cli;
 mod client_sim;
 mod common;
 mod lifecycle;
+mod ops;
 mod restart;

@@ -36,7 +36,7 @@ pub enum OpsError {
     Ledger {
         path: PathBuf,
         #[source]
-        source: LedgerError,
+        source: Box<LedgerError>,
     },
     /// A scratch directory for the placeholder secrets could not be made.
     #[error("cannot create a temporary directory: {0}")]
@@ -75,7 +75,7 @@ pub async fn open_ledger(path: &Path) -> Result<Ledger, OpsError> {
         .await
         .map_err(|source| OpsError::Ledger {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })
 }
 

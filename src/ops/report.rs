@@ -6,6 +6,10 @@
 //! "closed" with reason "idle" (`detail.lag_ms`), "handover" (reason, `detail.question`) and
 //! "state:active" with reason "reopened".
 //!
+//! After an email request the handover's `question` is the customer's last message (often
+//! the email itself): the report then prefers a `question` on the "email_requested" event and
+//! otherwise skips a text that contains an email address.
+//!
 //! Percentiles are nearest-rank (the value of an actual event, never an interpolation): the
 //! median of [1, 2, 3, 4] is 2, the p95 of twenty values is the 19th.
 
@@ -61,6 +65,10 @@ pub fn compute(events: &[EventRow], since: Timestamp, until: Timestamp) -> Repor
     let mut open_closes: HashMap<u64, Timestamp> = HashMap::new();
     let mut auto_closed = 0;
     let mut reopened_after_close = 0;
+    // Per ticket, the question recorded when the bot asked for the email (None when the event
+    // carries none): the later handover's `question` is the customer's last message, which
+    // after an email request is usually the email reply, not the question.
+    let mut asked_email: HashMap<u64, Option<String>> = HashMap::new();
 
     for e in events {
         let detail: Option<Value> = e
@@ -85,15 +93,33 @@ pub fn compute(events: &[EventRow], since: Timestamp, until: Timestamp) -> Repor
                     open_closes.insert(id, e.at);
                 }
             }
-            ("handover", reason) => {
-                let reason = reason.unwrap_or("unknown");
-                *handovers.entry(reason.to_owned()).or_default() += 1;
-                if reason == "no_knowledge"
-                    && let Some(q) = detail
+            ("email_requested", _) => {
+                if let Some(id) = e.ticket_id {
+                    let q = detail
                         .as_ref()
                         .and_then(|d| d.get("question"))
                         .and_then(Value::as_str)
-                    && let Some(q) = normalise_question(q)
+                        .map(str::to_owned);
+                    asked_email.insert(id, q);
+                }
+            }
+            ("handover", reason) => {
+                let reason = reason.unwrap_or("unknown");
+                *handovers.entry(reason.to_owned()).or_default() += 1;
+                let said = detail
+                    .as_ref()
+                    .and_then(|d| d.get("question"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let question = match e.ticket_id.and_then(|id| asked_email.remove(&id)) {
+                    Some(Some(asked)) => Some(asked),
+                    // No question kept with the email request: trust the handover's text
+                    // unless it is the email reply.
+                    Some(None) => said.filter(|q| !contains_email(q)),
+                    None => said,
+                };
+                if reason == "no_knowledge"
+                    && let Some(q) = question.as_deref().and_then(normalise_question)
                 {
                     *questions.entry(q).or_default() += 1;
                 }
@@ -152,6 +178,14 @@ pub fn normalise_question(q: &str) -> Option<String> {
             || matches!(c, '¿' | '¡' | '…' | '“' | '”' | '«' | '»')
     });
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+/// True when some word of `s` looks like an email address.
+fn contains_email(s: &str) -> bool {
+    s.split_whitespace().any(|w| {
+        w.split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+    })
 }
 
 impl Report {
@@ -253,6 +287,49 @@ mod tests {
             reason: reason.map(str::to_owned),
             detail: Some(detail.to_string()),
         }
+    }
+
+    #[test]
+    fn an_email_reply_is_not_counted_as_the_unanswered_question() {
+        let events = vec![
+            ev(1, 1, "email_requested", Some("no_knowledge"), json!({})),
+            ev(
+                2,
+                1,
+                "handover",
+                Some("no_knowledge"),
+                json!({"question": "it's ada@example.org"}),
+            ),
+            ev(
+                3,
+                2,
+                "email_requested",
+                Some("no_knowledge"),
+                json!({"question": "Do you ship to Mars?"}),
+            ),
+            ev(
+                4,
+                2,
+                "handover",
+                Some("no_knowledge"),
+                json!({"question": "bo@example.org"}),
+            ),
+            // Email wait expired without a reply: the handover's text is the question.
+            ev(5, 3, "email_requested", Some("no_knowledge"), json!({})),
+            ev(
+                6,
+                3,
+                "handover",
+                Some("no_knowledge"),
+                json!({"question": "Do you ship to Mars"}),
+            ),
+        ];
+        let r = compute(&events, events[0].at, events[5].at);
+        assert_eq!(r.handovers["no_knowledge"], 3);
+        assert_eq!(
+            r.top_no_knowledge,
+            vec![("do you ship to mars".to_owned(), 2)]
+        );
     }
 
     #[test]

@@ -53,6 +53,20 @@ pub struct Status {
     pub recent_errors: Vec<RecentError>,
     /// Actions recorded but not confirmed (normally 0 between passes).
     pub pending_actions: usize,
+    /// A last poll older than this is flagged as stale (the daemon may be down or stuck);
+    /// None: never flagged.
+    pub stale_after: Option<SignedDuration>,
+}
+
+impl Status {
+    /// True when the daemon has not polled within `stale_after` (or never has).
+    pub fn poll_is_stale(&self) -> bool {
+        match (self.stale_after, self.last_poll_at) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(limit), Some(at)) => self.now.duration_since(at) > limit,
+        }
+    }
 }
 
 /// Reads the picture from `ledger` at `now`; `email_wait` is `timing.email_wait`.
@@ -97,7 +111,7 @@ pub async fn gather(
     for kind in ["responder_failed", "error"] {
         errors.extend(ledger.recent_events(Some(kind), SHOWN).await?);
     }
-    errors.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+    errors.sort_by_key(|e| std::cmp::Reverse((e.at, e.id)));
     errors.truncate(SHOWN);
     let recent_errors = errors.into_iter().map(recent_error).collect();
     let pending_actions = ledger.pending_actions().await?.len();
@@ -111,6 +125,7 @@ pub async fn gather(
         last_error,
         recent_errors,
         pending_actions,
+        stale_after: None,
     })
 }
 
@@ -177,7 +192,15 @@ impl Status {
             Some(t) => format!("{t} ({})", ago(now, t)),
             None => "never".to_owned(),
         };
-        out.push_str(&format!("Last poll:       {}\n", when(self.last_poll_at)));
+        out.push_str(&format!(
+            "Last poll:       {}{}\n",
+            when(self.last_poll_at),
+            if self.poll_is_stale() {
+                "  STALE: is the daemon running? (systemctl status perfectbot)"
+            } else {
+                ""
+            }
+        ));
         out.push_str(&format!("Last good pass:  {}\n", when(self.last_pass_ok)));
         out.push_str(&format!(
             "Last error:      {}\n",
@@ -233,6 +256,7 @@ impl Status {
             "email_waits": self.email_waits.iter().map(deadline).collect::<Vec<_>>(),
             "last_poll_at": ts(self.last_poll_at),
             "last_poll_age_secs": age(self.last_poll_at),
+            "last_poll_stale": self.poll_is_stale(),
             "last_pass_ok": ts(self.last_pass_ok),
             "last_pass_ok_age_secs": age(self.last_pass_ok),
             "last_error": self.last_error,
@@ -254,9 +278,13 @@ pub async fn run(config_path: &Path, as_json: bool) -> anyhow::Result<()> {
     let ledger = super::open_ledger(&config.ledger.path).await?;
     let email_wait =
         SignedDuration::try_from(config.timing.email_wait).unwrap_or(SignedDuration::MAX);
-    let status = gather(&ledger, Timestamp::now(), email_wait)
+    let mut status = gather(&ledger, Timestamp::now(), email_wait)
         .await
         .with_context(|| format!("reading the ledger {}", config.ledger.path.display()))?;
+    // A few missed polls are normal (a slow Gorgias, backoff after 429s); a minute of them is
+    // not.
+    let poll = SignedDuration::try_from(config.timing.poll_interval).unwrap_or(SignedDuration::MAX);
+    status.stale_after = Some(poll.saturating_mul(5).max(SignedDuration::from_secs(60)));
     if as_json {
         println!("{}", status.to_json());
     } else {
@@ -339,6 +367,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Last good pass:  never"), "{text}");
+        assert!(!text.contains("STALE"), "{text}");
         assert!(text.contains("Gorgias 503"), "{text}");
         assert!(text.contains("openai timed out"), "{text}");
         assert!(!text.contains("ticket 4 "), "only the 5 earliest: {text}");
@@ -349,5 +378,13 @@ mod tests {
         assert_eq!(j["next_closes"][0]["in_secs"], -3);
         assert_eq!(j["last_poll_age_secs"], 4);
         assert_eq!(j["pending_actions"], 0);
+        assert_eq!(j["last_poll_stale"], false);
+
+        let mut s = s;
+        s.stale_after = Some(SignedDuration::from_secs(60));
+        assert!(!s.poll_is_stale());
+        s.now = now + SignedDuration::from_secs(120);
+        assert!(s.poll_is_stale());
+        assert!(s.to_text().contains("STALE: is the daemon running?"));
     }
 }

@@ -14,6 +14,7 @@
 //! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
 //! - [`demo`] runs the lifecycle against the simulator for a newcomer.
 //! - [`preview`] chats with the configured responder and policy in a terminal (no Gorgias).
+//! - [`ops`] is the operator's commands: `status`, `report` (ledger, read-only) and `setup` (views).
 //! - [`clock`] injects wall time.
 //! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`metrics`] names
 //!   the Prometheus metrics and records them.
@@ -29,6 +30,7 @@ pub mod hours;
 pub mod http;
 pub mod ledger;
 pub mod metrics;
+pub mod ops;
 pub mod preview;
 pub mod responder;
 pub mod sim;

@@ -59,6 +59,38 @@ enum Command {
         #[arg(long, default_value = "6s", value_parser = humantime::parse_duration)]
         close_after: Duration,
     },
+    /// Print the ledger's picture (tickets by state, next deadlines, last poll, errors);
+    /// read-only, no network, safe while the daemon runs.
+    Status {
+        /// The configuration file.
+        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        config: PathBuf,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print what the bot did over a period: closes, handovers by reason, false closes,
+    /// lags, and the questions it could not answer. Read-only, no network.
+    Report {
+        /// The configuration file.
+        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        config: PathBuf,
+        /// How far back to look ("7d", "24h").
+        #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+        since: Duration,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create the team's Gorgias views (idempotent), and with --webhook the HTTP integration.
+    Setup {
+        /// The configuration file.
+        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        config: PathBuf,
+        /// The daemon's public /webhook URL: also create the Gorgias HTTP integration.
+        #[arg(long)]
+        webhook: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -77,6 +109,18 @@ fn main() -> ExitCode {
         Command::Demo { close_after } => {
             init_logs(LogFormat::Text, "warn");
             with_runtime(perfectbot::demo::run(close_after))
+        }
+        Command::Status { config, json } => {
+            with_runtime(perfectbot::ops::status::run(&config, json))
+        }
+        Command::Report {
+            config,
+            since,
+            json,
+        } => with_runtime(perfectbot::ops::report::run(&config, since, json)),
+        Command::Setup { config, webhook } => {
+            init_logs(LogFormat::Text, "warn");
+            with_runtime(perfectbot::ops::setup::run(&config, webhook))
         }
     }
 }

@@ -7,6 +7,7 @@ mod client_sim;
 mod common;
 mod http;
 mod lifecycle;
+mod ops;
 mod restart;
 mod shadow;
 mod systemd;

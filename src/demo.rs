@@ -110,7 +110,14 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
         async move {
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
-                if d.ledger.ticket(id).await?.is_some_and(|r| r.state == want) {
+                // Rows are written ahead of their actions: wait for those to land too.
+                let settled = d
+                    .ledger
+                    .actions_for(id)
+                    .await?
+                    .iter()
+                    .all(|a| a.status != crate::ledger::ActionStatus::Pending);
+                if settled && d.ledger.ticket(id).await?.is_some_and(|r| r.state == want) {
                     return anyhow::Ok(());
                 }
                 if Instant::now() > deadline {

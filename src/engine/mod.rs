@@ -412,7 +412,7 @@ fn handover(
         plan.event(
             "email_requested",
             Some(reason.as_str()),
-            serde_json::json!({}),
+            serde_json::json!({ "question": last_customer_text(t) }),
         );
         return;
     }

@@ -137,12 +137,21 @@ impl TestApp {
         self.daemon.ledger.ticket(id).await.unwrap()
     }
 
-    /// Wait (up to 20 s) until the ledger has the ticket in `state`.
+    /// Wait (up to 20 s) until the ledger has the ticket in `state` with every action of the
+    /// plan that put it there done (rows are written ahead of their actions).
     pub async fn wait_state(&self, id: u64, state: TicketState) -> TicketRow {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(r) = self.row(id).await
                 && r.state == state
+                && self
+                    .daemon
+                    .ledger
+                    .actions_for(id)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .all(|a| a.status != perfectbot::ledger::ActionStatus::Pending)
             {
                 return r;
             }

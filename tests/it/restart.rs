@@ -171,3 +171,105 @@ async fn kill_9_in_the_middle_of_work_leaves_no_duplicate_and_loses_nothing() {
         "no action left unfinished"
     );
 }
+
+/// The crash window the random kills found: a handover whose reply and tag landed but whose
+/// note and release did not. The bot's own tag must not be taken for an agent's: on start-up
+/// the rest of the handover is finished, and nothing is sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handover_cut_after_its_tag_is_finished_on_restart() {
+    use perfectbot::ledger::{ActionKey, ActionKind, Ledger};
+    let (sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = seeded.bot.id;
+    let c = sim.create_customer("Zoe", Some("zoe@example.org"));
+    let id = sim.create_ticket(NewTicket {
+        channel: "chat".into(),
+        customer_id: c,
+        first_message: "I want to talk to a human".into(),
+        assignee_user: Some(bot),
+        ..NewTicket::default()
+    });
+    let msg_id = sim.ticket_json(id).unwrap()["messages"][0]["id"]
+        .as_u64()
+        .unwrap();
+    // What the dead process had done: recorded four steps, performed two.
+    let reply = "Thanks for your patience! I'm passing you to a member of our team now.";
+    sim.agent_says(id, bot, reply);
+    sim.add_tags(id, &["PerfectBot: Agent Required"]);
+    {
+        let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+        let now = jiff::Timestamp::now();
+        let key = |kind, trigger: &str| ActionKey {
+            ticket_id: id,
+            kind,
+            trigger: trigger.to_string(),
+        };
+        let m = format!("m{msg_id}");
+        let h = format!("m{msg_id}:handover");
+        for (k, t, payload) in [
+            (
+                ActionKind::Reply,
+                m.as_str(),
+                serde_json::json!({ "reply": reply }),
+            ),
+            (
+                ActionKind::Tag,
+                h.as_str(),
+                serde_json::json!({ "add_tags": ["PerfectBot: Agent Required"] }),
+            ),
+            (
+                ActionKind::Note,
+                h.as_str(),
+                serde_json::json!({ "note": "PerfectBot handover (requested): the customer asked for a person." }),
+            ),
+            (
+                ActionKind::Unassign,
+                h.as_str(),
+                serde_json::json!({ "unassign": true }),
+            ),
+        ] {
+            ledger
+                .begin_action(&key(k, t), &payload.to_string(), now)
+                .await
+                .unwrap();
+        }
+    }
+    let cfg = config_for(&server, &seeded, dir.path());
+    let daemon = std::sync::Arc::new(
+        perfectbot::daemon::Daemon::build(cfg, std::sync::Arc::new(perfectbot::clock::SystemClock))
+            .await
+            .unwrap(),
+    );
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let h = {
+        let d = daemon.clone();
+        let c = cancel.clone();
+        tokio::spawn(async move { d.run_until_cancelled(c).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = sim.ticket_json(id).unwrap();
+        if t["assignee_user"].is_null() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the handover was never finished: {t}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await; // a few more polls
+    let t: perfectbot::gorgias::Ticket =
+        serde_json::from_value(sim.ticket_json(id).unwrap()).unwrap();
+    let public: Vec<_> = t
+        .messages
+        .iter()
+        .filter(|m| m.from_agent && !m.is_internal_note())
+        .collect();
+    let notes: Vec<_> = t.messages.iter().filter(|m| m.is_internal_note()).collect();
+    assert_eq!(public.len(), 1, "the reply was not sent again");
+    assert_eq!(notes.len(), 1, "the note was sent once");
+    assert!(daemon.ledger.pending_actions().await.unwrap().is_empty());
+    cancel.cancel();
+    h.await.unwrap().unwrap();
+}

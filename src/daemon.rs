@@ -93,6 +93,7 @@ impl Daemon {
         let ledger = Ledger::open(&config.ledger.path)
             .await
             .with_context(|| format!("opening the ledger {}", config.ledger.path.display()))?;
+        switch_mode(&ledger, config.bot.mode).await?;
         let responder = crate::responder::build_responder(&config)?;
         let hours = match config.business_hours.source {
             HoursSource::Config => config
@@ -261,7 +262,11 @@ impl Daemon {
         cause: Cause,
         stats: &mut PassStats,
     ) -> Result<(), PassError> {
-        match self.process(id, cause).await {
+        let result = self.process(id, cause).await;
+        // Each ticket done is the loop being alive: a long pass (a backlog paced at the API
+        // limit) must not look like a hang to systemd's watchdog.
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        match result {
             Ok(()) => stats.decided += 1,
             Err(ProcessError::Exec(e)) if e.is_fatal() => {
                 return Err(PassError::Ledger(e.to_string()));
@@ -649,6 +654,29 @@ fn is_handover(plan: &Plan) -> bool {
         plan.row.state,
         TicketState::Escalated | TicketState::AwaitingEmail
     ) && plan.previous_state != Some(plan.row.state)
+}
+
+/// Remember the mode in the ledger; going from shadow to live forgets the shadow rows, which
+/// say "answered" or "closed" for tickets whose customers never saw a reply. The live bot then
+/// meets each ticket afresh and answers what no one has answered. (Live to shadow needs nothing:
+/// live rows are true.)
+async fn switch_mode(ledger: &Ledger, mode: Mode) -> anyhow::Result<()> {
+    let now = match mode {
+        Mode::Live => "live",
+        Mode::Shadow => "shadow",
+    };
+    let before = ledger.meta("mode").await?;
+    if before.as_deref() == Some("shadow") && mode == Mode::Live {
+        let n = ledger.forget_tickets().await?;
+        tracing::info!(
+            rows = n,
+            "switched from shadow mode to live: the bot starts afresh on every ticket"
+        );
+    }
+    if before.as_deref() != Some(now) {
+        ledger.set_meta("mode", now).await?;
+    }
+    Ok(())
 }
 
 /// The cron ticker: its job only signals the worker (`try_send` on a channel of one, so runs

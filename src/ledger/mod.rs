@@ -538,6 +538,20 @@ impl Ledger {
         .await
     }
 
+    /// Forgets every ticket row (the action and event logs stay). Used when the bot goes from
+    /// shadow mode to live: shadow rows describe what the bot would have done, not what
+    /// customers saw, so the live bot starts from what Gorgias shows. Returns how many rows.
+    pub async fn forget_tickets(&self) -> Result<u64, LedgerError> {
+        self.call(move |c| {
+            let what = "forget ticket rows";
+            in_write_tx(c, what, |tx| {
+                let n = tx.execute("DELETE FROM tickets", []).ctx(what)?;
+                Ok(n as u64)
+            })
+        })
+        .await
+    }
+
     // ---- meta ----
 
     /// Sets a meta value (e.g. `last_poll_at`, `last_poll_ok`, `last_error`).

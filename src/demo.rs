@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 pub const DEMO_KB: &str = include_str!("../tests/data/kb/shop.toml");
 
 /// Run the demo; returns an error if a conversation did not reach its expected end.
-pub async fn run(close_after: Duration) -> anyhow::Result<()> {
+pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let started = Instant::now();
     let sim = Sim::new(SimOptions::default());
     let seeded = sim.seed_default();
@@ -29,13 +29,35 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
         .serve("127.0.0.1:0".parse().expect("a literal address"))
         .await
         .context("starting the simulator")?;
-    let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    let kb_dir = dir.path().join("kb");
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let dir_path = match &keep {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            d.clone()
+        }
+        None => tmp.path().to_path_buf(),
+    };
+    let kb_dir = dir_path.join("kb");
     std::fs::create_dir_all(&kb_dir)?;
     std::fs::write(kb_dir.join("shop.toml"), DEMO_KB)?;
 
     let mut cfg = Config::for_tests(&server.base_url(), &seeded.bot.email, &seeded.bot.api_key);
-    cfg.ledger.path = dir.path().join("ledger.db");
+    cfg.ledger.path = dir_path.join("ledger.db");
+    if keep.is_some() {
+        // A fresh ledger each run, and a config that `status` and `report` can read.
+        let _ = std::fs::remove_file(&cfg.ledger.path);
+        std::fs::write(dir_path.join("api_key"), &seeded.bot.api_key)?;
+        std::fs::write(
+            dir_path.join("config.toml"),
+            format!(
+                "# Written by `perfectbot demo --keep`: the demo's simulator is gone once it ends.\n\
+                 [gorgias]\nbase_url = \"{}\"\nemail = \"{}\"\napi_key_file = \"api_key\"\n\n\
+                 [ledger]\npath = \"ledger.db\"\n\n[kb]\ndir = \"kb\"\n",
+                server.base_url(),
+                seeded.bot.email
+            ),
+        )?;
+    }
     cfg.kb.dir = kb_dir;
     cfg.timing.poll_interval = Duration::from_secs(2);
     cfg.timing.sweep = "*/5 * * * * *".to_string();
@@ -56,6 +78,11 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
     );
     println!();
 
+    let metrics = if keep.is_some() {
+        Some(crate::metrics::install()?)
+    } else {
+        None
+    };
     let daemon = Arc::new(Daemon::build(cfg, Arc::new(SystemClock)).await?);
     let bot = daemon.bot_user_id();
     let agent = seeded.agents[0].id;
@@ -310,6 +337,22 @@ pub async fn run(close_after: Duration) -> anyhow::Result<()> {
         40,
         started.elapsed().as_secs_f64()
     );
+    if let Some(handle) = metrics {
+        println!();
+        println!("/metrics at the end of the demo (histogram buckets left out):");
+        for line in handle.render().lines() {
+            if !line.trim().is_empty() && !line.starts_with('#') && !line.contains("_bucket") {
+                println!("  {line}");
+            }
+        }
+        println!();
+        println!(
+            "kept the ledger in {}: try `perfectbot status --config {}/config.toml` and `perfectbot report --config {}/config.toml --since 1h`",
+            dir_path.display(),
+            dir_path.display(),
+            dir_path.display()
+        );
+    }
     server.shutdown().await;
     Ok(())
 }

@@ -58,6 +58,11 @@ enum Command {
         /// How long the bot waits before closing an answered ticket in the demo.
         #[arg(long, default_value = "6s", value_parser = humantime::parse_duration)]
         close_after: Duration,
+        /// Keep the demo's ledger and a config for it in this directory (then try
+        /// `perfectbot status --config DIR/config.toml` and `perfectbot report --config ...`),
+        /// and print the bot's /metrics at the end.
+        #[arg(long)]
+        keep: Option<PathBuf>,
     },
     /// Print the ledger's picture (tickets by state, next deadlines, last poll, errors);
     /// read-only, no network, safe while the daemon runs.
@@ -106,9 +111,9 @@ fn main() -> ExitCode {
             init_logs(LogFormat::Auto, "info");
             with_runtime(perfectbot::sim::run_cli(listen))
         }
-        Command::Demo { close_after } => {
+        Command::Demo { close_after, keep } => {
             init_logs(LogFormat::Text, "warn");
-            with_runtime(perfectbot::demo::run(close_after))
+            with_runtime(perfectbot::demo::run(close_after, keep))
         }
         Command::Status { config, json } => {
             with_runtime(perfectbot::ops::status::run(&config, json))

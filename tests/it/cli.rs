@@ -132,3 +132,54 @@ async fn sigterm_stops_the_daemon_cleanly_within_ten_seconds() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_per_line_with_ticket_ids() {
+    let (sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::restart::write_config(&server, &seeded, dir.path());
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("format = \"text\"", "format = \"json\"");
+    std::fs::write(&cfg, text).unwrap();
+    let log = dir.path().join("log.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env_remove("JOURNAL_STREAM")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let c = sim.create_customer("j", Some("j@example.org"));
+    let id = sim.create_ticket(perfectbot::sim::NewTicket {
+        channel: "chat".into(),
+        customer_id: c,
+        first_message: "How long does shipping take?".into(),
+        assignee_user: Some(seeded.bot.id),
+        ..Default::default()
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("\"decided\"")
+    {
+        assert!(Instant::now() < deadline, "no decision logged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let mut about_ticket = 0;
+    for line in logged.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if v["fields"]["ticket_id"].as_u64() == Some(id) {
+            about_ticket += 1;
+        }
+    }
+    assert!(
+        about_ticket >= 2,
+        "reply and decision lines carry ticket_id:\n{logged}"
+    );
+    assert!(!logged.contains(&seeded.bot.api_key));
+}

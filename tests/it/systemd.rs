@@ -89,3 +89,76 @@ fn unit_keeps_the_key_out_of_the_unit_and_notifies() {
         "no key in the unit"
     );
 }
+
+/// The daemon speaks systemd's notify protocol: READY=1 once the config is valid, the ledger
+/// open and Gorgias answered the identity check; then WATCHDOG=1 with a STATUS= picture while
+/// polls succeed; STOPPING=1 on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_socket_gets_ready_watchdog_and_status() {
+    use std::os::unix::net::UnixDatagram;
+    use std::time::{Duration, Instant};
+    let (sim, server, seeded) = crate::common::start_sim(crate::common::relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::restart::write_config(&server, &seeded, dir.path());
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let c = sim.create_customer("n", Some("n@example.org"));
+    sim.create_ticket(perfectbot::sim::NewTicket {
+        channel: "chat".into(),
+        customer_id: c,
+        first_message: "How long does shipping take?".into(),
+        assignee_user: Some(seeded.bot.id),
+        ..Default::default()
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut got: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline
+        && !(got.iter().any(|m| m.contains("READY=1"))
+            && got.iter().any(|m| {
+                m.contains("WATCHDOG=1") && m.contains("STATUS=") && m.contains("answered")
+            }))
+    {
+        if let Ok(n) = sock.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let stop_deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < stop_deadline && !got.iter().any(|m| m.contains("STOPPING=1")) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    let ready = got
+        .iter()
+        .position(|m| m.contains("READY=1"))
+        .unwrap_or_else(|| panic!("no READY: {got:?}"));
+    let watchdog = got
+        .iter()
+        .position(|m| m.contains("WATCHDOG=1") && m.contains("STATUS="))
+        .unwrap_or_else(|| panic!("no WATCHDOG with STATUS: {got:?}"));
+    assert!(ready < watchdog, "READY comes first: {got:?}");
+    assert!(
+        got.iter()
+            .any(|m| m.contains("STATUS=") && m.contains("tickets:")),
+        "{got:?}"
+    );
+    assert!(got.iter().any(|m| m.contains("STOPPING=1")), "{got:?}");
+    // Identity check before READY: the simulator saw GET /api/users/0 before any ticket read.
+    let first = sim.requests().into_iter().next().unwrap();
+    assert_eq!(first.pattern, "/api/users/{id}", "{first:?}");
+}

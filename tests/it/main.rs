@@ -4,5 +4,6 @@
 mod cli;
 mod client_sim;
 mod common;
+mod faults;
 mod lifecycle;
 mod restart;

@@ -84,8 +84,16 @@ impl Executor {
                     continue;
                 }
                 Begin::Pending(row) => {
-                    // Sent before without confirmation: look before sending again.
-                    if self.landed(ticket.id, &action).await.unwrap_or(false) {
+                    // Sent before without confirmation: look before sending again. If we
+                    // cannot look, we do not know: sending blindly could reply twice.
+                    let landed = self.landed(ticket.id, &action).await.map_err(|source| {
+                        ExecError::Gorgias {
+                            ticket_id: ticket.id,
+                            action: key.kind.as_str(),
+                            source,
+                        }
+                    })?;
+                    if landed {
                         self.ledger
                             .finish_action(
                                 row.id,
@@ -117,7 +125,24 @@ impl Executor {
                     );
                     outcomes.push(StepOutcome::Done);
                 }
-                Err(e) if e.is_transient() => {
+                // Unknown whether it landed: a 2xx we could not read, or a transient failure
+                // after the client's retries (a reset may come after Gorgias acted). Never
+                // abandon such a write (an abandoned reply would let the ticket close
+                // unanswered): look once now, and if it is not there (or we cannot look), keep
+                // it pending for the next poll. Looking now matters for a release: once the
+                // ticket has left the bot's view the rest of the plan would never run.
+                Err(e) if e.is_transient() || matches!(e, GorgiasError::Decode { .. }) => {
+                    let may_have_landed = !matches!(e, GorgiasError::RateLimited { .. })
+                        && !matches!(action, Action::Reply(_) | Action::Note(_));
+                    if may_have_landed && matches!(self.landed(ticket.id, &action).await, Ok(true))
+                    {
+                        self.ledger
+                            .finish_action(row.id, ActionStatus::Done, Some("found in Gorgias"), now)
+                            .await?;
+                        tracing::info!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write answered badly but landed");
+                        outcomes.push(StepOutcome::Done);
+                        continue;
+                    }
                     tracing::warn!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write failed; will retry on the next poll");
                     return Err(ExecError::Gorgias {
                         ticket_id: ticket.id,

@@ -117,7 +117,13 @@ async fn fifty_conversations_under_faults_end_right_with_one_reply_each() {
     // The invariant over the whole run: one customer message, one reply (everyone has an email).
     for (id, want) in &tickets {
         let replies = app.bot_replies(*id);
-        assert_eq!(replies.len(), 1, "ticket {id} ({want:?}): replies {replies:?}");
+        assert_eq!(
+            replies.len(),
+            1,
+            "ticket {id} ({want:?}): replies {replies:?}; ticket {:#}; actions {:#?}",
+            app.sim.ticket_json(*id).unwrap(),
+            app.daemon.ledger.actions_for(*id).await.unwrap()
+        );
         let notes = app.bot_notes(*id);
         match want {
             End::Closed => {
@@ -125,7 +131,13 @@ async fn fifty_conversations_under_faults_end_right_with_one_reply_each() {
                 assert_eq!(app.row(*id).await.unwrap().state, TicketState::Closed);
             }
             End::Escalated => {
-                assert_eq!(notes.len(), 1, "ticket {id}: one handover note: {notes:?}");
+                assert_eq!(
+                    notes.len(),
+                    1,
+                    "ticket {id}: one handover note: {notes:?}; ticket {:#}; actions {:#?}",
+                    app.sim.ticket_json(*id).unwrap(),
+                    app.daemon.ledger.actions_for(*id).await.unwrap()
+                );
                 assert_eq!(app.row(*id).await.unwrap().state, TicketState::Escalated);
             }
         }

@@ -14,7 +14,9 @@
 //! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
 //! - [`demo`] runs the lifecycle against the simulator for a newcomer.
 //! - [`clock`] injects wall time.
+//! - [`bench`] runs the measured workloads (`perfectbot bench`).
 
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod daemon;

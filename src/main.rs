@@ -43,6 +43,15 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8089")]
         listen: SocketAddr,
     },
+    /// Measure the bot against the built-in simulator (see BENCHMARKS.md).
+    Bench {
+        /// fast: a few minutes; full: about a quarter of an hour.
+        #[arg(long, value_enum, default_value = "fast")]
+        size: perfectbot::bench::Size,
+        /// Print the figures as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the whole lifecycle against the built-in simulator; no Gorgias account needed.
     Demo {
         /// How long the bot waits before closing an answered ticket in the demo.
@@ -59,6 +68,10 @@ fn main() -> ExitCode {
         Command::Sim { listen } => {
             init_logs(LogFormat::Auto, "info");
             with_runtime(perfectbot::sim::run_cli(listen))
+        }
+        Command::Bench { size, json } => {
+            init_logs(LogFormat::Text, "error");
+            with_runtime(bench(size, json))
         }
         Command::Demo { close_after } => {
             init_logs(LogFormat::Text, "warn");
@@ -120,6 +133,16 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     let result = daemon.run_until_cancelled(cancel).await;
     tracing::info!("perfectbot stopped");
     result
+}
+
+async fn bench(size: perfectbot::bench::Size, json: bool) -> anyhow::Result<()> {
+    let report = perfectbot::bench::run(size).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", perfectbot::bench::table(&report));
+    }
+    Ok(())
 }
 
 /// SIGTERM / SIGINT cancel the token: the worker finishes the API call in hand and stops.

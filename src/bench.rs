@@ -33,6 +33,15 @@ pub enum Size {
     Full,
 }
 
+/// One workload, to run it alone (`--only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Phase {
+    Memory,
+    Idle,
+    Sweep,
+    Conversations,
+}
+
 /// Gorgias's default budget for an API key.
 const DEFAULT_RATE: u32 = 40;
 const WINDOW: Duration = Duration::from_secs(20);
@@ -61,7 +70,7 @@ pub struct ConversationFigures {
     pub wall_s: f64,
     pub requests: u64,
     pub requests_per_resolved: f64,
-    /// List polls (`PUT /api/views/0/items`) during the run.
+    /// List polls (`PUT /api/views/0/items`, route `/api/views/{id}/items`) during the run.
     pub list_polls: u64,
     /// 6 + this run's list polls shared over the resolved conversations.
     pub minimum_per_resolved: f64,
@@ -98,6 +107,10 @@ pub struct MemoryFigures {
     /// Time of that poll (the view listed in pages of 100) and sweep.
     pub poll_ms: f64,
     pub sweep_ms: f64,
+    /// Requests the poll made (the list pages; no ticket should need a full read).
+    pub poll_requests: u64,
+    /// Time of the listing alone (the simulator's share of the poll).
+    pub list_ms: f64,
 }
 
 /// CPU of an idle daemon (polling, nothing to do).
@@ -115,28 +128,39 @@ pub struct Report {
     pub size: String,
     pub debug_build: bool,
     pub cores: usize,
-    pub memory: MemoryFigures,
-    pub idle: IdleFigures,
-    pub sweep: SweepFigures,
+    pub memory: Option<MemoryFigures>,
+    pub idle: Option<IdleFigures>,
+    pub sweep: Option<SweepFigures>,
     pub conversations: Vec<ConversationFigures>,
 }
 
-/// Run the workloads of `size` and return the figures (progress goes to stderr).
-pub async fn run(size: Size) -> anyhow::Result<Report> {
+/// Run the workloads of `size` (all, or only `only`) and return the figures (progress goes to
+/// stderr). Memory runs first so that its peak is not another workload's.
+pub async fn run(size: Size, only: Option<Phase>) -> anyhow::Result<Report> {
     let start_rss = proc_status_kib("VmRSS:").unwrap_or(0);
-    eprintln!("bench: memory with 10,000 tracked tickets ...");
-    let memory = memory_with_tracked(10_000, start_rss).await?;
-    eprintln!("bench: idle CPU over 10 s ...");
-    let idle = idle_cpu(Duration::from_secs(10)).await?;
-    eprintln!("bench: sweep over 100,000 ledger rows ...");
-    let sweep = sweep_large(100_000).await?;
+    let on = |p: Phase| only.is_none_or(|o| o == p);
+    let mut memory = None;
+    if on(Phase::Memory) {
+        eprintln!("bench: memory with 10,000 tracked tickets ...");
+        memory = Some(memory_with_tracked(10_000, start_rss).await?);
+    }
+    let mut idle = None;
+    if on(Phase::Idle) {
+        eprintln!("bench: idle CPU over 10 s ...");
+        idle = Some(idle_cpu(Duration::from_secs(10)).await?);
+    }
+    let mut sweep = None;
+    if on(Phase::Sweep) {
+        eprintln!("bench: sweep over 100,000 ledger rows ...");
+        sweep = Some(sweep_large(100_000).await?);
+    }
     let mut conversations = Vec::new();
     let runs: &[(usize, u32, f64)] = match size {
         // (conversations, rate multiplier, seconds between arrivals)
         Size::Fast => &[(20, 1, 4.0)],
         Size::Full => &[(100, 1, 4.0), (1000, 25, 0.16)],
     };
-    for &(n, scale, every) in runs {
+    for &(n, scale, every) in runs.iter().filter(|_| on(Phase::Conversations)) {
         eprintln!(
             "bench: {n} conversations at {} req/20 s, one every {every} s ...",
             DEFAULT_RATE * scale
@@ -205,38 +229,46 @@ pub fn table(r: &Report) -> String {
             line(&format!("    {route}"), n.to_string());
         }
     }
-    line("", String::new());
-    line(
-        &format!(
-            "sweep over {} rows ({} answered, not due)",
-            r.sweep.rows, r.sweep.answered_not_due
-        ),
-        format!(
-            "median {:.1} ms of {:?} ms (rows inserted in {:.1} s)",
-            r.sweep.median_ms, r.sweep.runs_ms, r.sweep.insert_s
-        ),
-    );
-    let m = &r.memory;
-    line(
-        &format!("memory, {} tracked tickets (process)", m.tracked),
-        format!(
-            "start RSS {} MiB, sim loaded {} MiB, peak (VmHWM) {} MiB",
-            m.start_rss_kib / 1024,
-            m.sim_loaded_hwm_kib / 1024,
-            m.peak_hwm_kib / 1024
-        ),
-    );
-    line(
-        "  poll / sweep over them",
-        format!("{:.0} ms / {:.1} ms", m.poll_ms, m.sweep_ms),
-    );
-    line(
-        "idle CPU (process, poll every 5 s)",
-        format!(
-            "{:.0} ms over {:.0} s = {:.2} %",
-            r.idle.cpu_ms, r.idle.seconds, r.idle.cpu_percent
-        ),
-    );
+    if let Some(sw) = &r.sweep {
+        line("", String::new());
+        line(
+            &format!(
+                "sweep over {} rows ({} answered, not due)",
+                sw.rows, sw.answered_not_due
+            ),
+            format!(
+                "median {:.1} ms of {:?} ms (rows inserted in {:.1} s)",
+                sw.median_ms, sw.runs_ms, sw.insert_s
+            ),
+        );
+    }
+    if let Some(m) = &r.memory {
+        line(
+            &format!("memory, {} tracked tickets (process)", m.tracked),
+            format!(
+                "start RSS {} MiB, sim loaded {} MiB, peak (VmHWM) {} MiB",
+                m.start_rss_kib / 1024,
+                m.sim_loaded_hwm_kib / 1024,
+                m.peak_hwm_kib / 1024
+            ),
+        );
+        line(
+            "  poll (its requests; listing alone) / sweep",
+            format!(
+                "{:.0} ms ({} requests; {:.0} ms) / {:.1} ms",
+                m.poll_ms, m.poll_requests, m.list_ms, m.sweep_ms
+            ),
+        );
+    }
+    if let Some(idle) = &r.idle {
+        line(
+            "idle CPU (process, poll every 5 s)",
+            format!(
+                "{:.0} ms over {:.0} s = {:.2} %",
+                idle.cpu_ms, idle.seconds, idle.cpu_percent
+            ),
+        );
+    }
     out
 }
 
@@ -365,7 +397,7 @@ async fn conversation_run(
         }
     }
     let list_polls = by_route
-        .get("PUT /api/views/0/items")
+        .get("PUT /api/views/{id}/items")
         .copied()
         .unwrap_or(0);
     let requests = s1.requests - s0.requests;
@@ -508,8 +540,22 @@ async fn memory_with_tracked(tracked: usize, start_rss: u64) -> anyhow::Result<M
     let daemon = Daemon::build(cfg, Arc::new(SystemClock)).await?;
     let cancel = CancellationToken::new();
     let t = Instant::now();
+    daemon
+        .client
+        .ad_hoc_view_items(
+            &format!(
+                "eq(ticket.status, 'open') && eq(ticket.assignee_user.id, {})",
+                daemon.bot_user_id()
+            ),
+            "updated_datetime",
+        )
+        .await?;
+    let list_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let before = env.sim.stats().requests;
+    let t = Instant::now();
     let polled = daemon.poll_once(&cancel).await?;
     let poll_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let poll_requests = env.sim.stats().requests - before;
     if polled.seen != tracked {
         bail!("the poll listed {} tickets, not {tracked}", polled.seen);
     }
@@ -523,6 +569,8 @@ async fn memory_with_tracked(tracked: usize, start_rss: u64) -> anyhow::Result<M
         peak_hwm_kib: proc_status_kib("VmHWM:").unwrap_or(0),
         poll_ms,
         sweep_ms,
+        poll_requests,
+        list_ms,
     })
 }
 

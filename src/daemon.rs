@@ -189,8 +189,10 @@ impl Daemon {
             .map(|t| t.id)
             .collect();
         // Tracked tickets that are no longer in the view were closed, reassigned or unassigned.
+        // A set: with thousands of tracked tickets a linear `contains` per row is quadratic.
+        let listed_ids: std::collections::HashSet<u64> = ids.iter().copied().collect();
         for r in self.ledger.tracked().await? {
-            if !ids.contains(&r.ticket_id) {
+            if !listed_ids.contains(&r.ticket_id) {
                 todo.push(r.ticket_id);
             }
         }

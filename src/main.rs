@@ -51,6 +51,9 @@ enum Command {
         /// Print the figures as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Run one workload only.
+        #[arg(long, value_enum)]
+        only: Option<perfectbot::bench::Phase>,
     },
     /// Run the whole lifecycle against the built-in simulator; no Gorgias account needed.
     Demo {
@@ -69,9 +72,9 @@ fn main() -> ExitCode {
             init_logs(LogFormat::Auto, "info");
             with_runtime(perfectbot::sim::run_cli(listen))
         }
-        Command::Bench { size, json } => {
+        Command::Bench { size, json, only } => {
             init_logs(LogFormat::Text, "error");
-            with_runtime(bench(size, json))
+            with_runtime(bench(size, json, only))
         }
         Command::Demo { close_after } => {
             init_logs(LogFormat::Text, "warn");
@@ -135,8 +138,12 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     result
 }
 
-async fn bench(size: perfectbot::bench::Size, json: bool) -> anyhow::Result<()> {
-    let report = perfectbot::bench::run(size).await?;
+async fn bench(
+    size: perfectbot::bench::Size,
+    json: bool,
+    only: Option<perfectbot::bench::Phase>,
+) -> anyhow::Result<()> {
+    let report = perfectbot::bench::run(size, only).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -504,10 +504,7 @@ async fn sweep_large(rows: usize) -> anyhow::Result<SweepFigures> {
         answered_not_due: answered,
         insert_s,
         median_ms: sorted[sorted.len() / 2],
-        runs_ms: runs_ms
-            .iter()
-            .map(|x| (x * 10.0).round() / 10.0)
-            .collect(),
+        runs_ms: runs_ms.iter().map(|x| (x * 10.0).round() / 10.0).collect(),
     })
 }
 
@@ -518,10 +515,7 @@ async fn memory_with_tracked(tracked: usize, start_rss: u64) -> anyhow::Result<M
     let now = Timestamp::now();
     let ledger = Ledger::open(&path).await?;
     for i in 0..tracked {
-        let id = env.chat(
-            &format!("m{i}@example.org"),
-            QUESTIONS[i % QUESTIONS.len()],
-        );
+        let id = env.chat(&format!("m{i}@example.org"), QUESTIONS[i % QUESTIONS.len()]);
         let t: Ticket = serde_json::from_value(
             env.sim
                 .ticket_json(id)
@@ -632,10 +626,10 @@ fn cpu_ms() -> anyhow::Result<f64> {
         .context("parsing /proc/self/stat")?;
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| -> anyhow::Result<f64> {
-        Ok(f.get(i)
+        f.get(i)
             .context("short /proc/self/stat")?
             .parse::<f64>()
-            .context("parsing /proc/self/stat")?)
+            .context("parsing /proc/self/stat")
     };
     // utime is field 14, stime 15; `rest` starts at field 3.
     Ok((ticks(11)? + ticks(12)?) * 10.0)

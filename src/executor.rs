@@ -137,7 +137,12 @@ impl Executor {
                     if may_have_landed && matches!(self.landed(ticket.id, &action).await, Ok(true))
                     {
                         self.ledger
-                            .finish_action(row.id, ActionStatus::Done, Some("found in Gorgias"), now)
+                            .finish_action(
+                                row.id,
+                                ActionStatus::Done,
+                                Some("found in Gorgias"),
+                                now,
+                            )
                             .await?;
                         tracing::info!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write answered badly but landed");
                         outcomes.push(StepOutcome::Done);

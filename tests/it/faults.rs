@@ -4,7 +4,7 @@
 //! loses nothing already recorded.
 
 use crate::common::*;
-use perfectbot::ledger::{Ledger, ActionKind, SimulatedFailure, TicketState};
+use perfectbot::ledger::{ActionKind, Ledger, SimulatedFailure, TicketState};
 use perfectbot::sim::{Delay, Faults};
 use std::time::{Duration, Instant};
 
@@ -127,7 +127,10 @@ async fn fifty_conversations_under_faults_end_right_with_one_reply_each() {
         let notes = app.bot_notes(*id);
         match want {
             End::Closed => {
-                assert!(notes.is_empty(), "ticket {id}: no note on a close: {notes:?}");
+                assert!(
+                    notes.is_empty(),
+                    "ticket {id}: no note on a close: {notes:?}"
+                );
                 assert_eq!(app.row(*id).await.unwrap().state, TicketState::Closed);
             }
             End::Escalated => {
@@ -149,7 +152,12 @@ async fn fifty_conversations_under_faults_end_right_with_one_reply_each() {
         assert_eq!(app.bot_replies(*id).len(), 1, "ticket {id} after settling");
     }
     assert!(
-        app.daemon.ledger.pending_actions().await.unwrap().is_empty(),
+        app.daemon
+            .ledger
+            .pending_actions()
+            .await
+            .unwrap()
+            .is_empty(),
         "no action left unfinished"
     );
     app.stop().await;
@@ -178,8 +186,7 @@ async fn ledger_failure_stops_the_daemon(failure: SimulatedFailure, why: &str) {
     let path = app.daemon.config.ledger.path.clone();
     // Some work recorded first.
     let mut ids = Vec::new();
-    for i in 0..4 {
-        let (q, _) = QUESTIONS[i];
+    for (i, (q, _)) in QUESTIONS.iter().enumerate() {
         ids.push(app.chat(Some(&format!("before{i}@example.org")), q));
     }
     for (i, id) in ids.iter().enumerate() {
@@ -195,7 +202,10 @@ async fn ledger_failure_stops_the_daemon(failure: SimulatedFailure, why: &str) {
             {
                 break;
             }
-            assert!(Instant::now() < deadline, "ticket {id} never reached {want}");
+            assert!(
+                Instant::now() < deadline,
+                "ticket {id} never reached {want}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -226,7 +236,11 @@ async fn ledger_failure_stops_the_daemon(failure: SimulatedFailure, why: &str) {
     let reopened = Ledger::open(&path).await.unwrap();
     assert_eq!(reopened.integrity_check().await.unwrap(), "ok");
     let after = recorded(&reopened, &ids).await;
-    assert_eq!(after.len(), before.len(), "rows lost: {before:?} -> {after:?}");
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "rows lost: {before:?} -> {after:?}"
+    );
     for ((id_b, s_b), (id_a, s_a)) in before.iter().zip(&after) {
         assert_eq!(id_b, id_a);
         // A ticket may have moved on (answered -> closed) before the freeze, never backwards.

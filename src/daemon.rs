@@ -190,13 +190,16 @@ impl Daemon {
             .collect();
         // Tracked tickets that are no longer in the view were closed, reassigned or unassigned;
         // tickets with unfinished actions are looked at (and resumed) whatever the listing says.
+        // Sets: with thousands of tracked tickets a linear `contains` per row is quadratic.
+        let listed_ids: std::collections::HashSet<u64> = ids.iter().copied().collect();
+        let mut queued: std::collections::HashSet<u64> = todo.iter().copied().collect();
         for r in self.ledger.tracked().await? {
-            if !ids.contains(&r.ticket_id) && !todo.contains(&r.ticket_id) {
+            if !listed_ids.contains(&r.ticket_id) && queued.insert(r.ticket_id) {
                 todo.push(r.ticket_id);
             }
         }
         for id in self.executor.tickets_with_pending().await? {
-            if !todo.contains(&id) {
+            if queued.insert(id) {
                 todo.push(id);
             }
         }

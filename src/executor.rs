@@ -163,6 +163,31 @@ impl Executor {
                 );
                 Ok(StepOutcome::Done)
             }
+            // An unknown outcome (a 2xx whose body could not be read) is never abandoned: look
+            // once whether it landed; if not, it stays pending and is checked again next time.
+            Err(e @ GorgiasError::Decode { .. }) => {
+                let landed = match self.client.ticket(ticket.id).await {
+                    Ok(t) => landed_in(&t, action, self.bot_user_id),
+                    Err(_) => false,
+                };
+                if landed {
+                    self.ledger
+                        .finish_action(
+                            arow.id,
+                            ActionStatus::Done,
+                            Some("found in Gorgias after an unreadable answer"),
+                            now,
+                        )
+                        .await?;
+                    return Ok(StepOutcome::Done);
+                }
+                tracing::warn!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write outcome unknown; will check again on the next poll");
+                Err(ExecError::Gorgias {
+                    ticket_id: ticket.id,
+                    action: key.kind.as_str(),
+                    source: e,
+                })
+            }
             Err(e) if e.is_transient() => {
                 tracing::warn!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write failed; will retry on the next poll");
                 Err(ExecError::Gorgias {

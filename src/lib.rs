@@ -18,7 +18,9 @@
 //! - [`clock`] injects wall time.
 //! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`metrics`] names
 //!   the Prometheus metrics and records them.
+//! - [`bench`] runs the measured workloads (`perfectbot bench`).
 
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod daemon;

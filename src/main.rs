@@ -53,6 +53,18 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8089")]
         listen: SocketAddr,
     },
+    /// Measure the bot against the built-in simulator (see BENCHMARKS.md).
+    Bench {
+        /// fast: a few minutes; full: about a quarter of an hour.
+        #[arg(long, value_enum, default_value = "fast")]
+        size: perfectbot::bench::Size,
+        /// Print the figures as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Run one workload only.
+        #[arg(long, value_enum)]
+        only: Option<perfectbot::bench::Phase>,
+    },
     /// Run the whole lifecycle against the built-in simulator; no Gorgias account needed.
     Demo {
         /// How long the bot waits before closing an answered ticket in the demo.
@@ -110,6 +122,10 @@ fn main() -> ExitCode {
         Command::Sim { listen } => {
             init_logs(LogFormat::Auto, "info");
             with_runtime(perfectbot::sim::run_cli(listen))
+        }
+        Command::Bench { size, json, only } => {
+            init_logs(LogFormat::Text, "error");
+            with_runtime(bench(size, json, only))
         }
         Command::Demo { close_after, keep } => {
             init_logs(LogFormat::Text, "warn");
@@ -199,6 +215,20 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     }
     tracing::info!("perfectbot stopped");
     result
+}
+
+async fn bench(
+    size: perfectbot::bench::Size,
+    json: bool,
+    only: Option<perfectbot::bench::Phase>,
+) -> anyhow::Result<()> {
+    let report = perfectbot::bench::run(size, only).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", perfectbot::bench::table(&report));
+    }
+    Ok(())
 }
 
 /// SIGTERM / SIGINT cancel the token: the worker finishes the API call in hand and stops.

@@ -504,10 +504,22 @@ impl Client {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, GorgiasError> {
-        let bytes = self
-            .call(Method::GET, path, Vec::new(), None, RetryPolicy::Transient)
-            .await?;
-        decode_json("GET", path, &bytes)
+        // A GET changes nothing, so a body cut short in transit is simply read again.
+        let mut attempt = 0;
+        loop {
+            let bytes = self
+                .call(Method::GET, path, Vec::new(), None, RetryPolicy::Transient)
+                .await?;
+            match decode_json("GET", path, &bytes) {
+                Err(e) if attempt < self.inner.max_retries => {
+                    attempt += 1;
+                    bump(&self.inner.counters.retries);
+                    warn!(path, error = %e, "unreadable GET response; reading it again");
+                    tokio::time::sleep(backoff_delay(attempt)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Every item of a cursor list: `limit=100`, cursors kept only in memory, a repeated cursor

@@ -647,6 +647,32 @@ impl Ledger {
         .await
     }
 
+    /// Test hook: make this handle's connection fail its writes as a full disk
+    /// (`SimulatedFailure::Full`: the file may not grow by one page) or a read-only file
+    /// (`SimulatedFailure::ReadOnly`). Both settings are per connection, which is why they
+    /// cannot be applied from outside the process (and chmod does not stop root).
+    #[doc(hidden)]
+    pub async fn simulate_failure_for_tests(
+        &self,
+        failure: SimulatedFailure,
+    ) -> Result<(), LedgerError> {
+        self.call(move |c| {
+            let what = "test hook";
+            match failure {
+                SimulatedFailure::Full => {
+                    let pages: i64 = c
+                        .query_row("PRAGMA page_count", [], |r| r.get(0))
+                        .ctx(what)?;
+                    c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+                        .ctx(what)?;
+                }
+                SimulatedFailure::ReadOnly => c.execute_batch("PRAGMA query_only = 1").ctx(what)?,
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// Copies the WAL into the database file and truncates it (upkeep, e.g. daily), so the
     /// WAL does not grow without bound. Returns Ok also when readers kept it from completing:
     /// the next checkpoint finishes the work.

@@ -225,3 +225,13 @@ pub struct EventRow {
     /// Free JSON (e.g. `{"lag_ms": 412}` for a close, the question for a no_knowledge).
     pub detail: Option<String>,
 }
+
+/// A failure [`crate::ledger::Ledger::simulate_failure_for_tests`] can inject.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimulatedFailure {
+    /// The disk is full: the file may not grow.
+    Full,
+    /// The file is read-only.
+    ReadOnly,
+}

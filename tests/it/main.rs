@@ -5,6 +5,7 @@ mod answering;
 mod cli;
 mod client_sim;
 mod common;
+mod faults;
 mod http;
 mod lifecycle;
 mod ops;

@@ -1,0 +1,264 @@
+//! Faults: the daemon against a simulator that fails requests (5xx, malformed bodies, resets,
+//! delays, a 429 storm) ends every conversation right, never replies twice to one customer
+//! message and keeps running; a ledger that can no longer be written stops it with a reason and
+//! loses nothing already recorded.
+
+use crate::common::*;
+use perfectbot::ledger::{ActionKind, Ledger, SimulatedFailure, TicketState};
+use perfectbot::sim::{Delay, Faults};
+use std::time::{Duration, Instant};
+
+/// Answerable questions end closed; handover requests and unknown questions end escalated.
+const QUESTIONS: [(&str, End); 4] = [
+    ("How long does shipping take?", End::Closed),
+    ("I want to talk to a human", End::Escalated),
+    ("What payment methods do you accept?", End::Closed),
+    ("Do you sponsor football teams?", End::Escalated),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Closed,
+    Escalated,
+}
+
+fn errors() -> Faults {
+    Faults {
+        error_rate: 0.15,
+        malformed_rate: 0.05,
+        reset_rate: 0.03,
+        ..Faults::default()
+    }
+}
+
+fn reached(app: &TestApp, id: u64, want: End) -> bool {
+    let t = app.ticket(id);
+    let tags = tag_names(&t);
+    match want {
+        End::Closed => !t.is_open() && tags.iter().any(|x| x == "PerfectBot: Auto-closed"),
+        End::Escalated => {
+            t.assignee_user.is_none()
+                && tags.iter().any(|x| {
+                    x == "PerfectBot: Agent Required" || x == "PerfectBot: Agent Check Recommended"
+                })
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_conversations_under_faults_end_right_with_one_reply_each() {
+    let app = spawn_app(|_, _| {}).await;
+    let started = Instant::now();
+    // A 429 storm first, then the error mix for the whole creation phase.
+    app.sim.set_faults(Faults {
+        storm_for: Some(Duration::from_secs(3)),
+        ..errors()
+    });
+    let mut tickets = Vec::new();
+    let mut delays_on = false;
+    for i in 0..50 {
+        let (q, want) = QUESTIONS[i % QUESTIONS.len()];
+        let id = app.chat(Some(&format!("c{i}@example.org")), q);
+        tickets.push((id, want));
+        if i % 10 == 9 {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+        // Slow answers (up to 2 s) for a while, on top of the errors.
+        if !delays_on && started.elapsed() > Duration::from_secs(3) {
+            app.sim.set_faults(Faults {
+                delay: Delay::UpTo(Duration::from_secs(2)),
+                ..errors()
+            });
+            delays_on = true;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Errors only (no delays) until a good share of the work has been done under them.
+    app.sim.set_faults(errors());
+    let faults_until = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(75);
+    loop {
+        if Instant::now() >= faults_until {
+            // Convergence: the faults have done their damage; let the retries finish.
+            app.sim.set_faults(Faults::default());
+        }
+        if tickets.iter().all(|(id, want)| reached(&app, *id, *want)) {
+            break;
+        }
+        assert!(
+            !app.handle.as_ref().unwrap().is_finished(),
+            "the daemon stopped under faults"
+        );
+        if Instant::now() >= deadline {
+            let stuck: Vec<_> = tickets
+                .iter()
+                .filter(|(id, want)| !reached(&app, *id, *want))
+                .collect();
+            panic!(
+                "not every ticket reached its end state: {stuck:?}; first: {:#?}; row: {:?}",
+                app.sim.ticket_json(stuck[0].0),
+                app.row(stuck[0].0).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.sim.set_faults(Faults::default());
+    let stats = app.sim.stats();
+    assert!(
+        stats.faults_injected >= 20,
+        "faults were injected: {stats:?}"
+    );
+    assert!(stats.rate_limited > 0, "the storm answered 429s: {stats:?}");
+    assert!(
+        stats.by_status.keys().any(|s| *s >= 500),
+        "5xx were answered: {stats:?}"
+    );
+
+    // The invariant over the whole run: one customer message, one reply (everyone has an email).
+    for (id, want) in &tickets {
+        let replies = app.bot_replies(*id);
+        assert_eq!(
+            replies.len(),
+            1,
+            "ticket {id} ({want:?}): replies {replies:?}; ticket {:#}; actions {:#?}",
+            app.sim.ticket_json(*id).unwrap(),
+            app.daemon.ledger.actions_for(*id).await.unwrap()
+        );
+        let notes = app.bot_notes(*id);
+        match want {
+            End::Closed => {
+                assert!(
+                    notes.is_empty(),
+                    "ticket {id}: no note on a close: {notes:?}"
+                );
+                assert_eq!(app.row(*id).await.unwrap().state, TicketState::Closed);
+            }
+            End::Escalated => {
+                assert_eq!(
+                    notes.len(),
+                    1,
+                    "ticket {id}: one handover note: {notes:?}; ticket {:#}; actions {:#?}",
+                    app.sim.ticket_json(*id).unwrap(),
+                    app.daemon.ledger.actions_for(*id).await.unwrap()
+                );
+                assert_eq!(app.row(*id).await.unwrap().state, TicketState::Escalated);
+            }
+        }
+    }
+    // Still running after all that, and nothing left half-done.
+    app.settle().await;
+    assert!(!app.handle.as_ref().unwrap().is_finished());
+    for (id, _) in &tickets {
+        assert_eq!(app.bot_replies(*id).len(), 1, "ticket {id} after settling");
+    }
+    assert!(
+        app.daemon
+            .ledger
+            .pending_actions()
+            .await
+            .unwrap()
+            .is_empty(),
+        "no action left unfinished"
+    );
+    app.stop().await;
+}
+
+/// Rows recorded before the ledger failed, as (ticket id, state).
+async fn recorded(ledger: &Ledger, ids: &[u64]) -> Vec<(u64, TicketState)> {
+    let rows = ledger.tickets(ids).await.unwrap();
+    let mut v: Vec<_> = rows.values().map(|r| (r.ticket_id, r.state)).collect();
+    v.sort_unstable_by_key(|x| x.0);
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_ledger_stops_the_daemon_with_the_reason_and_loses_nothing() {
+    ledger_failure_stops_the_daemon(SimulatedFailure::Full, "full").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_ledger_stops_the_daemon_with_the_reason_and_loses_nothing() {
+    ledger_failure_stops_the_daemon(SimulatedFailure::ReadOnly, "read-only").await;
+}
+
+async fn ledger_failure_stops_the_daemon(failure: SimulatedFailure, why: &str) {
+    let mut app = spawn_app(|_, _| {}).await;
+    let path = app.daemon.config.ledger.path.clone();
+    // Some work recorded first.
+    let mut ids = Vec::new();
+    for (i, (q, _)) in QUESTIONS.iter().enumerate() {
+        ids.push(app.chat(Some(&format!("before{i}@example.org")), q));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let want = match QUESTIONS[i].1 {
+            End::Closed => TicketState::Answered,
+            End::Escalated => TicketState::Escalated,
+        };
+        // An answered ticket may already have closed by the time we look.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = app.row(*id).await.map(|r| r.state);
+            if s == Some(want) || (want == TicketState::Answered && s == Some(TicketState::Closed))
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ticket {id} never reached {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let before = recorded(&app.daemon.ledger, &ids).await;
+
+    // The daemon's own connection can no longer write (see the hook for why not from outside).
+    app.daemon
+        .ledger
+        .simulate_failure_for_tests(failure)
+        .await
+        .unwrap();
+    // More work, which needs new rows in the action log and the events.
+    let mut more = Vec::new();
+    for i in 0..20 {
+        more.push(app.chat(Some(&format!("after{i}@example.org")), QUESTIONS[i % 4].0));
+    }
+    let handle = app.handle.take().unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), handle)
+        .await
+        .expect("the daemon stops by itself when the ledger is full")
+        .unwrap();
+    let err = result.expect_err("run_until_cancelled returns Err");
+    let msg = format!("{err:#}");
+    assert!(msg.contains("ledger"), "the error names the ledger: {msg}");
+    assert!(msg.contains(why), "the error says why ({why}): {msg}");
+
+    // Nothing recorded before is lost: re-open the file with a fresh connection.
+    let reopened = Ledger::open(&path).await.unwrap();
+    assert_eq!(reopened.integrity_check().await.unwrap(), "ok");
+    let after = recorded(&reopened, &ids).await;
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "rows lost: {before:?} -> {after:?}"
+    );
+    for ((id_b, s_b), (id_a, s_a)) in before.iter().zip(&after) {
+        assert_eq!(id_b, id_a);
+        // A ticket may have moved on (answered -> closed) before the freeze, never backwards.
+        assert!(
+            s_a == s_b || (*s_b == TicketState::Answered && *s_a == TicketState::Closed),
+            "ticket {id_a}: {s_b} -> {s_a}"
+        );
+    }
+    // Every reply that went out was recorded: no ticket got a reply without its action row.
+    for id in ids.iter().chain(&more) {
+        let replies = app.bot_replies(*id);
+        assert!(replies.len() <= 1, "ticket {id}: {replies:?}");
+        if !replies.is_empty() {
+            let actions = reopened.actions_for(*id).await.unwrap();
+            assert!(
+                actions.iter().any(|a| a.key.kind == ActionKind::Reply),
+                "ticket {id}: a reply went out without its record: {actions:?}"
+            );
+        }
+    }
+}

@@ -37,25 +37,13 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
 
     // A closed ticket is not the bot's to act on; a customer message reopens it in Gorgias.
     if !t.is_open() {
-        if !matches!(plan.row.state, TicketState::Closed) {
-            plan.set_state(TicketState::Closed, Some("closed_elsewhere"), Rule::Closed);
-            plan.row.close_deadline = None;
-            plan.row.pending_since = None;
-        } else {
-            plan.rule = Rule::Closed;
-        }
+        plan.enter(TicketState::Closed, "closed_elsewhere", Rule::Closed);
         return plan;
     }
 
     // 1. Opt-out tag: nothing, ever, until the tag is gone.
     if policy.opt_out_tags().any(|tag| t.has_tag(tag)) {
-        if plan.row.state != TicketState::Ignored {
-            plan.set_state(TicketState::Ignored, Some("opt_out"), Rule::OptOut);
-            plan.row.close_deadline = None;
-            plan.row.pending_since = None;
-        } else {
-            plan.rule = Rule::OptOut;
-        }
+        plan.enter(TicketState::Ignored, "opt_out", Rule::OptOut);
         return plan;
     }
 
@@ -74,20 +62,14 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
             &trigger,
         );
         push_release(&mut plan, policy, &trigger);
-        plan.set_state(TicketState::Ignored, Some("rule"), Rule::Automation);
-        plan.row.close_deadline = None;
-        plan.row.pending_since = None;
+        plan.enter(TicketState::Ignored, "rule", Rule::Automation);
         return plan;
     }
 
     // 3. Not a bot channel.
     let channel = t.channel.as_deref().unwrap_or("");
     if !policy.channels.iter().any(|c| c == channel) {
-        if plan.row.state != TicketState::Ignored {
-            plan.set_state(TicketState::Ignored, Some("channel"), Rule::NotBotChannel);
-        } else {
-            plan.rule = Rule::NotBotChannel;
-        }
+        plan.enter(TicketState::Ignored, "channel", Rule::NotBotChannel);
         return plan;
     }
 
@@ -102,9 +84,7 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
                 } else {
                     "unassigned"
                 };
-                plan.set_state(TicketState::Released, Some(reason), Rule::NotOwned);
-                plan.row.close_deadline = None;
-                plan.row.pending_since = None;
+                plan.enter(TicketState::Released, reason, Rule::NotOwned);
             }
         }
         return plan;
@@ -112,13 +92,7 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
 
     // 5. The bot's again, but still carries an escalation tag: still handed over.
     if t.has_tag(&policy.tags.agent_required) || t.has_tag(&policy.tags.agent_check) {
-        if plan.row.state != TicketState::Escalated {
-            plan.set_state(TicketState::Escalated, Some("tagged"), Rule::StillEscalated);
-            plan.row.close_deadline = None;
-            plan.row.pending_since = None;
-        } else {
-            plan.rule = Rule::StillEscalated;
-        }
+        plan.enter(TicketState::Escalated, "tagged", Rule::StillEscalated);
         return plan;
     }
 
@@ -146,13 +120,7 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
         if agent_id != 0 {
             plan.push(Action::AssignUser(agent_id), &trigger);
         }
-        plan.set_state(
-            TicketState::Released,
-            Some("agent_replied"),
-            Rule::AgentReplied,
-        );
-        plan.row.close_deadline = None;
-        plan.row.pending_since = None;
+        plan.enter(TicketState::Released, "agent_replied", Rule::AgentReplied);
         mark_handled_through(
             &mut plan.row,
             t.messages.iter().rfind(|m| m.is_from_customer()),

@@ -233,6 +233,18 @@ impl Plan {
         self.rule = rule;
     }
 
+    /// Move to a resting `state` (nothing due: no close deadline, no pending answer); when the
+    /// ticket is already there, only note which rule held.
+    pub(crate) fn enter(&mut self, state: TicketState, reason: &str, rule: Rule) {
+        if self.row.state == state {
+            self.rule = rule;
+            return;
+        }
+        self.set_state(state, Some(reason), rule);
+        self.row.close_deadline = None;
+        self.row.pending_since = None;
+    }
+
     pub(crate) fn event(&mut self, kind: &str, reason: Option<&str>, detail: serde_json::Value) {
         self.events.push(PlannedEvent {
             kind: kind.to_string(),

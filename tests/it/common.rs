@@ -64,6 +64,42 @@ pub fn relaxed_sim() -> SimOptions {
     }
 }
 
+/// A daemon running in-process on `cfg`, as `perfectbot run` would.
+pub struct Running {
+    pub daemon: Arc<Daemon>,
+    pub cancel: CancellationToken,
+    pub handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stop it and check it stopped cleanly.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        self.handle.await.unwrap().unwrap();
+    }
+}
+
+/// Start a daemon (already built, e.g. with a test responder) in the background.
+pub fn run_daemon(daemon: Daemon) -> Running {
+    let daemon = Arc::new(daemon);
+    let cancel = CancellationToken::new();
+    let handle = {
+        let d = daemon.clone();
+        let c = cancel.clone();
+        tokio::spawn(async move { d.run_until_cancelled(c).await })
+    };
+    Running {
+        daemon,
+        cancel,
+        handle,
+    }
+}
+
+/// Build and start a daemon on `cfg`.
+pub async fn start_daemon(cfg: Config) -> Running {
+    run_daemon(Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap())
+}
+
 pub async fn spawn_app(tweak: impl FnOnce(&mut Config, &Seeded)) -> TestApp {
     spawn_app_with(tweak, |_| {}).await
 }
@@ -79,13 +115,11 @@ pub async fn spawn_app_with(
     tweak(&mut cfg, &seeded);
     let mut daemon = Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap();
     adjust(&mut daemon);
-    let daemon = Arc::new(daemon);
-    let cancel = CancellationToken::new();
-    let handle = {
-        let d = daemon.clone();
-        let c = cancel.clone();
-        tokio::spawn(async move { d.run_until_cancelled(c).await })
-    };
+    let Running {
+        daemon,
+        cancel,
+        handle,
+    } = run_daemon(daemon);
     TestApp {
         sim,
         _server: server,

@@ -296,17 +296,7 @@ async fn handover_message_fits_business_hours() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config_for(&server, &seeded, dir.path());
     cfg.business_hours.holidays = vec![today, tomorrow];
-    let daemon = std::sync::Arc::new(
-        perfectbot::daemon::Daemon::build(cfg, std::sync::Arc::new(perfectbot::clock::SystemClock))
-            .await
-            .unwrap(),
-    );
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let h = {
-        let d = daemon.clone();
-        let c = cancel.clone();
-        tokio::spawn(async move { d.run_until_cancelled(c).await })
-    };
+    let running = start_daemon(cfg).await;
     let customer = sim.create_customer("Night Owl", Some("owl@example.org"));
     let id = sim.create_ticket(perfectbot::sim::NewTicket {
         channel: "chat".into(),
@@ -334,8 +324,7 @@ async fn handover_message_fits_business_hours() {
         assert!(std::time::Instant::now() < deadline, "no handover message");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    cancel.cancel();
-    h.await.unwrap().unwrap();
+    running.stop().await;
 }
 
 /// A responder whose backend is down.

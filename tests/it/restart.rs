@@ -235,17 +235,7 @@ async fn a_handover_cut_after_its_tag_is_finished_on_restart() {
         }
     }
     let cfg = config_for(&server, &seeded, dir.path());
-    let daemon = std::sync::Arc::new(
-        perfectbot::daemon::Daemon::build(cfg, std::sync::Arc::new(perfectbot::clock::SystemClock))
-            .await
-            .unwrap(),
-    );
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let h = {
-        let d = daemon.clone();
-        let c = cancel.clone();
-        tokio::spawn(async move { d.run_until_cancelled(c).await })
-    };
+    let running = start_daemon(cfg).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let t = sim.ticket_json(id).unwrap();
@@ -269,7 +259,14 @@ async fn a_handover_cut_after_its_tag_is_finished_on_restart() {
     let notes: Vec<_> = t.messages.iter().filter(|m| m.is_internal_note()).collect();
     assert_eq!(public.len(), 1, "the reply was not sent again");
     assert_eq!(notes.len(), 1, "the note was sent once");
-    assert!(daemon.ledger.pending_actions().await.unwrap().is_empty());
-    cancel.cancel();
-    h.await.unwrap().unwrap();
+    assert!(
+        running
+            .daemon
+            .ledger
+            .pending_actions()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    running.stop().await;
 }

@@ -76,9 +76,6 @@ async fn shadow_mode_only_posts_notes_and_the_preview_tag() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switching_to_live_answers_for_real_and_never_closes_unanswered() {
-    use perfectbot::clock::SystemClock;
-    use perfectbot::daemon::Daemon;
-    use std::sync::Arc;
     let (sim, server, seeded) = start_sim(relaxed_sim()).await;
     let dir = tempfile::tempdir().unwrap();
     let bot = seeded.bot.id;
@@ -94,16 +91,7 @@ async fn switching_to_live_answers_for_real_and_never_closes_unanswered() {
         let mut cfg = config_for(&server, &seeded, dir.path());
         cfg.bot.mode = mode;
         cfg.timing.close_after = Duration::from_secs(30);
-        async move {
-            let d = Arc::new(Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap());
-            let cancel = tokio_util::sync::CancellationToken::new();
-            let h = {
-                let d = d.clone();
-                let c = cancel.clone();
-                tokio::spawn(async move { d.run_until_cancelled(c).await })
-            };
-            (d, cancel, h)
-        }
+        start_daemon(cfg)
     };
     let public_bot_messages = || {
         let t: perfectbot::gorgias::Ticket =
@@ -114,9 +102,10 @@ async fn switching_to_live_answers_for_real_and_never_closes_unanswered() {
             .count()
     };
     // Shadow: the ledger thinks the ticket is answered; the customer saw nothing.
-    let (d, cancel, h) = run(Mode::Shadow).await;
+    let shadow = run(Mode::Shadow).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while d
+    while shadow
+        .daemon
         .ledger
         .ticket(id)
         .await
@@ -126,12 +115,10 @@ async fn switching_to_live_answers_for_real_and_never_closes_unanswered() {
         assert!(std::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    cancel.cancel();
-    h.await.unwrap().unwrap();
+    shadow.stop().await;
     assert_eq!(public_bot_messages(), 0);
-    drop(d);
     // Live on the same ledger: the customer gets a real answer.
-    let (d, cancel, h) = run(Mode::Live).await;
+    let live = run(Mode::Live).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while public_bot_messages() == 0 {
         assert!(
@@ -143,7 +130,5 @@ async fn switching_to_live_answers_for_real_and_never_closes_unanswered() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(public_bot_messages(), 1);
     assert_eq!(sim.ticket_json(id).unwrap()["status"], "open");
-    cancel.cancel();
-    h.await.unwrap().unwrap();
-    drop(d);
+    live.stop().await;
 }

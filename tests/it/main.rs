@@ -2,6 +2,7 @@
 //! needs a process: CLI, SIGTERM, kill -9). One test binary, modules by theme.
 
 mod answering;
+mod bad_input;
 mod cli;
 mod client_sim;
 mod common;

@@ -12,7 +12,7 @@ fn json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| Value::from(n)),
+        any::<i64>().prop_map(Value::from),
         any::<f64>()
             .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         "[a-z0-9:+.T -]{0,30}".prop_map(Value::String),
@@ -99,12 +99,13 @@ proptest! {
         let _ = perfectbot::hours::parse_days(&days);
         let _ = perfectbot::hours::parse_hhmm(&from);
         let setting = serde_json::json!({"timezone": tz, "business_hours": [{"days": days, "from_time": from, "to_time": to}]});
-        if let Ok(Some(s)) = parse_business_hours(serde_json::json!([{"type": "business-hours", "data": setting}])) {
-            if let Ok(h) = perfectbot::hours::BusinessHours::from_gorgias(&s, vec![]) {
-                let now = jiff::Timestamp::now();
-                let _ = h.is_open(now);
-                let _ = h.describe_next_open(now);
-            }
+        let parsed = parse_business_hours(serde_json::json!([{"type": "business-hours", "data": setting}]));
+        if let Ok(Some(s)) = parsed
+            && let Ok(h) = perfectbot::hours::BusinessHours::from_gorgias(&s, vec![])
+        {
+            let now = jiff::Timestamp::now();
+            let _ = h.is_open(now);
+            let _ = h.describe_next_open(now);
         }
     }
 }

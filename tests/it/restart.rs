@@ -80,7 +80,7 @@ async fn kill_9_in_the_middle_of_work_leaves_no_duplicate_and_loses_nothing() {
     // 20 kills during 200 conversations; PERFECTBOT_LONG_CRASH=1 for 100 kills / 1,000.
     let long = std::env::var_os("PERFECTBOT_LONG_CRASH").is_some();
     let kills = if long { 100 } else { 20 };
-    let per_round = if long { 10 } else { 10 };
+    let per_round = 10;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut child = start(&cfg, &log);
     let mut tickets = Vec::new();

@@ -69,6 +69,10 @@ pub struct Daemon {
     pub poke: Arc<Notify>,
     /// Are polls succeeding? Read by `/healthz`.
     pub health: Arc<crate::http::Health>,
+    /// The knowledge files' and learned notes' entries behind the responder's index.
+    pub knowledge: Arc<crate::knowledge::LiveKb>,
+    /// Wakes the worker to re-read the knowledge files (SIGHUP).
+    pub kb_reload: Arc<Notify>,
     notices: broadcast::Sender<Notice>,
     presence: Mutex<Option<(Instant, Option<bool>)>>,
     view_filter: String,
@@ -95,6 +99,15 @@ impl Daemon {
             .with_context(|| format!("opening the ledger {}", config.ledger.path.display()))?;
         switch_mode(&ledger, config.bot.mode).await?;
         let responder = crate::responder::build_responder(&config)?;
+        let knowledge = Arc::new(
+            crate::knowledge::LiveKb::load(&config.kb.dir, &config.kb.note_prefix).with_context(
+                || format!("loading the knowledge base from {}", config.kb.dir.display()),
+            )?,
+        );
+        knowledge
+            .load_learned(&ledger, &*responder)
+            .await
+            .context("reading the knowledge learned from notes in the ledger")?;
         let hours = match config.business_hours.source {
             HoursSource::Config => config
                 .business_hours
@@ -147,6 +160,8 @@ impl Daemon {
             clock,
             poke: Arc::new(Notify::new()),
             health,
+            knowledge,
+            kb_reload: Arc::new(Notify::new()),
             notices,
             presence: Mutex::new(None),
             view_filter,
@@ -168,6 +183,7 @@ impl Daemon {
     /// that changed since the ledger last saw them (plus tracked ones that left the view, and
     /// ones waiting on a responder retry), decide and act on each.
     pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        self.knowledge.reload_if_changed(&*self.responder);
         let listed = self
             .client
             .ad_hoc_view_items(&self.view_filter, "updated_datetime")
@@ -301,6 +317,10 @@ impl Daemon {
             // Decide on what Gorgias says after the resumed writes, on the next pass.
             return Ok(());
         }
+        // Before deciding, so that a note answering this very ticket's question is used.
+        self.knowledge
+            .learn_from(&ticket, self.bot_user_id(), &self.ledger, &*self.responder, now)
+            .await?;
         let row = self.ledger.ticket(id).await?;
         let availability = self.availability(now).await;
         let mut plan = self.decide(
@@ -505,6 +525,10 @@ impl Daemon {
                 _ = self.poke.notified() => Work::Poll,
                 Some(()) = sweep_rx.recv() => Work::Sweep,
                 _ = tokio::time::sleep(sleep_for) => Work::Sweep,
+                _ = self.kb_reload.notified() => {
+                    self.knowledge.reload_files(&*self.responder, "SIGHUP");
+                    continue;
+                }
                 _ = retention.tick() => {
                     self.prune_once().await?;
                     continue;

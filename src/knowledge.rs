@@ -270,3 +270,72 @@ fn clip(s: &str, max: usize) -> String {
         format!("{cut}…")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::responder::Outcome;
+    use crate::responder::kb::KbResponder;
+
+    fn write(dir: &Path, name: &str, content: &str) {
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+
+    fn answers(r: &KbResponder, text: &str) -> Option<String> {
+        match r.decide(text, None) {
+            Outcome::Answer { sources, .. } => Some(sources[0].clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn changed_files_are_reloaded_and_a_bad_file_keeps_the_old_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
+        let live = LiveKb::load(dir.path(), "#kb").unwrap();
+        let r = KbResponder::new(live.build().unwrap(), 1.0);
+        assert!(!live.files_changed());
+        write(dir.path(), "b.md", "## Student discount\nTen percent.\n");
+        assert!(live.files_changed());
+        live.reload_if_changed(&r);
+        assert!(!live.files_changed());
+        assert_eq!(answers(&r, "student discount").as_deref(), Some("b.md#1"));
+
+        write(dir.path(), "c.toml", "[[entries]\nquestion = ");
+        assert_eq!(live.reload_files(&r, "test"), 2);
+        assert_eq!(live.entries().len(), 2);
+        assert_eq!(answers(&r, "gift wrapping").as_deref(), Some("a.md#1"));
+        // The bad file is not re-read on every poll.
+        assert!(!live.files_changed());
+    }
+
+    #[tokio::test]
+    async fn learned_entries_join_the_files_and_follow_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
+        let live = LiveKb::load(dir.path(), "#kb").unwrap();
+        let r = KbResponder::new(live.build().unwrap(), 1.0);
+        let ledger = Ledger::open_in_memory().await.unwrap();
+        let ticket: Ticket = serde_json::from_value(json!({
+            "id": 3,
+            "messages": [
+                {"id": 10, "public": true, "from_agent": false, "body_text": "Do you sponsor teams?"},
+                {"id": 11, "public": false, "from_agent": true, "sender": {"id": 2},
+                 "body_text": "#kb No sponsoring, sorry."}
+            ]
+        }))
+        .unwrap();
+        let now = Timestamp::from_second(1).unwrap();
+        live.learn_from(&ticket, 1, &ledger, &r, now).await.unwrap();
+        assert_eq!(answers(&r, "sponsor teams").as_deref(), Some("note:11"));
+        assert_eq!(ledger.learned().await.unwrap().len(), 1);
+
+        // The note deleted: the entry goes, from the ledger and the index.
+        let mut gone = ticket.clone();
+        gone.messages.pop();
+        live.learn_from(&gone, 1, &ledger, &r, now).await.unwrap();
+        assert!(ledger.learned().await.unwrap().is_empty());
+        assert_eq!(answers(&r, "sponsor teams"), None);
+        assert_eq!(answers(&r, "gift wrapping").as_deref(), Some("a.md#1"));
+    }
+}

@@ -6,6 +6,7 @@ mod cli;
 mod client_sim;
 mod common;
 mod http;
+mod kb;
 mod lifecycle;
 mod ops;
 mod restart;

@@ -101,7 +101,12 @@ impl Daemon {
         let responder = crate::responder::build_responder(&config)?;
         let knowledge = Arc::new(
             crate::knowledge::LiveKb::load(&config.kb.dir, &config.kb.note_prefix).with_context(
-                || format!("loading the knowledge base from {}", config.kb.dir.display()),
+                || {
+                    format!(
+                        "loading the knowledge base from {}",
+                        config.kb.dir.display()
+                    )
+                },
             )?,
         );
         knowledge
@@ -319,7 +324,13 @@ impl Daemon {
         }
         // Before deciding, so that a note answering this very ticket's question is used.
         self.knowledge
-            .learn_from(&ticket, self.bot_user_id(), &self.ledger, &*self.responder, now)
+            .learn_from(
+                &ticket,
+                self.bot_user_id(),
+                &self.ledger,
+                &*self.responder,
+                now,
+            )
             .await?;
         let row = self.ledger.ticket(id).await?;
         let availability = self.availability(now).await;

@@ -170,7 +170,11 @@ impl LiveKb {
     ) -> Result<(), LedgerError> {
         let notes = learn::harvest(ticket, &self.note_prefix, bot_user_id);
         // Most tickets have no notes and never had: skip the write then.
-        let had = self.state().learned.iter().any(|r| r.ticket_id == ticket.id);
+        let had = self
+            .state()
+            .learned
+            .iter()
+            .any(|r| r.ticket_id == ticket.id);
         if notes.is_empty() && !had {
             return Ok(());
         }

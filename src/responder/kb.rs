@@ -432,8 +432,8 @@ pub fn read_dir_entries(dir: &Path) -> Result<Vec<KbEntry>, KbError> {
         dir: dir.to_owned(),
         why,
     };
-    let files = knowledge_files(dir)
-        .map_err(|e| no_entries(format!("the folder cannot be read ({e})")))?;
+    let files =
+        knowledge_files(dir).map_err(|e| no_entries(format!("the folder cannot be read ({e})")))?;
     if files.is_empty() {
         return Err(no_entries(
             "the folder holds no .toml or .md files".to_owned(),

@@ -84,7 +84,11 @@ async fn kb_note_teaches_the_bot_and_survives_a_restart() {
         assert!(Instant::now() < deadline, "the note was never learned");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(app.bot_replies(first).iter().all(|r| !r.contains(NOTE_ANSWER)));
+    assert!(
+        app.bot_replies(first)
+            .iter()
+            .all(|r| !r.contains(NOTE_ANSWER))
+    );
 
     let second = app.chat(None, "would you sponsor our football team?");
     wait_reply(&app, second, NOTE_ANSWER).await;
@@ -107,11 +111,23 @@ async fn kb_note_teaches_the_bot_and_survives_a_restart() {
     // `perfectbot kb list` shows it, with where it came from.
     let dir = tempfile::tempdir().unwrap();
     let cfg = offline_config(dir.path(), &again.config.ledger.path, &again.config.kb.dir);
-    let out = perfectbot(vec!["kb".into(), "list".into(), "--config".into(), cfg.clone()]).await;
+    let out = perfectbot(vec![
+        "kb".into(),
+        "list".into(),
+        "--config".into(),
+        cfg.clone(),
+    ])
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        stdout.contains(&format!("note:{note}\tticket {first} message {note}\tDo you sponsor")),
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "note:{note}\tticket {first} message {note}\tDo you sponsor"
+        )),
         "{stdout}"
     );
     assert!(stdout.contains("shop.toml#1\t"), "{stdout}");

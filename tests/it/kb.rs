@@ -177,3 +177,60 @@ async fn changed_knowledge_file_is_answerable_without_restart() {
     app.wait_state(shipping, TicketState::Answered).await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_knowledge_files_and_logs_the_count() {
+    let (sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::restart::write_config(&server, &seeded, dir.path());
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("format = \"text\"", "format = \"json\"");
+    std::fs::write(&cfg, text).unwrap();
+    let log = dir.path().join("log.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env_remove("JOURNAL_STREAM")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let logged = |what: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["fields"]["message"] == what)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while logged("perfectbot running").is_none() {
+        assert!(Instant::now() < deadline, "the daemon never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let files = perfectbot::responder::kb::read_dir_entries(&dir.path().join("kb"))
+        .unwrap()
+        .len();
+    std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let reloaded = loop {
+        if let Some(v) = logged("knowledge base reloaded") {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not reload the knowledge base"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(reloaded["fields"]["why"], "SIGHUP");
+    assert_eq!(reloaded["fields"]["entries"].as_u64(), Some(files as u64));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP stopped the daemon"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(sim);
+}

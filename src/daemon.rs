@@ -274,6 +274,13 @@ impl Daemon {
             }
             self.process_counted(id, Cause::Sweep, &mut stats).await?;
         }
+        // Six polls' worth: notes on handed-over tickets need not be learned within seconds.
+        if self
+            .knowledge
+            .escalated_scan_due(self.config.timing.poll_interval.saturating_mul(6))
+        {
+            self.learn_from_escalated_once(cancel).await?;
+        }
         Ok(stats)
     }
 
@@ -796,5 +803,63 @@ impl From<&Outcome> for &'static str {
             Outcome::NoKnowledge { .. } => "no_knowledge",
             Outcome::Handover(_) => "handover",
         }
+    }
+}
+
+/// Learning from `#kb` notes on tickets handed over to people: they left the bot's view, so the
+/// poll never reads them, yet that is where agents answer what the bot could not.
+impl Daemon {
+    /// Lists the open tickets carrying an escalation tag (one view query), reads in full those
+    /// that changed since the last scan and learns their `#kb` notes. Tickets assigned to the
+    /// bot are skipped (the poll reads them). A Gorgias failure is logged and left to the next
+    /// scan; only a ledger failure is returned. Returns the number of tickets read.
+    pub async fn learn_from_escalated_once(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<usize, PassError> {
+        let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+        let tags = &self.policy.tags;
+        let filter = format!(
+            "eq(ticket.status, 'open') && containsAny(ticket.tags.name, [{}, {}])",
+            quote(&tags.agent_required),
+            quote(&tags.agent_check)
+        );
+        let listed = match self
+            .client
+            .ad_hoc_view_items(&filter, "updated_datetime")
+            .await
+        {
+            Ok(listed) => listed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list handed-over tickets for #kb notes; will try again");
+                return Ok(0);
+            }
+        };
+        let bot = self.bot_user_id();
+        let mut read = 0;
+        for t in &listed {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let bots = t.assignee_user.as_ref().is_some_and(|u| u.id == bot);
+            if bots || !self.knowledge.escalated_changed(t.id, t.updated_datetime) {
+                continue;
+            }
+            match self.client.ticket(t.id).await {
+                Ok(full) => {
+                    self.knowledge
+                        .learn_from(&full, bot, &self.ledger, &*self.responder, self.clock.now())
+                        .await?;
+                    self.knowledge.escalated_read(t.id, t.updated_datetime);
+                    read += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(ticket_id = t.id, error = %e, "cannot read a handed-over ticket for #kb notes; will try again");
+                }
+            }
+        }
+        let ids: Vec<u64> = listed.iter().map(|t| t.id).collect();
+        self.knowledge.escalated_keep_only(&ids);
+        Ok(read)
     }
 }

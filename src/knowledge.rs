@@ -6,9 +6,10 @@
 //! that cannot be read or parsed keeps the last good entries (never an empty knowledge base)
 //! and is logged with its name.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use jiff::Timestamp;
 use serde_json::json;
@@ -33,6 +34,15 @@ pub struct LiveKb {
     dir: PathBuf,
     note_prefix: String,
     state: Mutex<State>,
+    escalated: Mutex<Escalated>,
+}
+
+/// What the scan of handed-over tickets has read: each ticket's `updated_datetime` when read,
+/// and when the last scan ran.
+#[derive(Default)]
+struct Escalated {
+    seen: HashMap<u64, Option<Timestamp>>,
+    last_scan: Option<Instant>,
 }
 
 impl std::fmt::Debug for LiveKb {
@@ -81,6 +91,7 @@ impl LiveKb {
                 stamp,
                 learned: vec![],
             }),
+            escalated: Mutex::new(Escalated::default()),
         })
     }
 
@@ -199,6 +210,36 @@ impl LiveKb {
             );
         }
         Ok(())
+    }
+
+    fn escalated(&self) -> std::sync::MutexGuard<'_, Escalated> {
+        self.escalated.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a scan of handed-over tickets is due (at most one per `every`); if so, it counts
+    /// as started now.
+    pub fn escalated_scan_due(&self, every: Duration) -> bool {
+        let mut e = self.escalated();
+        if e.last_scan.is_some_and(|at| at.elapsed() < every) {
+            return false;
+        }
+        e.last_scan = Some(Instant::now());
+        true
+    }
+
+    /// Whether a handed-over ticket changed since the scan last read it.
+    pub fn escalated_changed(&self, ticket_id: u64, updated: Option<Timestamp>) -> bool {
+        self.escalated().seen.get(&ticket_id) != Some(&updated)
+    }
+
+    /// Remembers that the scan read the ticket as of `updated`.
+    pub fn escalated_read(&self, ticket_id: u64, updated: Option<Timestamp>) {
+        self.escalated().seen.insert(ticket_id, updated);
+    }
+
+    /// Forgets tickets that left the handed-over list (keeps the memory bounded by the queue).
+    pub fn escalated_keep_only(&self, ids: &[u64]) {
+        self.escalated().seen.retain(|id, _| ids.contains(id));
     }
 
     /// Builds the index and gives it to the responder; a build failure (which valid entries

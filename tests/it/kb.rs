@@ -65,12 +65,11 @@ async fn kb_note_teaches_the_bot_and_survives_a_restart() {
     let row = app.wait_state(first, TicketState::Escalated).await;
     assert_eq!(row.reason.as_deref(), Some("no_knowledge"));
 
-    // The agent answers the gap in a note and gives the ticket back to the bot, which reads it
-    // again (still tagged, so it stays with people) and learns.
+    // The agent answers the gap in a note on the handed-over ticket (no longer the bot's): the
+    // bot's scan of handed-over tickets reads it and learns.
     let note = app
         .sim
         .agent_note(first, app.agent(), &format!("#kb {NOTE_ANSWER}"));
-    app.sim.assign(first, Some(app.bot()), None);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let learned = app.daemon.ledger.learned().await.unwrap();
@@ -151,6 +150,31 @@ async fn kb_note_teaches_the_bot_and_survives_a_restart() {
     assert_eq!(learned[0]["ticket_id"], first);
     assert_eq!(learned[0]["message_id"], note);
     assert_eq!(learned[0]["answer"], NOTE_ANSWER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kb_note_is_learned_when_the_ticket_comes_back_to_the_bot() {
+    // The agent removes the escalation tag (so the handed-over scan no longer lists it), writes
+    // the note and gives the ticket back: the poll reads it and learns before deciding.
+    let app = spawn_app(|_, _| {}).await;
+    let id = app.chat(None, "Can I pay with cryptocurrency?");
+    app.wait_state(id, TicketState::Escalated).await;
+    let tags: Vec<String> = tag_names(&app.ticket(id));
+    let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+    app.sim.remove_tags(id, &tags);
+    let note = app
+        .sim
+        .agent_note(id, app.agent(), "#KB: We only take cards and PayPal.");
+    app.sim.assign(id, Some(app.bot()), None);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.daemon.ledger.learned().await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the note was never learned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let learned = app.daemon.ledger.learned().await.unwrap();
+    assert_eq!(learned[0].id, format!("note:{note}"));
+    assert_eq!(learned[0].answer, "We only take cards and PayPal.");
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

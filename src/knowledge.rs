@@ -180,13 +180,25 @@ impl LiveKb {
         now: Timestamp,
     ) -> Result<(), LedgerError> {
         let notes = learn::harvest(ticket, &self.note_prefix, bot_user_id);
-        // Most tickets have no notes and never had: skip the write then.
-        let had = self
-            .state()
-            .learned
-            .iter()
-            .any(|r| r.ticket_id == ticket.id);
-        if notes.is_empty() && !had {
+        // Most tickets have no notes and never had, and notes once learned rarely change: skip
+        // the ledger write when what is known already matches.
+        let unchanged = {
+            let st = self.state();
+            let mut known: Vec<(String, &str, &str)> = st
+                .learned
+                .iter()
+                .filter(|r| r.ticket_id == ticket.id)
+                .map(|r| (r.id.clone(), r.question.as_str(), r.answer.as_str()))
+                .collect();
+            let mut found: Vec<(String, &str, &str)> = notes
+                .iter()
+                .map(|n| (n.id(), n.question.as_str(), n.answer.as_str()))
+                .collect();
+            known.sort();
+            found.sort();
+            known == found
+        };
+        if unchanged {
             return Ok(());
         }
         let rows = notes
@@ -352,6 +364,24 @@ mod tests {
         assert_eq!(answers(&r, "gift wrapping").as_deref(), Some("a.md#1"));
         // The bad file is not re-read on every poll.
         assert!(!live.files_changed());
+    }
+
+    #[test]
+    fn escalated_scan_rereads_only_changed_tickets_and_forgets_departed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
+        let live = LiveKb::load(dir.path(), "#kb").unwrap();
+        assert!(live.escalated_scan_due(Duration::from_secs(3600)));
+        assert!(!live.escalated_scan_due(Duration::from_secs(3600)));
+        assert!(live.escalated_scan_due(Duration::ZERO));
+        let t1 = Some(Timestamp::from_second(1).unwrap());
+        let t2 = Some(Timestamp::from_second(2).unwrap());
+        assert!(live.escalated_changed(9, t1));
+        live.escalated_read(9, t1);
+        assert!(!live.escalated_changed(9, t1));
+        assert!(live.escalated_changed(9, t2));
+        live.escalated_keep_only(&[8]);
+        assert!(live.escalated_changed(9, t1));
     }
 
     #[tokio::test]

@@ -806,12 +806,17 @@ impl From<&Outcome> for &'static str {
     }
 }
 
+/// How many handed-over tickets one scan reads in full: a long human queue (read whole after a
+/// restart) must not hold the worker, and the API budget, away from the bot's own tickets.
+pub const ESCALATED_READS_PER_SCAN: usize = 10;
+
 /// Learning from `#kb` notes on tickets handed over to people: they left the bot's view, so the
 /// poll never reads them, yet that is where agents answer what the bot could not.
 impl Daemon {
     /// Lists the open tickets carrying an escalation tag (one view query), reads in full those
-    /// that changed since the last scan and learns their `#kb` notes. Tickets assigned to the
-    /// bot are skipped (the poll reads them). A Gorgias failure is logged and left to the next
+    /// that changed since the last scan (at most [`ESCALATED_READS_PER_SCAN`], most recently
+    /// updated first; the rest wait for the next scan) and learns their `#kb` notes. Tickets
+    /// assigned to the bot are skipped (the poll reads them). A Gorgias failure is logged and left to the next
     /// scan; only a ledger failure is returned. Returns the number of tickets read.
     pub async fn learn_from_escalated_once(
         &self,
@@ -838,7 +843,7 @@ impl Daemon {
         let bot = self.bot_user_id();
         let mut read = 0;
         for t in &listed {
-            if cancel.is_cancelled() {
+            if cancel.is_cancelled() || read >= ESCALATED_READS_PER_SCAN {
                 break;
             }
             let bots = t.assignee_user.as_ref().is_some_and(|u| u.id == bot);

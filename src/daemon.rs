@@ -69,6 +69,10 @@ pub struct Daemon {
     pub poke: Arc<Notify>,
     /// Are polls succeeding? Read by `/healthz`.
     pub health: Arc<crate::http::Health>,
+    /// The knowledge files' and learned notes' entries behind the responder's index.
+    pub knowledge: Arc<crate::knowledge::LiveKb>,
+    /// Wakes the worker to re-read the knowledge files (SIGHUP).
+    pub kb_reload: Arc<Notify>,
     notices: broadcast::Sender<Notice>,
     presence: Mutex<Option<(Instant, Option<bool>)>>,
     view_filter: String,
@@ -95,6 +99,20 @@ impl Daemon {
             .with_context(|| format!("opening the ledger {}", config.ledger.path.display()))?;
         switch_mode(&ledger, config.bot.mode).await?;
         let responder = crate::responder::build_responder(&config)?;
+        let knowledge = Arc::new(
+            crate::knowledge::LiveKb::load(&config.kb.dir, &config.kb.note_prefix).with_context(
+                || {
+                    format!(
+                        "loading the knowledge base from {}",
+                        config.kb.dir.display()
+                    )
+                },
+            )?,
+        );
+        knowledge
+            .load_learned(&ledger, &*responder)
+            .await
+            .context("reading the knowledge learned from notes in the ledger")?;
         let hours = match config.business_hours.source {
             HoursSource::Config => config
                 .business_hours
@@ -147,6 +165,8 @@ impl Daemon {
             clock,
             poke: Arc::new(Notify::new()),
             health,
+            knowledge,
+            kb_reload: Arc::new(Notify::new()),
             notices,
             presence: Mutex::new(None),
             view_filter,
@@ -168,6 +188,7 @@ impl Daemon {
     /// that changed since the ledger last saw them (plus tracked ones that left the view, and
     /// ones waiting on a responder retry), decide and act on each.
     pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        self.knowledge.reload_if_changed(&*self.responder);
         let listed = self
             .client
             .ad_hoc_view_items(&self.view_filter, "updated_datetime")
@@ -256,6 +277,13 @@ impl Daemon {
             }
             self.process_counted(id, Cause::Sweep, &mut stats).await?;
         }
+        // Six polls' worth: notes on handed-over tickets need not be learned within seconds.
+        if self
+            .knowledge
+            .escalated_scan_due(self.config.timing.poll_interval.saturating_mul(6))
+        {
+            self.learn_from_escalated_once(cancel).await?;
+        }
         Ok(stats)
     }
 
@@ -304,6 +332,16 @@ impl Daemon {
             // Decide on what Gorgias says after the resumed writes, on the next pass.
             return Ok(());
         }
+        // Before deciding, so that a note answering this very ticket's question is used.
+        self.knowledge
+            .learn_from(
+                &ticket,
+                self.bot_user_id(),
+                &self.ledger,
+                &*self.responder,
+                now,
+            )
+            .await?;
         let row = self.ledger.ticket(id).await?;
         let availability = self.availability(now).await;
         let mut plan = self.decide(
@@ -508,6 +546,10 @@ impl Daemon {
                 _ = self.poke.notified() => Work::Poll,
                 Some(()) = sweep_rx.recv() => Work::Sweep,
                 _ = tokio::time::sleep(sleep_for) => Work::Sweep,
+                _ = self.kb_reload.notified() => {
+                    self.knowledge.reload_files(&*self.responder, "SIGHUP");
+                    continue;
+                }
                 _ = retention.tick() => {
                     self.prune_once().await?;
                     continue;
@@ -764,5 +806,68 @@ impl From<&Outcome> for &'static str {
             Outcome::NoKnowledge { .. } => "no_knowledge",
             Outcome::Handover(_) => "handover",
         }
+    }
+}
+
+/// How many handed-over tickets one scan reads in full: a long human queue (read whole after a
+/// restart) must not hold the worker, and the API budget, away from the bot's own tickets.
+pub const ESCALATED_READS_PER_SCAN: usize = 10;
+
+/// Learning from `#kb` notes on tickets handed over to people: they left the bot's view, so the
+/// poll never reads them, yet that is where agents answer what the bot could not.
+impl Daemon {
+    /// Lists the open tickets carrying an escalation tag (one view query), reads in full those
+    /// that changed since the last scan (at most [`ESCALATED_READS_PER_SCAN`], most recently
+    /// updated first; the rest wait for the next scan) and learns their `#kb` notes. Tickets
+    /// assigned to the bot are skipped (the poll reads them). A Gorgias failure is logged and left to the next
+    /// scan; only a ledger failure is returned. Returns the number of tickets read.
+    pub async fn learn_from_escalated_once(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<usize, PassError> {
+        let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+        let tags = &self.policy.tags;
+        let filter = format!(
+            "eq(ticket.status, 'open') && containsAny(ticket.tags.name, [{}, {}])",
+            quote(&tags.agent_required),
+            quote(&tags.agent_check)
+        );
+        let listed = match self
+            .client
+            .ad_hoc_view_items(&filter, "updated_datetime")
+            .await
+        {
+            Ok(listed) => listed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list handed-over tickets for #kb notes; will try again");
+                return Ok(0);
+            }
+        };
+        let bot = self.bot_user_id();
+        let mut read = 0;
+        for t in &listed {
+            if cancel.is_cancelled() || read >= ESCALATED_READS_PER_SCAN {
+                break;
+            }
+            let bots = t.assignee_user.as_ref().is_some_and(|u| u.id == bot);
+            if bots || !self.knowledge.escalated_changed(t.id, t.updated_datetime) {
+                continue;
+            }
+            match self.client.ticket(t.id).await {
+                Ok(full) => {
+                    self.knowledge
+                        .learn_from(&full, bot, &self.ledger, &*self.responder, self.clock.now())
+                        .await?;
+                    self.knowledge.escalated_read(t.id, t.updated_datetime);
+                    read += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(ticket_id = t.id, error = %e, "cannot read a handed-over ticket for #kb notes; will try again");
+                }
+            }
+        }
+        let ids: Vec<u64> = listed.iter().map(|t| t.id).collect();
+        self.knowledge.escalated_keep_only(&ids);
+        Ok(read)
     }
 }

@@ -8,6 +8,8 @@
 //! - [`engine`] is pure: (ticket, ledger row, now, policy, hours) -> actions. No I/O, no clock.
 //! - [`responder`] turns a customer turn into an answer, "no knowledge" or a handover;
 //!   it also holds intent/frustration detection and email extraction.
+//! - [`knowledge`] keeps the responder's knowledge base live: files re-read when they change
+//!   or on SIGHUP, `#kb` internal notes learned into the ledger; and `perfectbot kb list`.
 //! - [`hours`] answers "are we open, and when do we open next" in the business's time zone.
 //! - [`sim`] is a Gorgias simulator used by tests, benchmarks and `perfectbot demo`.
 //! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
@@ -30,6 +32,7 @@ pub mod executor;
 pub mod gorgias;
 pub mod hours;
 pub mod http;
+pub mod knowledge;
 pub mod ledger;
 pub mod metrics;
 pub mod ops;

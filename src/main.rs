@@ -99,6 +99,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The knowledge base.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
     /// Create the team's Gorgias views (idempotent), and with --webhook the HTTP integration.
     Setup {
         /// The configuration file.
@@ -107,6 +112,20 @@ enum Command {
         /// The daemon's public /webhook URL: also create the Gorgias HTTP integration.
         #[arg(long)]
         webhook: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KbCommand {
+    /// Every knowledge entry (files and learned from `#kb` notes): id, source, question.
+    /// Read-only (files and ledger), no network.
+    List {
+        /// The configuration file.
+        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        config: PathBuf,
+        /// A JSON array instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -139,6 +158,9 @@ fn main() -> ExitCode {
             since,
             json,
         } => with_runtime(perfectbot::ops::report::run(&config, since, json)),
+        Command::Kb {
+            command: KbCommand::List { config, json },
+        } => with_runtime(async move { perfectbot::knowledge::list(&config, json).await }),
         Command::Setup { config, webhook } => {
             init_logs(LogFormat::Text, "warn");
             with_runtime(perfectbot::ops::setup::run(&config, webhook))
@@ -191,14 +213,16 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
         tracing::warn!("{note}");
     }
     let cancel = CancellationToken::new();
-    spawn_signal_handler(cancel.clone());
+    let kb_reload = Arc::new(tokio::sync::Notify::new());
+    spawn_signal_handler(cancel.clone(), kb_reload.clone());
     if cfg.http.listen.is_some() {
         // Before the build, so that its identity check is counted too.
         perfectbot::metrics::install()?;
     }
-    let daemon = Daemon::build(cfg, Arc::new(SystemClock))
+    let mut daemon = Daemon::build(cfg, Arc::new(SystemClock))
         .await
         .context("starting")?;
+    daemon.kb_reload = kb_reload;
     tracing::info!(bot_user_id = daemon.bot_user_id(), "perfectbot running");
     let server = match daemon.config.http.listen {
         Some(listen) => {
@@ -232,7 +256,8 @@ async fn bench(
 }
 
 /// SIGTERM / SIGINT cancel the token: the worker finishes the API call in hand and stops.
-fn spawn_signal_handler(cancel: CancellationToken) {
+/// SIGHUP asks the worker to re-read the knowledge files (a permit is kept if it is busy).
+fn spawn_signal_handler(cancel: CancellationToken, kb_reload: Arc<tokio::sync::Notify>) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -249,10 +274,13 @@ fn spawn_signal_handler(cancel: CancellationToken) {
                 tokio::select! {
                     _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
                     _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
-                    // The client, policy, hours and bot identity are built once at start-up; a
-                    // restart rebuilds them and loses nothing (the ledger remembers every
-                    // decision), so SIGHUP does not half-reload.
-                    _ = hup.recv() => tracing::warn!("SIGHUP: configuration changes take effect on restart (systemctl restart perfectbot)"),
+                    // Only the knowledge files are reloaded: the client, policy, hours and bot
+                    // identity are built once at start-up, and a restart rebuilds them losing
+                    // nothing (the ledger remembers every decision).
+                    _ = hup.recv() => {
+                        tracing::info!("SIGHUP: reloading the knowledge files (other configuration changes take effect on restart)");
+                        kb_reload.notify_one();
+                    }
                 }
             }
         }

@@ -14,6 +14,7 @@
 //! nanoseconds comes back truncated to the microsecond.
 
 mod error;
+mod learned;
 mod records;
 mod schema;
 mod types;
@@ -30,6 +31,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 
 use error::Ctx;
 pub use error::LedgerError;
+pub use learned::LearnedRow;
 pub use records::{NewEvent, PruneStats};
 pub use types::*;
 

@@ -78,15 +78,32 @@ CREATE TABLE meta (
 ) STRICT;
 "#;
 
+/// Version 2: knowledge entries learned from agents' `#kb` internal notes, one per note
+/// (`id` = `note:<message id>`), so they survive restarts.
+const V2: &str = r#"
+CREATE TABLE kb_learned (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    ticket_id  INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    question   TEXT    NOT NULL,
+    answer     TEXT    NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX kb_learned_by_ticket ON kb_learned(ticket_id);
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1).comment("tickets, actions, events, meta")])
+    Migrations::new(vec![
+        M::up(V1).comment("tickets, actions, events, meta"),
+        M::up(V2).comment("kb_learned"),
+    ])
 }
 
 /// The schema version after all migrations (what `user_version` must read).
 pub(crate) fn latest_version() -> i64 {
     // One per `M::up` in `migrations()`.
-    1
+    2
 }
 
 /// Pragmas for the daemon's read-write connection.

@@ -408,6 +408,56 @@ pub(crate) fn query_terms(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The knowledge files of `dir`: its `*.toml` and `*.md` files (not recursive, hidden files
+/// skipped), sorted by name.
+pub fn knowledge_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for item in std::fs::read_dir(dir)? {
+        let item = item?;
+        let path = item.path();
+        let name = item.file_name().to_string_lossy().into_owned();
+        let wanted = name.ends_with(".toml") || name.ends_with(".md");
+        if wanted && !name.starts_with('.') && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The entries of every `*.toml` and `*.md` file of `dir` (not recursive; hidden files
+/// skipped), in file-name order, without building an index. Same errors as [`Kb::load_dir`].
+pub fn read_dir_entries(dir: &Path) -> Result<Vec<KbEntry>, KbError> {
+    let no_entries = |why: String| KbError::NoEntries {
+        dir: dir.to_owned(),
+        why,
+    };
+    let files =
+        knowledge_files(dir).map_err(|e| no_entries(format!("the folder cannot be read ({e})")))?;
+    if files.is_empty() {
+        return Err(no_entries(
+            "the folder holds no .toml or .md files".to_owned(),
+        ));
+    }
+    let mut entries = Vec::new();
+    for path in &files {
+        let content = std::fs::read_to_string(path).map_err(|source| KbError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.ends_with(".toml") {
+            entries.extend(parse_toml(path, &name, &content)?);
+        } else {
+            entries.extend(parse_markdown(path, &name, &content)?);
+        }
+    }
+    Ok(entries)
+}
+
 /// BM25 column weights, in the table's column order (question, answer, keywords): a question
 /// word counts ten times an answer word, a keyword five times.
 const BM25: &str = "bm25(kb, 10.0, 1.0, 5.0)";
@@ -432,46 +482,7 @@ impl Kb {
     /// file-name order. A bad file fails the whole load with an error naming it; a missing or
     /// empty folder is an error too (a bot with no knowledge would hand over everything).
     pub fn load_dir(dir: &Path) -> Result<Kb, KbError> {
-        let no_entries = |why: String| KbError::NoEntries {
-            dir: dir.to_owned(),
-            why,
-        };
-        let read = std::fs::read_dir(dir)
-            .map_err(|e| no_entries(format!("the folder cannot be read ({e})")))?;
-        let mut files: Vec<PathBuf> = Vec::new();
-        for item in read {
-            let item =
-                item.map_err(|e| no_entries(format!("the folder cannot be listed ({e})")))?;
-            let path = item.path();
-            let name = item.file_name().to_string_lossy().into_owned();
-            let wanted = name.ends_with(".toml") || name.ends_with(".md");
-            if wanted && !name.starts_with('.') && path.is_file() {
-                files.push(path);
-            }
-        }
-        files.sort();
-        if files.is_empty() {
-            return Err(no_entries(
-                "the folder holds no .toml or .md files".to_owned(),
-            ));
-        }
-        let mut entries = Vec::new();
-        for path in &files {
-            let content = std::fs::read_to_string(path).map_err(|source| KbError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if name.ends_with(".toml") {
-                entries.extend(parse_toml(path, &name, &content)?);
-            } else {
-                entries.extend(parse_markdown(path, &name, &content)?);
-            }
-        }
-        Kb::from_entries(entries)
+        Kb::from_entries(read_dir_entries(dir)?)
     }
 
     /// Builds a knowledge base from entries (e.g. files plus entries learned from `#kb` notes).
@@ -707,6 +718,11 @@ impl KbResponder {
 impl Responder for KbResponder {
     fn name(&self) -> &str {
         "kb"
+    }
+
+    fn replace_kb(&self, kb: Kb) -> bool {
+        self.replace(kb);
+        true
     }
 
     fn answer<'a>(&'a self, turn: &'a Turn) -> AnswerFuture<'a> {

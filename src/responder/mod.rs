@@ -6,6 +6,7 @@
 //! - [`kb`]: the knowledge base (SQLite FTS5, BM25) and the `kb` responder;
 //! - [`intent`]: pure detection of handover requests and frustration;
 //! - [`email`]: pure extraction of an email address from free text;
+//! - [`learn`]: pure harvesting of `#kb` internal notes into knowledge entries;
 //! - [`openai`]: the `openai` responder (an OpenAI-compatible endpoint grounded on the kb);
 //! - `text`: normalisation helpers (diacritics, tokens) used by the three above.
 //!
@@ -16,6 +17,7 @@
 pub mod email;
 pub mod intent;
 pub mod kb;
+pub mod learn;
 pub mod openai;
 mod text;
 
@@ -204,6 +206,11 @@ pub trait Responder: Send + Sync {
     fn name(&self) -> &str;
     /// Answer one turn. Must not post anything anywhere; may take time (network responders).
     fn answer<'a>(&'a self, turn: &'a Turn) -> AnswerFuture<'a>;
+    /// Swap in a new knowledge base (files re-read, notes learned). Returns false for a
+    /// responder that has none (then the call does nothing).
+    fn replace_kb(&self, _kb: kb::Kb) -> bool {
+        false
+    }
 }
 
 /// The configured responder (`responder.kind`), with its knowledge base loaded from `kb.dir`.

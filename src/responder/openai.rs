@@ -279,6 +279,11 @@ impl Responder for OpenAiResponder {
         NAME
     }
 
+    fn replace_kb(&self, kb: Kb) -> bool {
+        self.replace(kb);
+        true
+    }
+
     fn answer<'a>(&'a self, turn: &'a Turn) -> AnswerFuture<'a> {
         Box::pin(self.decide(turn))
     }

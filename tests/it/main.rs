@@ -8,6 +8,7 @@ mod client_sim;
 mod common;
 mod faults;
 mod http;
+mod kb;
 mod lifecycle;
 mod ops;
 mod restart;

@@ -1,0 +1,416 @@
+//! The live knowledge base: the entries of `kb.dir`'s files plus the entries learned from
+//! `#kb` internal notes (stored in the ledger), rebuilt into the responder's index when either
+//! changes. Also `perfectbot kb list`.
+//!
+//! This module links the ledger and the responder; it decides nothing about tickets. A file
+//! that cannot be read or parsed keeps the last good entries (never an empty knowledge base)
+//! and is logged with its name.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::gorgias::Ticket;
+use crate::ledger::{LearnedRow, Ledger, LedgerError};
+use crate::responder::Responder;
+use crate::responder::kb::{self, Kb, KbEntry, KbError};
+use crate::responder::learn;
+
+/// What the knowledge files looked like when last read: (path, modified, length) of each.
+type DirStamp = Vec<(PathBuf, Option<SystemTime>, u64)>;
+
+struct State {
+    files: Vec<KbEntry>,
+    stamp: DirStamp,
+    learned: Vec<LearnedRow>,
+}
+
+/// The knowledge files' entries and the learned ones; see the module doc.
+pub struct LiveKb {
+    dir: PathBuf,
+    note_prefix: String,
+    state: Mutex<State>,
+    escalated: Mutex<Escalated>,
+}
+
+/// What the scan of handed-over tickets has read: each ticket's `updated_datetime` when read,
+/// and when the last scan ran.
+#[derive(Default)]
+struct Escalated {
+    seen: HashMap<u64, Option<Timestamp>>,
+    last_scan: Option<Instant>,
+}
+
+impl std::fmt::Debug for LiveKb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveKb").field("dir", &self.dir).finish()
+    }
+}
+
+/// The knowledge entry of a stored learned row.
+pub fn learned_entry(row: &LearnedRow) -> KbEntry {
+    KbEntry {
+        id: row.id.clone(),
+        question: row.question.clone(),
+        answer: row.answer.clone(),
+        keywords: vec![],
+        language: None,
+        source: learn::source_of(row.ticket_id, row.message_id),
+    }
+}
+
+fn stamp(dir: &Path) -> DirStamp {
+    kb::knowledge_files(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            let meta = std::fs::metadata(&p).ok();
+            let modified = meta.as_ref().and_then(|m| m.modified().ok());
+            let len = meta.map(|m| m.len()).unwrap_or(0);
+            (p, modified, len)
+        })
+        .collect()
+}
+
+impl LiveKb {
+    /// Reads the knowledge files of `dir` (an error names the bad file); learned entries are
+    /// added with [`LiveKb::load_learned`].
+    pub fn load(dir: &Path, note_prefix: &str) -> Result<LiveKb, KbError> {
+        // Stamped before reading: a file changed while it is read is read again next time.
+        let stamp = stamp(dir);
+        let files = kb::read_dir_entries(dir)?;
+        Ok(LiveKb {
+            dir: dir.to_owned(),
+            note_prefix: note_prefix.to_owned(),
+            state: Mutex::new(State {
+                files,
+                stamp,
+                learned: vec![],
+            }),
+            escalated: Mutex::new(Escalated::default()),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every entry, files first, then learned ones.
+    pub fn entries(&self) -> Vec<KbEntry> {
+        let st = self.state();
+        let mut all = st.files.clone();
+        all.extend(st.learned.iter().map(learned_entry));
+        all
+    }
+
+    /// The index over every entry.
+    pub fn build(&self) -> Result<Kb, KbError> {
+        Kb::from_entries(self.entries())
+    }
+
+    /// Whether a knowledge file was added, removed or changed since the last read (a few
+    /// `stat`s: cheap enough for every poll).
+    pub fn files_changed(&self) -> bool {
+        stamp(&self.dir) != self.state().stamp
+    }
+
+    /// Reads the learned entries from the ledger and swaps the rebuilt index into `responder`.
+    pub async fn load_learned(
+        &self,
+        ledger: &Ledger,
+        responder: &dyn Responder,
+    ) -> Result<usize, LedgerError> {
+        let learned = ledger.learned().await?;
+        let n = learned.len();
+        self.state().learned = learned;
+        self.install(responder);
+        Ok(n)
+    }
+
+    /// Re-reads the knowledge files and swaps the rebuilt index into `responder`. A bad file
+    /// keeps the last good entries and is logged (the error names it); it is not read again
+    /// until the files change once more. Returns the entry count in use.
+    pub fn reload_files(&self, responder: &dyn Responder, why: &str) -> usize {
+        let stamp = stamp(&self.dir);
+        match kb::read_dir_entries(&self.dir) {
+            Ok(files) => {
+                {
+                    let mut st = self.state();
+                    st.files = files;
+                    st.stamp = stamp;
+                }
+                let n = self.install(responder);
+                tracing::info!(
+                    entries = n,
+                    dir = %self.dir.display(),
+                    why,
+                    "knowledge base reloaded"
+                );
+                n
+            }
+            Err(e) => {
+                self.state().stamp = stamp;
+                let n = self.entries().len();
+                tracing::error!(error = %e, entries = n, why,
+                    "knowledge files not reloaded; keeping the previous knowledge base");
+                n
+            }
+        }
+    }
+
+    /// Re-reads the files if they changed since the last read.
+    pub fn reload_if_changed(&self, responder: &dyn Responder) {
+        if self.files_changed() {
+            self.reload_files(responder, "files changed");
+        }
+    }
+
+    /// Harvests the `#kb` notes of a freshly read ticket into the ledger; when that changes
+    /// anything, rebuilds the index from files and every learned entry.
+    pub async fn learn_from(
+        &self,
+        ticket: &Ticket,
+        bot_user_id: u64,
+        ledger: &Ledger,
+        responder: &dyn Responder,
+        now: Timestamp,
+    ) -> Result<(), LedgerError> {
+        let notes = learn::harvest(ticket, &self.note_prefix, bot_user_id);
+        // Most tickets have no notes and never had, and notes once learned rarely change: skip
+        // the ledger write when what is known already matches.
+        let unchanged = {
+            let st = self.state();
+            let mut known: Vec<(String, &str, &str)> = st
+                .learned
+                .iter()
+                .filter(|r| r.ticket_id == ticket.id)
+                .map(|r| (r.id.clone(), r.question.as_str(), r.answer.as_str()))
+                .collect();
+            let mut found: Vec<(String, &str, &str)> = notes
+                .iter()
+                .map(|n| (n.id(), n.question.as_str(), n.answer.as_str()))
+                .collect();
+            known.sort();
+            found.sort();
+            known == found
+        };
+        if unchanged {
+            return Ok(());
+        }
+        let rows = notes
+            .iter()
+            .map(|n| LearnedRow {
+                id: n.id(),
+                ticket_id: n.ticket_id,
+                message_id: n.message_id,
+                question: n.question.clone(),
+                answer: n.answer.clone(),
+                updated_at: now,
+            })
+            .collect();
+        if ledger.sync_learned(ticket.id, rows, now).await? {
+            let n = self.load_learned(ledger, responder).await?;
+            tracing::info!(
+                ticket_id = ticket.id,
+                notes = notes.len(),
+                learned = n,
+                "learned knowledge from internal notes"
+            );
+        }
+        Ok(())
+    }
+
+    fn escalated(&self) -> std::sync::MutexGuard<'_, Escalated> {
+        self.escalated.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a scan of handed-over tickets is due (at most one per `every`); if so, it counts
+    /// as started now.
+    pub fn escalated_scan_due(&self, every: Duration) -> bool {
+        let mut e = self.escalated();
+        if e.last_scan.is_some_and(|at| at.elapsed() < every) {
+            return false;
+        }
+        e.last_scan = Some(Instant::now());
+        true
+    }
+
+    /// Whether a handed-over ticket changed since the scan last read it.
+    pub fn escalated_changed(&self, ticket_id: u64, updated: Option<Timestamp>) -> bool {
+        self.escalated().seen.get(&ticket_id) != Some(&updated)
+    }
+
+    /// Remembers that the scan read the ticket as of `updated`.
+    pub fn escalated_read(&self, ticket_id: u64, updated: Option<Timestamp>) {
+        self.escalated().seen.insert(ticket_id, updated);
+    }
+
+    /// Forgets tickets that left the handed-over list (keeps the memory bounded by the queue).
+    pub fn escalated_keep_only(&self, ids: &[u64]) {
+        self.escalated().seen.retain(|id, _| ids.contains(id));
+    }
+
+    /// Builds the index and gives it to the responder; a build failure (which valid entries
+    /// cannot cause) keeps the responder's index. Returns the entry count.
+    fn install(&self, responder: &dyn Responder) -> usize {
+        match self.build() {
+            Ok(kb) => {
+                let n = kb.len();
+                responder.replace_kb(kb);
+                n
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot rebuild the knowledge index; keeping the previous one");
+                0
+            }
+        }
+    }
+}
+
+/// `perfectbot kb list`: every entry, file and learned, with its id, where it came from and
+/// its question (clipped). Reads the files and, read-only, the ledger (if it exists yet).
+pub async fn list(config_path: &Path, as_json: bool) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let config = crate::ops::load_offline(config_path)?;
+    let mut entries = kb::read_dir_entries(&config.kb.dir)
+        .with_context(|| format!("reading the knowledge files in {}", config.kb.dir.display()))?;
+    let mut learned = vec![];
+    if config.ledger.path.is_file() {
+        let ledger = crate::ops::open_ledger(&config.ledger.path).await?;
+        learned = ledger
+            .learned()
+            .await
+            .with_context(|| format!("reading the ledger {}", config.ledger.path.display()))?;
+        entries.extend(learned.iter().map(learned_entry));
+    }
+    if as_json {
+        let items: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                let note = learned.iter().find(|r| r.id == e.id);
+                json!({
+                    "id": e.id,
+                    "question": e.question,
+                    "answer": e.answer,
+                    "source": e.source,
+                    "kind": if note.is_some() { "note" } else { "file" },
+                    "ticket_id": note.map(|r| r.ticket_id),
+                    "message_id": note.map(|r| r.message_id),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(items));
+    } else {
+        for e in &entries {
+            println!("{}\t{}\t{}", e.id, e.source, clip(&e.question, 60));
+        }
+        println!(
+            "{} entries ({} from files, {} learned from notes)",
+            entries.len(),
+            entries.len() - learned.len(),
+            learned.len()
+        );
+    }
+    Ok(())
+}
+
+fn clip(s: &str, max: usize) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let cut: String = one_line.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::responder::Outcome;
+    use crate::responder::kb::KbResponder;
+
+    fn write(dir: &Path, name: &str, content: &str) {
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+
+    fn answers(r: &KbResponder, text: &str) -> Option<String> {
+        match r.decide(text, None) {
+            Outcome::Answer { sources, .. } => Some(sources[0].clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn changed_files_are_reloaded_and_a_bad_file_keeps_the_old_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
+        let live = LiveKb::load(dir.path(), "#kb").unwrap();
+        let r = KbResponder::new(live.build().unwrap(), 1.0);
+        assert!(!live.files_changed());
+        write(dir.path(), "b.md", "## Student discount\nTen percent.\n");
+        assert!(live.files_changed());
+        live.reload_if_changed(&r);
+        assert!(!live.files_changed());
+        assert_eq!(answers(&r, "student discount").as_deref(), Some("b.md#1"));
+
+        write(dir.path(), "c.toml", "[[entries]\nquestion = ");
+        assert_eq!(live.reload_files(&r, "test"), 2);
+        assert_eq!(live.entries().len(), 2);
+        assert_eq!(answers(&r, "gift wrapping").as_deref(), Some("a.md#1"));
+        // The bad file is not re-read on every poll.
+        assert!(!live.files_changed());
+    }
+
+    #[test]
+    fn escalated_scan_rereads_only_changed_tickets_and_forgets_departed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
+        let live = LiveKb::load(dir.path(), "#kb").unwrap();
+        assert!(live.escalated_scan_due(Duration::from_secs(3600)));
+        assert!(!live.escalated_scan_due(Duration::from_secs(3600)));
+        assert!(live.escalated_scan_due(Duration::ZERO));
+        let t1 = Some(Timestamp::from_second(1).unwrap());
+        let t2 = Some(Timestamp::from_second(2).unwrap());
+        assert!(live.escalated_changed(9, t1));
+        live.escalated_read(9, t1);
+        assert!(!live.escalated_changed(9, t1));
+        assert!(live.escalated_changed(9, t2));
+        live.escalated_keep_only(&[8]);
+        assert!(live.escalated_changed(9, t1));
+    }
+
+    #[tokio::test]
+    async fn learned_entries_join_the_files_and_follow_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
+        let live = LiveKb::load(dir.path(), "#kb").unwrap();
+        let r = KbResponder::new(live.build().unwrap(), 1.0);
+        let ledger = Ledger::open_in_memory().await.unwrap();
+        let ticket: Ticket = serde_json::from_value(json!({
+            "id": 3,
+            "messages": [
+                {"id": 10, "public": true, "from_agent": false, "body_text": "Do you sponsor teams?"},
+                {"id": 11, "public": false, "from_agent": true, "sender": {"id": 2},
+                 "body_text": "#kb No sponsoring, sorry."}
+            ]
+        }))
+        .unwrap();
+        let now = Timestamp::from_second(1).unwrap();
+        live.learn_from(&ticket, 1, &ledger, &r, now).await.unwrap();
+        assert_eq!(answers(&r, "sponsor teams").as_deref(), Some("note:11"));
+        assert_eq!(ledger.learned().await.unwrap().len(), 1);
+
+        // The note deleted: the entry goes, from the ledger and the index.
+        let mut gone = ticket.clone();
+        gone.messages.pop();
+        live.learn_from(&gone, 1, &ledger, &r, now).await.unwrap();
+        assert!(ledger.learned().await.unwrap().is_empty());
+        assert_eq!(answers(&r, "sponsor teams"), None);
+        assert_eq!(answers(&r, "gift wrapping").as_deref(), Some("a.md#1"));
+    }
+}

@@ -90,12 +90,14 @@ async fn sigterm_stops_the_daemon_cleanly_within_ten_seconds() {
     let (sim, server, seeded) = start_sim(relaxed_sim()).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = crate::restart::write_config(&server, &seeded, dir.path());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = crate::common::KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // Wait until it works: it answers a ticket.
     let c = sim.create_customer("x", Some("x@example.org"));
     let id = sim.create_ticket(perfectbot::sim::NewTicket {
@@ -143,13 +145,15 @@ async fn json_logs_are_one_object_per_line_with_ticket_ids() {
         .replace("format = \"text\"", "format = \"json\"");
     std::fs::write(&cfg, text).unwrap();
     let log = dir.path().join("log.json");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .env_remove("JOURNAL_STREAM")
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = crate::common::KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env_remove("JOURNAL_STREAM")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let c = sim.create_customer("j", Some("j@example.org"));
     let id = sim.create_ticket(perfectbot::sim::NewTicket {
         channel: "chat".into(),

@@ -257,3 +257,27 @@ impl TestApp {
 pub fn tag_names(t: &Ticket) -> Vec<String> {
     t.tags.iter().map(|t| t.name.clone()).collect()
 }
+
+/// A child process (the real binary) that is killed when the test ends, even by a panic, so a
+/// failing test never leaves a daemon running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

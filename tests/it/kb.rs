@@ -212,13 +212,15 @@ async fn sighup_reloads_the_knowledge_files_and_logs_the_count() {
         .replace("format = \"text\"", "format = \"json\"");
     std::fs::write(&cfg, text).unwrap();
     let log = dir.path().join("log.json");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .env_remove("JOURNAL_STREAM")
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = crate::common::KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env_remove("JOURNAL_STREAM")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let logged = |what: &str| {
         std::fs::read_to_string(&log)
             .unwrap()

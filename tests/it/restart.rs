@@ -5,7 +5,7 @@ use crate::common::*;
 use perfectbot::sim::{NewTicket, Seeded, SimServer};
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A config file for the real binary against `server`.
@@ -46,21 +46,23 @@ filter = "info"
     p
 }
 
-fn start(cfg: &Path, log: &Path) -> Child {
+fn start(cfg: &Path, log: &Path) -> KillOnDrop {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_perfectbot"))
-        .args(["run", "--config"])
-        .arg(cfg)
-        .env_remove("PERFECTBOT_GORGIAS_API_KEY")
-        .env_remove("CREDENTIALS_DIRECTORY")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+            .args(["run", "--config"])
+            .arg(cfg)
+            .env_remove("PERFECTBOT_GORGIAS_API_KEY")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

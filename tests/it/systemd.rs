@@ -112,13 +112,15 @@ async fn notify_socket_gets_ready_watchdog_and_status() {
         assignee_user: Some(seeded.bot.id),
         ..Default::default()
     });
-    let mut child = Command::new(env!("CARGO_BIN_EXE_perfectbot"))
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .env("NOTIFY_SOCKET", &sock_path)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = crate::common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env("NOTIFY_SOCKET", &sock_path)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut got: Vec<String> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut buf = [0u8; 4096];

@@ -32,7 +32,7 @@ pub enum OpsError {
     )]
     LedgerMissing { path: PathBuf },
     /// The ledger could not be opened or read.
-    #[error("reading the ledger {path}: {source}")]
+    #[error("reading the ledger {path}")]
     Ledger {
         path: PathBuf,
         #[source]

@@ -96,6 +96,11 @@ pub struct BotConfig {
     pub mode: Mode,
     /// Extra tags that keep the bot off a ticket, besides `tags.not_involved`.
     pub opt_out_tags: Vec<String>,
+    /// Extra phrases that mean "let me talk to a person" (any language), added to the built-in
+    /// lists; matched on word boundaries, case and accents ignored.
+    pub handover_phrases: Vec<String>,
+    /// Extra phrases that signal frustration, added to the built-in lists.
+    pub frustration_phrases: Vec<String>,
 }
 
 /// Live: act on tickets. Shadow: only post internal notes saying what it would do.
@@ -555,6 +560,8 @@ struct RawBot {
     channels: Option<Vec<String>>,
     mode: Option<String>,
     opt_out_tags: Vec<String>,
+    handover_phrases: Vec<String>,
+    frustration_phrases: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1063,6 +1070,14 @@ impl Validator<'_> {
                 list.into_iter().map(|c| c.trim().to_string()).collect()
             }
         };
+        for (key, list) in [
+            ("bot.handover_phrases", &raw.handover_phrases),
+            ("bot.frustration_phrases", &raw.frustration_phrases),
+        ] {
+            if list.iter().any(|p| p.trim().is_empty()) {
+                self.err(key, format!("{list:?} has an empty phrase"));
+            }
+        }
         if raw.opt_out_tags.iter().any(|t| t.trim().is_empty()) {
             self.err(
                 "bot.opt_out_tags",
@@ -1080,6 +1095,8 @@ impl Validator<'_> {
                 &[("live", Mode::Live), ("shadow", Mode::Shadow)],
             ),
             opt_out_tags: raw.opt_out_tags,
+            handover_phrases: raw.handover_phrases,
+            frustration_phrases: raw.frustration_phrases,
         }
     }
 

@@ -789,7 +789,15 @@ pub fn policy_for(config: &Config, bot_user_id: u64) -> Policy {
             after_hours: m.after_hours.clone(),
             email_request: m.email_request.clone(),
         },
-        intent: Default::default(),
+        intent: intent_config(config),
+    }
+}
+
+/// The intent detector's extra phrases from the config (one place for the daemon and preview).
+pub fn intent_config(config: &Config) -> crate::responder::intent::IntentConfig {
+    crate::responder::intent::IntentConfig {
+        extra_handover_phrases: config.bot.handover_phrases.clone(),
+        extra_frustration_phrases: config.bot.frustration_phrases.clone(),
     }
 }
 

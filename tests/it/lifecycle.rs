@@ -375,3 +375,32 @@ async fn failing_responder_is_retried_then_hands_over_after_answer_deadline() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_handover_phrases_extend_the_built_in_lists() {
+    let app = spawn_app(|cfg, _| {
+        cfg.bot.handover_phrases = vec!["send in the cavalry".into()];
+        cfg.bot.frustration_phrases = vec!["what a circus".into()];
+    })
+    .await;
+    let asked = app.chat(
+        Some("n@example.org"),
+        "Please send in the cavalry about my parcel",
+    );
+    let angry = app.chat(Some("o@example.org"), "What a circus, my parcel went to the wrong town");
+    assert_eq!(
+        app.wait_state(asked, TicketState::Escalated)
+            .await
+            .reason
+            .as_deref(),
+        Some("requested")
+    );
+    assert_eq!(
+        app.wait_state(angry, TicketState::Escalated)
+            .await
+            .reason
+            .as_deref(),
+        Some("frustrated")
+    );
+    app.stop().await;
+}

@@ -387,7 +387,10 @@ async fn configured_handover_phrases_extend_the_built_in_lists() {
         Some("n@example.org"),
         "Please send in the cavalry about my parcel",
     );
-    let angry = app.chat(Some("o@example.org"), "What a circus, my parcel went to the wrong town");
+    let angry = app.chat(
+        Some("o@example.org"),
+        "What a circus, my parcel went to the wrong town",
+    );
     assert_eq!(
         app.wait_state(asked, TicketState::Escalated)
             .await

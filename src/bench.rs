@@ -280,17 +280,12 @@ struct Env {
 }
 
 async fn env(rate_limit: Option<(u32, Duration)>) -> anyhow::Result<Env> {
-    let sim = Sim::new(SimOptions {
+    let (sim, server, seeded) = crate::sim::start_seeded(SimOptions {
         rate_limit,
         ..SimOptions::default()
-    });
-    let seeded = sim.seed_default();
-    sim.set_business_hours(serde_json::json!({"timezone": "Europe/Paris", "business_hours": []}));
-    sim.set_availability(seeded.agents[0].id, "online");
-    let server = sim
-        .serve("127.0.0.1:0".parse().expect("a literal address"))
-        .await
-        .context("starting the simulator")?;
+    })
+    .await
+    .context("starting the simulator")?;
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let kb = dir.path().join("kb");
     std::fs::create_dir_all(&kb)?;

@@ -20,13 +20,8 @@ pub const DEMO_KB: &str = include_str!("../tests/data/kb/shop.toml");
 /// Run the demo; returns an error if a conversation did not reach its expected end.
 pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let started = Instant::now();
-    let sim = Sim::new(SimOptions::default());
-    let seeded = sim.seed_default();
     // Always open, and one agent online, so the handover messages say an agent is coming.
-    sim.set_business_hours(serde_json::json!({"timezone": "Europe/Paris", "business_hours": []}));
-    sim.set_availability(seeded.agents[0].id, "online");
-    let server = sim
-        .serve("127.0.0.1:0".parse().expect("a literal address"))
+    let (sim, server, seeded) = crate::sim::start_seeded(SimOptions::default())
         .await
         .context("starting the simulator")?;
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;

@@ -652,6 +652,17 @@ fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A served simulator seeded with the default users and team, business hours always open and
+/// the first agent online: what the demo, the benchmarks and the tests run against.
+pub async fn start_seeded(opts: SimOptions) -> std::io::Result<(Sim, SimServer, Seeded)> {
+    let sim = Sim::new(opts);
+    let seeded = sim.seed_default();
+    sim.set_business_hours(serde_json::json!({"timezone": "Europe/Paris", "business_hours": []}));
+    sim.set_availability(seeded.agents[0].id, "online");
+    let server = sim.serve(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    Ok((sim, server, seeded))
+}
+
 /// `perfectbot sim --listen ADDR`: seed the default account, serve, print the base URL and
 /// credentials, run until ctrl-c.
 pub async fn run_cli(listen: SocketAddr) -> anyhow::Result<()> {

@@ -37,12 +37,7 @@ pub fn fast(cfg: &mut Config) {
 
 /// A simulator seeded with a bot, two agents, a team and always-open hours.
 pub async fn start_sim(opts: SimOptions) -> (Sim, SimServer, Seeded) {
-    let sim = Sim::new(opts);
-    let seeded = sim.seed_default();
-    sim.set_business_hours(serde_json::json!({"timezone": "Europe/Paris", "business_hours": []}));
-    sim.set_availability(seeded.agents[0].id, "online");
-    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    (sim, server, seeded)
+    perfectbot::sim::start_seeded(opts).await.unwrap()
 }
 
 /// A config for the bot against `server`, with the demo knowledge base in `dir`.

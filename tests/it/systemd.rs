@@ -164,3 +164,133 @@ async fn notify_socket_gets_ready_watchdog_and_status() {
     let first = sim.requests().into_iter().next().unwrap();
     assert_eq!(first.pattern, "/api/users/{id}", "{first:?}");
 }
+
+/// With `JOURNAL_STREAM` set, logs go to the journal with proper priorities (info = 6,
+/// warning = 4) and structured fields, so `journalctl -p warning` and `grep ticket_id=` work.
+/// The test plays journald on its socket; skipped (with the reason) where a real journald runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journald_gets_priorities_and_ticket_fields() {
+    use std::os::unix::net::UnixDatagram;
+    use std::time::{Duration, Instant};
+    let path = std::path::Path::new("/run/systemd/journal/socket");
+    if path.exists() {
+        eprintln!(
+            "SKIPPED: a journald socket already exists at {}",
+            path.display()
+        );
+        return;
+    }
+    if std::fs::create_dir_all(path.parent().unwrap()).is_err() {
+        eprintln!(
+            "SKIPPED: cannot create {} (not root?)",
+            path.parent().unwrap().display()
+        );
+        return;
+    }
+    let sock = UnixDatagram::bind(path).unwrap();
+    struct Remove(&'static std::path::Path);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _cleanup = Remove(path);
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+
+    let (sim, server, seeded) = crate::common::start_sim(crate::common::relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::restart::write_config(&server, &seeded, dir.path());
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("format = \"text\"", "format = \"auto\"");
+    std::fs::write(&cfg, text).unwrap();
+    let c = sim.create_customer("q", Some("q@example.org"));
+    let id = sim.create_ticket(perfectbot::sim::NewTicket {
+        channel: "chat".into(),
+        customer_id: c,
+        first_message: "How long does shipping take?".into(),
+        assignee_user: Some(seeded.bot.id),
+        ..Default::default()
+    });
+    let _child = crate::common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env("JOURNAL_STREAM", "8:12345")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut got: Vec<Entry> = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    // tracing-journald: INFO -> 5 (notice), WARN -> 4 (warning), ERROR -> 3.
+    let has_info_about_ticket = |got: &Vec<Entry>| {
+        let id = id.to_string();
+        got.iter().any(|e| {
+            field(e, "PRIORITY") == Some("5") && field(e, "F_TICKET_ID") == Some(id.as_str())
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline && !has_info_about_ticket(&got) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            got.push(parse_entry(&buf[..n]));
+        }
+    }
+    assert!(
+        has_info_about_ticket(&got),
+        "no info entry with the ticket id: {got:?}"
+    );
+    // Make polls fail: the retry is logged at warning priority.
+    sim.set_faults(perfectbot::sim::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let warned = |got: &Vec<Entry>| got.iter().any(|e| field(e, "PRIORITY") == Some("4"));
+    while Instant::now() < deadline && !warned(&got) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            got.push(parse_entry(&buf[..n]));
+        }
+    }
+    assert!(warned(&got), "no warning entry: {got:?}");
+    assert!(
+        !got.iter()
+            .flatten()
+            .any(|(_, v)| v.contains(&seeded.bot.api_key)),
+        "the key reached the journal"
+    );
+}
+
+type Entry = Vec<(String, String)>;
+
+fn field<'e>(e: &'e Entry, name: &str) -> Option<&'e str> {
+    e.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// The journal's native protocol: `KEY=value\n`, or `KEY\n` + 8-byte little-endian length +
+/// value + `\n` for values that may hold newlines.
+fn parse_entry(mut b: &[u8]) -> Entry {
+    let mut out = Vec::new();
+    while let Some(nl) = b.iter().position(|&c| c == b'\n') {
+        let line = &b[..nl];
+        if let Some(eq) = line.iter().position(|&c| c == b'=') {
+            out.push((
+                String::from_utf8_lossy(&line[..eq]).to_string(),
+                String::from_utf8_lossy(&line[eq + 1..]).to_string(),
+            ));
+            b = &b[nl + 1..];
+        } else {
+            let key = String::from_utf8_lossy(line).to_string();
+            let rest = &b[nl + 1..];
+            if rest.len() < 8 {
+                break;
+            }
+            let len = u64::from_le_bytes(rest[..8].try_into().unwrap()) as usize;
+            let value = &rest[8..(8 + len).min(rest.len())];
+            out.push((key, String::from_utf8_lossy(value).to_string()));
+            b = rest.get(8 + len + 1..).unwrap_or(&[]);
+        }
+    }
+    out
+}

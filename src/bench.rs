@@ -18,6 +18,7 @@ use anyhow::{Context as _, bail};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -155,17 +156,21 @@ pub async fn run(size: Size, only: Option<Phase>) -> anyhow::Result<Report> {
         sweep = Some(sweep_large(100_000).await?);
     }
     let mut conversations = Vec::new();
-    let runs: &[(usize, u32, f64)] = match size {
-        // (conversations, rate multiplier, seconds between arrivals)
-        Size::Fast => &[(20, 1, 4.0)],
-        Size::Full => &[(100, 1, 4.0), (1000, 25, 0.16)],
+    let runs: &[(usize, u32, f64, Wake)] = match size {
+        // (conversations, rate multiplier, seconds between arrivals, what wakes the bot)
+        Size::Fast => &[(20, 1, 4.0, Wake::Polling), (20, 1, 4.0, Wake::Webhook)],
+        Size::Full => &[
+            (100, 1, 4.0, Wake::Polling),
+            (100, 1, 4.0, Wake::Webhook),
+            (1000, 25, 0.16, Wake::Polling),
+        ],
     };
-    for &(n, scale, every) in runs.iter().filter(|_| on(Phase::Conversations)) {
+    for &(n, scale, every, wake) in runs.iter().filter(|_| on(Phase::Conversations)) {
         eprintln!(
-            "bench: {n} conversations at {} req/20 s, one every {every} s ...",
+            "bench: {n} conversations at {} req/20 s, one every {every} s, woken by {wake:?} ...",
             DEFAULT_RATE * scale
         );
-        conversations.push(conversation_run(n, scale, Duration::from_secs_f64(every)).await?);
+        conversations.push(conversation_run(n, scale, Duration::from_secs_f64(every), wake).await?);
     }
     Ok(Report {
         size: format!("{size:?}").to_lowercase(),
@@ -333,22 +338,49 @@ impl Env {
     }
 }
 
+/// What makes the bot look at a new customer message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// The default 5 s poll.
+    Polling,
+    /// A Gorgias HTTP integration calling `/webhook`; polling slowed to once a minute.
+    Webhook,
+}
+
 async fn conversation_run(
     n: usize,
     scale: u32,
     every: Duration,
+    wake: Wake,
 ) -> anyhow::Result<ConversationFigures> {
     let rate = DEFAULT_RATE * scale;
     let env = env(Some((rate, WINDOW))).await?;
     let mut cfg = env.config(&env.dir.path().join("ledger.db"));
     cfg.gorgias.requests_per_window = rate;
     cfg.gorgias.window = WINDOW;
-    // The default poll interval; a short close so the run ends.
-    cfg.timing.poll_interval = Duration::from_secs(5);
+    // The default poll interval (a minute when webhooks wake the bot); a short close so the
+    // run ends.
+    cfg.timing.poll_interval = match wake {
+        Wake::Polling => Duration::from_secs(5),
+        Wake::Webhook => Duration::from_secs(60),
+    };
     cfg.timing.close_after = Duration::from_secs(5);
+    if wake == Wake::Webhook {
+        cfg.http.webhook_secret = Some(secrecy::SecretString::from("bench-webhook-secret".to_string()));
+    }
     let (poll, close_after) = (cfg.timing.poll_interval, cfg.timing.close_after);
-    let daemon = Arc::new(Daemon::build(cfg, Arc::new(SystemClock)).await?);
+    let daemon = Arc::new(Daemon::build(cfg.clone(), Arc::new(SystemClock)).await?);
     let cancel = CancellationToken::new();
+    if wake == Wake::Webhook {
+        // The listener and the Gorgias HTTP integration that calls it, as `setup --webhook` makes.
+        let state = crate::http::HttpState::for_daemon(&daemon)?;
+        let server = crate::http::serve(SocketAddr::from(([127, 0, 0, 1], 0)), state, cancel.clone()).await?;
+        let url = format!("http://{}/webhook", server.addr);
+        crate::daemon::client_for(&cfg)?
+            .create_integration(&crate::ops::setup::webhook_body(&cfg, &url))
+            .await
+            .context("creating the webhook integration")?;
+    }
     let runner = {
         let (d, c) = (daemon.clone(), cancel.clone());
         tokio::spawn(async move { d.run_until_cancelled(c).await })
@@ -411,7 +443,13 @@ async fn conversation_run(
         }
     }
     Ok(ConversationFigures {
-        label: format!("{n} at {rate} req/20 s"),
+        label: format!(
+            "{n} at {rate} req/20 s, {}",
+            match wake {
+                Wake::Polling => "polling",
+                Wake::Webhook => "webhook",
+            }
+        ),
         conversations: n,
         resolved,
         requests_per_window: rate,

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
+/// The shortest time between two polls woken early by webhooks.
+pub const POKE_GAP: Duration = Duration::from_secs(2);
+
 /// How long finished tickets, actions and events are kept in the ledger (90 days).
 pub const RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
@@ -532,6 +535,11 @@ impl Daemon {
         let mut retention = tokio::time::interval(Duration::from_secs(3600));
         retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Webhooks (a hint) wake the poller early, but at most once per POKE_GAP: every write
+        // the bot makes fires webhooks too, and a list poll per webhook would eat the API
+        // budget that closes and replies need.
+        let mut last_poll = Instant::now();
+        let mut poke_due: Option<tokio::time::Instant> = None;
         let result = loop {
             let next = self.ledger.next_deadline().await?;
             let sleep_for = match next {
@@ -543,7 +551,17 @@ impl Daemon {
             let work = tokio::select! {
                 _ = cancel.cancelled() => break Ok(()),
                 _ = poll.tick() => Work::Poll,
-                _ = self.poke.notified() => Work::Poll,
+                _ = self.poke.notified(), if poke_due.is_none() => {
+                    if last_poll.elapsed() >= POKE_GAP {
+                        Work::Poll
+                    } else {
+                        poke_due = Some(tokio::time::Instant::from_std(last_poll + POKE_GAP));
+                        continue;
+                    }
+                }
+                _ = tokio::time::sleep_until(poke_due.unwrap_or_else(tokio::time::Instant::now)), if poke_due.is_some() => {
+                    Work::Poll
+                }
                 Some(()) = sweep_rx.recv() => Work::Sweep,
                 _ = tokio::time::sleep(sleep_for) => Work::Sweep,
                 _ = self.kb_reload.notified() => {
@@ -556,6 +574,10 @@ impl Daemon {
                 }
             };
             let started = Instant::now();
+            if matches!(work, Work::Poll) {
+                last_poll = started;
+                poke_due = None;
+            }
             let pass = match work {
                 Work::Poll => self.poll_once(&cancel).await,
                 Work::Sweep => self.sweep_once(&cancel).await,

@@ -366,7 +366,9 @@ async fn conversation_run(
     };
     cfg.timing.close_after = Duration::from_secs(5);
     if wake == Wake::Webhook {
-        cfg.http.webhook_secret = Some(secrecy::SecretString::from("bench-webhook-secret".to_string()));
+        cfg.http.webhook_secret = Some(secrecy::SecretString::from(
+            "bench-webhook-secret".to_string(),
+        ));
     }
     let (poll, close_after) = (cfg.timing.poll_interval, cfg.timing.close_after);
     let daemon = Arc::new(Daemon::build(cfg.clone(), Arc::new(SystemClock)).await?);
@@ -374,7 +376,9 @@ async fn conversation_run(
     if wake == Wake::Webhook {
         // The listener and the Gorgias HTTP integration that calls it, as `setup --webhook` makes.
         let state = crate::http::HttpState::for_daemon(&daemon)?;
-        let server = crate::http::serve(SocketAddr::from(([127, 0, 0, 1], 0)), state, cancel.clone()).await?;
+        let server =
+            crate::http::serve(SocketAddr::from(([127, 0, 0, 1], 0)), state, cancel.clone())
+                .await?;
         let url = format!("http://{}/webhook", server.addr);
         crate::daemon::client_for(&cfg)?
             .create_integration(&crate::ops::setup::webhook_body(&cfg, &url))

@@ -66,27 +66,31 @@ impl Executor {
         now: Timestamp,
     ) -> Result<Vec<StepOutcome>, ExecError> {
         let mut outcomes: Vec<Option<StepOutcome>> = vec![None; plan.steps.len()];
+        let keyed: Vec<(ActionKey, String)> = plan
+            .steps
+            .iter()
+            .map(|step| {
+                let key = ActionKey {
+                    ticket_id: ticket.id,
+                    kind: step.action.kind(),
+                    trigger: step.trigger.clone(),
+                };
+                (key, payload_of(&step.action))
+            })
+            .collect();
+        let mut row = plan.row.clone();
+        row.seen_fingerprint = crate::engine::fingerprint_after(ticket, &plan.steps);
+        // One transaction: the whole plan is recorded with the row, or none of it.
+        let begun = self.ledger.begin_plan(&row, &keyed, now).await?;
         let mut todo = Vec::new();
-        for (i, step) in plan.steps.iter().enumerate() {
-            let key = ActionKey {
-                ticket_id: ticket.id,
-                kind: step.action.kind(),
-                trigger: step.trigger.clone(),
-            };
-            match self
-                .ledger
-                .begin_action(&key, &payload_of(&step.action), now)
-                .await?
-            {
+        for (i, begin) in begun.into_iter().enumerate() {
+            match begin {
                 Begin::Finished(_) => outcomes[i] = Some(StepOutcome::AlreadyDone),
                 // Recorded before, never confirmed: look before sending again.
                 Begin::Pending(row) => todo.push((i, row, true)),
                 Begin::Started(row) => todo.push((i, row, false)),
             }
         }
-        let mut row = plan.row.clone();
-        row.seen_fingerprint = crate::engine::fingerprint_after(ticket, &plan.steps);
-        self.ledger.save_ticket(&row).await?;
 
         // Failures that agents must hear about go into the plan's internal note.
         let mut note_extra = String::new();

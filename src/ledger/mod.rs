@@ -351,53 +351,34 @@ impl Ledger {
         now: Timestamp,
     ) -> Result<Begin, LedgerError> {
         let key = key.clone();
-        let ticket_sql = to_i64("action ticket id", key.ticket_id)?;
         let payload = payload.to_owned();
         self.call(move |c| {
-            let key_str = key.as_string();
-            let what = format!("begin action {key_str}");
-            in_write_tx(c, &what, |tx| match select_action(tx, &what, &key_str)? {
-                None => {
-                    tx.prepare_cached(
-                        "INSERT INTO actions (key, ticket_id, kind, \"trigger\", status, \
-                             payload, created_at, finished_at, attempts, detail) \
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, 1, NULL)",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            key_str,
-                            ticket_sql,
-                            key.kind.as_str(),
-                            key.trigger,
-                            status_str(ActionStatus::Pending),
-                            payload,
-                            now.as_microsecond(),
-                        ])
-                    })
-                    .ctx(&what)?;
-                    Ok(Begin::Started(ActionRow {
-                        id: tx.last_insert_rowid(),
-                        key: key.clone(),
-                        status: ActionStatus::Pending,
-                        payload: payload.clone(),
-                        // As stored: truncated to the microsecond.
-                        created_at: Timestamp::from_microsecond(now.as_microsecond())
-                            .unwrap_or(now),
-                        finished_at: None,
-                        attempts: 1,
-                        detail: None,
-                    }))
+            let what = format!("begin action {}", key.as_string());
+            in_write_tx(c, &what, |tx| begin_in_tx(tx, &what, &key, &payload, now))
+        })
+        .await
+    }
+
+    /// Write-ahead for a whole plan, in ONE transaction: every step is begun (as
+    /// [`Self::begin_action`] would) and the ticket's row saved, so a crash leaves either the
+    /// whole plan recorded or none of it.
+    pub async fn begin_plan(
+        &self,
+        row: &TicketRow,
+        steps: &[(ActionKey, String)],
+        now: Timestamp,
+    ) -> Result<Vec<Begin>, LedgerError> {
+        let row = row.clone();
+        let steps = steps.to_vec();
+        self.call(move |c| {
+            let what = format!("begin the plan of ticket {}", row.ticket_id);
+            in_write_tx(c, &what, |tx| {
+                let mut out = Vec::with_capacity(steps.len());
+                for (key, payload) in &steps {
+                    out.push(begin_in_tx(tx, &what, key, payload, now)?);
                 }
-                Some(mut row) if row.status == ActionStatus::Pending => {
-                    tx.execute(
-                        "UPDATE actions SET attempts = attempts + 1 WHERE id = ?1",
-                        [row.id],
-                    )
-                    .ctx(&what)?;
-                    row.attempts = row.attempts.saturating_add(1);
-                    Ok(Begin::Pending(row))
-                }
-                Some(row) => Ok(Begin::Finished(row)),
+                upsert_ticket(tx, &what, &row)?;
+                Ok(out)
             })
         })
         .await
@@ -697,6 +678,60 @@ impl Ledger {
 // ---- helpers (run on the connection's thread) ----
 
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committing on Ok; an Err rolls back (drop).
+/// Begin one action inside a write transaction (see [`Ledger::begin_action`]).
+fn begin_in_tx(
+    tx: &rusqlite::Transaction<'_>,
+    what: &str,
+    key: &ActionKey,
+    payload: &str,
+    now: Timestamp,
+) -> Result<Begin, LedgerError> {
+    let key_str = key.as_string();
+    let ticket_sql = to_i64("action ticket id", key.ticket_id)?;
+    match select_action(tx, what, &key_str)? {
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO actions (key, ticket_id, kind, \"trigger\", status, \
+                     payload, created_at, finished_at, attempts, detail) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, 1, NULL)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    key_str,
+                    ticket_sql,
+                    key.kind.as_str(),
+                    key.trigger,
+                    status_str(ActionStatus::Pending),
+                    payload,
+                    now.as_microsecond(),
+                ])
+            })
+            .ctx(what)?;
+            Ok(Begin::Started(ActionRow {
+                id: tx.last_insert_rowid(),
+                key: key.clone(),
+                status: ActionStatus::Pending,
+                payload: payload.to_owned(),
+                // As stored: truncated to the microsecond.
+                created_at: Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now),
+                finished_at: None,
+                attempts: 1,
+                detail: None,
+            }))
+        }
+        Some(mut row) if row.status == ActionStatus::Pending => {
+            tx.execute(
+                "UPDATE actions SET attempts = attempts + 1 WHERE id = ?1",
+                [row.id],
+            )
+            .ctx(what)?;
+            row.attempts = row.attempts.saturating_add(1);
+            Ok(Begin::Pending(row))
+        }
+        Some(row) => Ok(Begin::Finished(row)),
+    }
+}
+
 fn in_write_tx<R>(
     c: &mut Connection,
     what: &str,

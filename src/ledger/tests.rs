@@ -835,3 +835,35 @@ proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn begin_plan_records_every_step_and_the_row_in_one_go() {
+    let l = Ledger::open_in_memory().await.unwrap();
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let row = TicketRow {
+        state: TicketState::Escalated,
+        ..TicketRow::new(9, now)
+    };
+    let steps = vec![
+        (
+            key(9, ActionKind::Reply, "m1"),
+            "{\"reply\":\"hi\"}".to_string(),
+        ),
+        (
+            key(9, ActionKind::Unassign, "m1:handover"),
+            "{\"unassign\":true}".to_string(),
+        ),
+    ];
+    let first = l.begin_plan(&row, &steps, now).await.unwrap();
+    assert!(first.iter().all(|b| matches!(b, Begin::Started(_))));
+    assert_eq!(
+        l.ticket(9).await.unwrap().unwrap().state,
+        TicketState::Escalated
+    );
+    assert_eq!(l.pending_actions().await.unwrap().len(), 2);
+    let again = l.begin_plan(&row, &steps, now).await.unwrap();
+    assert!(
+        again.iter().all(|b| matches!(b, Begin::Pending(_))),
+        "never Started twice"
+    );
+}

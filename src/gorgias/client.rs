@@ -452,13 +452,22 @@ impl Client {
     /// Create a saved view (`POST /api/views`). Not retried on transient errors (it would
     /// duplicate the view); the caller lists views and tries again.
     pub async fn create_view(&self, v: &NewView) -> Result<View, GorgiasError> {
-        let path = "/api/views";
+        self.create("/api/views", to_json(v)).await
+    }
+
+    /// POST a new object; retried only after a 429 (Gorgias did not act), never on other
+    /// transient errors, which could create it twice.
+    async fn create<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Value,
+    ) -> Result<T, GorgiasError> {
         let bytes = self
             .call(
                 Method::POST,
                 path,
                 Vec::new(),
-                Some(to_json(v)),
+                Some(body),
                 RetryPolicy::RateLimitOnly,
             )
             .await?;
@@ -474,17 +483,7 @@ impl Client {
     /// Create an integration, e.g. an HTTP webhook (`POST /api/integrations`). Not retried on
     /// transient errors, like `create_view`.
     pub async fn create_integration(&self, body: &Value) -> Result<Integration, GorgiasError> {
-        let path = "/api/integrations";
-        let bytes = self
-            .call(
-                Method::POST,
-                path,
-                Vec::new(),
-                Some(body.clone()),
-                RetryPolicy::RateLimitOnly,
-            )
-            .await?;
-        decode_json("POST", path, &bytes)
+        self.create("/api/integrations", body.clone()).await
     }
 
     /// A snapshot of the counters (requests, statuses, 429s, retries).

@@ -99,14 +99,12 @@ async fn sigterm_stops_the_daemon_cleanly_within_ten_seconds() {
             .unwrap(),
     );
     // Wait until it works: it answers a ticket.
-    let c = sim.create_customer("x", Some("x@example.org"));
-    let id = sim.create_ticket(perfectbot::sim::NewTicket {
-        channel: "chat".into(),
-        customer_id: c,
-        first_message: "How long does shipping take?".into(),
-        assignee_user: Some(seeded.bot.id),
-        ..Default::default()
-    });
+    let id = crate::common::bot_chat(
+        &sim,
+        seeded.bot.id,
+        "x@example.org",
+        "How long does shipping take?",
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while sim.ticket_json(id).unwrap()["messages"]
         .as_array()
@@ -140,10 +138,7 @@ async fn json_logs_are_one_object_per_line_with_ticket_ids() {
     let (sim, server, seeded) = start_sim(relaxed_sim()).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = crate::restart::write_config(&server, &seeded, dir.path());
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("format = \"text\"", "format = \"json\"");
-    std::fs::write(&cfg, text).unwrap();
+    crate::common::set_log_format(&cfg, "json");
     let log = dir.path().join("log.json");
     let mut child = crate::common::KillOnDrop(
         std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
@@ -154,14 +149,12 @@ async fn json_logs_are_one_object_per_line_with_ticket_ids() {
             .spawn()
             .unwrap(),
     );
-    let c = sim.create_customer("j", Some("j@example.org"));
-    let id = sim.create_ticket(perfectbot::sim::NewTicket {
-        channel: "chat".into(),
-        customer_id: c,
-        first_message: "How long does shipping take?".into(),
-        assignee_user: Some(seeded.bot.id),
-        ..Default::default()
-    });
+    let id = crate::common::bot_chat(
+        &sim,
+        seeded.bot.id,
+        "j@example.org",
+        "How long does shipping take?",
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while !std::fs::read_to_string(&log)
         .unwrap()

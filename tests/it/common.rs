@@ -276,3 +276,23 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// A new customer (with `email`) and a chat ticket assigned to the bot, with one message.
+pub fn bot_chat(sim: &Sim, bot: u64, email: &str, text: &str) -> u64 {
+    let customer = sim.create_customer(email, Some(email));
+    sim.create_ticket(NewTicket {
+        channel: "chat".into(),
+        customer_id: customer,
+        first_message: text.into(),
+        assignee_user: Some(bot),
+        ..NewTicket::default()
+    })
+}
+
+/// Rewrite `[log] format` in a config file written by `restart::write_config`.
+pub fn set_log_format(cfg: &std::path::Path, format: &str) {
+    let text = std::fs::read_to_string(cfg)
+        .unwrap()
+        .replace("format = \"text\"", &format!("format = \"{format}\""));
+    std::fs::write(cfg, text).unwrap();
+}

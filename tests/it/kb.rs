@@ -207,10 +207,7 @@ async fn sighup_reloads_the_knowledge_files_and_logs_the_count() {
     let (sim, server, seeded) = start_sim(relaxed_sim()).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = crate::restart::write_config(&server, &seeded, dir.path());
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("format = \"text\"", "format = \"json\"");
-    std::fs::write(&cfg, text).unwrap();
+    crate::common::set_log_format(&cfg, "json");
     let log = dir.path().join("log.json");
     let mut child = crate::common::KillOnDrop(
         std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))

@@ -297,14 +297,7 @@ async fn handover_message_fits_business_hours() {
     let mut cfg = config_for(&server, &seeded, dir.path());
     cfg.business_hours.holidays = vec![today, tomorrow];
     let running = start_daemon(cfg).await;
-    let customer = sim.create_customer("Night Owl", Some("owl@example.org"));
-    let id = sim.create_ticket(perfectbot::sim::NewTicket {
-        channel: "chat".into(),
-        customer_id: customer,
-        first_message: "talk to a human".into(),
-        assignee_user: Some(seeded.bot.id),
-        ..Default::default()
-    });
+    let id = crate::common::bot_chat(&sim, seeded.bot.id, "owl@example.org", "talk to a human");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let t: perfectbot::gorgias::Ticket =

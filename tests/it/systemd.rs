@@ -201,18 +201,13 @@ async fn journald_gets_priorities_and_ticket_fields() {
     let (sim, server, seeded) = crate::common::start_sim(crate::common::relaxed_sim()).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = crate::restart::write_config(&server, &seeded, dir.path());
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("format = \"text\"", "format = \"auto\"");
-    std::fs::write(&cfg, text).unwrap();
-    let c = sim.create_customer("q", Some("q@example.org"));
-    let id = sim.create_ticket(perfectbot::sim::NewTicket {
-        channel: "chat".into(),
-        customer_id: c,
-        first_message: "How long does shipping take?".into(),
-        assignee_user: Some(seeded.bot.id),
-        ..Default::default()
-    });
+    crate::common::set_log_format(&cfg, "auto");
+    let id = crate::common::bot_chat(
+        &sim,
+        seeded.bot.id,
+        "q@example.org",
+        "How long does shipping take?",
+    );
     let _child = crate::common::KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_perfectbot"))
             .args(["run", "--config"])

@@ -7,7 +7,7 @@
 //! Figures are process-wide where the kernel gives them (RSS, CPU): the simulator runs in the
 //! same process, so they include its share; the report says so.
 
-use crate::clock::SystemClock;
+use crate::clock::{Clock, FastClock, SystemClock};
 use crate::config::Config;
 use crate::daemon::Daemon;
 use crate::demo::DEMO_KB;
@@ -27,10 +27,12 @@ use tokio_util::sync::CancellationToken;
 /// How much to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Size {
-    /// A few minutes: 20 conversations at the default pacing.
+    /// A few minutes: 20 conversations by polling and 20 by webhook in real time, then 200 on
+    /// a clock running 25x.
     Fast,
-    /// About a quarter of an hour: 100 conversations at the default pacing, then 1,000 with
-    /// the rate limit raised 25x on both sides.
+    /// About 45 minutes: 100 conversations in real time and the same 100 on a clock running
+    /// 20x (the check that the fast clock changes nothing but the wall time), then 1,000 and
+    /// 10,000 conversations by polling and by webhook on a clock running 50x.
     Full,
 }
 
@@ -46,6 +48,9 @@ pub enum Phase {
 /// Gorgias's default budget for an API key.
 const DEFAULT_RATE: u32 = 40;
 const WINDOW: Duration = Duration::from_secs(20);
+/// One new conversation every 4 s of clock time: 900 chats an hour, a busy shop, using about
+/// three quarters of the default budget.
+const ARRIVAL: Duration = Duration::from_secs(4);
 /// Answerable from the example knowledge base (the demo's), so each ends closed.
 const QUESTIONS: [&str; 2] = [
     "How long does shipping take?",
@@ -61,6 +66,11 @@ pub struct ConversationFigures {
     pub label: String,
     pub conversations: usize,
     pub resolved: usize,
+    /// Clock seconds per real second (1 = real time); every figure below but `wall_s` is in
+    /// the clock's time.
+    pub clock_speed: u32,
+    /// Clock time from the first arrival to the last resolution.
+    pub clock_s: f64,
     /// Both sides: the simulator's bucket and the client's pacer.
     pub requests_per_window: u32,
     pub window_s: u64,
@@ -156,21 +166,36 @@ pub async fn run(size: Size, only: Option<Phase>) -> anyhow::Result<Report> {
         sweep = Some(sweep_large(100_000).await?);
     }
     let mut conversations = Vec::new();
-    let runs: &[(usize, u32, f64, Wake)] = match size {
-        // (conversations, rate multiplier, seconds between arrivals, what wakes the bot)
-        Size::Fast => &[(20, 1, 4.0, Wake::Polling), (20, 1, 4.0, Wake::Webhook)],
-        Size::Full => &[
-            (100, 1, 4.0, Wake::Polling),
-            (100, 1, 4.0, Wake::Webhook),
-            (1000, 25, 0.16, Wake::Polling),
+    let short = Duration::from_secs(5);
+    let default_close = Duration::from_secs(15 * 60);
+    let w = |n, speed, wake, close_after| Workload {
+        n,
+        speed,
+        every: ARRIVAL,
+        wake,
+        close_after,
+    };
+    let runs: Vec<Workload> = match size {
+        Size::Fast => vec![
+            w(20, 1, Wake::Polling, short),
+            w(20, 1, Wake::Webhook, short),
+            w(200, 25, Wake::Polling, default_close),
+        ],
+        Size::Full => vec![
+            w(100, 1, Wake::Polling, short),
+            w(100, 20, Wake::Polling, short),
+            w(1000, 50, Wake::Polling, default_close),
+            w(1000, 50, Wake::Webhook, default_close),
+            w(10_000, 50, Wake::Polling, default_close),
+            w(10_000, 50, Wake::Webhook, default_close),
         ],
     };
-    for &(n, scale, every, wake) in runs.iter().filter(|_| on(Phase::Conversations)) {
+    for wl in runs.into_iter().filter(|_| on(Phase::Conversations)) {
         eprintln!(
-            "bench: {n} conversations at {} req/20 s, one every {every} s, woken by {wake:?} ...",
-            DEFAULT_RATE * scale
+            "bench: {} conversations at {DEFAULT_RATE} req/20 s, one every {:?}, woken by {:?}, close after {:?}, clock {}x ...",
+            wl.n, wl.every, wl.wake, wl.close_after, wl.speed
         );
-        conversations.push(conversation_run(n, scale, Duration::from_secs_f64(every), wake).await?);
+        conversations.push(conversation_run(wl).await?);
     }
     Ok(Report {
         size: format!("{size:?}").to_lowercase(),
@@ -200,8 +225,8 @@ pub fn table(r: &Report) -> String {
         line(
             &format!("conversations [{}]", c.label),
             format!(
-                "{} started, {} resolved in {:.0} s (one every {} s)",
-                c.conversations, c.resolved, c.wall_s, c.arrival_every_s
+                "{} started, {} resolved in {:.0} s of clock time ({:.0} s wall; one every {} s)",
+                c.conversations, c.resolved, c.clock_s, c.wall_s, c.arrival_every_s
             ),
         );
         line(
@@ -285,10 +310,17 @@ struct Env {
 }
 
 async fn env(rate_limit: Option<(u32, Duration)>) -> anyhow::Result<Env> {
-    let (sim, server, seeded) = crate::sim::start_seeded(SimOptions {
-        rate_limit,
-        ..SimOptions::default()
-    })
+    env_on(rate_limit, Arc::new(SystemClock)).await
+}
+
+async fn env_on(rate_limit: Option<(u32, Duration)>, clock: Arc<dyn Clock>) -> anyhow::Result<Env> {
+    let (sim, server, seeded) = crate::sim::start_seeded_on(
+        SimOptions {
+            rate_limit,
+            ..SimOptions::default()
+        },
+        clock,
+    )
     .await
     .context("starting the simulator")?;
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
@@ -347,31 +379,45 @@ enum Wake {
     Webhook,
 }
 
-async fn conversation_run(
+/// One conversation workload.
+#[derive(Debug, Clone, Copy)]
+struct Workload {
     n: usize,
-    scale: u32,
+    /// The clock's speed: the daemon, its client's pacer and the simulator's bucket all run
+    /// on one `FastClock`, so the budget, the poll interval and the close delay keep their
+    /// real ratios while the wall time shrinks.
+    speed: u32,
     every: Duration,
     wake: Wake,
-) -> anyhow::Result<ConversationFigures> {
-    let rate = DEFAULT_RATE * scale;
-    let env = env(Some((rate, WINDOW))).await?;
+    close_after: Duration,
+}
+
+async fn conversation_run(wl: Workload) -> anyhow::Result<ConversationFigures> {
+    let Workload {
+        n,
+        speed,
+        every,
+        wake,
+        close_after,
+    } = wl;
+    let clock: Arc<dyn Clock> = Arc::new(FastClock::new(speed));
+    let env = env_on(Some((DEFAULT_RATE, WINDOW)), clock.clone()).await?;
     let mut cfg = env.config(&env.dir.path().join("ledger.db"));
-    cfg.gorgias.requests_per_window = rate;
+    cfg.gorgias.requests_per_window = DEFAULT_RATE;
     cfg.gorgias.window = WINDOW;
-    // The default poll interval (a minute when webhooks wake the bot); a short close so the
-    // run ends.
+    // The default poll interval (a minute when webhooks wake the bot).
     cfg.timing.poll_interval = match wake {
         Wake::Polling => Duration::from_secs(5),
         Wake::Webhook => Duration::from_secs(60),
     };
-    cfg.timing.close_after = Duration::from_secs(5);
+    cfg.timing.close_after = close_after;
     if wake == Wake::Webhook {
         cfg.http.webhook_secret = Some(secrecy::SecretString::from(
             "bench-webhook-secret".to_string(),
         ));
     }
-    let (poll, close_after) = (cfg.timing.poll_interval, cfg.timing.close_after);
-    let daemon = Arc::new(Daemon::build(cfg.clone(), Arc::new(SystemClock)).await?);
+    let poll = cfg.timing.poll_interval;
+    let daemon = Arc::new(Daemon::build(cfg.clone(), clock.clone()).await?);
     let cancel = CancellationToken::new();
     if wake == Wake::Webhook {
         // The listener and the Gorgias HTTP integration that calls it, as `setup --webhook` makes.
@@ -380,7 +426,7 @@ async fn conversation_run(
             crate::http::serve(SocketAddr::from(([127, 0, 0, 1], 0)), state, cancel.clone())
                 .await?;
         let url = format!("http://{}/webhook", server.addr);
-        crate::daemon::client_for(&cfg)?
+        crate::daemon::client_on(&cfg, clock.clone())?
             .create_integration(&crate::ops::setup::webhook_body(&cfg, &url))
             .await
             .context("creating the webhook integration")?;
@@ -389,23 +435,34 @@ async fn conversation_run(
         let (d, c) = (daemon.clone(), cancel.clone());
         tokio::spawn(async move { d.run_until_cancelled(c).await })
     };
-    let t0 = Timestamp::now();
+    let t0 = clock.now();
     let started = Instant::now();
     let s0 = env.sim.stats();
     let mut ids = Vec::with_capacity(n);
+    // Arrivals keep to the clock's schedule even when creating a ticket takes a while.
+    let first = tokio::time::Instant::now();
     for i in 0..n {
         ids.push(env.chat(&format!("b{i}@example.org"), QUESTIONS[i % QUESTIONS.len()]));
-        tokio::time::sleep(every).await;
+        let due =
+            first + clock.real(every.saturating_mul(u32::try_from(i + 1).unwrap_or(u32::MAX)));
+        tokio::time::sleep_until(due).await;
     }
     // At the default pacing a conversation needs ~3.4 s of the budget; allow for slack.
-    let deadline = Instant::now() + Duration::from_secs(120 + n as u64);
-    while !ids.iter().all(|id| env.resolved(*id)) {
+    let deadline =
+        Instant::now() + clock.real(close_after + Duration::from_secs(120 + 4 * n as u64));
+    let mut open_from = 0;
+    while open_from < ids.len() {
         if runner.is_finished() || Instant::now() > deadline {
             break;
+        }
+        // Resolved tickets stay resolved: check each one until it is, in order.
+        while open_from < ids.len() && env.resolved(ids[open_from]) {
+            open_from += 1;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let wall = started.elapsed();
+    let clock_s = (clock.now() - t0).as_secs_f64();
     let s1 = env.sim.stats();
     cancel.cancel();
     runner
@@ -448,7 +505,7 @@ async fn conversation_run(
     }
     Ok(ConversationFigures {
         label: format!(
-            "{n} at {rate} req/20 s, {}",
+            "{n}, {}, clock {speed}x",
             match wake {
                 Wake::Polling => "polling",
                 Wake::Webhook => "webhook",
@@ -456,7 +513,9 @@ async fn conversation_run(
         ),
         conversations: n,
         resolved,
-        requests_per_window: rate,
+        clock_speed: speed,
+        clock_s,
+        requests_per_window: DEFAULT_RATE,
         window_s: WINDOW.as_secs(),
         poll_interval_s: poll.as_secs_f64(),
         close_after_s: close_after.as_secs_f64(),

@@ -26,6 +26,11 @@ use tokio_util::sync::CancellationToken;
 pub const POKE_GAP: Duration = Duration::from_secs(2);
 
 /// How long finished tickets, actions and events are kept in the ledger (90 days).
+/// A poll reads the whole view at least this often (clock time); polls in between read only
+/// its newest pages, down to what the previous listing saw.
+pub const FULL_LISTING_EVERY: Duration = Duration::from_secs(60);
+/// Slack below the newest `updated_datetime` a listing saw, for updates stamped alike.
+const LISTING_MARGIN: SignedDuration = SignedDuration::from_secs(60);
 pub const RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// One decision taken, for the demo's timeline and for tests that watch the daemon.
@@ -58,6 +63,17 @@ pub struct PassStats {
     pub failed: usize,
 }
 
+/// What the polls remember between listings (in memory: a restart starts with a full one).
+#[derive(Debug, Default)]
+struct Listing {
+    /// When the whole view was last read (by the clock).
+    last_full: Option<Timestamp>,
+    /// Tickets updated before this were seen by an earlier listing.
+    watermark: Option<Timestamp>,
+    /// Tickets whose processing failed: looked at again on the next poll.
+    retry: std::collections::HashSet<u64>,
+}
+
 /// The running bot.
 pub struct Daemon {
     pub config: Config,
@@ -78,6 +94,7 @@ pub struct Daemon {
     pub kb_reload: Arc<Notify>,
     notices: broadcast::Sender<Notice>,
     presence: Mutex<Option<(Instant, Option<bool>)>>,
+    listing: Mutex<Listing>,
     view_filter: String,
     responder_timeout: Duration,
 }
@@ -86,7 +103,7 @@ impl Daemon {
     /// Build everything from the config: the Gorgias identity check, the ledger, the knowledge
     /// base, business hours. Fails with a message naming what is wrong.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Daemon> {
-        let client = client_for(&config)?;
+        let client = client_on(&config, clock.clone())?;
         let bot_user_id = match config.bot.user_id {
             Some(id) => id,
             None => {
@@ -156,7 +173,9 @@ impl Daemon {
             .answer_deadline
             .min(Duration::from_secs(30))
             .max(Duration::from_secs(1));
-        let health = Arc::new(crate::http::Health::new(config.timing.poll_interval));
+        let health = Arc::new(crate::http::Health::new(
+            clock.real(config.timing.poll_interval),
+        ));
         Ok(Daemon {
             config,
             client,
@@ -172,6 +191,7 @@ impl Daemon {
             kb_reload: Arc::new(Notify::new()),
             notices,
             presence: Mutex::new(None),
+            listing: Mutex::new(Listing::default()),
             view_filter,
             responder_timeout,
         })
@@ -192,10 +212,43 @@ impl Daemon {
     /// ones waiting on a responder retry), decide and act on each.
     pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
         self.knowledge.reload_if_changed(&*self.responder);
-        let listed = self
-            .client
-            .ad_hoc_view_items(&self.view_filter, "updated_datetime")
-            .await?;
+        let (full_due, watermark, retry) = {
+            let l = self.listing();
+            // By the clock, so tests can move it; a clock that went back counts as due.
+            let now = self.clock.now();
+            let full_due = l.last_full.is_none_or(|at| {
+                now < at || engine::until(at, now).unsigned_abs() >= FULL_LISTING_EVERY
+            });
+            (full_due, l.watermark, l.retry.clone())
+        };
+        // Newest first: once a page reaches tickets last updated before the previous listing
+        // (less a margin for ties), the rest of the list is what that listing already saw.
+        let (listed, complete) = match watermark.filter(|_| !full_due) {
+            None => (
+                self.client
+                    .ad_hoc_view_items(&self.view_filter, "updated_datetime")
+                    .await?,
+                true,
+            ),
+            Some(w) => {
+                self.client
+                    .ad_hoc_view_items_until(&self.view_filter, "updated_datetime", |page| {
+                        page.last()
+                            .and_then(|t| t.updated_datetime)
+                            .is_some_and(|u| u < w)
+                    })
+                    .await?
+            }
+        };
+        {
+            let mut l = self.listing();
+            if let Some(newest) = listed.iter().filter_map(|t| t.updated_datetime).max() {
+                l.watermark = Some(newest - LISTING_MARGIN);
+            }
+            if complete {
+                l.last_full = Some(self.clock.now());
+            }
+        }
         let ids: Vec<u64> = listed.iter().map(|t| t.id).collect();
         let rows = self.ledger.tickets(&ids).await?;
         let mut todo: Vec<u64> = listed
@@ -212,16 +265,23 @@ impl Daemon {
             })
             .map(|t| t.id)
             .collect();
-        // Tracked tickets that are no longer in the view were closed, reassigned or unassigned;
-        // tickets with unfinished actions are looked at (and resumed) whatever the listing says.
         // Sets: with thousands of tracked tickets a linear `contains` per row is quadratic.
         let listed_ids: std::collections::HashSet<u64> = ids.iter().copied().collect();
         let mut queued: std::collections::HashSet<u64> = todo.iter().copied().collect();
         for r in self.ledger.tracked().await? {
-            if !listed_ids.contains(&r.ticket_id) && queued.insert(r.ticket_id) {
+            // A full listing shows which tracked tickets left the view (closed, reassigned or
+            // unassigned). A partial one cannot, but tickets waiting on a responder retry and
+            // tickets that failed last time are looked at on every poll all the same.
+            let wanted = if complete {
+                !listed_ids.contains(&r.ticket_id)
+            } else {
+                r.pending_since.is_some() || retry.contains(&r.ticket_id)
+            };
+            if wanted && queued.insert(r.ticket_id) {
                 todo.push(r.ticket_id);
             }
         }
+        // Tickets with unfinished actions are looked at (and resumed) whatever the listing says.
         for id in self.executor.tickets_with_pending().await? {
             if queued.insert(id) {
                 todo.push(id);
@@ -235,6 +295,9 @@ impl Daemon {
             if cancel.is_cancelled() {
                 break;
             }
+            // A long pass (a backlog paced at the API limit) must not hold closes past their
+            // deadline: those due go first, one ticket's work late at most.
+            self.close_due(cancel, &mut stats).await?;
             self.process_counted(id, Cause::Poll, &mut stats).await?;
         }
         let now = self.clock.now();
@@ -242,6 +305,22 @@ impl Daemon {
             .set_meta("last_poll_at", &now.to_string())
             .await?;
         Ok(stats)
+    }
+
+    /// The idle closes due now, each read fresh and re-decided.
+    async fn close_due(
+        &self,
+        cancel: &CancellationToken,
+        stats: &mut PassStats,
+    ) -> Result<(), PassError> {
+        for r in self.ledger.due_closes(self.clock.now()).await? {
+            if cancel.is_cancelled() {
+                break;
+            }
+            self.process_counted(r.ticket_id, Cause::Sweep, stats)
+                .await?;
+        }
+        Ok(())
     }
 
     /// One sweep: idle closes due, `awaiting_email` past `email_wait`, customer messages
@@ -281,10 +360,10 @@ impl Daemon {
             self.process_counted(id, Cause::Sweep, &mut stats).await?;
         }
         // Six polls' worth: notes on handed-over tickets need not be learned within seconds.
-        if self
-            .knowledge
-            .escalated_scan_due(self.config.timing.poll_interval.saturating_mul(6))
-        {
+        if self.knowledge.escalated_scan_due(
+            self.clock
+                .real(self.config.timing.poll_interval.saturating_mul(6)),
+        ) {
             self.learn_from_escalated_once(cancel).await?;
         }
         Ok(stats)
@@ -300,6 +379,11 @@ impl Daemon {
         // Each ticket done is the loop being alive: a long pass (a backlog paced at the API
         // limit) must not look like a hang to systemd's watchdog.
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        if result.is_ok() {
+            self.listing().retry.remove(&id);
+        } else {
+            self.listing().retry.insert(id);
+        }
         match result {
             Ok(()) => stats.decided += 1,
             Err(ProcessError::Exec(e)) if e.is_fatal() => {
@@ -462,6 +546,10 @@ impl Daemon {
         });
     }
 
+    fn listing(&self) -> std::sync::MutexGuard<'_, Listing> {
+        self.listing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Online / no agents / after hours. Presence is read from Gorgias at most once a minute,
     /// and only within business hours; an account that does not expose it counts as online.
     pub async fn availability(&self, now: Timestamp) -> Availability {
@@ -472,7 +560,7 @@ impl Daemon {
         }
         let cached = *self.presence.lock().expect("presence mutex poisoned");
         let anyone = match cached {
-            Some((at, v)) if at.elapsed() < Duration::from_secs(60) => v,
+            Some((at, v)) if at.elapsed() < self.clock.real(Duration::from_secs(60)) => v,
             _ => {
                 let v = match self.client.users(true).await {
                     Ok(users) => {
@@ -531,31 +619,33 @@ impl Daemon {
         // READY only now: the config is valid, the ledger open, Gorgias answered the identity
         // check (in `build`) and unfinished actions are reconciled.
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-        let mut poll = tokio::time::interval(self.config.timing.poll_interval);
-        let mut retention = tokio::time::interval(Duration::from_secs(3600));
+        // Every wait below is in the clock's time (`real`): see `Clock::speed`.
+        let mut poll = tokio::time::interval(self.clock.real(self.config.timing.poll_interval));
+        let mut retention = tokio::time::interval(self.clock.real(Duration::from_secs(3600)));
         retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Webhooks (a hint) wake the poller early, but at most once per POKE_GAP: every write
         // the bot makes fires webhooks too, and a list poll per webhook would eat the API
         // budget that closes and replies need.
+        let poke_gap = self.clock.real(POKE_GAP);
         let mut last_poll = Instant::now();
         let mut poke_due: Option<tokio::time::Instant> = None;
         let result = loop {
             let next = self.ledger.next_deadline().await?;
             let sleep_for = match next {
-                Some(d) => {
-                    engine::until(self.clock.now(), d).unsigned_abs() + Duration::from_millis(5)
-                }
-                None => Duration::from_secs(3600),
+                Some(d) => self.clock.real(
+                    engine::until(self.clock.now(), d).unsigned_abs() + Duration::from_millis(5),
+                ),
+                None => self.clock.real(Duration::from_secs(3600)),
             };
             let work = tokio::select! {
                 _ = cancel.cancelled() => break Ok(()),
                 _ = poll.tick() => Work::Poll,
                 _ = self.poke.notified(), if poke_due.is_none() => {
-                    if last_poll.elapsed() >= POKE_GAP {
+                    if last_poll.elapsed() >= poke_gap {
                         Work::Poll
                     } else {
-                        poke_due = Some(tokio::time::Instant::from_std(last_poll + POKE_GAP));
+                        poke_due = Some(tokio::time::Instant::from_std(last_poll + poke_gap));
                         continue;
                     }
                 }
@@ -773,6 +863,11 @@ async fn start_cron(
 
 /// The Gorgias client for this config.
 pub fn client_for(config: &Config) -> anyhow::Result<Client> {
+    client_on(config, Arc::new(crate::clock::SystemClock))
+}
+
+/// The Gorgias client for this config, pacing by `clock`'s seconds (see [`Clock::speed`]).
+pub fn client_on(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Client> {
     let g = &config.gorgias;
     let auth = if g.bearer {
         Auth::Bearer(g.api_key.clone())
@@ -787,6 +882,7 @@ pub fn client_for(config: &Config) -> anyhow::Result<Client> {
     cc.window = g.window;
     cc.timeout = g.timeout;
     cc.connect_timeout = g.connect_timeout;
+    cc.clock = clock;
     Client::new(cc).context("building the Gorgias client")
 }
 

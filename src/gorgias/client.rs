@@ -29,6 +29,7 @@ use super::decode::{self, NextPage};
 use super::error::GorgiasError;
 use super::model::{BusinessHoursSetting, Integration, Message, Team, Ticket, User, View};
 use super::pacing::{self, Pacer};
+use crate::clock::{Clock, SystemClock};
 
 /// Items per page (Gorgias's maximum).
 pub const PAGE_LIMIT: u32 = 100;
@@ -71,6 +72,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Retries after the first attempt for retryable failures (0 = never retry).
     pub max_retries: u32,
+    /// Whose seconds `window` and `Retry-After` count: the system clock, or the bench's
+    /// [`crate::clock::FastClock`] (the pacer then runs as fast as the simulator's bucket).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl ClientConfig {
@@ -85,6 +89,7 @@ impl ClientConfig {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_retries: 3,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -145,6 +150,7 @@ struct Inner {
     pacer: Pacer,
     counters: Counters,
     max_retries: u32,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Client {
@@ -178,7 +184,8 @@ impl Client {
         if cfg.timeout.is_zero() || cfg.connect_timeout.is_zero() {
             return Err(invalid("timeout and connect_timeout must be above zero"));
         }
-        let pacer = Pacer::new(cfg.requests_per_window, cfg.window).map_err(invalid)?;
+        let pacer =
+            Pacer::new(cfg.requests_per_window, cfg.clock.real(cfg.window)).map_err(invalid)?;
         let mut auth = match &cfg.auth {
             Auth::Basic { email, api_key } => {
                 let raw = format!("{email}:{}", api_key.expose_secret());
@@ -207,6 +214,7 @@ impl Client {
                 pacer,
                 counters: Counters::default(),
                 max_retries: cfg.max_retries,
+                clock: cfg.clock.clone(),
             }),
         })
     }
@@ -234,9 +242,29 @@ impl Client {
         filters: &str,
         order_by: &str,
     ) -> Result<Vec<Ticket>, GorgiasError> {
+        let (items, _) = self
+            .ad_hoc_view_items_until(filters, order_by, |_| false)
+            .await?;
+        Ok(items)
+    }
+
+    /// The first pages of an unsaved view, newest `order_by` first, up to and including the
+    /// first page for which `enough(page)` is true; and whether that was the whole list.
+    pub async fn ad_hoc_view_items_until(
+        &self,
+        filters: &str,
+        order_by: &str,
+        enough: impl Fn(&[Ticket]) -> bool,
+    ) -> Result<(Vec<Ticket>, bool), GorgiasError> {
         let body = json!({"view": {"type": "ticket-list", "filters": filters, "order_by": order_by, "order_dir": "desc"}});
-        self.list_all(Method::PUT, "/api/views/0/items", Vec::new(), Some(body))
-            .await
+        self.list_until(
+            Method::PUT,
+            "/api/views/0/items",
+            Vec::new(),
+            Some(body),
+            enough,
+        )
+        .await
     }
 
     /// One full ticket with its messages (`GET /api/tickets/{id}`).
@@ -266,7 +294,10 @@ impl Client {
     ) -> Result<Message, GorgiasError> {
         let path = format!("/api/tickets/{ticket_id}/messages");
         let body = to_json(msg);
-        let since = jiff::Timestamp::now()
+        let since = self
+            .inner
+            .clock
+            .now()
             .checked_sub(jiff::SignedDuration::try_from(LANDED_MARGIN).expect("a small constant"))
             .unwrap_or(jiff::Timestamp::MIN);
         let mut uncertain = 0u32;
@@ -530,6 +561,22 @@ impl Client {
         base_query: Vec<(String, String)>,
         body: Option<Value>,
     ) -> Result<Vec<T>, GorgiasError> {
+        let (items, _) = self
+            .list_until(method, path, base_query, body, |_: &[T]| false)
+            .await?;
+        Ok(items)
+    }
+
+    /// [`Client::list_all`] that stops after the first page for which `enough(page)` is true.
+    /// Also says whether the list was read to its end.
+    async fn list_until<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        base_query: Vec<(String, String)>,
+        body: Option<Value>,
+        enough: impl Fn(&[T]) -> bool,
+    ) -> Result<(Vec<T>, bool), GorgiasError> {
         let mut items = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut next: Option<NextPage> = None;
@@ -554,9 +601,11 @@ impl Client {
                 path: path.into(),
                 detail,
             })?;
+            let stop = enough(&page.items);
             items.extend(page.items);
             match page.next {
-                None => return Ok(items),
+                None => return Ok((items, true)),
+                Some(_) if stop => return Ok((items, false)),
                 Some(n) => {
                     if !seen.insert(n.cursor.clone()) {
                         return Err(GorgiasError::RepeatedCursor {
@@ -690,7 +739,7 @@ impl Client {
             let wait = retry_after
                 .unwrap_or_else(|| inner.pacer.leak_interval().max(Duration::from_secs(1)));
             // Block before counting: whoever sees the count must also see the block.
-            inner.pacer.block_for(wait);
+            inner.pacer.block_for(inner.clock.real(wait));
             bump(&inner.counters.rate_limited);
             crate::metrics::record_rate_limited();
             return Err(GorgiasError::RateLimited {

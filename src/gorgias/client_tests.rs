@@ -22,6 +22,7 @@ fn cfg(server: &MockServer) -> ClientConfig {
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
         max_retries: 3,
+        clock: std::sync::Arc::new(crate::clock::SystemClock),
     }
 }
 

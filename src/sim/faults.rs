@@ -92,6 +92,8 @@ pub(crate) struct Bucket {
     window: Duration,
     level: f64,
     last: Instant,
+    /// Seconds of the simulator's clock per real second (see `Clock::speed`).
+    speed: f64,
 }
 
 /// The outcome of offering a request to the bucket.
@@ -108,7 +110,7 @@ pub(crate) enum Admit {
 }
 
 impl Bucket {
-    pub(crate) fn new(capacity: u32, window: Duration) -> Bucket {
+    pub(crate) fn new(capacity: u32, window: Duration, speed: u32) -> Bucket {
         Bucket {
             capacity: capacity.max(1),
             window: if window.is_zero() {
@@ -118,11 +120,12 @@ impl Bucket {
             },
             level: 0.0,
             last: Instant::now(),
+            speed: f64::from(speed.max(1)),
         }
     }
 
     fn leak(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64() * self.speed;
         let rate = f64::from(self.capacity) / self.window.as_secs_f64();
         self.level = (self.level - elapsed * rate).max(0.0);
         self.last = now;
@@ -182,12 +185,12 @@ pub(crate) struct Traffic {
 }
 
 impl Traffic {
-    pub(crate) fn new(seed: u64, rate_limit: Option<(u32, Duration)>) -> Traffic {
+    pub(crate) fn new(seed: u64, rate_limit: Option<(u32, Duration)>, speed: u32) -> Traffic {
         Traffic {
             faults: Faults::default(),
             storm_until: None,
             rng: StdRng::seed_from_u64(seed),
-            bucket: rate_limit.map(|(c, w)| Bucket::new(c, w)),
+            bucket: rate_limit.map(|(c, w)| Bucket::new(c, w, speed)),
             log: VecDeque::new(),
             stats: SimStats::default(),
             webhooks: VecDeque::new(),
@@ -268,8 +271,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_sped_up_bucket_leaks_by_its_clock_and_says_retry_after_in_clock_seconds() {
+        // 3 per 30 s on a clock running 10x: one slot leaks per real second.
+        let mut b = Bucket::new(3, Duration::from_secs(30), 10);
+        let t = Instant::now();
+        b.last = t;
+        for _ in 0..3 {
+            assert!(matches!(b.offer(t), Admit::Ok { .. }));
+        }
+        let Admit::Limited { retry_after, .. } = b.offer(t) else {
+            panic!("fourth request must be limited");
+        };
+        assert_eq!(
+            retry_after, 10,
+            "Retry-After counts the simulator's clock seconds"
+        );
+        let later = t + Duration::from_secs(1);
+        assert!(matches!(b.offer(later), Admit::Ok { used: 3, .. }));
+        assert!(matches!(b.offer(later), Admit::Limited { .. }));
+    }
+
+    #[test]
     fn bucket_rejects_over_capacity_and_rejections_do_not_fill_it() {
-        let mut b = Bucket::new(3, Duration::from_secs(30));
+        let mut b = Bucket::new(3, Duration::from_secs(30), 1);
         let t = Instant::now();
         b.last = t;
         for i in 1..=3 {
@@ -290,7 +314,7 @@ mod tests {
     #[test]
     fn same_seed_gives_same_faults() {
         let run = |seed| {
-            let mut t = Traffic::new(seed, None);
+            let mut t = Traffic::new(seed, None, 1);
             t.set_faults(Faults {
                 error_rate: 0.3,
                 ..Faults::default()
@@ -306,7 +330,7 @@ mod tests {
 
     #[test]
     fn path_prefix_limits_faults() {
-        let mut t = Traffic::new(1, None);
+        let mut t = Traffic::new(1, None, 1);
         t.set_faults(Faults {
             error_rate: 1.0,
             path_prefix: Some("/api/views".into()),

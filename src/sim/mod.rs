@@ -195,7 +195,8 @@ impl Sim {
     }
 
     /// A simulator whose datetimes come from `clock` (e.g. a `ManualClock` shared with the
-    /// daemon under test). The rate limit and delays still use real time.
+    /// daemon under test). The bucket leaks by the clock's speed (a `FastClock` speeds it up;
+    /// a manual clock does not stop it); injected delays use real time.
     pub fn with_clock(opts: SimOptions, clock: Arc<dyn Clock>) -> Sim {
         let salt = rand::rngs::StdRng::seed_from_u64(opts.seed ^ 0xc0ffee).random::<u64>();
         let behaviour = Behaviour {
@@ -204,10 +205,11 @@ impl Sim {
             hours_shape: opts.business_hours_shape,
             naive_datetimes: false,
         };
+        let speed = clock.speed();
         Sim {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::new(clock, behaviour, salt)),
-                traffic: Mutex::new(Traffic::new(opts.seed, opts.rate_limit)),
+                traffic: Mutex::new(Traffic::new(opts.seed, opts.rate_limit, speed)),
             }),
         }
     }
@@ -655,7 +657,15 @@ fn html_escape(s: &str) -> String {
 /// A served simulator seeded with the default users and team, business hours always open and
 /// the first agent online: what the demo, the benchmarks and the tests run against.
 pub async fn start_seeded(opts: SimOptions) -> std::io::Result<(Sim, SimServer, Seeded)> {
-    let sim = Sim::new(opts);
+    start_seeded_on(opts, Arc::new(SystemClock)).await
+}
+
+/// [`start_seeded`] on `clock` (the bench's `FastClock`).
+pub async fn start_seeded_on(
+    opts: SimOptions,
+    clock: Arc<dyn Clock>,
+) -> std::io::Result<(Sim, SimServer, Seeded)> {
+    let sim = Sim::with_clock(opts, clock);
     let seeded = sim.seed_default();
     sim.set_business_hours(serde_json::json!({"timezone": "Europe/Paris", "business_hours": []}));
     sim.set_availability(seeded.agents[0].id, "online");

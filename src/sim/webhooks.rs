@@ -150,10 +150,12 @@ pub(crate) async fn run(sim: Sim, stop: CancellationToken) {
         }
     };
     let mut last = sim.state().events.last().map_or(0, |e| e.id);
+    // Deliveries go out within 25 ms of the simulator's clock.
+    let tick = sim.state().clock.real(Duration::from_millis(25));
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(Duration::from_millis(25)) => {}
+            () = tokio::time::sleep(tick) => {}
         }
         let (jobs, seen) = jobs_since(&sim, last);
         last = seen;

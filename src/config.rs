@@ -2249,6 +2249,132 @@ a = 1
     }
 
     #[test]
+    fn built_in_messages_cover_the_intent_languages_with_the_same_placeholders() {
+        let m = parse(MINIMAL).unwrap().handover.messages;
+        let english = MessageTemplates::english();
+        assert_eq!(m.default, english);
+        for code in BUILTIN_LANGUAGES {
+            let set = m.for_language(Some(code));
+            assert_eq!(set, &MessageTemplates::builtin(code).unwrap(), "{code}");
+            for i in 0..4 {
+                assert!(unknown_placeholders(set.get(i)).is_empty(), "{code} {i}");
+                for p in PLACEHOLDERS {
+                    let tag = format!("{{{p}}}");
+                    assert_eq!(
+                        set.get(i).contains(&tag),
+                        english.get(i).contains(&tag),
+                        "{code}.{}: {tag}",
+                        MESSAGE_KEYS[i]
+                    );
+                }
+                if code != "en" {
+                    assert_ne!(set.get(i), english.get(i), "{code} is not translated");
+                }
+            }
+        }
+        assert!(m.for_language(Some("pt_BR")).online.contains("equipe"));
+        assert!(m.for_language(Some("DE-at")).online.contains("Geduld"));
+        assert_eq!(m.for_language(Some("sv")), &english);
+        assert_eq!(m.for_language(Some("fra")), &english);
+        assert_eq!(m.for_language(None), &english);
+    }
+
+    #[test]
+    fn a_language_table_overrides_key_by_key() {
+        let c = parse(&format!(
+            "{MINIMAL}[handover.messages.FR]\nonline = \"Je vous passe à un collègue, {{customer_name}}.\"\n\
+             [handover.messages.sv]\nonline = \"Hej {{customer_name}}\"\n"
+        ))
+        .unwrap();
+        let m = &c.handover.messages;
+        let fr = m.for_language(Some("fr-FR"));
+        assert_eq!(fr.online, "Je vous passe à un collègue, {customer_name}.");
+        // The keys the table leaves out keep the built-in French text.
+        let builtin_fr = MessageTemplates::builtin("fr").unwrap();
+        assert_eq!(fr.after_hours, builtin_fr.after_hours);
+        assert_eq!(fr.email_request, builtin_fr.email_request);
+        // A language with no built-in set falls back to the default for the rest.
+        let sv = m.for_language(Some("sv"));
+        assert_eq!(sv.online, "Hej {customer_name}");
+        assert_eq!(sv.after_hours, DEFAULT_AFTER_HOURS);
+        assert_eq!(m.default, MessageTemplates::english());
+    }
+
+    #[test]
+    fn a_customised_default_is_not_replaced_by_built_in_translations() {
+        let c = parse(&format!(
+            "{MINIMAL}[handover.messages]\nonline = \"Sarah from Acme will be right with you.\"\n\
+             after_hours = \"{DEFAULT_AFTER_HOURS}\"\n[handover.messages.fr]\nno_agents = \"Patience !\"\n"
+        ))
+        .unwrap();
+        let m = &c.handover.messages;
+        assert_eq!(m.default.online, "Sarah from Acme will be right with you.");
+        // The team's own wording wins over the built-in German text...
+        assert_eq!(
+            m.for_language(Some("de")).online,
+            "Sarah from Acme will be right with you."
+        );
+        // ...but a default written exactly as the built-in English one is not a customisation.
+        assert_eq!(
+            m.for_language(Some("de")).after_hours,
+            MessageTemplates::builtin("de").unwrap().after_hours
+        );
+        // And a language table still wins over the customised default.
+        let fr = m.for_language(Some("fr"));
+        assert_eq!(fr.no_agents, "Patience !");
+        assert_eq!(fr.online, "Sarah from Acme will be right with you.");
+    }
+
+    #[test]
+    fn bad_language_tables_are_reported_with_the_other_errors() {
+        let errors = errors_of(&format!(
+            "{MINIMAL}[timing]\nclose_after = \"soon\"\n\
+             [handover.messages]\ncolour = \"blue\"\nonline = 3\n\
+             [handover.messages.fr-FR]\nonline = \"x\"\n\
+             [handover.messages.xx]\nonline = \"x\"\n\
+             [handover.messages.de]\nonlin = \"x\"\nafter_hours = \"Zurück {{naechste}}\"\n\
+             [handover.messages.es]\nemail_request = 7\n\
+             [handover.messages.NL]\nonline = \"a\"\n[handover.messages.nl]\nonline = \"b\"\n"
+        ));
+        let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+        assert!(has("config.toml: timing.close_after: \"soon\""), "{errors:#?}");
+        assert!(
+            has("config.toml: handover.messages.colour: unknown key"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.online: invalid type: integer `3`, expected a string"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.fr-FR: \"fr-FR\" is not a language")
+                && has("use the [handover.messages.fr] table"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.xx: \"xx\" is not a language"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.de.onlin: unknown key"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.de.after_hours: \"Zurück {naechste}\" uses unknown placeholder(s) {naechste}"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.es.email_request: invalid type: integer `7`"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("handover.messages.nl: is the same language as handover.messages.NL"),
+            "{errors:#?}"
+        );
+        assert_eq!(errors.len(), 9, "{errors:#?}");
+    }
+
+    #[test]
     fn config_business_hours_build_ready_hours() {
         let c = parse(&format!(
             r#"{MINIMAL}

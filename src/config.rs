@@ -629,6 +629,16 @@ impl Config {
                 _ => "unassign".to_string(),
             }
         ));
+        lines.push(format!(
+            "messages:        default, and per language: {}",
+            self.handover
+                .messages
+                .languages
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         let bh = &self.business_hours;
         lines.push(match bh.source {
             HoursSource::Gorgias => format!(
@@ -678,6 +688,29 @@ impl Config {
                 notes.push(
                     "http: no webhook secret configured, so /webhook is disabled".to_string(),
                 );
+            }
+        }
+        // A customised default reaches languages that have a built-in translation of it: say
+        // so, as the team may expect those customers to get their language.
+        let m = &self.handover.messages;
+        let english = MessageTemplates::english();
+        for (i, key) in MESSAGE_KEYS.iter().enumerate() {
+            if m.default.get(i) == english.get(i) {
+                continue;
+            }
+            let untranslated: Vec<&str> = BUILTIN_LANGUAGES
+                .iter()
+                .filter(|code| **code != "en")
+                .filter(|code| m.for_language(Some(code)).get(i) == m.default.get(i))
+                .copied()
+                .collect();
+            if !untranslated.is_empty() {
+                notes.push(format!(
+                    "handover.messages.{key} is your own text, so tickets in {} get it as written \
+                     rather than the built-in translation (add [handover.messages.LANG] tables \
+                     to translate it)",
+                    untranslated.join(", ")
+                ));
             }
         }
         if self.bot.mode == Mode::Shadow {
@@ -2323,6 +2356,26 @@ a = 1
         let fr = m.for_language(Some("fr"));
         assert_eq!(fr.no_agents, "Patience !");
         assert_eq!(fr.online, "Sarah from Acme will be right with you.");
+    }
+
+    #[test]
+    fn notes_name_the_languages_a_customised_default_reaches_untranslated() {
+        let c = parse(&format!(
+            "{MINIMAL}[handover.messages]\nonline = \"Sarah will be right with you.\"\n\
+             [handover.messages.fr]\nonline = \"Sarah arrive.\"\n"
+        ))
+        .unwrap();
+        let notes = c.notes();
+        assert!(
+            notes.iter().any(|n| n.starts_with("handover.messages.online is your own text")
+                && n.contains("tickets in de, es, it, nl, pt get it")),
+            "{notes:#?}"
+        );
+        assert!(parse(MINIMAL).unwrap().notes().is_empty());
+        assert!(
+            c.summary()
+                .contains("per language: de, en, es, fr, it, nl, pt")
+        );
     }
 
     #[test]

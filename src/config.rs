@@ -1508,9 +1508,9 @@ impl Validator<'_> {
             let code = key.to_ascii_lowercase();
             if code.len() != 2 || !ISO_639_1.split_whitespace().any(|c| c == code) {
                 let hint = match language_code(&key) {
-                    Some(primary) if primary != code => format!(
-                        " (tickets in {key:?} use the [handover.messages.{primary}] table)"
-                    ),
+                    Some(primary) if primary != code => {
+                        format!(" (tickets in {key:?} use the [handover.messages.{primary}] table)")
+                    }
                     _ => String::new(),
                 };
                 self.err(
@@ -1971,7 +1971,13 @@ email = "bot@your-store.com"
         assert_eq!(c.kb.note_prefix, "#kb");
         assert!(c.openai.is_none());
         assert_eq!(c.handover.collect_email, CollectEmail::Always);
-        assert!(c.handover.messages.default.after_hours.contains("{next_open}"));
+        assert!(
+            c.handover
+                .messages
+                .default
+                .after_hours
+                .contains("{next_open}")
+        );
         assert_eq!(c.handover.messages, HandoverMessages::builtin());
         assert_eq!(c.tags.agent_required, "PerfectBot: Agent Required");
         assert_eq!(c.tags.agent_check, "PerfectBot: Agent Check Recommended");
@@ -2289,15 +2295,14 @@ a = 1
         for code in BUILTIN_LANGUAGES {
             let set = m.for_language(Some(code));
             assert_eq!(set, &MessageTemplates::builtin(code).unwrap(), "{code}");
-            for i in 0..4 {
-                assert!(unknown_placeholders(set.get(i)).is_empty(), "{code} {i}");
+            for (i, key) in MESSAGE_KEYS.iter().enumerate() {
+                assert!(unknown_placeholders(set.get(i)).is_empty(), "{code}.{key}");
                 for p in PLACEHOLDERS {
                     let tag = format!("{{{p}}}");
                     assert_eq!(
                         set.get(i).contains(&tag),
                         english.get(i).contains(&tag),
-                        "{code}.{}: {tag}",
-                        MESSAGE_KEYS[i]
+                        "{code}.{key}: {tag}"
                     );
                 }
                 if code != "en" {
@@ -2367,8 +2372,10 @@ a = 1
         .unwrap();
         let notes = c.notes();
         assert!(
-            notes.iter().any(|n| n.starts_with("handover.messages.online is your own text")
-                && n.contains("tickets in de, es, it, nl, pt get it")),
+            notes.iter().any(
+                |n| n.starts_with("handover.messages.online is your own text")
+                    && n.contains("tickets in de, es, it, nl, pt get it")
+            ),
             "{notes:#?}"
         );
         assert!(parse(MINIMAL).unwrap().notes().is_empty());
@@ -2390,13 +2397,18 @@ a = 1
              [handover.messages.NL]\nonline = \"a\"\n[handover.messages.nl]\nonline = \"b\"\n"
         ));
         let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
-        assert!(has("config.toml: timing.close_after: \"soon\""), "{errors:#?}");
+        assert!(
+            has("config.toml: timing.close_after: \"soon\""),
+            "{errors:#?}"
+        );
         assert!(
             has("config.toml: handover.messages.colour: unknown key"),
             "{errors:#?}"
         );
         assert!(
-            has("config.toml: handover.messages.online: invalid type: integer `3`, expected a string"),
+            has(
+                "config.toml: handover.messages.online: invalid type: integer `3`, expected a string"
+            ),
             "{errors:#?}"
         );
         assert!(
@@ -2413,7 +2425,9 @@ a = 1
             "{errors:#?}"
         );
         assert!(
-            has("config.toml: handover.messages.de.after_hours: \"Zurück {naechste}\" uses unknown placeholder(s) {naechste}"),
+            has(
+                "config.toml: handover.messages.de.after_hours: \"Zurück {naechste}\" uses unknown placeholder(s) {naechste}"
+            ),
             "{errors:#?}"
         );
         assert!(

@@ -695,7 +695,9 @@ fn handover_message_is_in_the_tickets_language() {
         next_open: Some("Monday 09:00 CET".into()),
     };
     for tag in ["fr", "FR", "fr-FR", "fr_CA"] {
-        let t = T::new().language(tag).customer(1, 0, "je veux parler à un humain");
+        let t = T::new()
+            .language(tag)
+            .customer(1, 0, "je veux parler à un humain");
         let plan = run_with(&t, None, at(1), Answering::NotAsked, &closed, &p);
         assert_eq!(
             replies(&plan),
@@ -708,7 +710,14 @@ fn handover_message_is_in_the_tickets_language() {
         .no_email()
         .language("fr")
         .customer(1, 0, "je veux parler à un humain");
-    let plan = run_with(&t, None, at(1), Answering::NotAsked, &Availability::Online, &p);
+    let plan = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::Online,
+        &p,
+    );
     assert_eq!(replies(&plan), vec!["Votre e-mail ?".to_string()]);
 }
 
@@ -718,7 +727,14 @@ fn handover_message_falls_back_to_the_default_for_unknown_or_missing_languages()
     for language in [Some("sv"), Some("xyz"), Some(""), None] {
         let mut t = T::new().customer(1, 0, "talk to a human");
         t.0.language = language.map(str::to_string);
-        let plan = run_with(&t, None, at(1), Answering::NotAsked, &Availability::Online, &p);
+        let plan = run_with(
+            &t,
+            None,
+            at(1),
+            Answering::NotAsked,
+            &Availability::Online,
+            &p,
+        );
         assert_eq!(
             replies(&plan),
             vec!["An agent will be with you shortly, Jane.".to_string()],

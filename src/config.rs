@@ -43,6 +43,81 @@ const DEFAULT_AFTER_HOURS: &str =
 const DEFAULT_EMAIL_REQUEST: &str =
     "Before I pass you to our team, could you share your email address so we can follow up?";
 
+/// The keys of a handover message set, in the order of [`MessageTemplates::get`].
+const MESSAGE_KEYS: [&str; 4] = ["online", "no_agents", "after_hours", "email_request"];
+
+/// The languages with built-in handover messages (the intent detector's languages).
+pub const BUILTIN_LANGUAGES: [&str; 7] = ["en", "fr", "de", "es", "it", "nl", "pt"];
+
+/// Built-in translations of the four default messages, in `MESSAGE_KEYS` order. `{next_open}`
+/// renders as "Monday 09:00 CET" whatever the language, hence the "label: {next_open}" shape
+/// outside English. Formal address (vous, Sie, usted, Lei, u); Portuguese reads for both
+/// Brazil and Portugal.
+const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
+    (
+        "fr",
+        [
+            "Merci de votre patience ! Je transmets votre demande à un membre de notre équipe, qui vous répondra ici dans quelques instants.",
+            "J'ai transmis votre conversation à notre équipe. Tout le monde est occupé pour le moment, mais quelqu'un vous répondra dès que possible.",
+            "Notre équipe est absente pour le moment. Réouverture : {next_open}. Nous vous répondrons à ce moment-là.",
+            "Avant de vous mettre en relation avec notre équipe, pourriez-vous m'indiquer votre adresse e-mail afin que nous puissions assurer le suivi ?",
+        ],
+    ),
+    (
+        "de",
+        [
+            "Vielen Dank für Ihre Geduld! Ich leite Sie jetzt an ein Mitglied unseres Teams weiter. Sie erhalten hier in Kürze eine Antwort.",
+            "Ich habe Ihr Gespräch an unser Team weitergeleitet. Im Moment sind alle beschäftigt, aber wir melden uns so schnell wie möglich bei Ihnen.",
+            "Unser Team ist gerade nicht erreichbar. Wieder für Sie da: {next_open}. Dann melden wir uns bei Ihnen.",
+            "Bevor ich Sie an unser Team weiterleite: Könnten Sie mir Ihre E-Mail-Adresse nennen, damit wir uns bei Ihnen melden können?",
+        ],
+    ),
+    (
+        "es",
+        [
+            "¡Gracias por su paciencia! Le paso ahora con un miembro de nuestro equipo, que le responderá aquí en breve.",
+            "He pasado su conversación a nuestro equipo. En este momento todos están ocupados, pero alguien le responderá lo antes posible.",
+            "Nuestro equipo no está disponible en este momento. Volvemos: {next_open}. Le responderemos entonces.",
+            "Antes de pasarle con nuestro equipo, ¿podría indicarnos su dirección de correo electrónico para que podamos hacer el seguimiento?",
+        ],
+    ),
+    (
+        "it",
+        [
+            "Grazie per la pazienza! La metto ora in contatto con un membro del nostro team, che le risponderà qui a breve.",
+            "Ho inoltrato la sua conversazione al nostro team. Al momento sono tutti occupati, ma qualcuno le risponderà il prima possibile.",
+            "Il nostro team al momento non è disponibile. Riapertura: {next_open}. Le risponderemo non appena saremo di nuovo operativi.",
+            "Prima di passarla al nostro team, potrebbe indicarmi il suo indirizzo email, così potremo ricontattarla?",
+        ],
+    ),
+    (
+        "nl",
+        [
+            "Bedankt voor uw geduld! Ik verbind u nu door met een collega van ons team. U krijgt hier binnenkort een reactie.",
+            "Ik heb uw gesprek doorgestuurd naar ons team. Iedereen is op dit moment bezet, maar we nemen zo snel mogelijk contact met u op.",
+            "Ons team is op dit moment offline. Weer bereikbaar: {next_open}. Dan nemen we contact met u op.",
+            "Voordat ik u doorverbind met ons team: wilt u uw e-mailadres met ons delen, zodat we contact met u kunnen opnemen?",
+        ],
+    ),
+    (
+        "pt",
+        [
+            "Obrigado pela sua paciência! Vou transferir a sua conversa agora para alguém da nossa equipe, que responderá aqui em breve.",
+            "Transferi a sua conversa para a nossa equipe. Neste momento estão todos ocupados, mas alguém responderá assim que possível.",
+            "A nossa equipe está offline neste momento. Voltamos: {next_open}. Responderemos nesse momento.",
+            "Antes de transferir a sua conversa para a nossa equipe, poderia indicar o seu endereço de e-mail para que possamos dar seguimento?",
+        ],
+    ),
+];
+
+/// Every ISO 639-1 code: a `[handover.messages.xx]` table must name one of these.
+const ISO_639_1: &str = "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce \
+ch co cr cs cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha \
+he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku \
+kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv \
+ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st \
+su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu";
+
 // ---------------------------------------------------------------------------------------------
 // The validated configuration
 // ---------------------------------------------------------------------------------------------
@@ -177,13 +252,111 @@ pub enum CollectEmail {
     Never,
 }
 
-/// `[handover.messages]`: templates with `{next_open}`, `{email}`, `{customer_name}`.
+/// One language's handover templates (`{next_open}`, `{email}`, `{customer_name}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageTemplates {
+    /// Within business hours, an agent available.
+    pub online: String,
+    /// Within business hours, nobody available.
+    pub no_agents: String,
+    /// Outside business hours.
+    pub after_hours: String,
+    /// Asking for the customer's email before the handover.
+    pub email_request: String,
+}
+
+impl MessageTemplates {
+    /// The built-in English templates (the default when nothing is configured).
+    pub fn english() -> MessageTemplates {
+        MessageTemplates::from_array([
+            DEFAULT_ONLINE,
+            DEFAULT_NO_AGENTS,
+            DEFAULT_AFTER_HOURS,
+            DEFAULT_EMAIL_REQUEST,
+        ])
+    }
+
+    /// The built-in templates in `language` (a lower-case ISO 639-1 code), if it is one of
+    /// [`BUILTIN_LANGUAGES`].
+    pub fn builtin(language: &str) -> Option<MessageTemplates> {
+        if language == "en" {
+            return Some(MessageTemplates::english());
+        }
+        BUILTIN_TRANSLATIONS
+            .iter()
+            .find(|(code, _)| *code == language)
+            .map(|(_, texts)| MessageTemplates::from_array(*texts))
+    }
+
+    fn from_array(texts: [&str; 4]) -> MessageTemplates {
+        let [online, no_agents, after_hours, email_request] = texts.map(str::to_string);
+        MessageTemplates {
+            online,
+            no_agents,
+            after_hours,
+            email_request,
+        }
+    }
+
+    /// The template of `MESSAGE_KEYS[i]`.
+    fn get(&self, i: usize) -> &str {
+        match i {
+            0 => &self.online,
+            1 => &self.no_agents,
+            2 => &self.after_hours,
+            _ => &self.email_request,
+        }
+    }
+
+    fn get_mut(&mut self, i: usize) -> &mut String {
+        match i {
+            0 => &mut self.online,
+            1 => &mut self.no_agents,
+            2 => &mut self.after_hours,
+            _ => &mut self.email_request,
+        }
+    }
+}
+
+/// `[handover.messages]` and `[handover.messages.LANG]`, resolved: `default` for tickets in no
+/// known language, `languages` (key: lower-case ISO 639-1 code) for the rest. Each language's
+/// set is complete; per key it is the configured `[handover.messages.LANG]` text, else the
+/// configured default if it differs from the built-in English one (a team's own wording is
+/// never replaced by a built-in translation), else the built-in translation, else the default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandoverMessages {
-    pub online: String,
-    pub no_agents: String,
-    pub after_hours: String,
-    pub email_request: String,
+    pub default: MessageTemplates,
+    pub languages: BTreeMap<String, MessageTemplates>,
+}
+
+impl HandoverMessages {
+    /// The built-in messages: English as the default, a set for each of [`BUILTIN_LANGUAGES`].
+    pub fn builtin() -> HandoverMessages {
+        HandoverMessages {
+            default: MessageTemplates::english(),
+            languages: BUILTIN_LANGUAGES
+                .iter()
+                .filter_map(|code| Some((code.to_string(), MessageTemplates::builtin(code)?)))
+                .collect(),
+        }
+    }
+
+    /// The templates for a ticket in `language` as Gorgias gives it ("fr", "FR", "fr-FR",
+    /// "pt_BR"); no language, or one without a set, gets the default.
+    pub fn for_language(&self, language: Option<&str>) -> &MessageTemplates {
+        language
+            .and_then(language_code)
+            .and_then(|code| self.languages.get(&code))
+            .unwrap_or(&self.default)
+    }
+}
+
+/// The lower-case two-letter code of a language tag: "fr", "FR", "fr-FR", "pt_BR" -> "fr"/"pt".
+/// `None` when the tag does not start with two letters (e.g. "fra", "", "x").
+pub fn language_code(tag: &str) -> Option<String> {
+    let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+    (primary.len() == 2 && primary.chars().all(|c| c.is_ascii_alphabetic()))
+        .then(|| primary.to_ascii_lowercase())
 }
 
 /// The tag names the bot reads and writes, resolved from `[tags]` and `bot.name`.
@@ -456,6 +629,16 @@ impl Config {
                 _ => "unassign".to_string(),
             }
         ));
+        lines.push(format!(
+            "messages:        default, and per language: {}",
+            self.handover
+                .messages
+                .languages
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         let bh = &self.business_hours;
         lines.push(match bh.source {
             HoursSource::Gorgias => format!(
@@ -505,6 +688,29 @@ impl Config {
                 notes.push(
                     "http: no webhook secret configured, so /webhook is disabled".to_string(),
                 );
+            }
+        }
+        // A customised default reaches languages that have a built-in translation of it: say
+        // so, as the team may expect those customers to get their language.
+        let m = &self.handover.messages;
+        let english = MessageTemplates::english();
+        for (i, key) in MESSAGE_KEYS.iter().enumerate() {
+            if m.default.get(i) == english.get(i) {
+                continue;
+            }
+            let untranslated: Vec<&str> = BUILTIN_LANGUAGES
+                .iter()
+                .filter(|code| **code != "en")
+                .filter(|code| m.for_language(Some(code)).get(i) == m.default.get(i))
+                .copied()
+                .collect();
+            if !untranslated.is_empty() {
+                notes.push(format!(
+                    "handover.messages.{key} is your own text, so tickets in {} get it as written \
+                     rather than the built-in translation (add [handover.messages.LANG] tables \
+                     to translate it)",
+                    untranslated.join(", ")
+                ));
             }
         }
         if self.bot.mode == Mode::Shadow {
@@ -609,16 +815,10 @@ struct RawHandover {
     collect_email: Option<String>,
     assign_team_id: Option<u64>,
     assign_user_id: Option<u64>,
-    messages: RawMessages,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct RawMessages {
-    online: Option<String>,
-    no_agents: Option<String>,
-    after_hours: Option<String>,
-    email_request: Option<String>,
+    /// The four default templates and `[handover.messages.LANG]` tables, told apart (and
+    /// checked key by key) in `Validator::messages`: serde cannot mix fixed keys with a map
+    /// under `deny_unknown_fields`.
+    messages: toml::Table,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1269,30 +1469,123 @@ impl Validator<'_> {
                 ),
             );
         }
-        let m = raw.messages;
-        let messages = HandoverMessages {
-            online: self.template("handover.messages.online", m.online, DEFAULT_ONLINE),
-            no_agents: self.template(
-                "handover.messages.no_agents",
-                m.no_agents,
-                DEFAULT_NO_AGENTS,
-            ),
-            after_hours: self.template(
-                "handover.messages.after_hours",
-                m.after_hours,
-                DEFAULT_AFTER_HOURS,
-            ),
-            email_request: self.template(
-                "handover.messages.email_request",
-                m.email_request,
-                DEFAULT_EMAIL_REQUEST,
-            ),
-        };
+        let messages = self.messages(raw.messages);
         HandoverConfig {
             collect_email,
             assign_team_id: raw.assign_team_id,
             assign_user_id: raw.assign_user_id,
             messages,
+        }
+    }
+
+    /// `[handover.messages]`: see [`HandoverMessages`] for how a language's set is resolved.
+    fn messages(&mut self, raw: toml::Table) -> HandoverMessages {
+        let english = MessageTemplates::english();
+        let mut default = english.clone();
+        let mut customised = [false; 4];
+        // Code -> (the key as written, its table); BTreeMap keeps the error order stable.
+        let mut tables: BTreeMap<String, (String, toml::Table)> = BTreeMap::new();
+        for (key, value) in raw {
+            let full = format!("handover.messages.{key}");
+            if let Some(i) = MESSAGE_KEYS.iter().position(|k| *k == key) {
+                if let Some(text) = self.template_value(&full, value, english.get(i)) {
+                    customised[i] = text != english.get(i);
+                    *default.get_mut(i) = text;
+                }
+                continue;
+            }
+            let toml::Value::Table(table) = value else {
+                self.err(
+                    &full,
+                    format!(
+                        "unknown key (expected one of {}, or a [{full}] table of messages in \
+                         one language, named by its two-letter ISO 639-1 code)",
+                        MESSAGE_KEYS.join(", ")
+                    ),
+                );
+                continue;
+            };
+            let code = key.to_ascii_lowercase();
+            if code.len() != 2 || !ISO_639_1.split_whitespace().any(|c| c == code) {
+                let hint = match language_code(&key) {
+                    Some(primary) if primary != code => {
+                        format!(" (tickets in {key:?} use the [handover.messages.{primary}] table)")
+                    }
+                    _ => String::new(),
+                };
+                self.err(
+                    &full,
+                    format!(
+                        "{key:?} is not a language: name a table by a two-letter ISO 639-1 \
+                         code such as \"fr\" or \"de\"{hint}"
+                    ),
+                );
+                continue;
+            }
+            if let Some((first, _)) = tables.get(&code) {
+                self.err(
+                    &full,
+                    format!("is the same language as handover.messages.{first}; keep one table"),
+                );
+                continue;
+            }
+            tables.insert(code, (key, table));
+        }
+
+        let mut languages = BTreeMap::new();
+        let codes: std::collections::BTreeSet<String> = BUILTIN_LANGUAGES
+            .iter()
+            .map(|c| c.to_string())
+            .chain(tables.keys().cloned())
+            .collect();
+        for code in codes {
+            let builtin = MessageTemplates::builtin(&code);
+            let mut set = default.clone();
+            for (i, &custom) in customised.iter().enumerate() {
+                if let (false, Some(b)) = (custom, &builtin) {
+                    *set.get_mut(i) = b.get(i).to_string();
+                }
+            }
+            if let Some((written, table)) = tables.remove(&code) {
+                for (key, value) in table {
+                    let full = format!("handover.messages.{written}.{key}");
+                    match MESSAGE_KEYS.iter().position(|k| *k == key) {
+                        Some(i) => {
+                            let fallback = set.get(i).to_string();
+                            if let Some(text) = self.template_value(&full, value, &fallback) {
+                                *set.get_mut(i) = text;
+                            }
+                        }
+                        None => self.err(
+                            &full,
+                            format!("unknown key (expected one of {})", MESSAGE_KEYS.join(", ")),
+                        ),
+                    }
+                }
+            }
+            languages.insert(code, set);
+        }
+        HandoverMessages { default, languages }
+    }
+
+    /// A template given as a TOML value: a checked string, or `None` after recording why not.
+    fn template_value(&mut self, key: &str, value: toml::Value, default: &str) -> Option<String> {
+        match value {
+            toml::Value::String(text) => {
+                let before = self.errors.len();
+                let text = self.template(key, Some(text), default);
+                (self.errors.len() == before).then_some(text)
+            }
+            other => {
+                self.err(
+                    key,
+                    format!(
+                        "invalid type: {} `{other}`, expected a string (a message template)",
+                        other.type_str()
+                    ),
+                );
+                None
+            }
         }
     }
 
@@ -1678,7 +1971,14 @@ email = "bot@your-store.com"
         assert_eq!(c.kb.note_prefix, "#kb");
         assert!(c.openai.is_none());
         assert_eq!(c.handover.collect_email, CollectEmail::Always);
-        assert!(c.handover.messages.after_hours.contains("{next_open}"));
+        assert!(
+            c.handover
+                .messages
+                .default
+                .after_hours
+                .contains("{next_open}")
+        );
+        assert_eq!(c.handover.messages, HandoverMessages::builtin());
         assert_eq!(c.tags.agent_required, "PerfectBot: Agent Required");
         assert_eq!(c.tags.agent_check, "PerfectBot: Agent Check Recommended");
         assert_eq!(c.tags.auto_closed, "PerfectBot: Auto-closed");
@@ -1985,6 +2285,160 @@ a = 1
             "{errors:#?}"
         );
         assert_eq!(errors.len(), 2, "{errors:#?}");
+    }
+
+    #[test]
+    fn built_in_messages_cover_the_intent_languages_with_the_same_placeholders() {
+        let m = parse(MINIMAL).unwrap().handover.messages;
+        let english = MessageTemplates::english();
+        assert_eq!(m.default, english);
+        for code in BUILTIN_LANGUAGES {
+            let set = m.for_language(Some(code));
+            assert_eq!(set, &MessageTemplates::builtin(code).unwrap(), "{code}");
+            for (i, key) in MESSAGE_KEYS.iter().enumerate() {
+                assert!(unknown_placeholders(set.get(i)).is_empty(), "{code}.{key}");
+                for p in PLACEHOLDERS {
+                    let tag = format!("{{{p}}}");
+                    assert_eq!(
+                        set.get(i).contains(&tag),
+                        english.get(i).contains(&tag),
+                        "{code}.{key}: {tag}"
+                    );
+                }
+                if code != "en" {
+                    assert_ne!(set.get(i), english.get(i), "{code} is not translated");
+                }
+            }
+        }
+        assert!(m.for_language(Some("pt_BR")).online.contains("equipe"));
+        assert!(m.for_language(Some("DE-at")).online.contains("Geduld"));
+        assert_eq!(m.for_language(Some("sv")), &english);
+        assert_eq!(m.for_language(Some("fra")), &english);
+        assert_eq!(m.for_language(None), &english);
+    }
+
+    #[test]
+    fn a_language_table_overrides_key_by_key() {
+        let c = parse(&format!(
+            "{MINIMAL}[handover.messages.FR]\nonline = \"Je vous passe à un collègue, {{customer_name}}.\"\n\
+             [handover.messages.sv]\nonline = \"Hej {{customer_name}}\"\n"
+        ))
+        .unwrap();
+        let m = &c.handover.messages;
+        let fr = m.for_language(Some("fr-FR"));
+        assert_eq!(fr.online, "Je vous passe à un collègue, {customer_name}.");
+        // The keys the table leaves out keep the built-in French text.
+        let builtin_fr = MessageTemplates::builtin("fr").unwrap();
+        assert_eq!(fr.after_hours, builtin_fr.after_hours);
+        assert_eq!(fr.email_request, builtin_fr.email_request);
+        // A language with no built-in set falls back to the default for the rest.
+        let sv = m.for_language(Some("sv"));
+        assert_eq!(sv.online, "Hej {customer_name}");
+        assert_eq!(sv.after_hours, DEFAULT_AFTER_HOURS);
+        assert_eq!(m.default, MessageTemplates::english());
+    }
+
+    #[test]
+    fn a_customised_default_is_not_replaced_by_built_in_translations() {
+        let c = parse(&format!(
+            "{MINIMAL}[handover.messages]\nonline = \"Sarah from Acme will be right with you.\"\n\
+             after_hours = \"{DEFAULT_AFTER_HOURS}\"\n[handover.messages.fr]\nno_agents = \"Patience !\"\n"
+        ))
+        .unwrap();
+        let m = &c.handover.messages;
+        assert_eq!(m.default.online, "Sarah from Acme will be right with you.");
+        // The team's own wording wins over the built-in German text...
+        assert_eq!(
+            m.for_language(Some("de")).online,
+            "Sarah from Acme will be right with you."
+        );
+        // ...but a default written exactly as the built-in English one is not a customisation.
+        assert_eq!(
+            m.for_language(Some("de")).after_hours,
+            MessageTemplates::builtin("de").unwrap().after_hours
+        );
+        // And a language table still wins over the customised default.
+        let fr = m.for_language(Some("fr"));
+        assert_eq!(fr.no_agents, "Patience !");
+        assert_eq!(fr.online, "Sarah from Acme will be right with you.");
+    }
+
+    #[test]
+    fn notes_name_the_languages_a_customised_default_reaches_untranslated() {
+        let c = parse(&format!(
+            "{MINIMAL}[handover.messages]\nonline = \"Sarah will be right with you.\"\n\
+             [handover.messages.fr]\nonline = \"Sarah arrive.\"\n"
+        ))
+        .unwrap();
+        let notes = c.notes();
+        assert!(
+            notes.iter().any(
+                |n| n.starts_with("handover.messages.online is your own text")
+                    && n.contains("tickets in de, es, it, nl, pt get it")
+            ),
+            "{notes:#?}"
+        );
+        assert!(parse(MINIMAL).unwrap().notes().is_empty());
+        assert!(
+            c.summary()
+                .contains("per language: de, en, es, fr, it, nl, pt")
+        );
+    }
+
+    #[test]
+    fn bad_language_tables_are_reported_with_the_other_errors() {
+        let errors = errors_of(&format!(
+            "{MINIMAL}[timing]\nclose_after = \"soon\"\n\
+             [handover.messages]\ncolour = \"blue\"\nonline = 3\n\
+             [handover.messages.fr-FR]\nonline = \"x\"\n\
+             [handover.messages.xx]\nonline = \"x\"\n\
+             [handover.messages.de]\nonlin = \"x\"\nafter_hours = \"Zurück {{naechste}}\"\n\
+             [handover.messages.es]\nemail_request = 7\n\
+             [handover.messages.NL]\nonline = \"a\"\n[handover.messages.nl]\nonline = \"b\"\n"
+        ));
+        let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+        assert!(
+            has("config.toml: timing.close_after: \"soon\""),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.colour: unknown key"),
+            "{errors:#?}"
+        );
+        assert!(
+            has(
+                "config.toml: handover.messages.online: invalid type: integer `3`, expected a string"
+            ),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.fr-FR: \"fr-FR\" is not a language")
+                && has("use the [handover.messages.fr] table"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.xx: \"xx\" is not a language"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.de.onlin: unknown key"),
+            "{errors:#?}"
+        );
+        assert!(
+            has(
+                "config.toml: handover.messages.de.after_hours: \"Zurück {naechste}\" uses unknown placeholder(s) {naechste}"
+            ),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: handover.messages.es.email_request: invalid type: integer `7`"),
+            "{errors:#?}"
+        );
+        assert!(
+            has("handover.messages.nl: is the same language as handover.messages.NL"),
+            "{errors:#?}"
+        );
+        assert_eq!(errors.len(), 9, "{errors:#?}");
     }
 
     #[test]

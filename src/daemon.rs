@@ -9,7 +9,7 @@
 use crate::clock::Clock;
 use crate::config::{Config, HoursSource, Mode};
 use crate::engine::describe;
-use crate::engine::{self, Answering, Availability, Input, Messages, Plan, Policy, Rule};
+use crate::engine::{self, Answering, Availability, Input, Plan, Policy, Rule};
 use crate::executor::{ExecError, Executor, StepOutcome};
 use crate::gorgias::{Auth, Client, ClientConfig, GorgiasError, Ticket};
 use crate::hours::BusinessHours;
@@ -889,7 +889,6 @@ pub fn client_on(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Clien
 /// The engine's policy for this config.
 pub fn policy_for(config: &Config, bot_user_id: u64) -> Policy {
     let signed = |d: Duration| SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX);
-    let m = &config.handover.messages;
     Policy {
         bot_user_id,
         channels: config.bot.channels.clone(),
@@ -901,12 +900,7 @@ pub fn policy_for(config: &Config, bot_user_id: u64) -> Policy {
         collect_email: config.handover.collect_email,
         assign_team_id: config.handover.assign_team_id,
         assign_user_id: config.handover.assign_user_id,
-        messages: Messages {
-            online: m.online.clone(),
-            no_agents: m.no_agents.clone(),
-            after_hours: m.after_hours.clone(),
-            email_request: m.email_request.clone(),
-        },
+        messages: config.handover.messages.clone(),
         intent: intent_config(config),
     }
 }

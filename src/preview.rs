@@ -171,7 +171,7 @@ impl Preview {
         PreviewDecision {
             decision: "handover",
             reason: Some(reason.as_str()),
-            text: render_online(&self.policy.messages.online),
+            text: render_online(&self.policy.messages.default.online),
             sources: Vec::new(),
             score: None,
             error,
@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(lines[3]["reason"], "no_knowledge");
         assert_eq!(lines[3]["sources"], json!([]));
         // The customer would read the configured `online` handover message.
-        let online = render_online(&p.policy.messages.online);
+        let online = render_online(&p.policy.messages.default.online);
         assert_eq!(lines[1]["text"], online.as_str());
         assert_eq!(lines[3]["text"], online.as_str());
     }

@@ -373,7 +373,7 @@ fn handover(
     plan.row.close_deadline = None;
 
     if known_email.is_none() && found_email.is_none() && may_ask && !already_asked {
-        let text = render(&policy.messages.email_request, input, None);
+        let text = render(&messages_for(policy, t).email_request, input, None);
         plan.push(Action::Reply(text), trigger);
         plan.row.email_requested_at = Some(input.now);
         plan.set_state(TicketState::AwaitingEmail, Some(reason.as_str()), rule);
@@ -403,10 +403,11 @@ fn handover(
     }
 
     let email = known_email.as_deref().or(found_email.as_deref());
+    let messages = messages_for(policy, t);
     let template = match input.availability {
-        Availability::Online => &policy.messages.online,
-        Availability::NoAgents => &policy.messages.no_agents,
-        Availability::AfterHours { .. } => &policy.messages.after_hours,
+        Availability::Online => &messages.online,
+        Availability::NoAgents => &messages.no_agents,
+        Availability::AfterHours { .. } => &messages.after_hours,
     };
     plan.push(Action::Reply(render(template, input, email)), trigger);
     let tag = match reason {
@@ -442,6 +443,12 @@ fn push_release(plan: &mut Plan, policy: &Policy, trigger: &str) {
         (None, None) => Action::Unassign,
     };
     plan.push(action, trigger);
+}
+
+/// The handover templates in the ticket's language (Gorgias's `language`, e.g. "fr-FR"), or
+/// the default ones.
+fn messages_for<'p>(policy: &'p Policy, t: &Ticket) -> &'p crate::config::MessageTemplates {
+    policy.messages.for_language(t.language.as_deref())
 }
 
 fn render(template: &str, input: &Input<'_>, email: Option<&str>) -> String {

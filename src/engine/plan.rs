@@ -32,14 +32,9 @@ impl Policy {
     }
 }
 
-/// The handover message templates (`{next_open}`, `{email}`, `{customer_name}`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Messages {
-    pub online: String,
-    pub no_agents: String,
-    pub after_hours: String,
-    pub email_request: String,
-}
+/// The handover message templates (`{next_open}`, `{email}`, `{customer_name}`): a default set
+/// and one per language, picked by the ticket's `language` ([`Messages::for_language`]).
+pub type Messages = crate::config::HandoverMessages;
 
 /// Whether people can take a handover now.
 #[derive(Debug, Clone, PartialEq)]

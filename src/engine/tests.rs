@@ -3,7 +3,7 @@
 //! customer message, never a write on an opted-out ticket or someone else's).
 
 use super::*;
-use crate::config::{CollectEmail, Tags};
+use crate::config::{CollectEmail, MessageTemplates, Tags};
 use crate::gorgias::{Customer, Tag, Team, UserRef};
 use crate::ledger::ActionKind;
 use crate::responder::intent::IntentConfig;
@@ -41,10 +41,22 @@ fn policy() -> Policy {
         assign_team_id: None,
         assign_user_id: None,
         messages: Messages {
-            online: "An agent will be with you shortly, {customer_name}.".into(),
-            no_agents: "Our agents are busy; we will reply to {email}.".into(),
-            after_hours: "We are closed; back {next_open}.".into(),
-            email_request: "What is your email?".into(),
+            default: MessageTemplates {
+                online: "An agent will be with you shortly, {customer_name}.".into(),
+                no_agents: "Our agents are busy; we will reply to {email}.".into(),
+                after_hours: "We are closed; back {next_open}.".into(),
+                email_request: "What is your email?".into(),
+            },
+            languages: [(
+                "fr".to_string(),
+                MessageTemplates {
+                    online: "Un collègue arrive, {customer_name}.".into(),
+                    no_agents: "Tout le monde est occupé ; réponse à {email}.".into(),
+                    after_hours: "Fermé ; retour : {next_open}.".into(),
+                    email_request: "Votre e-mail ?".into(),
+                },
+            )]
+            .into(),
         },
         intent: IntentConfig::default(),
     }
@@ -667,6 +679,68 @@ fn handover_message_fits_availability() {
         replies(&after),
         vec!["We are closed; back Monday 09:00 CET.".to_string()]
     );
+}
+
+impl T {
+    fn language(mut self, language: &str) -> Self {
+        self.0.language = Some(language.into());
+        self
+    }
+}
+
+#[test]
+fn handover_message_is_in_the_tickets_language() {
+    let p = policy();
+    let closed = Availability::AfterHours {
+        next_open: Some("Monday 09:00 CET".into()),
+    };
+    for tag in ["fr", "FR", "fr-FR", "fr_CA"] {
+        let t = T::new()
+            .language(tag)
+            .customer(1, 0, "je veux parler à un humain");
+        let plan = run_with(&t, None, at(1), Answering::NotAsked, &closed, &p);
+        assert_eq!(
+            replies(&plan),
+            vec!["Fermé ; retour : Monday 09:00 CET.".to_string()],
+            "language {tag:?}"
+        );
+    }
+    // The email request too, in French.
+    let t = T::new()
+        .no_email()
+        .language("fr")
+        .customer(1, 0, "je veux parler à un humain");
+    let plan = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::Online,
+        &p,
+    );
+    assert_eq!(replies(&plan), vec!["Votre e-mail ?".to_string()]);
+}
+
+#[test]
+fn handover_message_falls_back_to_the_default_for_unknown_or_missing_languages() {
+    let p = policy();
+    for language in [Some("sv"), Some("xyz"), Some(""), None] {
+        let mut t = T::new().customer(1, 0, "talk to a human");
+        t.0.language = language.map(str::to_string);
+        let plan = run_with(
+            &t,
+            None,
+            at(1),
+            Answering::NotAsked,
+            &Availability::Online,
+            &p,
+        );
+        assert_eq!(
+            replies(&plan),
+            vec!["An agent will be with you shortly, Jane.".to_string()],
+            "language {language:?}"
+        );
+    }
 }
 
 #[test]

@@ -118,6 +118,8 @@ pub struct NewTicket {
     pub via: String,
     /// Subject.
     pub subject: Option<String>,
+    /// The ticket's `language` as Gorgias detects it (e.g. "fr"); `None` shows as null.
+    pub language: Option<String>,
 }
 
 impl Default for NewTicket {
@@ -131,6 +133,7 @@ impl Default for NewTicket {
             tags: Vec::new(),
             via: "gorgias_chat".into(),
             subject: None,
+            language: None,
         }
     }
 }
@@ -369,7 +372,7 @@ impl Sim {
                 "create_ticket: unknown customer {}",
                 t.customer_id
             );
-            st.create_ticket(
+            let id = st.create_ticket(
                 &t.channel,
                 &t.via,
                 t.customer_id,
@@ -377,7 +380,12 @@ impl Sim {
                 t.assignee_user,
                 t.assignee_team,
                 &t.tags,
-            )
+            );
+            // Set under the same lock, before the first message: no poll sees it without.
+            if let Some(ticket) = st.tickets.get_mut(&id) {
+                ticket.language = t.language.clone();
+            }
+            id
         };
         self.customer_message(id, &t.first_message, &t.via);
         id

@@ -400,3 +400,38 @@ async fn configured_handover_phrases_extend_the_built_in_lists() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn french_ticket_is_handed_over_in_french() {
+    use perfectbot::config::MessageTemplates;
+    let app = spawn_app(|_, _| {}).await;
+    let fr = MessageTemplates::builtin("fr").unwrap();
+    let en = MessageTemplates::english();
+    let french = app.chat_with(
+        None,
+        "Bonjour, je voudrais parler à un conseiller s'il vous plaît",
+        |t| t.language = Some("fr-FR".into()),
+    );
+    let swedish = app.chat_with(Some("sven@example.org"), "Can I talk to a human?", |t| {
+        t.language = Some("sv".into())
+    });
+    app.wait_state(french, TicketState::AwaitingEmail).await;
+    assert_eq!(app.bot_replies(french), vec![fr.email_request.clone()]);
+    app.sim
+        .customer_says(french, "oui, c'est camille@example.org");
+    app.wait_state(french, TicketState::Escalated).await;
+    let replies = app.bot_replies(french);
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert!(
+        replies[1] == fr.online || replies[1] == fr.no_agents,
+        "not the French handover message: {replies:?}"
+    );
+    // A language without messages of its own gets the default (English) ones.
+    app.wait_state(swedish, TicketState::Escalated).await;
+    let replies = app.bot_replies(swedish);
+    assert!(
+        replies.len() == 1 && (replies[0] == en.online || replies[0] == en.no_agents),
+        "{replies:?}"
+    );
+    app.stop().await;
+}

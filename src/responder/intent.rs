@@ -163,6 +163,21 @@ const STRONG_TARGETS: &[&str] = &[
     "consultor",
     "colleague",
     "colleagues",
+    "responsable",
+    "responsabile",
+    "gerente",
+    "gerant",
+    "jefe",
+    "encargado",
+    "encargada",
+    "vorgesetzten",
+    "vorgesetzter",
+    "leidinggevende",
+    "supervisore",
+    "direttore",
+    "callback",
+    "ruckruf",
+    "richiamata",
     "collegue",
     "kollege",
     "kollegin",
@@ -200,6 +215,98 @@ const WEAK_TARGETS: &[&str] = &[
     "alguem",
     "suporte",
     "atendimento",
+    "member",
+    "members",
+];
+
+/// Words for "someone": a person when they are the subject of a request ("can someone call
+/// me"), found after "is there", or followed by "who" ("someone who can read").
+const SOMEONE: &[&str] = &[
+    "someone", "somebody", "anyone", "anybody", "quelqu", "quelquun", "jemand", "jemanden",
+    "alguien", "qualcuno", "iemand", "alguem",
+];
+
+/// Relative pronouns after "someone" ("I want someone who can ...").
+const RELATIVES: &[&str] = &["who", "that", "qui", "der", "die", "que", "che", "welcher"];
+
+/// Possessives that make a target someone else's person ("my agent at the bank", "mon agent").
+/// "su", "seu", "ihr" are left out: they are also the formal "your".
+const OTHER_POSSESSIVES: &[&str] = &[
+    "my", "his", "her", "their", "our", "mon", "ma", "mes", "son", "sa", "mein", "meine",
+    "meinem", "meinen", "meiner", "sein", "seine", "seinem", "mi", "mis", "mio", "mia", "mijn",
+    "zijn", "meu", "minha",
+];
+
+/// Prepositions that make "person" an adverb: "in person", "en personne", "em pessoa".
+const IN_PERSON: &[&str] = &["in", "en", "em", "di"];
+const PERSON_WORDS: &[&str] = &["person", "personne", "persona", "pessoa", "persoon"];
+
+/// Modal verbs of a polite request whose subject is a person ("can someone call me",
+/// "kann mich jemand anrufen", "quelqu'un peut-il me rappeler").
+const MODALS: &[&str] = &[
+    "can", "could", "would", "will", "may", "kann", "konnte", "konnten", "kan", "kunt",
+    "kunnen", "zou", "puede", "podria", "pueden", "podrian", "puo", "potrebbe", "possono",
+    "pode", "poderia", "podem", "peut", "pourrait", "pourriez", "pouvez", "peuvent",
+];
+
+/// What a person is asked to do in such a request: get in touch, look into it, help.
+const PERSON_ACTIONS: &[&str] = &[
+    "call", "phone", "ring", "contact", "email", "mail", "text", "look", "check", "help",
+    "review", "handle", "reach", "rappeler", "appeler", "contacter", "aider", "regarder",
+    "verifier", "anrufen", "zuruckrufen", "kontaktieren", "helfen", "prufen", "ansehen",
+    "anschauen", "melden", "llamar", "llamarme", "contactar", "contactarme", "ayudar",
+    "ayudarme", "revisar", "mirar", "richiamare", "richiamarmi", "chiamare", "chiamarmi",
+    "contattare", "contattarmi", "aiutare", "aiutarmi", "controllare", "terugbellen", "helpen",
+    "bekijken", "ligar", "contatar", "ajudar", "verificar", "atender",
+];
+
+/// Openings of a question whether a person is there ("is there anyone", "hay alguien",
+/// "c'è qualcuno", "gibt es einen Menschen").
+const PRESENCE: &[&[&str]] = &[
+    &["is", "there"],
+    &["are", "there"],
+    &["anyone", "there"],
+    &["anybody", "there"],
+    &["y", "a", "t", "il"],
+    &["il", "y", "a"],
+    &["gibt", "es"],
+    &["ist", "da"],
+    &["hay"],
+    &["c", "e"],
+    &["ci", "sono"],
+    &["is", "er"],
+    &["zijn", "er"],
+    &["ha"],
+    &["tem"],
+];
+
+/// Words that may follow the person in a presence question; anything else makes the target a
+/// modifier ("is there a human hair version").
+const PRESENCE_FOLLOW: &[&str] = &[
+    "there", "here", "real", "actual", "available", "online", "who", "that", "i", "we", "to",
+    "can", "in", "at", "on", "from", "with", "ahi", "aqui", "alli", "la", "ici", "qui", "que",
+    "da", "dort", "hier", "der", "die", "wo", "che", "ci", "li", "daar", "aanwezig", "ai", "de",
+    "del", "di", "van", "von", "vom", "des", "do", "reale", "vero", "vera", "echt", "echte",
+    "echter", "disponible", "disponibile", "verfugbar", "beschikbaar", "disponivel", "je",
+    "ich", "yo", "io", "ik", "eu", "you", "para", "pour", "fur", "per", "voor", "por", "for",
+    "about", "im", "em", "o", "ou", "or", "oder", "of", "dispo", "qualcuno", "alguem",
+];
+
+/// Copulas and determiners opening a question about a thing ("is the model a real person?"),
+/// which describes rather than asks for someone.
+const COPULAS: &[&str] = &["is", "are", "was", "were", "ist", "sind", "war"];
+const DETERMINERS: &[&str] = &[
+    "the", "this", "that", "these", "those", "your", "my", "der", "die", "das", "dieser",
+    "diese", "het", "de", "deze", "dit",
+];
+
+/// Hyphenated second parts that are pronouns ("passez-moi", "ligar-me", "peut-il"): the
+/// hyphen stays a break. Any other hyphen joins a compound ("person-sized", "human-readable")
+/// whose parts must not be read as a request.
+const CLITICS: &[&str] = &[
+    "me", "moi", "te", "toi", "nous", "vous", "il", "ils", "elle", "elles", "on", "ce", "le",
+    "la", "les", "lui", "leur", "y", "en", "lo", "los", "las", "se", "nos", "lhe", "lhes", "o",
+    "a", "os", "as", "t", "mi", "ti", "ci", "vi",
 ];
 
 /// Words before "agent(s)" that make it something other than a support person.
@@ -250,6 +357,7 @@ const REQUEST_VERBS: &[&str] = &[
     "asking",
     "contact",
     "reach",
+    "get",
     "veux",
     "voudrais",
     "souhaite",
@@ -336,6 +444,10 @@ const TALK_VERBS: &[&str] = &[
     "passi",
     "passa",
     "passami",
+    "atender",
+    "atenderme",
+    "atienda",
+    "atenda",
 ];
 
 /// Infinitives that end German and Dutch clauses: the target may come before them.
@@ -353,7 +465,9 @@ const FINAL_VERBS: &[&str] = &[
 ];
 
 /// Verbs that, after a target and before "me", ask a person to get in touch ("someone call me").
-const CALLBACK_VERBS: &[&str] = &["call", "phone", "ring", "contact", "rappeler", "rappelle"];
+const CALLBACK_VERBS: &[&str] = &[
+    "call", "phone", "ring", "contact", "email", "mail", "text", "rappeler", "rappelle",
+];
 
 /// Multi-word phrases that ask for a person by themselves.
 const HANDOVER_PHRASES: &[&str] = &[
@@ -373,6 +487,8 @@ const HANDOVER_PHRASES: &[&str] = &[
     "connect me",
     "put me through",
     "escalate this",
+    "call me back",
+    "call back",
     "vraie personne",
     "vrai humain",
     "etre humain",
@@ -515,6 +631,12 @@ fn negated(clause: &[String], start: usize, end: usize) -> bool {
 
 fn is_target(clause: &[String], i: usize, weak_allowed: bool) -> bool {
     let t = clause[i].as_str();
+    if i > 0 {
+        let before = clause[i - 1].as_str();
+        if has(OTHER_POSSESSIVES, before) || (has(IN_PERSON, before) && has(PERSON_WORDS, t)) {
+            return false;
+        }
+    }
     if t == "agent" || t == "agents" || t == "agente" || t == "agentes" {
         if i > 0 && has(AGENT_QUALIFIERS, &clause[i - 1]) {
             return false;
@@ -559,10 +681,103 @@ fn is_identity_question(clause: &[String]) -> bool {
     })
 }
 
+/// "Is the model in the photo a real person?": a question describing a thing, not a request,
+/// unless it talks of talking or of someone being available.
+fn is_description_question(clause: &[String]) -> bool {
+    clause.len() >= 2
+        && has(COPULAS, &clause[0])
+        && has(DETERMINERS, &clause[1])
+        && !clause.iter().any(|t| {
+            has(TALK_VERBS, t) || has(&["available", "online", "there", "verfugbar"], t)
+        })
+}
+
+/// Whether `a` and `b` differ by at most one edit (insert, delete, substitute, swap).
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b {
+        return true;
+    }
+    let (short, long) = if a.len() <= b.len() { (&a, &b) } else { (&b, &a) };
+    match long.len() - short.len() {
+        0 => {
+            let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+            diff.len() == 1
+                || (diff.len() == 2
+                    && diff[1] == diff[0] + 1
+                    && a[diff[0]] == b[diff[1]]
+                    && a[diff[1]] == b[diff[0]])
+        }
+        1 => {
+            let first = (0..short.len())
+                .find(|&i| short[i] != long[i])
+                .unwrap_or(short.len());
+            short[first..] == long[first + 1..]
+        }
+        _ => false,
+    }
+}
+
+/// A misspelt strong target ("humn", "agnet", "opertor"): only after a talk verb, where
+/// little else fits, and only for words of five letters or more so that short words do not
+/// collide ("argent" is not "agent" after a request verb).
+fn misspelt_target(token: &str) -> bool {
+    token.chars().count() >= 4
+        && !has(STRONG_TARGETS, token)
+        && STRONG_TARGETS
+            .iter()
+            .any(|t| t.chars().count() >= 5 && one_edit_apart(token, t))
+}
+
+/// "Is there anyone real there?", "hay alguien?", "c'è qualcuno in carne e ossa?": asking
+/// whether a person is present is asking for one.
+fn asks_whether_someone_is_there(clause: &[String]) -> bool {
+    PRESENCE.iter().any(|open| {
+        let open: Vec<String> = open.iter().map(|w| (*w).to_owned()).collect();
+        find_all(clause, &open).into_iter().any(|at| {
+            let from = at + open.len();
+            (from..clause.len().min(from + 4)).any(|j| {
+                let person = has(SOMEONE, &clause[j]) || is_target(clause, j, false);
+                let follows_ok = clause
+                    .get(j + 1)
+                    .is_none_or(|n| has(PRESENCE_FOLLOW, n) || has(SOMEONE, n));
+                person && follows_ok && !negated(clause, at, j)
+            })
+        })
+    })
+}
+
+/// "Can someone call me?", "could a member of staff look at my order", "kann mich jemand
+/// anrufen", "alguém pode ligar-me": a modal, a person as subject and an action a person does
+/// for the customer, in any order within the clause.
+fn asks_person_to_act(clause: &[String]) -> bool {
+    let modal = clause.iter().position(|t| has(MODALS, t));
+    let person = (0..clause.len()).find(|&j| {
+        has(SOMEONE, &clause[j])
+            || (is_target(clause, j, true) && !has(&["service", "support"], &clause[j]))
+    });
+    let action = clause.iter().position(|t| has(PERSON_ACTIONS, t));
+    // "a person I can send it to": the customer is the one acting.
+    let customer_acts = modal.is_some_and(|m| {
+        let me = |i: usize| clause.get(i).is_some_and(|t| has(PRONOUNS, t) && t != "you");
+        (m > 0 && me(m - 1)) || me(m + 1)
+    });
+    match (modal, person, action) {
+        (Some(m), Some(p), Some(a)) if !customer_acts => {
+            let (lo, hi) = (m.min(p).min(a), m.max(p).max(a));
+            hi - lo <= 8 && !negated(clause, lo, hi)
+        }
+        _ => false,
+    }
+}
+
 /// Whether one clause asks for a person.
 fn clause_requests_person(clause: &[String], extra: &[Vec<String>]) -> bool {
-    if is_identity_question(clause) {
+    if is_identity_question(clause) || is_description_question(clause) {
         return false;
+    }
+    if asks_whether_someone_is_there(clause) || asks_person_to_act(clause) {
+        return true;
     }
     for phrase in HANDOVER_PHRASES
         .iter()
@@ -593,8 +808,13 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>]) -> bool {
             })
             .collect();
         let talk_before = verbs.iter().any(|(_, talk)| *talk);
+        // "I want someone who can read my messages": a relative clause makes "someone" a person.
+        let someone_who =
+            has(SOMEONE, &clause[j]) && clause.get(j + 1).is_some_and(|n| has(RELATIVES, n));
+        let target = is_target(clause, j, talk_before || someone_who)
+            || (talk_before && misspelt_target(&clause[j]));
         if let Some(&(first, _)) = verbs.first()
-            && is_target(clause, j, talk_before)
+            && target
             && !negated(clause, first, j)
         {
             return true;
@@ -643,9 +863,30 @@ pub fn is_handover_request(text: &str, cfg: &IntentConfig) -> bool {
         .map(|p| phrase_tokens(p))
         .filter(|p| !p.is_empty())
         .collect();
-    text::clauses(text)
+    text::clauses(&join_compounds(text))
         .iter()
         .any(|clause| clause_requests_person(clause, &extra))
+}
+
+/// Removes the hyphen of compounds ("person-sized" -> "personsized") so their parts are not
+/// read as words of a request; a hyphen before a pronoun ("passez-moi", "ligar-me") stays.
+fn join_compounds(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '-' && i > 0 && chars[i - 1].is_alphabetic() {
+            let next: String = chars[i + 1..]
+                .iter()
+                .take_while(|c| c.is_alphanumeric())
+                .collect();
+            let next = text::fold(&next);
+            if !next.is_empty() && !has(CLITICS, &next) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Swear words, matched as whole tokens.

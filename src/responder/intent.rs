@@ -967,6 +967,34 @@ const INSULTS: &[&str] = &[
     "idioot",
     "stom",
     "stomme",
+    "clowns",
+    "amateurs",
+    "scammers",
+    "thieves",
+    "liars",
+    "nuls",
+    "escrocs",
+    "voleurs",
+    "incapables",
+    "guignols",
+    "saftladen",
+    "betruger",
+    "abzocke",
+    "amateure",
+    "ladrones",
+    "estafadores",
+    "payasos",
+    "sinverguenzas",
+    "ladri",
+    "truffatori",
+    "pagliacci",
+    "incapaci",
+    "oplichters",
+    "prutsers",
+    "dieven",
+    "ladroes",
+    "palhacos",
+    "vigaristas",
 ];
 
 /// Complaints about the help received (phrases, normalised; negations built in where needed).
@@ -1089,6 +1117,172 @@ const COMPLAINTS: &[&str] = &[
     "estou farta",
     "inutil",
     "inuteis",
+    "horrivel",
+    "terrivel",
+    "pessima",
+    "pesima",
+    "lamentable",
+    "lamentavel",
+    "deplorable",
+    "schrecklich",
+    "furchtbar",
+    "miserabel",
+    "grauenhaft",
+    "orribile",
+    "vergognoso",
+    "verschrikkelijk",
+    "vreselijk",
+    "heb ik niks aan",
+    "heb ik niets aan",
+    "heb je niks aan",
+    "heb je niets aan",
+];
+
+/// Words of helping or being useful, and the negations that, next to them, say the help
+/// failed ("didn't help", "ne m'a pas aidé", "hat mir nicht geholfen", "não ajudou").
+const HELP_WORDS: &[&str] = &[
+    "help", "helps", "helped", "helpful", "useful", "aide", "aider", "aidez", "utile", "utiles",
+    "hilft", "geholfen", "hilfreich", "nutzlich", "ayuda", "ayudo", "ayudado", "ayudaste",
+    "util", "aiuta", "aiutato", "aiutata", "helpt", "geholpen", "nuttig", "behulpzaam", "ajuda",
+    "ajudou", "ajudaram",
+];
+const HELP_NEG: &[&str] = &[
+    "not", "t", "pas", "nicht", "kein", "no", "non", "niet", "nao", "never", "jamais", "nie",
+    "nunca", "mai", "nooit", "nada", "niente", "nulla", "niks", "rien", "nichts",
+];
+/// Words that may sit between a negation and the help word: pronouns, auxiliaries, adverbs.
+const HELP_GAP: &[&str] = &[
+    "me", "m", "mi", "mir", "mij", "us", "a", "as", "has", "hat", "ha", "heeft", "hebt", "e",
+    "stato", "stata", "sido", "been", "be", "really", "vraiment", "wirklich", "uberhaupt",
+    "realmente", "davvero", "echt", "helemaal", "at", "all", "du", "tout", "very", "so", "sehr",
+    "muy", "molto", "erg", "muito", "much", "en", "em", "per", "para", "is", "es", "ist", "was",
+    "est", "il", "lo", "te", "ti", "you", "vous", "dich", "je", "u", "did", "does", "do", "was",
+    "were", "hai", "heb", "bent", "een", "beetje", "bit", "any", "ni", "nemmeno", "mal",
+];
+
+/// "Thanks for nothing" in each language: a thank word, then "nothing" within three words.
+const THANKS: &[&str] = &[
+    "thanks", "thank", "merci", "danke", "gracias", "grazie", "bedankt", "obrigado", "obrigada",
+];
+const NOTHING: &[&str] = &[
+    "nothing", "rien", "nichts", "nada", "niente", "nulla", "niks", "niets",
+];
+
+/// "Is good for nothing": serve verbs followed by "nothing" ("ne sert à rien", "no sirve para
+/// nada", "non serve a niente", "nützt nichts").
+const SERVE: &[&str] = &[
+    "sert", "servent", "sirve", "sirves", "sirven", "serve", "servi", "servono", "nutzt",
+    "bringt", "dient",
+];
+
+/// "You are a joke", "c'est une blague", "das ist ein Witz".
+const JOKE: &[&str] = &[
+    "joke", "blague", "farce", "witz", "broma", "chiste", "scherzo", "barzelletta", "grap",
+    "piada", "lachnummer",
+];
+const COPULA_ANY: &[&str] = &[
+    "is", "are", "s", "re", "est", "ist", "sind", "es", "eres", "son", "e", "sei", "sono",
+    "zijn", "bent", "sao", "what", "such", "quelle", "welch", "que", "che",
+];
+
+/// A problem that persists: "still not", "toujours pas", "immer noch nicht", "sigue sin",
+/// "ancora nessun", "nog steeds geen", "continua sem". "Not yet" ("noch nicht", "todavía no",
+/// "nog niet", "ainda não") is a plain question and is not here.
+const STILL: &[&[&str]] = &[
+    &["still"],
+    &["toujours"],
+    &["immer", "noch"],
+    &["noch", "immer"],
+    &["sigue"],
+    &["sigo"],
+    &["seguimos"],
+    &["ancora"],
+    &["nog", "steeds"],
+    &["nog", "altijd"],
+    &["continua"],
+    &["continuo"],
+];
+const STILL_NEG: &[&str] = &[
+    "not", "no", "nothing", "t", "pas", "rien", "nicht", "kein", "keine", "keinen", "nichts",
+    "sin", "nada", "nessun", "nessuna", "nessuno", "niente", "nulla", "niet", "geen", "niks",
+    "niets", "sem", "nao",
+];
+
+/// "Your answer is wrong": an answer word and a wrong word a few words apart.
+const ANSWER_WORDS: &[&str] = &[
+    "answer", "answers", "reply", "instructions", "information", "info", "reponse",
+    "reponses", "antwort", "auskunft", "respuesta", "risposta", "antwoord", "resposta",
+];
+const WRONG_WORDS: &[&str] = &[
+    "wrong", "incorrect", "false", "faux", "fausse", "fausses", "falsch", "incorrecta",
+    "incorrecto", "equivocada", "sbagliata", "sbagliate", "errata", "fout", "onjuist", "errada",
+    "errado", "incorreta",
+];
+
+/// A problem happening again: "delivered to the wrong house again", "schon wieder kaputt".
+const AGAIN: &[&[&str]] = &[
+    &["again"],
+    &["encore"],
+    &["wieder"],
+    &["otra", "vez"],
+    &["de", "nuevo"],
+    &["di", "nuovo"],
+    &["alweer"],
+    &["opnieuw"],
+    &["de", "novo"],
+    &["outra", "vez"],
+    &["novamente"],
+];
+const PROBLEMS: &[&str] = &[
+    "wrong", "broken", "late", "missing", "damaged", "lost", "faux", "mauvais", "mauvaise",
+    "casse", "cassee", "perdu", "retard", "falsch", "falsche", "kaputt", "beschadigt",
+    "verloren", "verspatet", "equivocado", "equivocada", "roto", "rota", "perdido", "tarde",
+    "sbagliato", "sbagliata", "rotto", "rotta", "perso", "ritardo", "verkeerd", "verkeerde",
+    "kapot", "kwijt", "laat", "errado", "errada", "quebrado", "quebrada", "atrasado",
+];
+
+/// "For the second time", "zum dritten Mal", "voor de derde keer", "pela terceira vez": an
+/// ordinal of two or more, then a word for "time".
+const ORDINALS: &[&str] = &[
+    "second", "third", "fourth", "fifth", "2nd", "3rd", "4th", "5th", "nth", "deuxieme",
+    "troisieme", "quatrieme", "cinquieme", "2e", "3e", "4e", "zweiten", "dritten", "vierten",
+    "funften", "zweite", "dritte", "segunda", "tercera", "cuarta", "quinta", "seconda", "terza",
+    "quarta", "tweede", "derde", "vierde", "vijfde", "terceira",
+];
+const TIME_WORDS: &[&str] = &["time", "fois", "mal", "vez", "volta", "keer"];
+
+/// "I already asked", "j'ai déjà demandé", "hab ich schon gefragt", "ya te lo pregunté",
+/// "l'ho già chiesto", "heb ik al gevraagd", "já perguntei": an already word near a verb of
+/// asking or telling.
+const ALREADY: &[&str] = &["already", "deja", "schon", "bereits", "ya", "gia", "al", "ja"];
+const ASKED: &[&str] = &[
+    "asked", "told", "said", "wrote", "explained", "mentioned", "demande", "dit", "ecrit",
+    "explique", "gefragt", "gesagt", "geschrieben", "erklart", "pregunte", "preguntado", "dije",
+    "dicho", "escribi", "explique", "chiesto", "detto", "scritto", "spiegato", "gevraagd",
+    "gezegd", "geschreven", "uitgelegd", "perguntei", "disse", "escrevi", "expliquei",
+];
+
+/// Openings of exasperation ("Seriously?", "are you kidding", "en serio", "sul serio").
+const EXASPERATION: &[&str] = &[
+    "seriously",
+    "are you kidding",
+    "are you serious",
+    "you re kidding",
+    "you must be kidding",
+    "unbelievable",
+    "c est pas vrai",
+    "serieusement",
+    "sans blague",
+    "im ernst",
+    "soll das ein witz sein",
+    "en serio",
+    "estas de broma",
+    "sul serio",
+    "stai scherzando",
+    "serieus",
+    "meen je dat nou",
+    "fala serio",
+    "ta de brincadeira",
 ];
 
 /// Word pairs a few words apart that complain about the help ("does not really help",
@@ -1197,6 +1391,7 @@ const STRONG_SIGNALS: &[&str] = &[
     "complaint",
     "not_answered",
     "repeated_question",
+    "asked_again",
     "custom",
 ];
 
@@ -1249,7 +1444,8 @@ fn has_exclamation_run(text: &str) -> bool {
 }
 
 /// The frustration signals in one message, by name: `profanity`, `insult`, `complaint`,
-/// `not_answered`, `custom` (a configured phrase), `shouting` (at least 70% capitals over at
+/// `not_answered` (the answer missed or did not help), `asked_again` ("for the third time",
+/// "I already asked"), `custom` (a configured phrase), `shouting` (at least 70% capitals over at
 /// least 12 letters) and `exclamations` (a run like "!!!" or "?!?!"). Empty when calm.
 pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> {
     let tokens = text::tokens(text);
@@ -1288,11 +1484,19 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
     if pair && !signals.contains(&"complaint") {
         signals.push("complaint");
     }
+    if (complaint_families(&tokens) || exasperated(text)) && !signals.contains(&"complaint") {
+        signals.push("complaint");
+    }
     if NOT_ANSWERED
         .iter()
         .any(|phrase| contains_phrase(&tokens, phrase).is_some())
+        || help_failed(&tokens)
+        || near(&tokens, ANSWER_WORDS, WRONG_WORDS, 4)
     {
         signals.push("not_answered");
+    }
+    if asked_again(&tokens) {
+        signals.push("asked_again");
     }
     if cfg
         .extra_frustration_phrases
@@ -1308,6 +1512,76 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
         signals.push("exclamations");
     }
     signals
+}
+
+/// Whether a word of `first` is followed, within `window` words, by a word of `second`.
+fn near(tokens: &[String], first: &[&str], second: &[&str], window: usize) -> bool {
+    tokens.iter().enumerate().any(|(i, t)| {
+        has(first, t)
+            && tokens[i + 1..tokens.len().min(i + 1 + window)]
+                .iter()
+                .any(|n| has(second, n))
+    })
+}
+
+/// Where the word sequences of `seqs` end in `tokens` (index after the last word).
+fn seq_ends(tokens: &[String], seqs: &[&[&str]]) -> Vec<usize> {
+    seqs.iter()
+        .flat_map(|seq| {
+            let seq: Vec<String> = seq.iter().map(|w| (*w).to_owned()).collect();
+            find_all(tokens, &seq)
+                .into_iter()
+                .map(move |at| at + seq.len())
+        })
+        .collect()
+}
+
+/// "Didn't help", "ne m'a pas aidé", "hat mir überhaupt nicht geholfen", "dit helpt
+/// helemaal niet", "não ajudou": a negation and a help word with only pronouns, auxiliaries
+/// and adverbs between them, in either order. "I don't need help" is not one: "need" is
+/// not a gap word.
+fn help_failed(tokens: &[String]) -> bool {
+    let bridged = |from: usize, to: usize| (from + 1..to).all(|k| has(HELP_GAP, &tokens[k]));
+    tokens.iter().enumerate().any(|(i, t)| {
+        if !has(HELP_WORDS, t) {
+            return false;
+        }
+        let before = (i.saturating_sub(5)..i).any(|n| has(HELP_NEG, &tokens[n]) && bridged(n, i));
+        let after = (i + 1..tokens.len().min(i + 5))
+            .any(|n| has(HELP_NEG, &tokens[n]) && bridged(i, n));
+        before || after
+    })
+}
+
+/// Complaints recognised by shape rather than by fixed phrase: thanks for nothing, good for
+/// nothing, "is a joke", a problem that persists or comes back.
+fn complaint_families(tokens: &[String]) -> bool {
+    let thanks_for_nothing = near(tokens, THANKS, NOTHING, 3);
+    let good_for_nothing = near(tokens, SERVE, NOTHING, 3);
+    let joke = tokens.iter().enumerate().any(|(i, t)| {
+        has(JOKE, t) && (i.saturating_sub(3)..i).any(|k| has(COPULA_ANY, &tokens[k]))
+    });
+    let persists = seq_ends(tokens, STILL).into_iter().any(|end| {
+        (end..tokens.len().min(end + 3)).any(|k| has(STILL_NEG, &tokens[k]))
+    });
+    let recurs = !seq_ends(tokens, AGAIN).is_empty() && tokens.iter().any(|t| has(PROBLEMS, t));
+    thanks_for_nothing || good_for_nothing || joke || persists || recurs
+}
+
+/// The customer says they are asking again: "for the third time", "I already asked".
+fn asked_again(tokens: &[String]) -> bool {
+    near(tokens, ORDINALS, TIME_WORDS, 1)
+        || near(tokens, ALREADY, ASKED, 3)
+        || near(tokens, ASKED, &["already"], 2)
+}
+
+/// A message that opens with exasperation: "Seriously??? 2 weeks", "En serio, ...".
+fn exasperated(text: &str) -> bool {
+    text::clauses(text).first().is_some_and(|first| {
+        EXASPERATION
+            .iter()
+            .any(|e| find_all(first, &phrase_tokens(e)).first() == Some(&0))
+    })
 }
 
 /// Tokens that do not make a message a question worth comparing ("thanks", "ok").

@@ -12,7 +12,17 @@
 //! sprechen"), or (c) a clause made only of a target and filler ("agent", "human please").
 //! Weak targets (someone, support, customer service) count only after talk verbs, so "how do I
 //! contact customer service" stays a question for the knowledge base, and qualified agents
-//! ("shipping agent", "customs agent") are not people to hand over to.
+//! ("shipping agent", "customs agent") are not people to hand over to. Also requests:
+//! (d) asking whether someone is there ("is there anyone real there", "hay alguien"), (e) a
+//! modal with a person as subject and an action for the customer ("can someone call me",
+//! "kann mich jemand anrufen"). Not requests: other people's agents ("my agent at the bank"),
+//! "in person", compounds ("person-sized", "human hair"), descriptions ("is the model a real
+//! person?").
+//!
+//! Frustration is recognised by phrase families rather than fixed strings where a family
+//! exists: a negation next to a help word in either order, "thanks for nothing", "is a joke",
+//! a problem that persists ("still not") or comes back ("wrong ... again"), asking again
+//! ("for the third time", "I already asked"), and an earlier question repeated after an answer.
 
 use super::text;
 
@@ -232,9 +242,41 @@ const RELATIVES: &[&str] = &["who", "that", "qui", "der", "die", "que", "che", "
 /// Possessives that make a target someone else's person ("my agent at the bank", "mon agent").
 /// "su", "seu", "ihr" are left out: they are also the formal "your".
 const OTHER_POSSESSIVES: &[&str] = &[
-    "my", "his", "her", "their", "our", "mon", "ma", "mes", "son", "sa", "mein", "meine",
-    "meinem", "meinen", "meiner", "sein", "seine", "seinem", "mi", "mis", "mio", "mia", "mijn",
-    "zijn", "meu", "minha",
+    "my", "his", "her", "their", "our", "mon", "ma", "mes", "son", "sa", "mein", "meine", "meinem",
+    "meinen", "meiner", "sein", "seine", "seinem", "mi", "mis", "mio", "mia", "mijn", "zijn",
+    "meu", "minha",
+];
+
+/// Words after a target that make it a modifier: "human hair", "human resources",
+/// "person size" (hyphenated compounds are joined before matching).
+const COMPOUND_HEADS: &[&str] = &[
+    "hair",
+    "resources",
+    "rights",
+    "error",
+    "body",
+    "nature",
+    "size",
+    "sized",
+    "shaped",
+    "height",
+    "readable",
+    "made",
+    "trafficking",
+    "anatomy",
+    "ressources",
+    "droits",
+    "recursos",
+    "derechos",
+    "risorse",
+    "diritti",
+    "rechten",
+    "direitos",
+    "cabello",
+    "cheveux",
+    "capelli",
+    "haar",
+    "cabelo",
 ];
 
 /// Prepositions that make "person" an adverb: "in person", "en personne", "em pessoa".
@@ -244,20 +286,65 @@ const PERSON_WORDS: &[&str] = &["person", "personne", "persona", "pessoa", "pers
 /// Modal verbs of a polite request whose subject is a person ("can someone call me",
 /// "kann mich jemand anrufen", "quelqu'un peut-il me rappeler").
 const MODALS: &[&str] = &[
-    "can", "could", "would", "will", "may", "kann", "konnte", "konnten", "kan", "kunt",
-    "kunnen", "zou", "puede", "podria", "pueden", "podrian", "puo", "potrebbe", "possono",
-    "pode", "poderia", "podem", "peut", "pourrait", "pourriez", "pouvez", "peuvent",
+    "can", "could", "would", "will", "may", "kann", "konnte", "konnten", "kan", "kunt", "kunnen",
+    "zou", "puede", "podria", "pueden", "podrian", "puo", "potrebbe", "possono", "pode", "poderia",
+    "podem", "peut", "pourrait", "pourriez", "pouvez", "peuvent",
 ];
 
 /// What a person is asked to do in such a request: get in touch, look into it, help.
 const PERSON_ACTIONS: &[&str] = &[
-    "call", "phone", "ring", "contact", "email", "mail", "text", "look", "check", "help",
-    "review", "handle", "reach", "rappeler", "appeler", "contacter", "aider", "regarder",
-    "verifier", "anrufen", "zuruckrufen", "kontaktieren", "helfen", "prufen", "ansehen",
-    "anschauen", "melden", "llamar", "llamarme", "contactar", "contactarme", "ayudar",
-    "ayudarme", "revisar", "mirar", "richiamare", "richiamarmi", "chiamare", "chiamarmi",
-    "contattare", "contattarmi", "aiutare", "aiutarmi", "controllare", "terugbellen", "helpen",
-    "bekijken", "ligar", "contatar", "ajudar", "verificar", "atender",
+    "call",
+    "phone",
+    "ring",
+    "contact",
+    "email",
+    "mail",
+    "text",
+    "look",
+    "check",
+    "help",
+    "review",
+    "handle",
+    "reach",
+    "rappeler",
+    "appeler",
+    "contacter",
+    "aider",
+    "regarder",
+    "verifier",
+    "anrufen",
+    "zuruckrufen",
+    "kontaktieren",
+    "helfen",
+    "prufen",
+    "ansehen",
+    "anschauen",
+    "melden",
+    "llamar",
+    "llamarme",
+    "contactar",
+    "contactarme",
+    "ayudar",
+    "ayudarme",
+    "revisar",
+    "mirar",
+    "richiamare",
+    "richiamarmi",
+    "chiamare",
+    "chiamarmi",
+    "contattare",
+    "contattarmi",
+    "aiutare",
+    "aiutarmi",
+    "controllare",
+    "terugbellen",
+    "helpen",
+    "bekijken",
+    "ligar",
+    "contatar",
+    "ajudar",
+    "verificar",
+    "atender",
 ];
 
 /// Openings of a question whether a person is there ("is there anyone", "hay alguien",
@@ -283,30 +370,104 @@ const PRESENCE: &[&[&str]] = &[
 /// Words that may follow the person in a presence question; anything else makes the target a
 /// modifier ("is there a human hair version").
 const PRESENCE_FOLLOW: &[&str] = &[
-    "there", "here", "real", "actual", "available", "online", "who", "that", "i", "we", "to",
-    "can", "in", "at", "on", "from", "with", "ahi", "aqui", "alli", "la", "ici", "qui", "que",
-    "da", "dort", "hier", "der", "die", "wo", "che", "ci", "li", "daar", "aanwezig", "ai", "de",
-    "del", "di", "van", "von", "vom", "des", "do", "reale", "vero", "vera", "echt", "echte",
-    "echter", "disponible", "disponibile", "verfugbar", "beschikbaar", "disponivel", "je",
-    "ich", "yo", "io", "ik", "eu", "you", "para", "pour", "fur", "per", "voor", "por", "for",
-    "about", "im", "em", "o", "ou", "or", "oder", "of", "dispo", "qualcuno", "alguem",
+    "there",
+    "here",
+    "real",
+    "actual",
+    "available",
+    "online",
+    "who",
+    "that",
+    "i",
+    "we",
+    "to",
+    "can",
+    "in",
+    "at",
+    "on",
+    "from",
+    "with",
+    "ahi",
+    "aqui",
+    "alli",
+    "la",
+    "ici",
+    "qui",
+    "que",
+    "da",
+    "dort",
+    "hier",
+    "der",
+    "die",
+    "wo",
+    "che",
+    "ci",
+    "li",
+    "daar",
+    "aanwezig",
+    "ai",
+    "de",
+    "del",
+    "di",
+    "van",
+    "von",
+    "vom",
+    "des",
+    "do",
+    "reale",
+    "vero",
+    "vera",
+    "echt",
+    "echte",
+    "echter",
+    "disponible",
+    "disponibile",
+    "verfugbar",
+    "beschikbaar",
+    "disponivel",
+    "je",
+    "ich",
+    "yo",
+    "io",
+    "ik",
+    "eu",
+    "you",
+    "para",
+    "pour",
+    "fur",
+    "per",
+    "voor",
+    "por",
+    "for",
+    "about",
+    "im",
+    "em",
+    "o",
+    "ou",
+    "or",
+    "oder",
+    "of",
+    "dispo",
+    "qualcuno",
+    "alguem",
+    "un",
 ];
 
 /// Copulas and determiners opening a question about a thing ("is the model a real person?"),
 /// which describes rather than asks for someone.
 const COPULAS: &[&str] = &["is", "are", "was", "were", "ist", "sind", "war"];
 const DETERMINERS: &[&str] = &[
-    "the", "this", "that", "these", "those", "your", "my", "der", "die", "das", "dieser",
-    "diese", "het", "de", "deze", "dit",
+    "the", "this", "that", "these", "those", "your", "my", "der", "die", "das", "dieser", "diese",
+    "het", "de", "deze", "dit",
 ];
 
 /// Hyphenated second parts that are pronouns ("passez-moi", "ligar-me", "peut-il"): the
 /// hyphen stays a break. Any other hyphen joins a compound ("person-sized", "human-readable")
 /// whose parts must not be read as a request.
 const CLITICS: &[&str] = &[
-    "me", "moi", "te", "toi", "nous", "vous", "il", "ils", "elle", "elles", "on", "ce", "le",
-    "la", "les", "lui", "leur", "y", "en", "lo", "los", "las", "se", "nos", "lhe", "lhes", "o",
-    "a", "os", "as", "t", "mi", "ti", "ci", "vi",
+    "me", "moi", "te", "toi", "nous", "vous", "il", "ils", "elle", "elles", "on", "ce", "le", "la",
+    "les", "lui", "leur", "y", "en", "lo", "los", "las", "se", "nos", "lhe", "lhes", "o", "a",
+    "os", "as", "t", "mi", "ti", "ci", "vi",
 ];
 
 /// Words before "agent(s)" that make it something other than a support person.
@@ -602,13 +763,19 @@ fn phrase_tokens(phrase: &str) -> Vec<String> {
     text::tokens(phrase)
 }
 
+/// Whether token `i` negates. "t" does only as the tail of "n't" (after "don", "can",
+/// "isn"...): in French "y a-t-il quelqu'un" it is a euphonic letter.
+fn is_negation(tokens: &[String], i: usize) -> bool {
+    has(NEG, &tokens[i]) && (tokens[i] != "t" || i > 0 && tokens[i - 1].ends_with('n'))
+}
+
 /// Whether the request spanning `start..=end` of a clause is negated: a negation inside the
 /// span ("I want no agent"), or right before it once articles, adverbs and verbs are skipped
 /// ("I don't really want to talk to ..."). A negation followed by a pronoun is a question
 /// inversion ("can't I talk to someone?"), not a refusal.
 fn negated(clause: &[String], start: usize, end: usize) -> bool {
     let is_neg = |i: usize| {
-        has(NEG, &clause[i]) && !clause.get(i + 1).is_some_and(|next| has(PRONOUNS, next))
+        is_negation(clause, i) && !clause.get(i + 1).is_some_and(|next| has(PRONOUNS, next))
     };
     if (start..=end.min(clause.len().saturating_sub(1))).any(is_neg) {
         return true;
@@ -631,6 +798,9 @@ fn negated(clause: &[String], start: usize, end: usize) -> bool {
 
 fn is_target(clause: &[String], i: usize, weak_allowed: bool) -> bool {
     let t = clause[i].as_str();
+    if clause.get(i + 1).is_some_and(|n| has(COMPOUND_HEADS, n)) {
+        return false;
+    }
     if i > 0 {
         let before = clause[i - 1].as_str();
         if has(OTHER_POSSESSIVES, before) || (has(IN_PERSON, before) && has(PERSON_WORDS, t)) {
@@ -687,9 +857,9 @@ fn is_description_question(clause: &[String]) -> bool {
     clause.len() >= 2
         && has(COPULAS, &clause[0])
         && has(DETERMINERS, &clause[1])
-        && !clause.iter().any(|t| {
-            has(TALK_VERBS, t) || has(&["available", "online", "there", "verfugbar"], t)
-        })
+        && !clause
+            .iter()
+            .any(|t| has(TALK_VERBS, t) || has(&["available", "online", "there", "verfugbar"], t))
 }
 
 /// Whether `a` and `b` differ by at most one edit (insert, delete, substitute, swap).
@@ -698,7 +868,11 @@ fn one_edit_apart(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    let (short, long) = if a.len() <= b.len() { (&a, &b) } else { (&b, &a) };
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
     match long.len() - short.len() {
         0 => {
             let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
@@ -759,7 +933,11 @@ fn asks_person_to_act(clause: &[String]) -> bool {
     let action = clause.iter().position(|t| has(PERSON_ACTIONS, t));
     // "a person I can send it to": the customer is the one acting.
     let customer_acts = modal.is_some_and(|m| {
-        let me = |i: usize| clause.get(i).is_some_and(|t| has(PRONOUNS, t) && t != "you");
+        let me = |i: usize| {
+            clause
+                .get(i)
+                .is_some_and(|t| has(PRONOUNS, t) && t != "you")
+        };
         (m > 0 && me(m - 1)) || me(m + 1)
     });
     match (modal, person, action) {
@@ -1141,10 +1319,35 @@ const COMPLAINTS: &[&str] = &[
 /// Words of helping or being useful, and the negations that, next to them, say the help
 /// failed ("didn't help", "ne m'a pas aidé", "hat mir nicht geholfen", "não ajudou").
 const HELP_WORDS: &[&str] = &[
-    "help", "helps", "helped", "helpful", "useful", "aide", "aider", "aidez", "utile", "utiles",
-    "hilft", "geholfen", "hilfreich", "nutzlich", "ayuda", "ayudo", "ayudado", "ayudaste",
-    "util", "aiuta", "aiutato", "aiutata", "helpt", "geholpen", "nuttig", "behulpzaam", "ajuda",
-    "ajudou", "ajudaram",
+    "help",
+    "helps",
+    "helped",
+    "helpful",
+    "useful",
+    "aide",
+    "aider",
+    "aidez",
+    "utile",
+    "utiles",
+    "hilft",
+    "geholfen",
+    "hilfreich",
+    "nutzlich",
+    "ayuda",
+    "ayudo",
+    "ayudado",
+    "ayudaste",
+    "util",
+    "aiuta",
+    "aiutato",
+    "aiutata",
+    "helpt",
+    "geholpen",
+    "nuttig",
+    "behulpzaam",
+    "ajuda",
+    "ajudou",
+    "ajudaram",
 ];
 const HELP_NEG: &[&str] = &[
     "not", "t", "pas", "nicht", "kein", "no", "non", "niet", "nao", "never", "jamais", "nie",
@@ -1152,12 +1355,78 @@ const HELP_NEG: &[&str] = &[
 ];
 /// Words that may sit between a negation and the help word: pronouns, auxiliaries, adverbs.
 const HELP_GAP: &[&str] = &[
-    "me", "m", "mi", "mir", "mij", "us", "a", "as", "has", "hat", "ha", "heeft", "hebt", "e",
-    "stato", "stata", "sido", "been", "be", "really", "vraiment", "wirklich", "uberhaupt",
-    "realmente", "davvero", "echt", "helemaal", "at", "all", "du", "tout", "very", "so", "sehr",
-    "muy", "molto", "erg", "muito", "much", "en", "em", "per", "para", "is", "es", "ist", "was",
-    "est", "il", "lo", "te", "ti", "you", "vous", "dich", "je", "u", "did", "does", "do", "was",
-    "were", "hai", "heb", "bent", "een", "beetje", "bit", "any", "ni", "nemmeno", "mal",
+    "me",
+    "m",
+    "mi",
+    "mir",
+    "mij",
+    "us",
+    "a",
+    "as",
+    "has",
+    "hat",
+    "ha",
+    "heeft",
+    "hebt",
+    "e",
+    "stato",
+    "stata",
+    "sido",
+    "been",
+    "be",
+    "really",
+    "vraiment",
+    "wirklich",
+    "uberhaupt",
+    "realmente",
+    "davvero",
+    "echt",
+    "helemaal",
+    "at",
+    "all",
+    "du",
+    "tout",
+    "very",
+    "so",
+    "sehr",
+    "muy",
+    "molto",
+    "erg",
+    "muito",
+    "much",
+    "en",
+    "em",
+    "per",
+    "para",
+    "is",
+    "es",
+    "ist",
+    "was",
+    "est",
+    "il",
+    "lo",
+    "te",
+    "ti",
+    "you",
+    "vous",
+    "dich",
+    "je",
+    "u",
+    "did",
+    "does",
+    "do",
+    "was",
+    "were",
+    "hai",
+    "heb",
+    "bent",
+    "een",
+    "beetje",
+    "bit",
+    "any",
+    "ni",
+    "nemmeno",
+    "mal",
 ];
 
 /// "Thanks for nothing" in each language: a thank word, then "nothing" within three words.
@@ -1168,21 +1437,32 @@ const NOTHING: &[&str] = &[
     "nothing", "rien", "nichts", "nada", "niente", "nulla", "niks", "niets",
 ];
 
+const FOR: &[&str] = &["for", "pour", "fur", "por", "per", "voor", "pelo", "pela"];
+
 /// "Is good for nothing": serve verbs followed by "nothing" ("ne sert à rien", "no sirve para
 /// nada", "non serve a niente", "nützt nichts").
 const SERVE: &[&str] = &[
-    "sert", "servent", "sirve", "sirves", "sirven", "serve", "servi", "servono", "nutzt",
-    "bringt", "dient",
+    "sert", "servent", "sirve", "sirves", "sirven", "serve", "servi", "servono", "nutzt", "bringt",
+    "dient",
 ];
 
 /// "You are a joke", "c'est une blague", "das ist ein Witz".
 const JOKE: &[&str] = &[
-    "joke", "blague", "farce", "witz", "broma", "chiste", "scherzo", "barzelletta", "grap",
-    "piada", "lachnummer",
+    "joke",
+    "blague",
+    "farce",
+    "witz",
+    "broma",
+    "chiste",
+    "scherzo",
+    "barzelletta",
+    "grap",
+    "piada",
+    "lachnummer",
 ];
 const COPULA_ANY: &[&str] = &[
-    "is", "are", "s", "re", "est", "ist", "sind", "es", "eres", "son", "e", "sei", "sono",
-    "zijn", "bent", "sao", "what", "such", "quelle", "welch", "que", "che",
+    "is", "are", "s", "re", "est", "ist", "sind", "es", "eres", "son", "e", "sei", "sono", "zijn",
+    "bent", "sao", "what", "such", "quelle", "welch", "que", "che",
 ];
 
 /// A problem that persists: "still not", "toujours pas", "immer noch nicht", "sigue sin",
@@ -1202,6 +1482,11 @@ const STILL: &[&[&str]] = &[
     &["continua"],
     &["continuo"],
 ];
+/// Openings of a yes/no question ("is it still ...", "est-ce que", "ist es noch").
+const QUESTION_OPENERS: &[&str] = &[
+    "is", "are", "does", "do", "did", "was", "will", "can", "est", "ist", "sind", "es", "esta",
+    "e", "zijn", "heeft", "hat",
+];
 const STILL_NEG: &[&str] = &[
     "not", "no", "nothing", "t", "pas", "rien", "nicht", "kein", "keine", "keinen", "nichts",
     "sin", "nada", "nessun", "nessuna", "nessuno", "niente", "nulla", "niet", "geen", "niks",
@@ -1210,13 +1495,40 @@ const STILL_NEG: &[&str] = &[
 
 /// "Your answer is wrong": an answer word and a wrong word a few words apart.
 const ANSWER_WORDS: &[&str] = &[
-    "answer", "answers", "reply", "instructions", "information", "info", "reponse",
-    "reponses", "antwort", "auskunft", "respuesta", "risposta", "antwoord", "resposta",
+    "answer",
+    "answers",
+    "reply",
+    "instructions",
+    "information",
+    "info",
+    "reponse",
+    "reponses",
+    "antwort",
+    "auskunft",
+    "respuesta",
+    "risposta",
+    "antwoord",
+    "resposta",
 ];
 const WRONG_WORDS: &[&str] = &[
-    "wrong", "incorrect", "false", "faux", "fausse", "fausses", "falsch", "incorrecta",
-    "incorrecto", "equivocada", "sbagliata", "sbagliate", "errata", "fout", "onjuist", "errada",
-    "errado", "incorreta",
+    "wrong",
+    "incorrect",
+    "false",
+    "faux",
+    "fausse",
+    "fausses",
+    "falsch",
+    "incorrecta",
+    "incorrecto",
+    "equivocada",
+    "sbagliata",
+    "sbagliate",
+    "errata",
+    "fout",
+    "onjuist",
+    "errada",
+    "errado",
+    "incorreta",
 ];
 
 /// A problem happening again: "delivered to the wrong house again", "schon wieder kaputt".
@@ -1234,32 +1546,166 @@ const AGAIN: &[&[&str]] = &[
     &["novamente"],
 ];
 const PROBLEMS: &[&str] = &[
-    "wrong", "broken", "late", "missing", "damaged", "lost", "faux", "mauvais", "mauvaise",
-    "casse", "cassee", "perdu", "retard", "falsch", "falsche", "kaputt", "beschadigt",
-    "verloren", "verspatet", "equivocado", "equivocada", "roto", "rota", "perdido", "tarde",
-    "sbagliato", "sbagliata", "rotto", "rotta", "perso", "ritardo", "verkeerd", "verkeerde",
-    "kapot", "kwijt", "laat", "errado", "errada", "quebrado", "quebrada", "atrasado",
+    "wrong",
+    "broken",
+    "late",
+    "missing",
+    "damaged",
+    "lost",
+    "faux",
+    "mauvais",
+    "mauvaise",
+    "casse",
+    "cassee",
+    "perdu",
+    "retard",
+    "falsch",
+    "falsche",
+    "kaputt",
+    "beschadigt",
+    "verloren",
+    "verspatet",
+    "equivocado",
+    "equivocada",
+    "roto",
+    "rota",
+    "perdido",
+    "tarde",
+    "sbagliato",
+    "sbagliata",
+    "rotto",
+    "rotta",
+    "perso",
+    "ritardo",
+    "verkeerd",
+    "verkeerde",
+    "kapot",
+    "kwijt",
+    "laat",
+    "errado",
+    "errada",
+    "quebrado",
+    "quebrada",
+    "atrasado",
 ];
 
 /// "For the second time", "zum dritten Mal", "voor de derde keer", "pela terceira vez": an
 /// ordinal of two or more, then a word for "time".
 const ORDINALS: &[&str] = &[
-    "second", "third", "fourth", "fifth", "2nd", "3rd", "4th", "5th", "nth", "deuxieme",
-    "troisieme", "quatrieme", "cinquieme", "2e", "3e", "4e", "zweiten", "dritten", "vierten",
-    "funften", "zweite", "dritte", "segunda", "tercera", "cuarta", "quinta", "seconda", "terza",
-    "quarta", "tweede", "derde", "vierde", "vijfde", "terceira",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "2nd",
+    "3rd",
+    "4th",
+    "5th",
+    "nth",
+    "deuxieme",
+    "troisieme",
+    "quatrieme",
+    "cinquieme",
+    "2e",
+    "3e",
+    "4e",
+    "zweiten",
+    "dritten",
+    "vierten",
+    "funften",
+    "zweite",
+    "dritte",
+    "segunda",
+    "tercera",
+    "cuarta",
+    "quinta",
+    "seconda",
+    "terza",
+    "quarta",
+    "tweede",
+    "derde",
+    "vierde",
+    "vijfde",
+    "terceira",
 ];
 const TIME_WORDS: &[&str] = &["time", "fois", "mal", "vez", "volta", "keer"];
 
 /// "I already asked", "j'ai déjà demandé", "hab ich schon gefragt", "ya te lo pregunté",
 /// "l'ho già chiesto", "heb ik al gevraagd", "já perguntei": an already word near a verb of
 /// asking or telling.
-const ALREADY: &[&str] = &["already", "deja", "schon", "bereits", "ya", "gia", "al", "ja"];
+const ALREADY: &[&str] = &[
+    "already", "deja", "schon", "bereits", "ya", "gia", "al", "ja",
+];
 const ASKED: &[&str] = &[
-    "asked", "told", "said", "wrote", "explained", "mentioned", "demande", "dit", "ecrit",
-    "explique", "gefragt", "gesagt", "geschrieben", "erklart", "pregunte", "preguntado", "dije",
-    "dicho", "escribi", "explique", "chiesto", "detto", "scritto", "spiegato", "gevraagd",
-    "gezegd", "geschreven", "uitgelegd", "perguntei", "disse", "escrevi", "expliquei",
+    "asked",
+    "told",
+    "said",
+    "wrote",
+    "explained",
+    "mentioned",
+    "demande",
+    "dit",
+    "ecrit",
+    "explique",
+    "gefragt",
+    "gesagt",
+    "geschrieben",
+    "erklart",
+    "pregunte",
+    "preguntado",
+    "dije",
+    "dicho",
+    "escribi",
+    "explique",
+    "chiesto",
+    "detto",
+    "scritto",
+    "spiegato",
+    "gevraagd",
+    "gezegd",
+    "geschreven",
+    "uitgelegd",
+    "perguntei",
+    "disse",
+    "escrevi",
+    "expliquei",
+];
+
+/// Verbs of asking, writing, contacting in the present ("the third time I'm writing").
+const ASKING: &[&str] = &[
+    "ask",
+    "asking",
+    "write",
+    "writing",
+    "contact",
+    "contacting",
+    "call",
+    "calling",
+    "email",
+    "emailing",
+    "message",
+    "messaging",
+    "demande",
+    "ecris",
+    "contacte",
+    "appelle",
+    "frage",
+    "schreibe",
+    "melde",
+    "pregunto",
+    "escribo",
+    "llamo",
+    "chiedo",
+    "scrivo",
+    "vraag",
+    "schrijf",
+    "bel",
+    "pergunto",
+    "escrevo",
+    "ligo",
+    "asked",
+    "wrote",
+    "called",
+    "contacted",
 ];
 
 /// Openings of exasperation ("Seriously?", "are you kidding", "en serio", "sul serio").
@@ -1283,22 +1729,6 @@ const EXASPERATION: &[&str] = &[
     "meen je dat nou",
     "fala serio",
     "ta de brincadeira",
-];
-
-/// Word pairs a few words apart that complain about the help ("does not really help",
-/// "hilft mir überhaupt nicht").
-const COMPLAINT_PAIRS: &[(&str, &str)] = &[
-    ("not", "help"),
-    ("not", "helping"),
-    ("t", "help"),
-    ("hilft", "nicht"),
-    ("hilft", "kein"),
-    ("aide", "pas"),
-    ("helpt", "niet"),
-    ("nao", "ajuda"),
-    ("no", "ayuda"),
-    ("no", "sirve"),
-    ("non", "aiuta"),
 ];
 
 /// The customer saying the answer missed the point.
@@ -1402,7 +1832,7 @@ fn contains_phrase(tokens: &[String], phrase: &str) -> Option<usize> {
 /// Single-word complaints ("useless", "ridiculous") preceded by a negation ("not useless")
 /// do not count.
 fn negated_before(tokens: &[String], at: usize) -> bool {
-    (at.saturating_sub(2)..at).any(|i| has(NEG, &tokens[i]))
+    (at.saturating_sub(2)..at).any(|i| is_negation(tokens, i))
 }
 
 fn is_shouting(text: &str) -> bool {
@@ -1473,18 +1903,8 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
     if complaint {
         signals.push("complaint");
     }
-    let pair = COMPLAINT_PAIRS.iter().any(|(first, second)| {
-        tokens.iter().enumerate().any(|(i, t)| {
-            t == first
-                && tokens[i + 1..tokens.len().min(i + 5)]
-                    .iter()
-                    .any(|n| n == second)
-        })
-    });
-    if pair && !signals.contains(&"complaint") {
-        signals.push("complaint");
-    }
-    if (complaint_families(&tokens) || exasperated(text)) && !signals.contains(&"complaint") {
+    let family = text::clauses(text).iter().any(|c| complaint_families(c));
+    if (family || exasperated(text)) && !signals.contains(&"complaint") {
         signals.push("complaint");
     }
     if NOT_ANSWERED
@@ -1547,8 +1967,8 @@ fn help_failed(tokens: &[String]) -> bool {
             return false;
         }
         let before = (i.saturating_sub(5)..i).any(|n| has(HELP_NEG, &tokens[n]) && bridged(n, i));
-        let after = (i + 1..tokens.len().min(i + 5))
-            .any(|n| has(HELP_NEG, &tokens[n]) && bridged(i, n));
+        let after =
+            (i + 1..tokens.len().min(i + 5)).any(|n| has(HELP_NEG, &tokens[n]) && bridged(i, n));
         before || after
     })
 }
@@ -1556,23 +1976,35 @@ fn help_failed(tokens: &[String]) -> bool {
 /// Complaints recognised by shape rather than by fixed phrase: thanks for nothing, good for
 /// nothing, "is a joke", a problem that persists or comes back.
 fn complaint_families(tokens: &[String]) -> bool {
-    let thanks_for_nothing = near(tokens, THANKS, NOTHING, 3);
+    let thanks_for_nothing = tokens
+        .windows(3)
+        .any(|w| has(THANKS, &w[0]) && has(FOR, &w[1]) && has(NOTHING, &w[2]));
     let good_for_nothing = near(tokens, SERVE, NOTHING, 3);
     let joke = tokens.iter().enumerate().any(|(i, t)| {
         has(JOKE, t) && (i.saturating_sub(3)..i).any(|k| has(COPULA_ANY, &tokens[k]))
     });
-    let persists = seq_ends(tokens, STILL).into_iter().any(|end| {
-        (end..tokens.len().min(end + 3)).any(|k| has(STILL_NEG, &tokens[k]))
-    });
+    // "Is it still not in stock?" asks about a state; "still not working" complains.
+    let yes_no_question = tokens.first().is_some_and(|t| has(QUESTION_OPENERS, t));
+    let persists = !yes_no_question
+        && seq_ends(tokens, STILL)
+            .into_iter()
+            .any(|end| (end..tokens.len().min(end + 3)).any(|k| has(STILL_NEG, &tokens[k])));
     let recurs = !seq_ends(tokens, AGAIN).is_empty() && tokens.iter().any(|t| has(PROBLEMS, t));
     thanks_for_nothing || good_for_nothing || joke || persists || recurs
 }
 
 /// The customer says they are asking again: "for the third time", "I already asked".
 fn asked_again(tokens: &[String]) -> bool {
-    near(tokens, ORDINALS, TIME_WORDS, 1)
-        || near(tokens, ALREADY, ASKED, 3)
-        || near(tokens, ASKED, &["already"], 2)
+    // "The second time I ordered it was fine" is not asking again: the ordinal needs "for
+    // the"/"zum"/"pour la" before it or a verb of asking or writing in the message.
+    let nth_time = tokens.iter().enumerate().any(|(i, t)| {
+        has(ORDINALS, t)
+            && tokens.get(i + 1).is_some_and(|n| has(TIME_WORDS, n))
+            && ((i.saturating_sub(3)..i)
+                .any(|k| has(FOR, &tokens[k]) || has(&["zum", "la"], &tokens[k]))
+                || tokens.iter().any(|w| has(ASKED, w) || has(ASKING, w)))
+    });
+    nth_time || near(tokens, ALREADY, ASKED, 3) || near(tokens, ASKED, &["already"], 2)
 }
 
 /// A message that opens with exasperation: "Seriously??? 2 weeks", "En serio, ...".
@@ -1597,6 +2029,18 @@ const PLEASANTRIES: &[&str] = &[
 /// overlap by at least 60% (Jaccard): "where is my order???" repeats "Where is my order 1234?",
 /// "do you also ship to Austria?" does not repeat "do you ship to Germany?".
 fn repeats(message: &str, previous: &[String]) -> bool {
+    // The whole message, and each clause on its own: "where is my order, I asked yesterday"
+    // repeats "where is my order 5521?" in its first clause.
+    let pieces = |m: &str| {
+        let mut all = vec![m.to_owned()];
+        all.extend(text::clauses(m).iter().map(|c| c.join(" ")));
+        all
+    };
+    let earlier: Vec<String> = previous.iter().flat_map(|p| pieces(p)).collect();
+    pieces(message).iter().any(|m| repeats_one(m, &earlier))
+}
+
+fn repeats_one(message: &str, previous: &[String]) -> bool {
     let meaningful = |s: &str| {
         text::tokens(s)
             .iter()
@@ -1690,6 +2134,16 @@ mod tests {
             "can I change my address without talking to a person?",
             "Je ne veux pas parler à un conseiller",
             "Ich möchte nicht mit einem Mitarbeiter sprechen",
+            "kein Mensch nötig",
+            "no hace falta un agente",
+            "no quiero hablar con una persona",
+            "non serve un operatore",
+            "non voglio parlare con un umano",
+            "geen medewerker nodig",
+            "ik hoef geen mens te spreken",
+            "não preciso de atendente",
+            "não quero falar com um humano",
+            "je ne veux pas parler a quelqu un",
         ] {
             assert!(!is_handover_request(text, &cfg()), "{text}");
         }
@@ -1770,6 +2224,94 @@ mod tests {
         assert_eq!(
             one("sorry, stupid question: do you ship to Canada?"),
             Intent::None
+        );
+    }
+
+    #[test]
+    fn presence_questions_and_polite_requests_are_handovers() {
+        for text in [
+            "is there anybody there?",
+            "¿Hay alguien?",
+            "Y a-t-il quelqu'un ?",
+            "c'è qualcuno?",
+            "Kann mich jemand zurückrufen?",
+            "Could someone from your team email me?",
+            "Alguém pode ligar-me?",
+            "I need someone who knows the product",
+            "speak to an opertor",
+            "Passez-moi le responsable",
+        ] {
+            assert!(is_handover_request(text, &cfg()), "{text}");
+        }
+    }
+
+    #[test]
+    fn compounds_possessives_and_idioms_are_not_requests() {
+        for text in [
+            "Do I need to come in person to collect it?",
+            "I asked my agent at the bank",
+            "Is there a person-sized bag?",
+            "I'd like the human hair extensions please",
+            "Is the model in the picture a real person?",
+            "Do you have a person I can send the invoice to?",
+            "Can I get a refund?",
+            "je veux mon argent",
+        ] {
+            assert!(!is_handover_request(text, &cfg()), "{text}");
+        }
+    }
+
+    #[test]
+    fn failed_help_is_frustration_in_every_language() {
+        for text in [
+            "that did not really help",
+            "Ça ne m'a pas aidé",
+            "Das hat mir nicht geholfen",
+            "No me ayudó",
+            "Non mi è stato utile",
+            "Dit helpt niet",
+            "Não ajudou",
+            "merci pour rien",
+            "ne sert à rien",
+        ] {
+            assert_eq!(one(text), Intent::Frustrated, "{text}");
+        }
+        for text in [
+            "I don't need help anymore, thanks",
+            "Ich brauche keine Hilfe mehr",
+            "Thanks, nothing else for now",
+        ] {
+            assert_eq!(one(text), Intent::None, "{text}");
+        }
+    }
+
+    #[test]
+    fn asking_again_or_a_problem_that_persists_is_frustration() {
+        for text in [
+            "This is the third time I'm writing",
+            "zum dritten Mal: wo ist das Paket",
+            "Je l'ai déjà demandé",
+            "still not working",
+            "wrong colour again",
+        ] {
+            assert_eq!(one(text), Intent::Frustrated, "{text}");
+        }
+        for text in [
+            "The second time I ordered it was fine",
+            "Is it still not in stock?",
+            "Can I order again? The last one was damaged",
+        ] {
+            assert_eq!(one(text), Intent::None, "{text}");
+        }
+        // A clause of the new message repeats an earlier question.
+        assert_eq!(
+            classify(
+                &["where is my order, I asked yesterday".to_owned()],
+                &["Where is my order 5521?".to_owned()],
+                true,
+                &cfg()
+            ),
+            Intent::Frustrated
         );
     }
 
@@ -1893,13 +2435,36 @@ mod tests {
         let whole = Scores::new(&pairs(&|_| true));
         whole.print("whole set");
 
-        // Floors: just under what the rules reach on the whole set.
-        let floors = [("handover", 0.5, 0.5), ("frustrated", 0.5, 0.5)];
+        // Floors: just under what the rules reach on the whole set (1.000 for both classes
+        // after session 2's tuning; batch 2 scored handover P 0.900 R 0.600, frustrated
+        // P 1.000 R 0.592 before it).
+        let floors = [("handover", 0.97, 0.97), ("frustrated", 0.97, 0.97)];
         for (class, min_p, min_r) in floors {
             let c = CLASSES.iter().position(|k| *k == class).expect("class");
             let (p, r, ..) = whole.class(c);
             assert!(p >= min_p, "{class} precision {p:.3} < {min_p}");
             assert!(r >= min_r, "{class} recall {r:.3} < {min_r}");
         }
+
+        // Hard rule: a negated request ("no need for an agent", "kein Mensch nötig") is never
+        // a handover. Every "none" message with a negation and a person word is checked.
+        let mut negated_requests = 0;
+        for m in set.messages.iter().filter(|m| m.label == "none") {
+            let tokens = text::tokens(&m.text);
+            let has_neg = (0..tokens.len()).any(|i| is_negation(&tokens, i));
+            let has_person = tokens
+                .iter()
+                .any(|t| has(STRONG_TARGETS, t) || has(SOMEONE, t) || has(WEAK_TARGETS, t));
+            if has_neg && has_person {
+                negated_requests += 1;
+                assert!(
+                    !is_handover_request(&m.text, &cfg()),
+                    "negated request taken for a handover: {:?}",
+                    m.text
+                );
+            }
+        }
+        println!("intent: {negated_requests} negated requests, none taken for a handover");
+        assert!(negated_requests >= 20, "{negated_requests}");
     }
 }

@@ -12,7 +12,17 @@
 //! sprechen"), or (c) a clause made only of a target and filler ("agent", "human please").
 //! Weak targets (someone, support, customer service) count only after talk verbs, so "how do I
 //! contact customer service" stays a question for the knowledge base, and qualified agents
-//! ("shipping agent", "customs agent") are not people to hand over to.
+//! ("shipping agent", "customs agent") are not people to hand over to. Also requests:
+//! (d) asking whether someone is there ("is there anyone real there", "hay alguien"), (e) a
+//! modal with a person as subject and an action for the customer ("can someone call me",
+//! "kann mich jemand anrufen"). Not requests: other people's agents ("my agent at the bank"),
+//! "in person", compounds ("person-sized", "human hair"), descriptions ("is the model a real
+//! person?").
+//!
+//! Frustration is recognised by phrase families rather than fixed strings where a family
+//! exists: a negation next to a help word in either order, "thanks for nothing", "is a joke",
+//! a problem that persists ("still not") or comes back ("wrong ... again"), asking again
+//! ("for the third time", "I already asked"), and an earlier question repeated after an answer.
 
 use super::text;
 
@@ -163,6 +173,21 @@ const STRONG_TARGETS: &[&str] = &[
     "consultor",
     "colleague",
     "colleagues",
+    "responsable",
+    "responsabile",
+    "gerente",
+    "gerant",
+    "jefe",
+    "encargado",
+    "encargada",
+    "vorgesetzten",
+    "vorgesetzter",
+    "leidinggevende",
+    "supervisore",
+    "direttore",
+    "callback",
+    "ruckruf",
+    "richiamata",
     "collegue",
     "kollege",
     "kollegin",
@@ -200,6 +225,249 @@ const WEAK_TARGETS: &[&str] = &[
     "alguem",
     "suporte",
     "atendimento",
+    "member",
+    "members",
+];
+
+/// Words for "someone": a person when they are the subject of a request ("can someone call
+/// me"), found after "is there", or followed by "who" ("someone who can read").
+const SOMEONE: &[&str] = &[
+    "someone", "somebody", "anyone", "anybody", "quelqu", "quelquun", "jemand", "jemanden",
+    "alguien", "qualcuno", "iemand", "alguem",
+];
+
+/// Relative pronouns after "someone" ("I want someone who can ...").
+const RELATIVES: &[&str] = &["who", "that", "qui", "der", "die", "que", "che", "welcher"];
+
+/// Possessives that make a target someone else's person ("my agent at the bank", "mon agent").
+/// "su", "seu", "ihr" are left out: they are also the formal "your".
+const OTHER_POSSESSIVES: &[&str] = &[
+    "my", "his", "her", "their", "our", "mon", "ma", "mes", "son", "sa", "mein", "meine", "meinem",
+    "meinen", "meiner", "sein", "seine", "seinem", "mi", "mis", "mio", "mia", "mijn", "zijn",
+    "meu", "minha",
+];
+
+/// Words after a target that make it a modifier: "human hair", "human resources",
+/// "person size" (hyphenated compounds are joined before matching).
+const COMPOUND_HEADS: &[&str] = &[
+    "hair",
+    "resources",
+    "rights",
+    "error",
+    "body",
+    "nature",
+    "size",
+    "sized",
+    "shaped",
+    "height",
+    "readable",
+    "made",
+    "trafficking",
+    "anatomy",
+    "ressources",
+    "droits",
+    "recursos",
+    "derechos",
+    "risorse",
+    "diritti",
+    "rechten",
+    "direitos",
+    "cabello",
+    "cheveux",
+    "capelli",
+    "haar",
+    "cabelo",
+];
+
+/// Prepositions that make "person" an adverb: "in person", "en personne", "em pessoa".
+const IN_PERSON: &[&str] = &["in", "en", "em", "di"];
+const PERSON_WORDS: &[&str] = &["person", "personne", "persona", "pessoa", "persoon"];
+
+/// Modal verbs of a polite request whose subject is a person ("can someone call me",
+/// "kann mich jemand anrufen", "quelqu'un peut-il me rappeler").
+const MODALS: &[&str] = &[
+    "can", "could", "would", "will", "may", "kann", "konnte", "konnten", "kan", "kunt", "kunnen",
+    "zou", "puede", "podria", "pueden", "podrian", "puo", "potrebbe", "possono", "pode", "poderia",
+    "podem", "peut", "pourrait", "pourriez", "pouvez", "peuvent",
+];
+
+/// What a person is asked to do in such a request: get in touch, look into it, help.
+const PERSON_ACTIONS: &[&str] = &[
+    "call",
+    "phone",
+    "ring",
+    "contact",
+    "email",
+    "mail",
+    "text",
+    "look",
+    "check",
+    "help",
+    "review",
+    "handle",
+    "reach",
+    "rappeler",
+    "appeler",
+    "contacter",
+    "aider",
+    "regarder",
+    "verifier",
+    "anrufen",
+    "zuruckrufen",
+    "kontaktieren",
+    "helfen",
+    "prufen",
+    "ansehen",
+    "anschauen",
+    "melden",
+    "llamar",
+    "llamarme",
+    "contactar",
+    "contactarme",
+    "ayudar",
+    "ayudarme",
+    "revisar",
+    "mirar",
+    "richiamare",
+    "richiamarmi",
+    "chiamare",
+    "chiamarmi",
+    "contattare",
+    "contattarmi",
+    "aiutare",
+    "aiutarmi",
+    "controllare",
+    "terugbellen",
+    "helpen",
+    "bekijken",
+    "ligar",
+    "contatar",
+    "ajudar",
+    "verificar",
+    "atender",
+];
+
+/// Openings of a question whether a person is there ("is there anyone", "hay alguien",
+/// "c'è qualcuno", "gibt es einen Menschen").
+const PRESENCE: &[&[&str]] = &[
+    &["is", "there"],
+    &["are", "there"],
+    &["anyone", "there"],
+    &["anybody", "there"],
+    &["y", "a", "t", "il"],
+    &["il", "y", "a"],
+    &["gibt", "es"],
+    &["ist", "da"],
+    &["hay"],
+    &["c", "e"],
+    &["ci", "sono"],
+    &["is", "er"],
+    &["zijn", "er"],
+    &["ha"],
+    &["tem"],
+];
+
+/// Words that may follow the person in a presence question; anything else makes the target a
+/// modifier ("is there a human hair version").
+const PRESENCE_FOLLOW: &[&str] = &[
+    "there",
+    "here",
+    "real",
+    "actual",
+    "available",
+    "online",
+    "who",
+    "that",
+    "i",
+    "we",
+    "to",
+    "can",
+    "in",
+    "at",
+    "on",
+    "from",
+    "with",
+    "ahi",
+    "aqui",
+    "alli",
+    "la",
+    "ici",
+    "qui",
+    "que",
+    "da",
+    "dort",
+    "hier",
+    "der",
+    "die",
+    "wo",
+    "che",
+    "ci",
+    "li",
+    "daar",
+    "aanwezig",
+    "ai",
+    "de",
+    "del",
+    "di",
+    "van",
+    "von",
+    "vom",
+    "des",
+    "do",
+    "reale",
+    "vero",
+    "vera",
+    "echt",
+    "echte",
+    "echter",
+    "disponible",
+    "disponibile",
+    "verfugbar",
+    "beschikbaar",
+    "disponivel",
+    "je",
+    "ich",
+    "yo",
+    "io",
+    "ik",
+    "eu",
+    "you",
+    "para",
+    "pour",
+    "fur",
+    "per",
+    "voor",
+    "por",
+    "for",
+    "about",
+    "im",
+    "em",
+    "o",
+    "ou",
+    "or",
+    "oder",
+    "of",
+    "dispo",
+    "qualcuno",
+    "alguem",
+    "un",
+];
+
+/// Copulas and determiners opening a question about a thing ("is the model a real person?"),
+/// which describes rather than asks for someone.
+const COPULAS: &[&str] = &["is", "are", "was", "were", "ist", "sind", "war"];
+const DETERMINERS: &[&str] = &[
+    "the", "this", "that", "these", "those", "your", "my", "der", "die", "das", "dieser", "diese",
+    "het", "de", "deze", "dit",
+];
+
+/// Hyphenated second parts that are pronouns ("passez-moi", "ligar-me", "peut-il"): the
+/// hyphen stays a break. Any other hyphen joins a compound ("person-sized", "human-readable")
+/// whose parts must not be read as a request.
+const CLITICS: &[&str] = &[
+    "me", "moi", "te", "toi", "nous", "vous", "il", "ils", "elle", "elles", "on", "ce", "le", "la",
+    "les", "lui", "leur", "y", "en", "lo", "los", "las", "se", "nos", "lhe", "lhes", "o", "a",
+    "os", "as", "t", "mi", "ti", "ci", "vi",
 ];
 
 /// Words before "agent(s)" that make it something other than a support person.
@@ -250,6 +518,7 @@ const REQUEST_VERBS: &[&str] = &[
     "asking",
     "contact",
     "reach",
+    "get",
     "veux",
     "voudrais",
     "souhaite",
@@ -336,6 +605,10 @@ const TALK_VERBS: &[&str] = &[
     "passi",
     "passa",
     "passami",
+    "atender",
+    "atenderme",
+    "atienda",
+    "atenda",
 ];
 
 /// Infinitives that end German and Dutch clauses: the target may come before them.
@@ -353,7 +626,9 @@ const FINAL_VERBS: &[&str] = &[
 ];
 
 /// Verbs that, after a target and before "me", ask a person to get in touch ("someone call me").
-const CALLBACK_VERBS: &[&str] = &["call", "phone", "ring", "contact", "rappeler", "rappelle"];
+const CALLBACK_VERBS: &[&str] = &[
+    "call", "phone", "ring", "contact", "email", "mail", "text", "rappeler", "rappelle",
+];
 
 /// Multi-word phrases that ask for a person by themselves.
 const HANDOVER_PHRASES: &[&str] = &[
@@ -373,6 +648,8 @@ const HANDOVER_PHRASES: &[&str] = &[
     "connect me",
     "put me through",
     "escalate this",
+    "call me back",
+    "call back",
     "vraie personne",
     "vrai humain",
     "etre humain",
@@ -486,13 +763,19 @@ fn phrase_tokens(phrase: &str) -> Vec<String> {
     text::tokens(phrase)
 }
 
+/// Whether token `i` negates. "t" does only as the tail of "n't" (after "don", "can",
+/// "isn"...): in French "y a-t-il quelqu'un" it is a euphonic letter.
+fn is_negation(tokens: &[String], i: usize) -> bool {
+    has(NEG, &tokens[i]) && (tokens[i] != "t" || i > 0 && tokens[i - 1].ends_with('n'))
+}
+
 /// Whether the request spanning `start..=end` of a clause is negated: a negation inside the
 /// span ("I want no agent"), or right before it once articles, adverbs and verbs are skipped
 /// ("I don't really want to talk to ..."). A negation followed by a pronoun is a question
 /// inversion ("can't I talk to someone?"), not a refusal.
 fn negated(clause: &[String], start: usize, end: usize) -> bool {
     let is_neg = |i: usize| {
-        has(NEG, &clause[i]) && !clause.get(i + 1).is_some_and(|next| has(PRONOUNS, next))
+        is_negation(clause, i) && !clause.get(i + 1).is_some_and(|next| has(PRONOUNS, next))
     };
     if (start..=end.min(clause.len().saturating_sub(1))).any(is_neg) {
         return true;
@@ -515,6 +798,15 @@ fn negated(clause: &[String], start: usize, end: usize) -> bool {
 
 fn is_target(clause: &[String], i: usize, weak_allowed: bool) -> bool {
     let t = clause[i].as_str();
+    if clause.get(i + 1).is_some_and(|n| has(COMPOUND_HEADS, n)) {
+        return false;
+    }
+    if i > 0 {
+        let before = clause[i - 1].as_str();
+        if has(OTHER_POSSESSIVES, before) || (has(IN_PERSON, before) && has(PERSON_WORDS, t)) {
+            return false;
+        }
+    }
     if t == "agent" || t == "agents" || t == "agente" || t == "agentes" {
         if i > 0 && has(AGENT_QUALIFIERS, &clause[i - 1]) {
             return false;
@@ -559,10 +851,111 @@ fn is_identity_question(clause: &[String]) -> bool {
     })
 }
 
+/// "Is the model in the photo a real person?": a question describing a thing, not a request,
+/// unless it talks of talking or of someone being available.
+fn is_description_question(clause: &[String]) -> bool {
+    clause.len() >= 2
+        && has(COPULAS, &clause[0])
+        && has(DETERMINERS, &clause[1])
+        && !clause
+            .iter()
+            .any(|t| has(TALK_VERBS, t) || has(&["available", "online", "there", "verfugbar"], t))
+}
+
+/// Whether `a` and `b` differ by at most one edit (insert, delete, substitute, swap).
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b {
+        return true;
+    }
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    match long.len() - short.len() {
+        0 => {
+            let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+            diff.len() == 1
+                || (diff.len() == 2
+                    && diff[1] == diff[0] + 1
+                    && a[diff[0]] == b[diff[1]]
+                    && a[diff[1]] == b[diff[0]])
+        }
+        1 => {
+            let first = (0..short.len())
+                .find(|&i| short[i] != long[i])
+                .unwrap_or(short.len());
+            short[first..] == long[first + 1..]
+        }
+        _ => false,
+    }
+}
+
+/// A misspelt strong target ("humn", "agnet", "opertor"): only after a talk verb, where
+/// little else fits, and only for words of five letters or more so that short words do not
+/// collide ("argent" is not "agent" after a request verb).
+fn misspelt_target(token: &str) -> bool {
+    token.chars().count() >= 4
+        && !has(STRONG_TARGETS, token)
+        && STRONG_TARGETS
+            .iter()
+            .any(|t| t.chars().count() >= 5 && one_edit_apart(token, t))
+}
+
+/// "Is there anyone real there?", "hay alguien?", "c'è qualcuno in carne e ossa?": asking
+/// whether a person is present is asking for one.
+fn asks_whether_someone_is_there(clause: &[String]) -> bool {
+    PRESENCE.iter().any(|open| {
+        let open: Vec<String> = open.iter().map(|w| (*w).to_owned()).collect();
+        find_all(clause, &open).into_iter().any(|at| {
+            let from = at + open.len();
+            (from..clause.len().min(from + 4)).any(|j| {
+                let person = has(SOMEONE, &clause[j]) || is_target(clause, j, false);
+                let follows_ok = clause
+                    .get(j + 1)
+                    .is_none_or(|n| has(PRESENCE_FOLLOW, n) || has(SOMEONE, n));
+                person && follows_ok && !negated(clause, at, j)
+            })
+        })
+    })
+}
+
+/// "Can someone call me?", "could a member of staff look at my order", "kann mich jemand
+/// anrufen", "alguém pode ligar-me": a modal, a person as subject and an action a person does
+/// for the customer, in any order within the clause.
+fn asks_person_to_act(clause: &[String]) -> bool {
+    let modal = clause.iter().position(|t| has(MODALS, t));
+    let person = (0..clause.len()).find(|&j| {
+        has(SOMEONE, &clause[j])
+            || (is_target(clause, j, true) && !has(&["service", "support"], &clause[j]))
+    });
+    let action = clause.iter().position(|t| has(PERSON_ACTIONS, t));
+    // "a person I can send it to": the customer is the one acting.
+    let customer_acts = modal.is_some_and(|m| {
+        let me = |i: usize| {
+            clause
+                .get(i)
+                .is_some_and(|t| has(PRONOUNS, t) && t != "you")
+        };
+        (m > 0 && me(m - 1)) || me(m + 1)
+    });
+    match (modal, person, action) {
+        (Some(m), Some(p), Some(a)) if !customer_acts => {
+            let (lo, hi) = (m.min(p).min(a), m.max(p).max(a));
+            hi - lo <= 8 && !negated(clause, lo, hi)
+        }
+        _ => false,
+    }
+}
+
 /// Whether one clause asks for a person.
 fn clause_requests_person(clause: &[String], extra: &[Vec<String>]) -> bool {
-    if is_identity_question(clause) {
+    if is_identity_question(clause) || is_description_question(clause) {
         return false;
+    }
+    if asks_whether_someone_is_there(clause) || asks_person_to_act(clause) {
+        return true;
     }
     for phrase in HANDOVER_PHRASES
         .iter()
@@ -593,8 +986,13 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>]) -> bool {
             })
             .collect();
         let talk_before = verbs.iter().any(|(_, talk)| *talk);
+        // "I want someone who can read my messages": a relative clause makes "someone" a person.
+        let someone_who =
+            has(SOMEONE, &clause[j]) && clause.get(j + 1).is_some_and(|n| has(RELATIVES, n));
+        let target = is_target(clause, j, talk_before || someone_who)
+            || (talk_before && misspelt_target(&clause[j]));
         if let Some(&(first, _)) = verbs.first()
-            && is_target(clause, j, talk_before)
+            && target
             && !negated(clause, first, j)
         {
             return true;
@@ -643,9 +1041,30 @@ pub fn is_handover_request(text: &str, cfg: &IntentConfig) -> bool {
         .map(|p| phrase_tokens(p))
         .filter(|p| !p.is_empty())
         .collect();
-    text::clauses(text)
+    text::clauses(&join_compounds(text))
         .iter()
         .any(|clause| clause_requests_person(clause, &extra))
+}
+
+/// Removes the hyphen of compounds ("person-sized" -> "personsized") so their parts are not
+/// read as words of a request; a hyphen before a pronoun ("passez-moi", "ligar-me") stays.
+fn join_compounds(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '-' && i > 0 && chars[i - 1].is_alphabetic() {
+            let next: String = chars[i + 1..]
+                .iter()
+                .take_while(|c| c.is_alphanumeric())
+                .collect();
+            let next = text::fold(&next);
+            if !next.is_empty() && !has(CLITICS, &next) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Swear words, matched as whole tokens.
@@ -726,6 +1145,34 @@ const INSULTS: &[&str] = &[
     "idioot",
     "stom",
     "stomme",
+    "clowns",
+    "amateurs",
+    "scammers",
+    "thieves",
+    "liars",
+    "nuls",
+    "escrocs",
+    "voleurs",
+    "incapables",
+    "guignols",
+    "saftladen",
+    "betruger",
+    "abzocke",
+    "amateure",
+    "ladrones",
+    "estafadores",
+    "payasos",
+    "sinverguenzas",
+    "ladri",
+    "truffatori",
+    "pagliacci",
+    "incapaci",
+    "oplichters",
+    "prutsers",
+    "dieven",
+    "ladroes",
+    "palhacos",
+    "vigaristas",
 ];
 
 /// Complaints about the help received (phrases, normalised; negations built in where needed).
@@ -848,22 +1295,440 @@ const COMPLAINTS: &[&str] = &[
     "estou farta",
     "inutil",
     "inuteis",
+    "horrivel",
+    "terrivel",
+    "pessima",
+    "pesima",
+    "lamentable",
+    "lamentavel",
+    "deplorable",
+    "schrecklich",
+    "furchtbar",
+    "miserabel",
+    "grauenhaft",
+    "orribile",
+    "vergognoso",
+    "verschrikkelijk",
+    "vreselijk",
+    "heb ik niks aan",
+    "heb ik niets aan",
+    "heb je niks aan",
+    "heb je niets aan",
 ];
 
-/// Word pairs a few words apart that complain about the help ("does not really help",
-/// "hilft mir überhaupt nicht").
-const COMPLAINT_PAIRS: &[(&str, &str)] = &[
-    ("not", "help"),
-    ("not", "helping"),
-    ("t", "help"),
-    ("hilft", "nicht"),
-    ("hilft", "kein"),
-    ("aide", "pas"),
-    ("helpt", "niet"),
-    ("nao", "ajuda"),
-    ("no", "ayuda"),
-    ("no", "sirve"),
-    ("non", "aiuta"),
+/// Words of helping or being useful, and the negations that, next to them, say the help
+/// failed ("didn't help", "ne m'a pas aidé", "hat mir nicht geholfen", "não ajudou").
+const HELP_WORDS: &[&str] = &[
+    "help",
+    "helps",
+    "helped",
+    "helpful",
+    "useful",
+    "aide",
+    "aider",
+    "aidez",
+    "utile",
+    "utiles",
+    "hilft",
+    "geholfen",
+    "hilfreich",
+    "nutzlich",
+    "ayuda",
+    "ayudo",
+    "ayudado",
+    "ayudaste",
+    "util",
+    "aiuta",
+    "aiutato",
+    "aiutata",
+    "helpt",
+    "geholpen",
+    "nuttig",
+    "behulpzaam",
+    "ajuda",
+    "ajudou",
+    "ajudaram",
+];
+const HELP_NEG: &[&str] = &[
+    "not", "t", "pas", "nicht", "kein", "no", "non", "niet", "nao", "never", "jamais", "nie",
+    "nunca", "mai", "nooit", "nada", "niente", "nulla", "niks", "rien", "nichts",
+];
+/// Words that may sit between a negation and the help word: pronouns, auxiliaries, adverbs.
+const HELP_GAP: &[&str] = &[
+    "me",
+    "m",
+    "mi",
+    "mir",
+    "mij",
+    "us",
+    "a",
+    "as",
+    "has",
+    "hat",
+    "ha",
+    "heeft",
+    "hebt",
+    "e",
+    "stato",
+    "stata",
+    "sido",
+    "been",
+    "be",
+    "really",
+    "vraiment",
+    "wirklich",
+    "uberhaupt",
+    "realmente",
+    "davvero",
+    "echt",
+    "helemaal",
+    "at",
+    "all",
+    "du",
+    "tout",
+    "very",
+    "so",
+    "sehr",
+    "muy",
+    "molto",
+    "erg",
+    "muito",
+    "much",
+    "en",
+    "em",
+    "per",
+    "para",
+    "is",
+    "es",
+    "ist",
+    "was",
+    "est",
+    "il",
+    "lo",
+    "te",
+    "ti",
+    "you",
+    "vous",
+    "dich",
+    "je",
+    "u",
+    "did",
+    "does",
+    "do",
+    "was",
+    "were",
+    "hai",
+    "heb",
+    "bent",
+    "een",
+    "beetje",
+    "bit",
+    "any",
+    "ni",
+    "nemmeno",
+    "mal",
+];
+
+/// "Thanks for nothing" in each language: a thank word, then "nothing" within three words.
+const THANKS: &[&str] = &[
+    "thanks", "thank", "merci", "danke", "gracias", "grazie", "bedankt", "obrigado", "obrigada",
+];
+const NOTHING: &[&str] = &[
+    "nothing", "rien", "nichts", "nada", "niente", "nulla", "niks", "niets",
+];
+
+const FOR: &[&str] = &["for", "pour", "fur", "por", "per", "voor", "pelo", "pela"];
+
+/// "Is good for nothing": serve verbs followed by "nothing" ("ne sert à rien", "no sirve para
+/// nada", "non serve a niente", "nützt nichts").
+const SERVE: &[&str] = &[
+    "sert", "servent", "sirve", "sirves", "sirven", "serve", "servi", "servono", "nutzt", "bringt",
+    "dient",
+];
+
+/// "You are a joke", "c'est une blague", "das ist ein Witz".
+const JOKE: &[&str] = &[
+    "joke",
+    "blague",
+    "farce",
+    "witz",
+    "broma",
+    "chiste",
+    "scherzo",
+    "barzelletta",
+    "grap",
+    "piada",
+    "lachnummer",
+];
+const COPULA_ANY: &[&str] = &[
+    "is", "are", "s", "re", "est", "ist", "sind", "es", "eres", "son", "e", "sei", "sono", "zijn",
+    "bent", "sao", "what", "such", "quelle", "welch", "que", "che",
+];
+
+/// A problem that persists: "still not", "toujours pas", "immer noch nicht", "sigue sin",
+/// "ancora nessun", "nog steeds geen", "continua sem". "Not yet" ("noch nicht", "todavía no",
+/// "nog niet", "ainda não") is a plain question and is not here.
+const STILL: &[&[&str]] = &[
+    &["still"],
+    &["toujours"],
+    &["immer", "noch"],
+    &["noch", "immer"],
+    &["sigue"],
+    &["sigo"],
+    &["seguimos"],
+    &["ancora"],
+    &["nog", "steeds"],
+    &["nog", "altijd"],
+    &["continua"],
+    &["continuo"],
+];
+/// Openings of a yes/no question ("is it still ...", "est-ce que", "ist es noch").
+const QUESTION_OPENERS: &[&str] = &[
+    "is", "are", "does", "do", "did", "was", "will", "can", "est", "ist", "sind", "es", "esta",
+    "e", "zijn", "heeft", "hat",
+];
+const STILL_NEG: &[&str] = &[
+    "not", "no", "nothing", "t", "pas", "rien", "nicht", "kein", "keine", "keinen", "nichts",
+    "sin", "nada", "nessun", "nessuna", "nessuno", "niente", "nulla", "niet", "geen", "niks",
+    "niets", "sem", "nao",
+];
+
+/// "Your answer is wrong": an answer word and a wrong word a few words apart.
+const ANSWER_WORDS: &[&str] = &[
+    "answer",
+    "answers",
+    "reply",
+    "instructions",
+    "information",
+    "info",
+    "reponse",
+    "reponses",
+    "antwort",
+    "auskunft",
+    "respuesta",
+    "risposta",
+    "antwoord",
+    "resposta",
+];
+const WRONG_WORDS: &[&str] = &[
+    "wrong",
+    "incorrect",
+    "false",
+    "faux",
+    "fausse",
+    "fausses",
+    "falsch",
+    "incorrecta",
+    "incorrecto",
+    "equivocada",
+    "sbagliata",
+    "sbagliate",
+    "errata",
+    "fout",
+    "onjuist",
+    "errada",
+    "errado",
+    "incorreta",
+];
+
+/// A problem happening again: "delivered to the wrong house again", "schon wieder kaputt".
+const AGAIN: &[&[&str]] = &[
+    &["again"],
+    &["encore"],
+    &["wieder"],
+    &["otra", "vez"],
+    &["de", "nuevo"],
+    &["di", "nuovo"],
+    &["alweer"],
+    &["opnieuw"],
+    &["de", "novo"],
+    &["outra", "vez"],
+    &["novamente"],
+];
+const PROBLEMS: &[&str] = &[
+    "wrong",
+    "broken",
+    "late",
+    "missing",
+    "damaged",
+    "lost",
+    "faux",
+    "mauvais",
+    "mauvaise",
+    "casse",
+    "cassee",
+    "perdu",
+    "retard",
+    "falsch",
+    "falsche",
+    "kaputt",
+    "beschadigt",
+    "verloren",
+    "verspatet",
+    "equivocado",
+    "equivocada",
+    "roto",
+    "rota",
+    "perdido",
+    "tarde",
+    "sbagliato",
+    "sbagliata",
+    "rotto",
+    "rotta",
+    "perso",
+    "ritardo",
+    "verkeerd",
+    "verkeerde",
+    "kapot",
+    "kwijt",
+    "laat",
+    "errado",
+    "errada",
+    "quebrado",
+    "quebrada",
+    "atrasado",
+];
+
+/// "For the second time", "zum dritten Mal", "voor de derde keer", "pela terceira vez": an
+/// ordinal of two or more, then a word for "time".
+const ORDINALS: &[&str] = &[
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "2nd",
+    "3rd",
+    "4th",
+    "5th",
+    "nth",
+    "deuxieme",
+    "troisieme",
+    "quatrieme",
+    "cinquieme",
+    "2e",
+    "3e",
+    "4e",
+    "zweiten",
+    "dritten",
+    "vierten",
+    "funften",
+    "zweite",
+    "dritte",
+    "segunda",
+    "tercera",
+    "cuarta",
+    "quinta",
+    "seconda",
+    "terza",
+    "quarta",
+    "tweede",
+    "derde",
+    "vierde",
+    "vijfde",
+    "terceira",
+];
+const TIME_WORDS: &[&str] = &["time", "fois", "mal", "vez", "volta", "keer"];
+
+/// "I already asked", "j'ai déjà demandé", "hab ich schon gefragt", "ya te lo pregunté",
+/// "l'ho già chiesto", "heb ik al gevraagd", "já perguntei": an already word near a verb of
+/// asking or telling.
+const ALREADY: &[&str] = &[
+    "already", "deja", "schon", "bereits", "ya", "gia", "al", "ja",
+];
+const ASKED: &[&str] = &[
+    "asked",
+    "told",
+    "said",
+    "wrote",
+    "explained",
+    "mentioned",
+    "demande",
+    "dit",
+    "ecrit",
+    "explique",
+    "gefragt",
+    "gesagt",
+    "geschrieben",
+    "erklart",
+    "pregunte",
+    "preguntado",
+    "dije",
+    "dicho",
+    "escribi",
+    "explique",
+    "chiesto",
+    "detto",
+    "scritto",
+    "spiegato",
+    "gevraagd",
+    "gezegd",
+    "geschreven",
+    "uitgelegd",
+    "perguntei",
+    "disse",
+    "escrevi",
+    "expliquei",
+];
+
+/// Verbs of asking, writing, contacting in the present ("the third time I'm writing").
+const ASKING: &[&str] = &[
+    "ask",
+    "asking",
+    "write",
+    "writing",
+    "contact",
+    "contacting",
+    "call",
+    "calling",
+    "email",
+    "emailing",
+    "message",
+    "messaging",
+    "demande",
+    "ecris",
+    "contacte",
+    "appelle",
+    "frage",
+    "schreibe",
+    "melde",
+    "pregunto",
+    "escribo",
+    "llamo",
+    "chiedo",
+    "scrivo",
+    "vraag",
+    "schrijf",
+    "bel",
+    "pergunto",
+    "escrevo",
+    "ligo",
+    "asked",
+    "wrote",
+    "called",
+    "contacted",
+];
+
+/// Openings of exasperation ("Seriously?", "are you kidding", "en serio", "sul serio").
+const EXASPERATION: &[&str] = &[
+    "seriously",
+    "are you kidding",
+    "are you serious",
+    "you re kidding",
+    "you must be kidding",
+    "unbelievable",
+    "c est pas vrai",
+    "serieusement",
+    "sans blague",
+    "im ernst",
+    "soll das ein witz sein",
+    "en serio",
+    "estas de broma",
+    "sul serio",
+    "stai scherzando",
+    "serieus",
+    "meen je dat nou",
+    "fala serio",
+    "ta de brincadeira",
 ];
 
 /// The customer saying the answer missed the point.
@@ -956,6 +1821,7 @@ const STRONG_SIGNALS: &[&str] = &[
     "complaint",
     "not_answered",
     "repeated_question",
+    "asked_again",
     "custom",
 ];
 
@@ -966,7 +1832,7 @@ fn contains_phrase(tokens: &[String], phrase: &str) -> Option<usize> {
 /// Single-word complaints ("useless", "ridiculous") preceded by a negation ("not useless")
 /// do not count.
 fn negated_before(tokens: &[String], at: usize) -> bool {
-    (at.saturating_sub(2)..at).any(|i| has(NEG, &tokens[i]))
+    (at.saturating_sub(2)..at).any(|i| is_negation(tokens, i))
 }
 
 fn is_shouting(text: &str) -> bool {
@@ -1008,7 +1874,8 @@ fn has_exclamation_run(text: &str) -> bool {
 }
 
 /// The frustration signals in one message, by name: `profanity`, `insult`, `complaint`,
-/// `not_answered`, `custom` (a configured phrase), `shouting` (at least 70% capitals over at
+/// `not_answered` (the answer missed or did not help), `asked_again` ("for the third time",
+/// "I already asked"), `custom` (a configured phrase), `shouting` (at least 70% capitals over at
 /// least 12 letters) and `exclamations` (a run like "!!!" or "?!?!"). Empty when calm.
 pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> {
     let tokens = text::tokens(text);
@@ -1036,22 +1903,20 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
     if complaint {
         signals.push("complaint");
     }
-    let pair = COMPLAINT_PAIRS.iter().any(|(first, second)| {
-        tokens.iter().enumerate().any(|(i, t)| {
-            t == first
-                && tokens[i + 1..tokens.len().min(i + 5)]
-                    .iter()
-                    .any(|n| n == second)
-        })
-    });
-    if pair && !signals.contains(&"complaint") {
+    let family = text::clauses(text).iter().any(|c| complaint_families(c));
+    if (family || exasperated(text)) && !signals.contains(&"complaint") {
         signals.push("complaint");
     }
     if NOT_ANSWERED
         .iter()
         .any(|phrase| contains_phrase(&tokens, phrase).is_some())
+        || help_failed(&tokens)
+        || near(&tokens, ANSWER_WORDS, WRONG_WORDS, 4)
     {
         signals.push("not_answered");
+    }
+    if asked_again(&tokens) {
+        signals.push("asked_again");
     }
     if cfg
         .extra_frustration_phrases
@@ -1069,6 +1934,88 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
     signals
 }
 
+/// Whether a word of `first` is followed, within `window` words, by a word of `second`.
+fn near(tokens: &[String], first: &[&str], second: &[&str], window: usize) -> bool {
+    tokens.iter().enumerate().any(|(i, t)| {
+        has(first, t)
+            && tokens[i + 1..tokens.len().min(i + 1 + window)]
+                .iter()
+                .any(|n| has(second, n))
+    })
+}
+
+/// Where the word sequences of `seqs` end in `tokens` (index after the last word).
+fn seq_ends(tokens: &[String], seqs: &[&[&str]]) -> Vec<usize> {
+    seqs.iter()
+        .flat_map(|seq| {
+            let seq: Vec<String> = seq.iter().map(|w| (*w).to_owned()).collect();
+            find_all(tokens, &seq)
+                .into_iter()
+                .map(move |at| at + seq.len())
+        })
+        .collect()
+}
+
+/// "Didn't help", "ne m'a pas aidé", "hat mir überhaupt nicht geholfen", "dit helpt
+/// helemaal niet", "não ajudou": a negation and a help word with only pronouns, auxiliaries
+/// and adverbs between them, in either order. "I don't need help" is not one: "need" is
+/// not a gap word.
+fn help_failed(tokens: &[String]) -> bool {
+    let bridged = |from: usize, to: usize| (from + 1..to).all(|k| has(HELP_GAP, &tokens[k]));
+    tokens.iter().enumerate().any(|(i, t)| {
+        if !has(HELP_WORDS, t) {
+            return false;
+        }
+        let before = (i.saturating_sub(5)..i).any(|n| has(HELP_NEG, &tokens[n]) && bridged(n, i));
+        let after =
+            (i + 1..tokens.len().min(i + 5)).any(|n| has(HELP_NEG, &tokens[n]) && bridged(i, n));
+        before || after
+    })
+}
+
+/// Complaints recognised by shape rather than by fixed phrase: thanks for nothing, good for
+/// nothing, "is a joke", a problem that persists or comes back.
+fn complaint_families(tokens: &[String]) -> bool {
+    let thanks_for_nothing = tokens
+        .windows(3)
+        .any(|w| has(THANKS, &w[0]) && has(FOR, &w[1]) && has(NOTHING, &w[2]));
+    let good_for_nothing = near(tokens, SERVE, NOTHING, 3);
+    let joke = tokens.iter().enumerate().any(|(i, t)| {
+        has(JOKE, t) && (i.saturating_sub(3)..i).any(|k| has(COPULA_ANY, &tokens[k]))
+    });
+    // "Is it still not in stock?" asks about a state; "still not working" complains.
+    let yes_no_question = tokens.first().is_some_and(|t| has(QUESTION_OPENERS, t));
+    let persists = !yes_no_question
+        && seq_ends(tokens, STILL)
+            .into_iter()
+            .any(|end| (end..tokens.len().min(end + 3)).any(|k| has(STILL_NEG, &tokens[k])));
+    let recurs = !seq_ends(tokens, AGAIN).is_empty() && tokens.iter().any(|t| has(PROBLEMS, t));
+    thanks_for_nothing || good_for_nothing || joke || persists || recurs
+}
+
+/// The customer says they are asking again: "for the third time", "I already asked".
+fn asked_again(tokens: &[String]) -> bool {
+    // "The second time I ordered it was fine" is not asking again: the ordinal needs "for
+    // the"/"zum"/"pour la" before it or a verb of asking or writing in the message.
+    let nth_time = tokens.iter().enumerate().any(|(i, t)| {
+        has(ORDINALS, t)
+            && tokens.get(i + 1).is_some_and(|n| has(TIME_WORDS, n))
+            && ((i.saturating_sub(3)..i)
+                .any(|k| has(FOR, &tokens[k]) || has(&["zum", "la"], &tokens[k]))
+                || tokens.iter().any(|w| has(ASKED, w) || has(ASKING, w)))
+    });
+    nth_time || near(tokens, ALREADY, ASKED, 3) || near(tokens, ASKED, &["already"], 2)
+}
+
+/// A message that opens with exasperation: "Seriously??? 2 weeks", "En serio, ...".
+fn exasperated(text: &str) -> bool {
+    text::clauses(text).first().is_some_and(|first| {
+        EXASPERATION
+            .iter()
+            .any(|e| find_all(first, &phrase_tokens(e)).first() == Some(&0))
+    })
+}
+
 /// Tokens that do not make a message a question worth comparing ("thanks", "ok").
 const PLEASANTRIES: &[&str] = &[
     "thanks", "thank", "you", "very", "much", "ok", "okay", "yes", "no", "hi", "hello", "hey",
@@ -1082,6 +2029,18 @@ const PLEASANTRIES: &[&str] = &[
 /// overlap by at least 60% (Jaccard): "where is my order???" repeats "Where is my order 1234?",
 /// "do you also ship to Austria?" does not repeat "do you ship to Germany?".
 fn repeats(message: &str, previous: &[String]) -> bool {
+    // The whole message, and each clause on its own: "where is my order, I asked yesterday"
+    // repeats "where is my order 5521?" in its first clause.
+    let pieces = |m: &str| {
+        let mut all = vec![m.to_owned()];
+        all.extend(text::clauses(m).iter().map(|c| c.join(" ")));
+        all
+    };
+    let earlier: Vec<String> = previous.iter().flat_map(|p| pieces(p)).collect();
+    pieces(message).iter().any(|m| repeats_one(m, &earlier))
+}
+
+fn repeats_one(message: &str, previous: &[String]) -> bool {
     let meaningful = |s: &str| {
         text::tokens(s)
             .iter()
@@ -1175,6 +2134,16 @@ mod tests {
             "can I change my address without talking to a person?",
             "Je ne veux pas parler à un conseiller",
             "Ich möchte nicht mit einem Mitarbeiter sprechen",
+            "kein Mensch nötig",
+            "no hace falta un agente",
+            "no quiero hablar con una persona",
+            "non serve un operatore",
+            "non voglio parlare con un umano",
+            "geen medewerker nodig",
+            "ik hoef geen mens te spreken",
+            "não preciso de atendente",
+            "não quero falar com um humano",
+            "je ne veux pas parler a quelqu un",
         ] {
             assert!(!is_handover_request(text, &cfg()), "{text}");
         }
@@ -1258,6 +2227,94 @@ mod tests {
         );
     }
 
+    #[test]
+    fn presence_questions_and_polite_requests_are_handovers() {
+        for text in [
+            "is there anybody there?",
+            "¿Hay alguien?",
+            "Y a-t-il quelqu'un ?",
+            "c'è qualcuno?",
+            "Kann mich jemand zurückrufen?",
+            "Could someone from your team email me?",
+            "Alguém pode ligar-me?",
+            "I need someone who knows the product",
+            "speak to an opertor",
+            "Passez-moi le responsable",
+        ] {
+            assert!(is_handover_request(text, &cfg()), "{text}");
+        }
+    }
+
+    #[test]
+    fn compounds_possessives_and_idioms_are_not_requests() {
+        for text in [
+            "Do I need to come in person to collect it?",
+            "I asked my agent at the bank",
+            "Is there a person-sized bag?",
+            "I'd like the human hair extensions please",
+            "Is the model in the picture a real person?",
+            "Do you have a person I can send the invoice to?",
+            "Can I get a refund?",
+            "je veux mon argent",
+        ] {
+            assert!(!is_handover_request(text, &cfg()), "{text}");
+        }
+    }
+
+    #[test]
+    fn failed_help_is_frustration_in_every_language() {
+        for text in [
+            "that did not really help",
+            "Ça ne m'a pas aidé",
+            "Das hat mir nicht geholfen",
+            "No me ayudó",
+            "Non mi è stato utile",
+            "Dit helpt niet",
+            "Não ajudou",
+            "merci pour rien",
+            "ne sert à rien",
+        ] {
+            assert_eq!(one(text), Intent::Frustrated, "{text}");
+        }
+        for text in [
+            "I don't need help anymore, thanks",
+            "Ich brauche keine Hilfe mehr",
+            "Thanks, nothing else for now",
+        ] {
+            assert_eq!(one(text), Intent::None, "{text}");
+        }
+    }
+
+    #[test]
+    fn asking_again_or_a_problem_that_persists_is_frustration() {
+        for text in [
+            "This is the third time I'm writing",
+            "zum dritten Mal: wo ist das Paket",
+            "Je l'ai déjà demandé",
+            "still not working",
+            "wrong colour again",
+        ] {
+            assert_eq!(one(text), Intent::Frustrated, "{text}");
+        }
+        for text in [
+            "The second time I ordered it was fine",
+            "Is it still not in stock?",
+            "Can I order again? The last one was damaged",
+        ] {
+            assert_eq!(one(text), Intent::None, "{text}");
+        }
+        // A clause of the new message repeats an earlier question.
+        assert_eq!(
+            classify(
+                &["where is my order, I asked yesterday".to_owned()],
+                &["Where is my order 5521?".to_owned()],
+                true,
+                &cfg()
+            ),
+            Intent::Frustrated
+        );
+    }
+
     #[derive(Deserialize)]
     struct Labelled {
         messages: Vec<Item>,
@@ -1270,6 +2327,65 @@ mod tests {
         previous: Vec<String>,
         #[serde(default)]
         answered: bool,
+        /// 2 = held out: written before the rules were tuned on it (absent = batch 1).
+        #[serde(default = "batch_one")]
+        batch: u32,
+    }
+    fn batch_one() -> u32 {
+        1
+    }
+
+    const CLASSES: [&str; 3] = ["handover", "frustrated", "none"];
+
+    /// Per-class scores over (wanted, got) pairs.
+    struct Scores {
+        /// confusion[wanted][got], indices as in CLASSES.
+        confusion: [[usize; 3]; 3],
+    }
+
+    impl Scores {
+        fn new(results: &[(&str, &str)]) -> Scores {
+            let idx = |c: &str| CLASSES.iter().position(|k| *k == c).expect("known label");
+            let mut confusion = [[0; 3]; 3];
+            for (want, got) in results {
+                confusion[idx(want)][idx(got)] += 1;
+            }
+            Scores { confusion }
+        }
+        /// (precision, recall, true positives, predicted, actual) of one class.
+        fn class(&self, c: usize) -> (f64, f64, usize, usize, usize) {
+            let tp = self.confusion[c][c];
+            let predicted: usize = (0..3).map(|w| self.confusion[w][c]).sum();
+            let actual: usize = self.confusion[c].iter().sum();
+            let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+            (
+                ratio(tp, predicted),
+                ratio(tp, actual),
+                tp,
+                predicted,
+                actual,
+            )
+        }
+        fn print(&self, title: &str) {
+            let n: usize = self.confusion.iter().flatten().sum();
+            println!("intent [{title}] {n} messages; confusion (rows wanted, columns got):");
+            println!(
+                "  {:<10} {:>8} {:>10} {:>5}",
+                "", CLASSES[0], CLASSES[1], CLASSES[2]
+            );
+            for (w, row) in self.confusion.iter().enumerate() {
+                println!(
+                    "  {:<10} {:>8} {:>10} {:>5}",
+                    CLASSES[w], row[0], row[1], row[2]
+                );
+            }
+            for (c, class) in CLASSES.iter().enumerate() {
+                let (p, r, tp, predicted, actual) = self.class(c);
+                println!(
+                    "  {class:<10} precision {p:.3} ({tp}/{predicted}) recall {r:.3} ({tp}/{actual})"
+                );
+            }
+        }
     }
 
     #[test]
@@ -1277,22 +2393,18 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data/intent_labelled.toml");
         let set: Labelled = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        assert!(set.messages.len() >= 150, "{}", set.messages.len());
+        assert!(set.messages.len() >= 300, "{}", set.messages.len());
         let name = |i: Intent| match i {
             Intent::HandoverRequested => "handover",
             Intent::Frustrated => "frustrated",
             Intent::None => "none",
         };
         let mut mistakes = Vec::new();
-        let results: Vec<(&str, &str)> = set
+        let results: Vec<(u32, &str, &str)> = set
             .messages
             .iter()
             .map(|m| {
-                assert!(
-                    ["handover", "frustrated", "none"].contains(&m.label.as_str()),
-                    "bad label {}",
-                    m.label
-                );
+                assert!(CLASSES.contains(&m.label.as_str()), "bad label {}", m.label);
                 let got = name(classify(
                     std::slice::from_ref(&m.text),
                     &m.previous,
@@ -1301,31 +2413,58 @@ mod tests {
                 ));
                 if got != m.label {
                     mistakes.push(format!(
-                        "  want {:<10} got {:<10} {:?}",
-                        m.label, got, m.text
+                        "  batch {} want {:<10} got {:<10} {:?}",
+                        m.batch, m.label, got, m.text
                     ));
                 }
-                (m.label.as_str(), got)
+                (m.batch, m.label.as_str(), got)
             })
             .collect();
-        println!("intent: {} labelled messages", results.len());
         for line in &mistakes {
             println!("{line}");
         }
-        for class in ["handover", "frustrated", "none"] {
-            let tp = results
+        let pairs = |keep: &dyn Fn(u32) -> bool| -> Vec<(&str, &str)> {
+            results
                 .iter()
-                .filter(|(w, g)| *w == class && *g == class)
-                .count() as f64;
-            let predicted = results.iter().filter(|(_, g)| *g == class).count() as f64;
-            let actual = results.iter().filter(|(w, _)| *w == class).count() as f64;
-            let precision = if predicted > 0.0 { tp / predicted } else { 0.0 };
-            let recall = tp / actual;
-            println!(
-                "intent {class:<10} n={actual:>3} precision {precision:.3} recall {recall:.3}"
-            );
-            assert!(precision >= 0.85, "{class} precision {precision:.3}");
-            assert!(recall >= 0.85, "{class} recall {recall:.3}");
+                .filter(|(b, _, _)| keep(*b))
+                .map(|(_, w, g)| (*w, *g))
+                .collect()
+        };
+        let held_out = Scores::new(&pairs(&|b| b == 2));
+        held_out.print("held-out batch 2");
+        let whole = Scores::new(&pairs(&|_| true));
+        whole.print("whole set");
+
+        // Floors: just under what the rules reach on the whole set (1.000 for both classes
+        // after session 2's tuning; batch 2 scored handover P 0.900 R 0.600, frustrated
+        // P 1.000 R 0.592 before it).
+        let floors = [("handover", 0.97, 0.97), ("frustrated", 0.97, 0.97)];
+        for (class, min_p, min_r) in floors {
+            let c = CLASSES.iter().position(|k| *k == class).expect("class");
+            let (p, r, ..) = whole.class(c);
+            assert!(p >= min_p, "{class} precision {p:.3} < {min_p}");
+            assert!(r >= min_r, "{class} recall {r:.3} < {min_r}");
         }
+
+        // Hard rule: a negated request ("no need for an agent", "kein Mensch nötig") is never
+        // a handover. Every "none" message with a negation and a person word is checked.
+        let mut negated_requests = 0;
+        for m in set.messages.iter().filter(|m| m.label == "none") {
+            let tokens = text::tokens(&m.text);
+            let has_neg = (0..tokens.len()).any(|i| is_negation(&tokens, i));
+            let has_person = tokens
+                .iter()
+                .any(|t| has(STRONG_TARGETS, t) || has(SOMEONE, t) || has(WEAK_TARGETS, t));
+            if has_neg && has_person {
+                negated_requests += 1;
+                assert!(
+                    !is_handover_request(&m.text, &cfg()),
+                    "negated request taken for a handover: {:?}",
+                    m.text
+                );
+            }
+        }
+        println!("intent: {negated_requests} negated requests, none taken for a handover");
+        assert!(negated_requests >= 20, "{negated_requests}");
     }
 }

@@ -71,6 +71,8 @@ pub struct ConversationFigures {
     pub clock_speed: u32,
     /// Clock time from the first arrival to the last resolution.
     pub clock_s: f64,
+    /// The ledger was on tmpfs (fast-clock runs), not on disk.
+    pub ledger_on_tmpfs: bool,
     /// Both sides: the simulator's bucket and the client's pacer.
     pub requests_per_window: u32,
     pub window_s: u64,
@@ -232,8 +234,16 @@ pub fn table(r: &Report) -> String {
         line(
             "  pacing (both sides) / poll / close_after",
             format!(
-                "{} req/{} s / {} s / {} s",
-                c.requests_per_window, c.window_s, c.poll_interval_s, c.close_after_s
+                "{} req/{} s / {} s / {} s{}",
+                c.requests_per_window,
+                c.window_s,
+                c.poll_interval_s,
+                c.close_after_s,
+                if c.ledger_on_tmpfs {
+                    " (ledger on tmpfs)"
+                } else {
+                    ""
+                }
             ),
         );
         line(
@@ -319,11 +329,19 @@ async fn env_on(rate_limit: Option<(u32, Duration)>, clock: Arc<dyn Clock>) -> a
             rate_limit,
             ..SimOptions::default()
         },
-        clock,
+        clock.clone(),
     )
     .await
     .context("starting the simulator")?;
-    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    // On a fast clock every real millisecond counts `speed` times: the ledger goes to tmpfs so
+    // the disk's fsync time is not multiplied with it (the real-time runs keep the disk).
+    let shm = Path::new("/dev/shm");
+    let dir = if clock.speed() > 1 && shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+    .context("creating a temporary directory")?;
     let kb = dir.path().join("kb");
     std::fs::create_dir_all(&kb)?;
     std::fs::write(kb.join("shop.toml"), DEMO_KB)?;
@@ -515,6 +533,7 @@ async fn conversation_run(wl: Workload) -> anyhow::Result<ConversationFigures> {
         resolved,
         clock_speed: speed,
         clock_s,
+        ledger_on_tmpfs: env.dir.path().starts_with("/dev/shm"),
         requests_per_window: DEFAULT_RATE,
         window_s: WINDOW.as_secs(),
         poll_interval_s: poll.as_secs_f64(),

@@ -110,7 +110,9 @@ impl Daemon {
                         config.kb.dir.display()
                     )
                 },
-            )?,
+            )?
+            // The index lives in the ledger file (see `knowledge`'s module doc).
+            .index_in(crate::responder::kb::KbStore::for_ledger(&config.ledger.path)),
         );
         knowledge
             .load_learned(&ledger, &*responder)
@@ -191,7 +193,7 @@ impl Daemon {
     /// that changed since the ledger last saw them (plus tracked ones that left the view, and
     /// ones waiting on a responder retry), decide and act on each.
     pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
-        self.knowledge.reload_if_changed(&*self.responder);
+        self.knowledge.reload_if_changed(&*self.responder).await;
         let listed = self
             .client
             .ad_hoc_view_items(&self.view_filter, "updated_datetime")
@@ -565,7 +567,7 @@ impl Daemon {
                 Some(()) = sweep_rx.recv() => Work::Sweep,
                 _ = tokio::time::sleep(sleep_for) => Work::Sweep,
                 _ = self.kb_reload.notified() => {
-                    self.knowledge.reload_files(&*self.responder, "SIGHUP");
+                    self.knowledge.reload_files(&*self.responder, "SIGHUP").await;
                     continue;
                 }
                 _ = retention.tick() => {

@@ -1,6 +1,7 @@
 //! The knowledge base: question/answer entries loaded from a folder of TOML and Markdown files,
-//! indexed in an in-memory SQLite FTS5 table and searched with BM25; and the `kb` responder
-//! built on it.
+//! indexed in a SQLite FTS5 table (`kb_index`: in the ledger file for the daemon, in memory for
+//! tests, `kb list` and `preview`, see [`KbStore`]) and searched with BM25; and the `kb`
+//! responder built on it.
 //!
 //! File formats (a promise to users, keep them stable):
 //! - `*.toml`: `[[entries]]` tables with `question` and `answer` (required), `keywords = [..]`
@@ -12,15 +13,17 @@
 //! This module must not decide what to do when nothing matches: it reports the best score and
 //! the engine hands over.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde::Deserialize;
 
 use super::text;
 use super::{AnswerFuture, Outcome, Responder, ResponderError, Turn};
+use crate::ledger::KB_INDEX_TABLE;
 
 /// The default `kb.min_score`: the normalised score an entry needs to be used as an answer.
 pub const DEFAULT_MIN_SCORE: f64 = 1.0;
@@ -62,6 +65,11 @@ pub enum KbError {
     Invalid { id: String, problem: String },
     #[error("cannot build the knowledge index: {0}")]
     Index(#[from] rusqlite::Error),
+    #[error("cannot index the knowledge base in the ledger {path}: {source}")]
+    Ledger {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 }
 
 #[derive(Deserialize)]
@@ -458,15 +466,101 @@ pub fn read_dir_entries(dir: &Path) -> Result<Vec<KbEntry>, KbError> {
     Ok(entries)
 }
 
-/// BM25 column weights, in the table's column order (question, answer, keywords): a question
-/// word counts ten times an answer word, a keyword five times.
-const BM25: &str = "bm25(kb, 10.0, 1.0, 5.0)";
+/// BM25 column weights, in the table's column order (question, answer, keywords, entry_id): a
+/// question word counts ten times an answer word, a keyword five times; the id is not searched.
+const BM25: &str = "bm25(kb_index, 10.0, 1.0, 5.0, 0.0)";
 
-/// A searchable knowledge base. Owns an in-memory SQLite connection holding the FTS5 index;
-/// searches lock it briefly (they take well under a millisecond on hundreds of entries).
+/// How long the re-index waits for the ledger's writer before giving up (the ledger's own
+/// transactions are milliseconds long).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where a knowledge index lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KbStore {
+    /// A private in-memory SQLite database (tests, `kb list`, `preview`).
+    Memory,
+    /// The `kb_index` table of the ledger file at this path (the daemon). The ledger must exist
+    /// and be migrated (schema V3) before the first build.
+    Ledger(PathBuf),
+}
+
+impl KbStore {
+    /// The store for the daemon's ledger path: the ledger file itself, or memory for an
+    /// in-memory ledger (`:memory:` cannot be shared between connections).
+    pub fn for_ledger(path: &Path) -> KbStore {
+        if path.as_os_str().is_empty() || path == Path::new(":memory:") {
+            KbStore::Memory
+        } else {
+            KbStore::Ledger(path.to_owned())
+        }
+    }
+
+    /// Indexes `entries` here and returns the knowledge base searching it. Blocking (SQLite
+    /// I/O, and for the ledger a wait for its write lock): call it off the async runtime.
+    pub fn build(&self, entries: Vec<KbEntry>) -> Result<Kb, KbError> {
+        match self {
+            KbStore::Memory => Kb::from_entries(entries),
+            KbStore::Ledger(path) => Kb::index_in_ledger(path, entries),
+        }
+    }
+}
+
+/// A searchable knowledge base: the entries, and a SQLite connection on the FTS5 index over
+/// them (in memory, or the ledger's `kb_index` table). Searches lock the connection briefly
+/// (well under a millisecond on hundreds of page-cached entries).
 pub struct Kb {
     entries: Vec<KbEntry>,
+    by_id: HashMap<String, usize>,
     conn: Mutex<Connection>,
+}
+/// Checks that ids are unique and non-empty and questions and answers non-empty; returns each
+/// id's position.
+fn validate(entries: &[KbEntry]) -> Result<HashMap<String, usize>, KbError> {
+    let mut ids = HashMap::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let invalid = |problem: &str| KbError::Invalid {
+            id: entry.id.clone(),
+            problem: problem.to_owned(),
+        };
+        if entry.id.trim().is_empty() {
+            return Err(invalid("has an empty id"));
+        }
+        if ids.insert(entry.id.clone(), i).is_some() {
+            return Err(invalid("is defined twice"));
+        }
+        if entry.question.trim().is_empty() {
+            return Err(invalid("has an empty question"));
+        }
+        if entry.answer.trim().is_empty() {
+            return Err(invalid("has an empty answer"));
+        }
+    }
+    Ok(ids)
+}
+
+/// Replaces every row of `kb_index` with `entries` in one `BEGIN IMMEDIATE` transaction (in
+/// WAL mode a deferred one that turns into a writer gets SQLITE_BUSY at once). Row ids are the
+/// entries' positions.
+fn write_index(conn: &mut Connection, entries: &[KbEntry]) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute("DELETE FROM kb_index", [])?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO kb_index (rowid, question, answer, keywords, entry_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (i, entry) in entries.iter().enumerate() {
+            let rowid = i64::try_from(i).expect("fewer than 2^63 entries");
+            insert.execute(params![
+                rowid,
+                entry.question,
+                entry.answer,
+                entry.keywords.join(" ; "),
+                entry.id
+            ])?;
+        }
+    }
+    tx.commit()
 }
 
 impl std::fmt::Debug for Kb {
@@ -485,50 +579,44 @@ impl Kb {
         Kb::from_entries(read_dir_entries(dir)?)
     }
 
-    /// Builds a knowledge base from entries (e.g. files plus entries learned from `#kb` notes).
-    /// Ids must be unique and questions and answers non-empty. An empty list is allowed and
+    /// Builds a knowledge base from entries (e.g. files plus entries learned from `#kb` notes),
+    /// indexed in a private in-memory database. Ids must be unique and questions and answers non-empty. An empty list is allowed and
     /// yields a knowledge base that never matches.
     pub fn from_entries(entries: Vec<KbEntry>) -> Result<Kb, KbError> {
-        let mut ids = HashSet::new();
-        for entry in &entries {
-            let invalid = |problem: &str| KbError::Invalid {
-                id: entry.id.clone(),
-                problem: problem.to_owned(),
-            };
-            if entry.id.trim().is_empty() {
-                return Err(invalid("has an empty id"));
-            }
-            if !ids.insert(entry.id.as_str()) {
-                return Err(invalid("is defined twice"));
-            }
-            if entry.question.trim().is_empty() {
-                return Err(invalid("has an empty question"));
-            }
-            if entry.answer.trim().is_empty() {
-                return Err(invalid("has an empty answer"));
-            }
-        }
-        let conn = Connection::open_in_memory()?;
-        conn.execute_batch(
-            "CREATE VIRTUAL TABLE kb USING fts5(question, answer, keywords, \
-             tokenize = 'porter unicode61 remove_diacritics 2');",
-        )?;
-        {
-            let mut insert = conn.prepare(
-                "INSERT INTO kb (rowid, question, answer, keywords) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (i, entry) in entries.iter().enumerate() {
-                let rowid = i64::try_from(i).expect("fewer than 2^63 entries");
-                insert.execute(params![
-                    rowid,
-                    entry.question,
-                    entry.answer,
-                    entry.keywords.join(" ; ")
-                ])?;
-            }
-        }
+        let by_id = validate(&entries)?;
+        let mut conn = Connection::open_in_memory()?;
+        conn.execute_batch(KB_INDEX_TABLE)?;
+        write_index(&mut conn, &entries)?;
         Ok(Kb {
             entries,
+            by_id,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Indexes `entries` in the `kb_index` table of the ledger at `path` and returns the
+    /// knowledge base searching it, on its own connection. The rewrite is one `BEGIN IMMEDIATE`
+    /// transaction (delete every row, insert every entry): searches, which read in a
+    /// transaction of their own, see the old index or the new one, never a mix. Blocking.
+    pub fn index_in_ledger(path: &Path, entries: Vec<KbEntry>) -> Result<Kb, KbError> {
+        let by_id = validate(&entries)?;
+        let in_ledger = |source| KbError::Ledger {
+            path: path.to_owned(),
+            source,
+        };
+        // No CREATE flag: the ledger (and its migrations) belong to `Ledger::open`.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(in_ledger)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(in_ledger)?;
+        // The ledger file is already in WAL mode (persistent). NORMAL, not the ledger's FULL: the
+        // index is rebuilt from the files and `kb_learned` at every start, so a commit lost to a
+        // power cut costs nothing, while FULL would fsync on every re-index.
+        conn.execute_batch("PRAGMA synchronous = NORMAL;")
+            .map_err(in_ledger)?;
+        write_index(&mut conn, &entries).map_err(in_ledger)?;
+        Ok(Kb {
+            entries,
+            by_id,
             conn: Mutex::new(conn),
         })
     }
@@ -570,12 +658,16 @@ impl Kb {
             return Ok(Vec::new());
         }
         // A poisoned lock only means another search panicked; the index itself is read-only.
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        // One read transaction for all the statements below: with the index in the ledger, a
+        // re-index committed meanwhile must not mix old and new rows. Dropped (rolled back, it
+        // wrote nothing) at the end.
+        let conn = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         // Which entries each term matches, through the same tokenizer (so stemming applies).
         let mut term_rows: Vec<HashSet<usize>> = Vec::with_capacity(terms.len());
         let mut strong_rows: Vec<HashSet<usize>> = Vec::with_capacity(terms.len());
         {
-            let mut stmt = conn.prepare_cached("SELECT rowid FROM kb WHERE kb MATCH ?1")?;
+            let mut stmt = conn.prepare_cached("SELECT rowid FROM kb_index WHERE kb_index MATCH ?1")?;
             let mut run = |q: String| -> Result<HashSet<usize>, rusqlite::Error> {
                 let rows = stmt
                     .query_map([q], |r| r.get::<_, i64>(0))?
@@ -595,11 +687,15 @@ impl Kb {
             .map(|t| format!("\"{t}\""))
             .collect::<Vec<_>>()
             .join(" OR ");
-        let sql = format!("SELECT rowid FROM kb WHERE kb MATCH ?1 ORDER BY {BM25} LIMIT ?2");
+        let sql = format!(
+            "SELECT rowid, entry_id FROM kb_index WHERE kb_index MATCH ?1 ORDER BY {BM25} LIMIT ?2"
+        );
         let mut stmt = conn.prepare_cached(&sql)?;
         let limit = i64::try_from(k.max(20)).unwrap_or(i64::MAX);
         let candidates = stmt
-            .query_map(params![query, limit], |r| r.get::<_, i64>(0))?
+            .query_map(params![query, limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         // Floor the corpus size so that a small knowledge base still gives its words weight
         // (with 3 entries, a word in 2 of them would otherwise count for nothing).
@@ -608,8 +704,11 @@ impl Kb {
         let total_idf: f64 = term_rows.iter().map(|rows| idf(rows.len())).sum();
         let mut scored: Vec<(usize, f64)> = candidates
             .into_iter()
-            .filter_map(|rowid| {
+            .filter_map(|(rowid, entry_id)| {
                 let row = usize::try_from(rowid).ok()?;
+                // A row of an index newer than this knowledge base (re-indexed, not swapped in
+                // yet: a few microseconds) is skipped rather than answered with another entry.
+                let index = *self.by_id.get(&entry_id)?;
                 let evidence: f64 = term_rows
                     .iter()
                     .zip(&strong_rows)
@@ -623,7 +722,7 @@ impl Kb {
                         }
                     })
                     .sum();
-                Some((row, normalise(evidence, evidence / total_idf)))
+                Some((index, normalise(evidence, evidence / total_idf)))
             })
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -690,28 +789,32 @@ impl KbResponder {
         self.min_score
     }
 
-    /// The decision for one text, synchronous (the search is in memory).
+    /// The decision for one text, synchronous: a SQLite search, sub-millisecond, but on a
+    /// ledger-backed index it is still file I/O; async callers use [`Responder::answer`].
     pub fn decide(&self, text: &str, language: Option<&str>) -> Outcome {
-        let kb = self.kb.read().unwrap_or_else(|p| p.into_inner());
-        let results = kb.search(text, 5);
-        let best_score = results.first().map(|(_, s)| *s);
-        // Entries in another language than the customer's are never used as answers; entries
-        // without a language fit everyone.
-        let fitting =
-            results
-                .into_iter()
-                .find(|(entry, _)| match (language, entry.language.as_deref()) {
-                    (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
-                    _ => true,
-                });
-        match fitting {
-            Some((entry, score)) if score >= self.min_score => Outcome::Answer {
-                text: entry.answer,
-                sources: vec![entry.id],
-                score,
-            },
-            _ => Outcome::NoKnowledge { best_score },
-        }
+        decide_in(&self.kb, self.min_score, text, language)
+    }
+}
+
+fn decide_in(kb: &RwLock<Kb>, min_score: f64, text: &str, language: Option<&str>) -> Outcome {
+    let kb = kb.read().unwrap_or_else(|p| p.into_inner());
+    let results = kb.search(text, 5);
+    let best_score = results.first().map(|(_, s)| *s);
+    // Entries in another language than the customer's are never used as answers; entries
+    // without a language fit everyone.
+    let fitting = results
+        .into_iter()
+        .find(|(entry, _)| match (language, entry.language.as_deref()) {
+            (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
+            _ => true,
+        });
+    match fitting {
+        Some((entry, score)) if score >= min_score => Outcome::Answer {
+            text: entry.answer,
+            sources: vec![entry.id],
+            score,
+        },
+        _ => Outcome::NoKnowledge { best_score },
     }
 }
 
@@ -726,8 +829,21 @@ impl Responder for KbResponder {
     }
 
     fn answer<'a>(&'a self, turn: &'a Turn) -> AnswerFuture<'a> {
+        // The search is SQLite (for the daemon, on the ledger file): never on a runtime worker.
+        // spawn_blocking rather than block_in_place, which panics on a current-thread runtime.
+        let kb = Arc::clone(&self.kb);
+        let min_score = self.min_score;
+        let text = turn.text();
+        let language = turn.language.clone();
         Box::pin(async move {
-            Ok::<_, ResponderError>(self.decide(&turn.text(), turn.language.as_deref()))
+            tokio::task::spawn_blocking(move || {
+                decide_in(&kb, min_score, &text, language.as_deref())
+            })
+            .await
+            .map_err(|e| ResponderError::Internal {
+                responder: "kb".to_owned(),
+                detail: format!("the knowledge base search panicked: {e}"),
+            })
         })
     }
 }

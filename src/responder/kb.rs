@@ -416,6 +416,72 @@ pub(crate) fn query_terms(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Words that carry no topic in a question to a shop, on top of [`STOPWORDS`] (which the intent
+/// detector shares, so they stay apart): time fillers and vague verbs. Each was a word shared by
+/// chance between a question and an unrelated entry ("right now", "still", "how does it work").
+const SEARCH_FILLER: &[&str] = &[
+    "actually", "already", "anyone", "anything", "came", "currently", "else", "ever", "exactly",
+    "instead", "maybe", "much", "possible", "really", "right", "someone", "something", "still",
+    "sure", "thing", "things", "today", "tomorrow", "usually", "way", "work", "yesterday",
+];
+
+/// Words customers and knowledge files use for the same thing. A query word in a group matches
+/// an entry holding any word of it, and counts once (coverage does not grow with synonyms).
+/// Plain shop vocabulary, so that a knowledge base need not list every variant as a keyword;
+/// each group is one sense (no "order" in the parcel group: it would match everything). Not
+/// delivery~shipping: in a shop most entries speak of both, so the merged word weighs nothing
+/// and blurs the shipping entries into each other (measured: more paraphrases answered wrongly).
+const SYNONYMS: &[&[&str]] = &[
+    &["parcel", "parcels", "package", "packages", "shipment"],
+    &["refund", "refunded", "refunds", "reimburse", "reimbursed", "reimbursement"],
+    &["cost", "costs", "price", "prices", "charge", "charges", "fee", "fees"],
+    &["amex", "visa", "mastercard", "card"],
+    &["jumper", "jumpers", "sweater", "sweaters", "pullover", "knitwear"],
+    &["dryer", "tumble"],
+    &["clothes", "clothing", "garment", "garments", "collection"],
+    &["eco", "sustainable", "sustainability", "green", "environment"],
+    &["program", "programme", "club", "scheme"],
+    &["colour", "colours", "color", "colors"],
+    &["broke", "broken", "break", "smashed", "cracked"],
+    &["tear", "torn", "ripped", "rip", "hole"],
+    &["present", "gift"],
+    &["zip", "zipper"],
+    &["shop", "store", "showroom", "boutique"],
+    &["coupon", "voucher", "promo", "code"],
+    &["login", "log", "signin", "sign"],
+    &["cancel", "cancellation", "cancelled", "canceled"],
+    &["exchange", "swap", "replace"],
+    &["abroad", "internationally", "international", "overseas", "worldwide"],
+];
+
+/// The query terms of a text for the search: [`query_terms`] less [`SEARCH_FILLER`], each with
+/// its synonyms (the term itself first).
+fn search_terms(text: &str) -> Vec<Vec<String>> {
+    // "free of charge" means free, whatever it is about: "charge" would pull in the prices.
+    let text = text.to_lowercase().replace("free of charge", "free");
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    for term in query_terms(&text) {
+        if SEARCH_FILLER.contains(&term.as_str()) {
+            continue;
+        }
+        let mut group = vec![term.clone()];
+        if let Some(syn) = SYNONYMS.iter().find(|g| g.contains(&term.as_str())) {
+            group.extend(syn.iter().filter(|w| **w != term).map(|w| (*w).to_owned()));
+        }
+        // Two words of one group in a text ("ship ... delivery") are one term.
+        if !groups.iter().any(|g| g.contains(&term)) {
+            groups.push(group);
+        }
+    }
+    groups
+}
+
+/// An FTS5 query matching any word of a group (each quoted: no operator can slip in).
+fn any_of(group: &[String]) -> String {
+    let words: Vec<String> = group.iter().map(|w| format!("\"{w}\"")).collect();
+    format!("({})", words.join(" OR "))
+}
+
 /// The knowledge files of `dir`: its `*.toml` and `*.md` files (not recursive, hidden files
 /// skipped), sorted by name.
 pub fn knowledge_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -653,7 +719,7 @@ impl Kb {
     }
 
     fn search_rows(&self, text: &str, k: usize) -> Result<Vec<(usize, f64)>, rusqlite::Error> {
-        let terms = query_terms(text);
+        let terms = search_terms(text);
         if terms.is_empty() || k == 0 || self.entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -678,13 +744,13 @@ impl Kb {
                     .collect())
             };
             for term in &terms {
-                term_rows.push(run(format!("\"{term}\""))?);
-                strong_rows.push(run(format!("{{question keywords}} : \"{term}\""))?);
+                term_rows.push(run(any_of(term))?);
+                strong_rows.push(run(format!("{{question keywords}} : {}", any_of(term)))?);
             }
         }
         let query = terms
             .iter()
-            .map(|t| format!("\"{t}\""))
+            .map(|t| any_of(t))
             .collect::<Vec<_>>()
             .join(" OR ");
         let sql = format!(
@@ -878,14 +944,19 @@ mod tests {
         paraphrases: Vec<Paraphrase>,
         unrelated: Vec<Unrelated>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Clone)]
     struct Paraphrase {
         text: String,
         expected: String,
+        /// Written before the recall tuning and never tuned on.
+        #[serde(default)]
+        held_out: bool,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Clone)]
     struct Unrelated {
         text: String,
+        #[serde(default)]
+        held_out: bool,
     }
 
     struct Figures {
@@ -895,6 +966,24 @@ mod tests {
         paraphrase_wrong: f64,
         /// Unrelated questions answered at all.
         wrong_answer_rate: f64,
+    }
+
+    /// The part of the set with `held_out` equal to `held_out`.
+    fn part(set: &EvalSet, held_out: bool) -> EvalSet {
+        EvalSet {
+            paraphrases: set
+                .paraphrases
+                .iter()
+                .filter(|p| p.held_out == held_out)
+                .cloned()
+                .collect(),
+            unrelated: set
+                .unrelated
+                .iter()
+                .filter(|u| u.held_out == held_out)
+                .cloned()
+                .collect(),
+        }
     }
 
     fn measure(kb: &Kb, set: &EvalSet, min_score: f64) -> Figures {
@@ -933,26 +1022,61 @@ mod tests {
         for p in &set.paraphrases {
             assert!(ids.contains(&p.expected), "unknown id {}", p.expected);
         }
-        let ranked_first = set
-            .paraphrases
-            .iter()
-            .filter(|p| kb.search(&p.text, 1).first().map(|(e, _)| &e.id) == Some(&p.expected))
-            .count() as f64
-            / set.paraphrases.len() as f64;
+        let ranked_first = |set: &EvalSet| {
+            set.paraphrases
+                .iter()
+                .filter(|p| {
+                    kb.search(&p.text, 1).first().map(|(e, _)| &e.id) == Some(&p.expected)
+                })
+                .count() as f64
+                / set.paraphrases.len() as f64
+        };
+        let (tuned, held) = (part(&set, false), part(&set, true));
         println!(
-            "kb calibration: {} entries, {} paraphrases, {} unrelated; expected entry ranked first: {ranked_first:.3}",
+            "kb calibration: {} entries; tuned part {} paraphrases / {} unrelated, held-out part {} / {}; expected entry ranked first: tuned {:.3}, held-out {:.3}",
             kb.len(),
-            set.paraphrases.len(),
-            set.unrelated.len()
+            tuned.paraphrases.len(),
+            tuned.unrelated.len(),
+            held.paraphrases.len(),
+            held.unrelated.len(),
+            ranked_first(&tuned),
+            ranked_first(&held),
         );
-        for min_score in [0.8, 0.9, DEFAULT_MIN_SCORE, 1.1, 1.2, 1.5] {
-            let f = measure(&kb, &set, min_score);
-            println!(
-                "kb min_score={min_score:.1}: top-1 accuracy {:.3}, paraphrases answered wrongly {:.3}, unrelated answered (wrong-answer rate) {:.3}",
-                f.accuracy, f.paraphrase_wrong, f.wrong_answer_rate
-            );
+        println!("kb min_score | part     | top-1 acc | paraphrases wrong | unrelated answered");
+        for min_score in [0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5] {
+            for (name, part) in [("tuned", &tuned), ("held-out", &held), ("all", &set)] {
+                let f = measure(&kb, part, min_score);
+                println!(
+                    "kb {min_score:>9.1} | {name:<8} | {:>9.3} | {:>17.3} | {:>18.3}",
+                    f.accuracy, f.paraphrase_wrong, f.wrong_answer_rate
+                );
+            }
         }
-        let f = measure(&kb, &set, DEFAULT_MIN_SCORE);
+        if std::env::var_os("KB_EVAL_MISSES").is_some() {
+            let r = KbResponder::new(Kb::from_entries(kb.entries()).unwrap(), DEFAULT_MIN_SCORE);
+            // The tuned part only: looking at held-out misses would make them tuned too.
+            for p in &tuned.paraphrases {
+                let out = r.decide(&p.text, None);
+                let ok = matches!(&out, Outcome::Answer { sources, .. } if sources[0] == p.expected);
+                if !ok {
+                    let top = kb.search(&p.text, 2);
+                    println!(
+                        "MISS {:?} want {} got {:?}; terms {:?}; top {:?}",
+                        p.text,
+                        p.expected,
+                        out,
+                        query_terms(&p.text),
+                        top.iter().map(|(e, s)| (e.id.clone(), *s)).collect::<Vec<_>>()
+                    );
+                }
+            }
+            for u in &tuned.unrelated {
+                if let Outcome::Answer { sources, score, .. } = r.decide(&u.text, None) {
+                    println!("WRONG {:?} -> {sources:?} {score:.2}", u.text);
+                }
+            }
+        }
+        let f = measure(&kb, &tuned, DEFAULT_MIN_SCORE);
         assert!(f.accuracy >= 0.70, "accuracy {:.3}", f.accuracy);
         assert!(
             f.wrong_answer_rate <= 0.10,

@@ -103,16 +103,17 @@ impl Daemon {
         switch_mode(&ledger, config.bot.mode).await?;
         let responder = crate::responder::build_responder(&config)?;
         let knowledge = Arc::new(
-            crate::knowledge::LiveKb::load(&config.kb.dir, &config.kb.note_prefix).with_context(
-                || {
+            crate::knowledge::LiveKb::load(&config.kb.dir, &config.kb.note_prefix)
+                .with_context(|| {
                     format!(
                         "loading the knowledge base from {}",
                         config.kb.dir.display()
                     )
-                },
-            )?
-            // The index lives in the ledger file (see `knowledge`'s module doc).
-            .index_in(crate::responder::kb::KbStore::for_ledger(&config.ledger.path)),
+                })?
+                // The index lives in the ledger file (see `knowledge`'s module doc).
+                .index_in(crate::responder::kb::KbStore::for_ledger(
+                    &config.ledger.path,
+                )),
         );
         knowledge
             .load_learned(&ledger, &*responder)

@@ -29,8 +29,8 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 use crate::config::{self, Config};
 use crate::daemon::policy_for;
 use crate::engine::Policy;
-use crate::responder::intent::{self, Intent};
 use crate::knowledge::learned_entry;
+use crate::responder::intent::{self, Intent};
 use crate::responder::kb::{self, Kb};
 use crate::responder::{HandoverReason, Outcome, Responder, Speaker, Turn, build_responder_with};
 

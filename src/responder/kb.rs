@@ -420,9 +420,33 @@ pub(crate) fn query_terms(text: &str) -> Vec<String> {
 /// detector shares, so they stay apart): time fillers and vague verbs. Each was a word shared by
 /// chance between a question and an unrelated entry ("right now", "still", "how does it work").
 const SEARCH_FILLER: &[&str] = &[
-    "actually", "already", "anyone", "anything", "came", "currently", "else", "ever", "exactly",
-    "instead", "maybe", "much", "possible", "really", "right", "someone", "something", "still",
-    "sure", "thing", "things", "today", "tomorrow", "usually", "way", "work", "yesterday",
+    "actually",
+    "already",
+    "anyone",
+    "anything",
+    "came",
+    "currently",
+    "else",
+    "ever",
+    "exactly",
+    "instead",
+    "maybe",
+    "much",
+    "possible",
+    "really",
+    "right",
+    "someone",
+    "something",
+    "still",
+    "sure",
+    "thing",
+    "things",
+    "today",
+    "tomorrow",
+    "usually",
+    "way",
+    "work",
+    "yesterday",
 ];
 
 /// Words customers and knowledge files use for the same thing. A query word in a group matches
@@ -433,13 +457,30 @@ const SEARCH_FILLER: &[&str] = &[
 /// and blurs the shipping entries into each other (measured: more paraphrases answered wrongly).
 const SYNONYMS: &[&[&str]] = &[
     &["parcel", "parcels", "package", "packages", "shipment"],
-    &["refund", "refunded", "refunds", "reimburse", "reimbursed", "reimbursement"],
-    &["cost", "costs", "price", "prices", "charge", "charges", "fee", "fees"],
+    &[
+        "refund",
+        "refunded",
+        "refunds",
+        "reimburse",
+        "reimbursed",
+        "reimbursement",
+    ],
+    &[
+        "cost", "costs", "price", "prices", "charge", "charges", "fee", "fees",
+    ],
     &["amex", "visa", "mastercard", "card"],
-    &["jumper", "jumpers", "sweater", "sweaters", "pullover", "knitwear"],
+    &[
+        "jumper", "jumpers", "sweater", "sweaters", "pullover", "knitwear",
+    ],
     &["dryer", "tumble"],
     &["clothes", "clothing", "garment", "garments", "collection"],
-    &["eco", "sustainable", "sustainability", "green", "environment"],
+    &[
+        "eco",
+        "sustainable",
+        "sustainability",
+        "green",
+        "environment",
+    ],
     &["program", "programme", "club", "scheme"],
     &["colour", "colours", "color", "colors"],
     &["broke", "broken", "break", "smashed", "cracked"],
@@ -451,7 +492,13 @@ const SYNONYMS: &[&[&str]] = &[
     &["login", "log", "signin", "sign"],
     &["cancel", "cancellation", "cancelled", "canceled"],
     &["exchange", "swap", "replace"],
-    &["abroad", "internationally", "international", "overseas", "worldwide"],
+    &[
+        "abroad",
+        "internationally",
+        "international",
+        "overseas",
+        "worldwide",
+    ],
 ];
 
 /// The query terms of a text for the search: [`query_terms`] less [`SEARCH_FILLER`], each with
@@ -733,7 +780,8 @@ impl Kb {
         let mut term_rows: Vec<HashSet<usize>> = Vec::with_capacity(terms.len());
         let mut strong_rows: Vec<HashSet<usize>> = Vec::with_capacity(terms.len());
         {
-            let mut stmt = conn.prepare_cached("SELECT rowid FROM kb_index WHERE kb_index MATCH ?1")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT rowid FROM kb_index WHERE kb_index MATCH ?1")?;
             let mut run = |q: String| -> Result<HashSet<usize>, rusqlite::Error> {
                 let rows = stmt
                     .query_map([q], |r| r.get::<_, i64>(0))?
@@ -868,12 +916,13 @@ fn decide_in(kb: &RwLock<Kb>, min_score: f64, text: &str, language: Option<&str>
     let best_score = results.first().map(|(_, s)| *s);
     // Entries in another language than the customer's are never used as answers; entries
     // without a language fit everyone.
-    let fitting = results
-        .into_iter()
-        .find(|(entry, _)| match (language, entry.language.as_deref()) {
-            (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
-            _ => true,
-        });
+    let fitting =
+        results
+            .into_iter()
+            .find(|(entry, _)| match (language, entry.language.as_deref()) {
+                (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
+                _ => true,
+            });
     match fitting {
         Some((entry, score)) if score >= min_score => Outcome::Answer {
             text: entry.answer,
@@ -1025,9 +1074,7 @@ mod tests {
         let ranked_first = |set: &EvalSet| {
             set.paraphrases
                 .iter()
-                .filter(|p| {
-                    kb.search(&p.text, 1).first().map(|(e, _)| &e.id) == Some(&p.expected)
-                })
+                .filter(|p| kb.search(&p.text, 1).first().map(|(e, _)| &e.id) == Some(&p.expected))
                 .count() as f64
                 / set.paraphrases.len() as f64
         };
@@ -1057,7 +1104,8 @@ mod tests {
             // The tuned part only: looking at held-out misses would make them tuned too.
             for p in &tuned.paraphrases {
                 let out = r.decide(&p.text, None);
-                let ok = matches!(&out, Outcome::Answer { sources, .. } if sources[0] == p.expected);
+                let ok =
+                    matches!(&out, Outcome::Answer { sources, .. } if sources[0] == p.expected);
                 if !ok {
                     let top = kb.search(&p.text, 2);
                     println!(
@@ -1066,7 +1114,9 @@ mod tests {
                         p.expected,
                         out,
                         query_terms(&p.text),
-                        top.iter().map(|(e, s)| (e.id.clone(), *s)).collect::<Vec<_>>()
+                        top.iter()
+                            .map(|(e, s)| (e.id.clone(), *s))
+                            .collect::<Vec<_>>()
                     );
                 }
             }

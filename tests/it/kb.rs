@@ -260,11 +260,9 @@ async fn sighup_reloads_the_knowledge_files_and_logs_the_count() {
 
 /// The `kb_index` rows of a ledger file, by entry id (a separate connection, as any reader).
 fn ledger_index(path: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     let mut stmt = conn
         .prepare("SELECT entry_id FROM kb_index ORDER BY rowid")
         .unwrap();

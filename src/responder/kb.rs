@@ -863,10 +863,11 @@ const MIN_CORPUS: usize = 30;
 /// penalises texts whose distinctive words the entry lacks: one rare word shared by chance
 /// ("Australia" in "what is the capital of Australia?") scores below a real match. The square
 /// root keeps long texts from winning on volume. The factor 1.9 puts the default threshold 1.0
-/// where it was calibrated on `tests/data/kb_paraphrases.toml`: ~0.71 of paraphrases answered
-/// with the right entry, ~0.09 of unrelated questions answered at all (the test
-/// `default_threshold_meets_the_calibration_floors` prints the curve). Raising `min_score` to
-/// 1.2 gives ~0.66 / ~0.06; lowering it to 0.9 gives ~0.76 / ~0.12.
+/// where it was calibrated on `tests/data/kb_paraphrases.toml` (the test
+/// `default_threshold_meets_the_calibration_floors` prints the curve): on the part the search
+/// was tuned on, ~0.91 of paraphrases answered with the right entry and ~0.09 of unrelated
+/// questions answered at all; on the held-out part, ~0.67 and ~0.20 (10 questions). Raising
+/// `min_score` to 1.2 gives ~0.87 / ~0.06 (tuned); lowering it to 0.9 gives ~0.91 / ~0.12.
 fn normalise(evidence: f64, coverage: f64) -> f64 {
     1.9 * evidence.max(0.0).sqrt() * coverage
 }
@@ -1126,16 +1127,30 @@ mod tests {
                 }
             }
         }
+        // Just under the figures reached (tuned: 0.914 / 0.088 / 0.029; held-out: 0.667 / 0.200
+        // / 0.067), so that a change that loses recall or answers more strangers fails here.
         let f = measure(&kb, &tuned, DEFAULT_MIN_SCORE);
-        assert!(f.accuracy >= 0.70, "accuracy {:.3}", f.accuracy);
+        assert!(f.accuracy >= 0.90, "accuracy {:.3}", f.accuracy);
         assert!(
-            f.wrong_answer_rate <= 0.10,
+            f.wrong_answer_rate <= 0.09,
             "wrong-answer rate {:.3}",
             f.wrong_answer_rate
         );
         assert!(
-            f.paraphrase_wrong <= 0.10,
+            f.paraphrase_wrong <= 0.03,
             "paraphrases answered wrongly {:.3}",
+            f.paraphrase_wrong
+        );
+        let f = measure(&kb, &held, DEFAULT_MIN_SCORE);
+        assert!(f.accuracy >= 0.65, "held-out accuracy {:.3}", f.accuracy);
+        assert!(
+            f.wrong_answer_rate <= 0.20,
+            "held-out wrong-answer rate {:.3}",
+            f.wrong_answer_rate
+        );
+        assert!(
+            f.paraphrase_wrong <= 0.07,
+            "held-out paraphrases answered wrongly {:.3}",
             f.paraphrase_wrong
         );
     }
@@ -1277,6 +1292,76 @@ mod tests {
         .unwrap();
         assert_eq!(kb.search("what does it cost to ship?", 1)[0].0.id, "ship");
         assert_eq!(kb.search("cafe", 1)[0].0.id, "cafe");
+    }
+
+    #[test]
+    fn synonyms_match_and_count_once() {
+        let kb = Kb::from_entries(vec![
+            entry("card", "Do you take credit cards?", "Yes, all of them."),
+            entry("wrap", "Gift wrapping", "3 EUR."),
+            entry("ship", "Shipping costs", "Free over 50 EUR."),
+        ])
+        .unwrap();
+        let hit = kb.search("can I pay with amex", 1);
+        assert_eq!(hit[0].0.id, "card");
+        // "present" and "gift" are one term: the text's coverage is full, not doubled.
+        let one = kb.search("gift wrapping", 1)[0].1;
+        let both = kb.search("gift present wrapping", 1)[0].1;
+        assert_eq!(kb.search("present wrapping", 1)[0].0.id, "wrap");
+        assert!((one - both).abs() < 1e-9, "{one} vs {both}");
+        // "free of charge" is not a question about prices.
+        assert!(
+            search_terms("are returns free of charge?")
+                .iter()
+                .all(|g| !g.contains(&"cost".to_owned()))
+        );
+        assert!(
+            search_terms("what do you charge")
+                .iter()
+                .any(|g| g.contains(&"cost".to_owned()))
+        );
+        assert!(
+            search_terms("where is it right now, still waiting")
+                .iter()
+                .all(|g| g[0] != "right" && g[0] != "still")
+        );
+    }
+
+    #[tokio::test]
+    async fn ledger_index_is_rewritten_whole_and_an_older_kb_skips_rows_it_does_not_know() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let _ledger = crate::ledger::Ledger::open(&path).await.unwrap();
+        let store = KbStore::for_ledger(&path);
+        let old = store
+            .build(vec![entry("wrap", "Gift wrapping", "3 EUR.")])
+            .unwrap();
+        assert_eq!(old.search("gift wrapping", 1)[0].0.id, "wrap");
+        let new = store
+            .build(vec![entry("student", "Student discount", "10%.")])
+            .unwrap();
+        assert_eq!(new.search("student discount", 1)[0].0.id, "student");
+        assert!(new.search("gift wrapping", 1).is_empty());
+        // The old knowledge base now reads the new index (not yet swapped out): it answers
+        // nothing rather than another entry.
+        assert!(old.search("student discount", 1).is_empty());
+        let rows: i64 = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM kb_index", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn ledger_store_without_a_ledger_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.db");
+        let err = KbStore::Ledger(path.clone())
+            .build(vec![entry("a", "q", "a")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(!path.exists());
     }
 
     #[tokio::test]

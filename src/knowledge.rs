@@ -8,9 +8,11 @@
 //! checked together. Each re-index opens its own rusqlite connection on the ledger (WAL,
 //! busy_timeout) and rewrites every row in one `BEGIN IMMEDIATE` transaction; searches read in
 //! a transaction, so they see the old index or the new one, never half of it. The index is
-//! derived data: rebuilt from the files and `kb_learned` at every start. Re-indexing runs on
-//! `spawn_blocking` (it may wait for the ledger's write lock). `kb list` and `preview` must
-//! never write into a ledger a running daemon owns: they index in memory ([`KbStore::Memory`]).
+//! derived data: rebuilt from the files and `kb_learned` at every start. Neither touches a
+//! runtime worker: re-indexing runs on `spawn_blocking` (it may wait for the ledger's write
+//! lock), and so does the `kb` responder's search (`KbResponder::answer`). `preview` must never
+//! write into a ledger a running daemon owns: it reads the learned rows read-only and indexes in
+//! memory ([`KbStore::Memory`]); `kb list` builds no index at all.
 //!
 //! This module links the ledger and the responder; it decides nothing about tickets. A file
 //! that cannot be read or parsed keeps the last good entries (never an empty knowledge base)

@@ -120,14 +120,17 @@ impl Daemon {
         switch_mode(&ledger, config.bot.mode).await?;
         let responder = crate::responder::build_responder(&config)?;
         let knowledge = Arc::new(
-            crate::knowledge::LiveKb::load(&config.kb.dir, &config.kb.note_prefix).with_context(
-                || {
+            crate::knowledge::LiveKb::load(&config.kb.dir, &config.kb.note_prefix)
+                .with_context(|| {
                     format!(
                         "loading the knowledge base from {}",
                         config.kb.dir.display()
                     )
-                },
-            )?,
+                })?
+                // The index lives in the ledger file (see `knowledge`'s module doc).
+                .index_in(crate::responder::kb::KbStore::for_ledger(
+                    &config.ledger.path,
+                )),
         );
         knowledge
             .load_learned(&ledger, &*responder)
@@ -211,7 +214,7 @@ impl Daemon {
     /// that changed since the ledger last saw them (plus tracked ones that left the view, and
     /// ones waiting on a responder retry), decide and act on each.
     pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
-        self.knowledge.reload_if_changed(&*self.responder);
+        self.knowledge.reload_if_changed(&*self.responder).await;
         let (full_due, watermark, retry) = {
             let l = self.listing();
             // By the clock, so tests can move it; a clock that went back counts as due.
@@ -655,7 +658,7 @@ impl Daemon {
                 Some(()) = sweep_rx.recv() => Work::Sweep,
                 _ = tokio::time::sleep(sleep_for) => Work::Sweep,
                 _ = self.kb_reload.notified() => {
-                    self.knowledge.reload_files(&*self.responder, "SIGHUP");
+                    self.knowledge.reload_files(&*self.responder, "SIGHUP").await;
                     continue;
                 }
                 _ = retention.tick() => {

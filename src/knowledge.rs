@@ -1,10 +1,23 @@
 //! The live knowledge base: the entries of `kb.dir`'s files plus the entries learned from
-//! `#kb` internal notes (stored in the ledger), rebuilt into the responder's index when either
-//! changes. Also `perfectbot kb list`.
+//! `#kb` internal notes (stored in the ledger), re-indexed into the responder when either
+//! changes (a file changed, SIGHUP, a note learned). Also `perfectbot kb list`.
+//!
+//! Where the index lives ([`KbStore`]): for the daemon, in the ledger file itself, in the FTS5
+//! table `kb_index` (ledger migration V3), so the bot's whole state is one file that
+//! `sqlite3 ledger.db` can inspect (which entries, which ranking for a text), backed up and
+//! checked together. Each re-index opens its own rusqlite connection on the ledger (WAL,
+//! busy_timeout) and rewrites every row in one `BEGIN IMMEDIATE` transaction; searches read in
+//! a transaction, so they see the old index or the new one, never half of it. The index is
+//! derived data: rebuilt from the files and `kb_learned` at every start. Neither touches a
+//! runtime worker: re-indexing runs on `spawn_blocking` (it may wait for the ledger's write
+//! lock), and so does the `kb` responder's search (`KbResponder::answer`). `preview` must never
+//! write into a ledger a running daemon owns: it reads the learned rows read-only and indexes in
+//! memory ([`KbStore::Memory`]); `kb list` builds no index at all.
 //!
 //! This module links the ledger and the responder; it decides nothing about tickets. A file
 //! that cannot be read or parsed keeps the last good entries (never an empty knowledge base)
-//! and is logged with its name.
+//! and is logged with its name; so does an index that cannot be written (the responder keeps
+//! searching the previous one).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +30,7 @@ use serde_json::json;
 use crate::gorgias::Ticket;
 use crate::ledger::{LearnedRow, Ledger, LedgerError};
 use crate::responder::Responder;
-use crate::responder::kb::{self, Kb, KbEntry, KbError};
+use crate::responder::kb::{self, Kb, KbEntry, KbError, KbStore};
 use crate::responder::learn;
 
 /// What the knowledge files looked like when last read: (path, modified, length) of each.
@@ -32,6 +45,7 @@ struct State {
 /// The knowledge files' entries and the learned ones; see the module doc.
 pub struct LiveKb {
     dir: PathBuf,
+    store: KbStore,
     note_prefix: String,
     state: Mutex<State>,
     escalated: Mutex<Escalated>,
@@ -78,13 +92,14 @@ fn stamp(dir: &Path) -> DirStamp {
 
 impl LiveKb {
     /// Reads the knowledge files of `dir` (an error names the bad file); learned entries are
-    /// added with [`LiveKb::load_learned`].
+    /// added with [`LiveKb::load_learned`]. Indexes in memory until [`LiveKb::index_in`].
     pub fn load(dir: &Path, note_prefix: &str) -> Result<LiveKb, KbError> {
         // Stamped before reading: a file changed while it is read is read again next time.
         let stamp = stamp(dir);
         let files = kb::read_dir_entries(dir)?;
         Ok(LiveKb {
             dir: dir.to_owned(),
+            store: KbStore::Memory,
             note_prefix: note_prefix.to_owned(),
             state: Mutex::new(State {
                 files,
@@ -93,6 +108,17 @@ impl LiveKb {
             }),
             escalated: Mutex::new(Escalated::default()),
         })
+    }
+
+    /// Where the index is built from now on (the daemon: [`KbStore::for_ledger`]).
+    pub fn index_in(mut self, store: KbStore) -> LiveKb {
+        self.store = store;
+        self
+    }
+
+    /// Where the index is built.
+    pub fn store(&self) -> &KbStore {
+        &self.store
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -107,9 +133,9 @@ impl LiveKb {
         all
     }
 
-    /// The index over every entry.
+    /// The index over every entry, built in the store. Blocking (see [`KbStore::build`]).
     pub fn build(&self) -> Result<Kb, KbError> {
-        Kb::from_entries(self.entries())
+        self.store.build(self.entries())
     }
 
     /// Whether a knowledge file was added, removed or changed since the last read (a few
@@ -127,14 +153,14 @@ impl LiveKb {
         let learned = ledger.learned().await?;
         let n = learned.len();
         self.state().learned = learned;
-        self.install(responder);
+        self.install(responder).await;
         Ok(n)
     }
 
     /// Re-reads the knowledge files and swaps the rebuilt index into `responder`. A bad file
     /// keeps the last good entries and is logged (the error names it); it is not read again
     /// until the files change once more. Returns the entry count in use.
-    pub fn reload_files(&self, responder: &dyn Responder, why: &str) -> usize {
+    pub async fn reload_files(&self, responder: &dyn Responder, why: &str) -> usize {
         let stamp = stamp(&self.dir);
         match kb::read_dir_entries(&self.dir) {
             Ok(files) => {
@@ -143,7 +169,7 @@ impl LiveKb {
                     st.files = files;
                     st.stamp = stamp;
                 }
-                let n = self.install(responder);
+                let n = self.install(responder).await;
                 tracing::info!(
                     entries = n,
                     dir = %self.dir.display(),
@@ -163,9 +189,9 @@ impl LiveKb {
     }
 
     /// Re-reads the files if they changed since the last read.
-    pub fn reload_if_changed(&self, responder: &dyn Responder) {
+    pub async fn reload_if_changed(&self, responder: &dyn Responder) {
         if self.files_changed() {
-            self.reload_files(responder, "files changed");
+            self.reload_files(responder, "files changed").await;
         }
     }
 
@@ -254,17 +280,25 @@ impl LiveKb {
         self.escalated().seen.retain(|id, _| ids.contains(id));
     }
 
-    /// Builds the index and gives it to the responder; a build failure (which valid entries
-    /// cannot cause) keeps the responder's index. Returns the entry count.
-    fn install(&self, responder: &dyn Responder) -> usize {
-        match self.build() {
-            Ok(kb) => {
+    /// Builds the index (off the runtime: a ledger-backed build waits for the ledger's write
+    /// lock and writes the file) and gives it to the responder; a build failure keeps the
+    /// responder's index. Returns the entry count.
+    async fn install(&self, responder: &dyn Responder) -> usize {
+        let entries = self.entries();
+        let store = self.store.clone();
+        let built = tokio::task::spawn_blocking(move || store.build(entries)).await;
+        match built {
+            Ok(Ok(kb)) => {
                 let n = kb.len();
                 responder.replace_kb(kb);
                 n
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::error!(error = %e, "cannot rebuild the knowledge index; keeping the previous one");
+                0
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the knowledge index build panicked; keeping the previous one");
                 0
             }
         }
@@ -345,8 +379,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn changed_files_are_reloaded_and_a_bad_file_keeps_the_old_entries() {
+    #[tokio::test]
+    async fn changed_files_are_reloaded_and_a_bad_file_keeps_the_old_entries() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
         let live = LiveKb::load(dir.path(), "#kb").unwrap();
@@ -354,16 +388,65 @@ mod tests {
         assert!(!live.files_changed());
         write(dir.path(), "b.md", "## Student discount\nTen percent.\n");
         assert!(live.files_changed());
-        live.reload_if_changed(&r);
+        live.reload_if_changed(&r).await;
         assert!(!live.files_changed());
         assert_eq!(answers(&r, "student discount").as_deref(), Some("b.md#1"));
 
         write(dir.path(), "c.toml", "[[entries]\nquestion = ");
-        assert_eq!(live.reload_files(&r, "test"), 2);
+        assert_eq!(live.reload_files(&r, "test").await, 2);
         assert_eq!(live.entries().len(), 2);
         assert_eq!(answers(&r, "gift wrapping").as_deref(), Some("a.md#1"));
         // The bad file is not re-read on every poll.
         assert!(!live.files_changed());
+    }
+
+    fn index_rows(ledger: &Path) -> Vec<String> {
+        let conn = rusqlite::Connection::open(ledger).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT entry_id FROM kb_index ORDER BY rowid")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn ledger_index_holds_every_entry_and_follows_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let kb_dir = dir.path().join("kb");
+        std::fs::create_dir(&kb_dir).unwrap();
+        write(&kb_dir, "a.md", "## Gift wrapping\nYes, for free.\n");
+        let path = dir.path().join("ledger.db");
+        let ledger = Ledger::open(&path).await.unwrap();
+        let live = LiveKb::load(&kb_dir, "#kb")
+            .unwrap()
+            .index_in(KbStore::for_ledger(&path));
+        let r = KbResponder::new(Kb::from_entries(vec![]).unwrap(), 1.0);
+        assert!(index_rows(&path).is_empty());
+        live.load_learned(&ledger, &r).await.unwrap();
+        assert_eq!(index_rows(&path), ["a.md#1"]);
+        assert_eq!(answers(&r, "gift wrapping").as_deref(), Some("a.md#1"));
+
+        write(&kb_dir, "b.md", "## Student discount\nTen percent.\n");
+        live.reload_if_changed(&r).await;
+        assert_eq!(index_rows(&path), ["a.md#1", "b.md#1"]);
+        assert_eq!(answers(&r, "student discount").as_deref(), Some("b.md#1"));
+
+        // A bad file keeps the index (in the ledger too) as it was.
+        write(&kb_dir, "c.toml", "[[entries]\nquestion = ");
+        assert_eq!(live.reload_files(&r, "test").await, 2);
+        assert_eq!(index_rows(&path), ["a.md#1", "b.md#1"]);
+        assert_eq!(answers(&r, "gift wrapping").as_deref(), Some("a.md#1"));
+    }
+
+    #[test]
+    fn in_memory_ledger_path_indexes_in_memory() {
+        assert_eq!(KbStore::for_ledger(Path::new(":memory:")), KbStore::Memory);
+        assert_eq!(
+            KbStore::for_ledger(Path::new("/var/lib/perfectbot/ledger.db")),
+            KbStore::Ledger(PathBuf::from("/var/lib/perfectbot/ledger.db"))
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Each line typed (or piped) is a customer message. It goes through what the engine does with a
 //! customer turn: [`intent::classify`] first (a request for a person or frustration hands over),
-//! then the responder built by [`build_responder`] (the daemon's own code path). The decision is
+//! then the responder built by [`build_responder_with`] (the daemon's own code path). The decision is
 //! shown: an answer with its sources and score, "no knowledge" with the best score, or a handover
 //! with its reason and the message the customer would get (the `handover.messages.online`
 //! template: preview assumes the team is online).
@@ -12,8 +12,10 @@
 //! line: a JSON object with `--json` (the field names `decision`, `reason`, `text`, `sources`,
 //! `score` are a promise to scripts), a readable line otherwise.
 //!
-//! Preview must not touch Gorgias or the ledger: it reads the config and the knowledge base, and
-//! calls the responder (which for `openai` is the configured endpoint), nothing else.
+//! Preview must not touch Gorgias or write to the ledger: it reads the config, the knowledge
+//! files and, when the ledger file exists, the entries learned from `#kb` notes (a read-only
+//! open: a running daemon owns that file), indexes them in memory, and calls the responder
+//! (which for `openai` is the configured endpoint), nothing else.
 
 use std::io::{IsTerminal as _, Write};
 use std::path::Path;
@@ -27,8 +29,10 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 use crate::config::{self, Config};
 use crate::daemon::policy_for;
 use crate::engine::Policy;
+use crate::knowledge::learned_entry;
 use crate::responder::intent::{self, Intent};
-use crate::responder::{HandoverReason, Outcome, Responder, Speaker, Turn, build_responder};
+use crate::responder::kb::{self, Kb};
+use crate::responder::{HandoverReason, Outcome, Responder, Speaker, Turn, build_responder_with};
 
 /// What the bot would do with one customer message.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,10 +102,18 @@ pub struct Preview {
 }
 
 impl Preview {
-    /// Builds the responder exactly as the daemon does, and the policy (bot user id 0: preview
-    /// never asks Gorgias who the bot is).
-    pub fn from_config(config: &Config) -> anyhow::Result<Preview> {
-        let responder = build_responder(config)?;
+    /// Builds the responder as the daemon does, over the same entries (files, plus the notes
+    /// learned in the ledger when its file exists) but indexed in memory, and the policy (bot
+    /// user id 0: preview never asks Gorgias who the bot is).
+    pub async fn from_config(config: &Config) -> anyhow::Result<Preview> {
+        let mut entries = kb::read_dir_entries(&config.kb.dir).with_context(|| {
+            format!(
+                "loading the knowledge base from {}",
+                config.kb.dir.display()
+            )
+        })?;
+        entries.extend(learned_entries(&config.ledger.path).await);
+        let responder = build_responder_with(config, Kb::from_entries(entries)?)?;
         // The same bound the daemon puts around the responder.
         let timeout = config
             .timing
@@ -249,10 +261,31 @@ where
     }
 }
 
+/// The entries learned from `#kb` notes in the ledger at `path`, read-only; none when the file
+/// does not exist yet. A ledger that cannot be read (e.g. written by another version) is
+/// reported and skipped: preview still works on the files.
+async fn learned_entries(path: &Path) -> Vec<kb::KbEntry> {
+    if !path.is_file() {
+        return vec![];
+    }
+    let read = async {
+        let ledger = crate::ops::open_ledger(path).await?;
+        anyhow::Ok(ledger.learned().await?)
+    };
+    match read.await {
+        Ok(rows) => rows.iter().map(learned_entry).collect(),
+        Err(e) => {
+            tracing::warn!(ledger = %path.display(), error = %e,
+                "cannot read the learned knowledge from the ledger; previewing the files only");
+            vec![]
+        }
+    }
+}
+
 /// `perfectbot preview --config FILE [--json]`: stdin to stdout, interactive on a terminal.
 pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<()> {
     let config = config::load(config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let preview = Preview::from_config(&config)?;
+    let preview = Preview::from_config(&config).await?;
     let interactive = std::io::stdin().is_terminal();
     if interactive && !json {
         println!(
@@ -404,6 +437,60 @@ mod tests {
             d.to_json()["error"],
             "responder failing is unavailable: down"
         );
+    }
+
+    /// A config whose knowledge folder holds one entry and whose ledger is `dir/ledger.db`.
+    fn config_in(dir: &Path) -> Config {
+        let kb_dir = dir.join("kb");
+        std::fs::create_dir_all(&kb_dir).unwrap();
+        std::fs::write(kb_dir.join("a.md"), "## Gift wrapping\nYes, for free.\n").unwrap();
+        let mut config = Config::for_tests("http://127.0.0.1:9", "bot@example.com", "key");
+        config.kb.dir = kb_dir;
+        config.ledger.path = dir.join("ledger.db");
+        config
+    }
+
+    #[tokio::test]
+    async fn preview_answers_from_notes_learned_in_the_ledger_without_writing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path());
+        let ledger = crate::ledger::Ledger::open(&config.ledger.path)
+            .await
+            .unwrap();
+        let now = jiff::Timestamp::from_second(1).unwrap();
+        let row = crate::ledger::LearnedRow {
+            id: "note:11".into(),
+            ticket_id: 3,
+            message_id: 11,
+            question: "Do you sponsor sports teams?".into(),
+            answer: "No sponsoring, sorry.".into(),
+            updated_at: now,
+        };
+        assert!(ledger.sync_learned(3, vec![row], now).await.unwrap());
+
+        let p = Preview::from_config(&config).await.unwrap();
+        let d = p.decide(&[], "do you sponsor sports teams").await;
+        assert_eq!(d.decision, "answer", "{d:?}");
+        assert_eq!(d.sources, ["note:11"]);
+        assert_eq!(d.text, "No sponsoring, sorry.");
+        let d = p.decide(&[], "gift wrapping").await;
+        assert_eq!(d.sources, ["a.md#1"]);
+        // Preview indexed in memory: the daemon's index in the ledger was left alone.
+        let count: i64 = rusqlite::Connection::open(&config.ledger.path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM kb_index", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 0);
+    }
+
+    #[tokio::test]
+    async fn preview_without_a_ledger_uses_the_files_and_creates_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path());
+        let p = Preview::from_config(&config).await.unwrap();
+        let d = p.decide(&[], "gift wrapping").await;
+        assert_eq!(d.sources, ["a.md#1"]);
+        assert!(!config.ledger.path.exists());
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub use learned::LearnedRow;
 pub use records::{NewEvent, PruneStats};
 pub use types::*;
 
+pub(crate) use schema::KB_INDEX_TABLE;
+
 /// A handle on the ledger. Cheap to clone: clones share one connection and its thread.
 #[derive(Clone)]
 pub struct Ledger {

@@ -92,18 +92,30 @@ CREATE TABLE kb_learned (
 CREATE INDEX kb_learned_by_ticket ON kb_learned(ticket_id);
 "#;
 
+/// The knowledge index table: the FTS5 table the knowledge base searches. The daemon's index
+/// lives in the ledger (migration V3); tests, `kb list` and `preview` build the same table in
+/// memory. Columns: question, answer, keywords (searched, BM25 weights in `responder::kb`) and
+/// `entry_id` (not searched: resolves a row to its entry). Part of a released migration: a
+/// change needs a new migration, not an edit.
+pub(crate) const KB_INDEX_TABLE: &str = "CREATE VIRTUAL TABLE kb_index USING fts5(\
+     question, answer, keywords, entry_id UNINDEXED, \
+     tokenize = 'porter unicode61 remove_diacritics 2');";
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1).comment("tickets, actions, events, meta"),
         M::up(V2).comment("kb_learned"),
+        // V3: the knowledge index. Derived data: the daemon rewrites every row at start, on a
+        // file change, SIGHUP or a learned note, so no bookkeeping table is needed.
+        M::up(KB_INDEX_TABLE).comment("kb_index (FTS5)"),
     ])
 }
 
 /// The schema version after all migrations (what `user_version` must read).
 pub(crate) fn latest_version() -> i64 {
     // One per `M::up` in `migrations()`.
-    2
+    3
 }
 
 /// Pragmas for the daemon's read-write connection.

@@ -1,6 +1,7 @@
 //! The knowledge base: question/answer entries loaded from a folder of TOML and Markdown files,
-//! indexed in an in-memory SQLite FTS5 table and searched with BM25; and the `kb` responder
-//! built on it.
+//! indexed in a SQLite FTS5 table (`kb_index`: in the ledger file for the daemon, in memory for
+//! tests, `kb list` and `preview`, see [`KbStore`]) and searched with BM25; and the `kb`
+//! responder built on it.
 //!
 //! File formats (a promise to users, keep them stable):
 //! - `*.toml`: `[[entries]]` tables with `question` and `answer` (required), `keywords = [..]`
@@ -12,15 +13,17 @@
 //! This module must not decide what to do when nothing matches: it reports the best score and
 //! the engine hands over.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde::Deserialize;
 
 use super::text;
 use super::{AnswerFuture, Outcome, Responder, ResponderError, Turn};
+use crate::ledger::KB_INDEX_TABLE;
 
 /// The default `kb.min_score`: the normalised score an entry needs to be used as an answer.
 pub const DEFAULT_MIN_SCORE: f64 = 1.0;
@@ -62,6 +65,11 @@ pub enum KbError {
     Invalid { id: String, problem: String },
     #[error("cannot build the knowledge index: {0}")]
     Index(#[from] rusqlite::Error),
+    #[error("cannot index the knowledge base in the ledger {path}: {source}")]
+    Ledger {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 }
 
 #[derive(Deserialize)]
@@ -408,6 +416,119 @@ pub(crate) fn query_terms(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Words that carry no topic in a question to a shop, on top of [`STOPWORDS`] (which the intent
+/// detector shares, so they stay apart): time fillers and vague verbs. Each was a word shared by
+/// chance between a question and an unrelated entry ("right now", "still", "how does it work").
+const SEARCH_FILLER: &[&str] = &[
+    "actually",
+    "already",
+    "anyone",
+    "anything",
+    "came",
+    "currently",
+    "else",
+    "ever",
+    "exactly",
+    "instead",
+    "maybe",
+    "much",
+    "possible",
+    "really",
+    "right",
+    "someone",
+    "something",
+    "still",
+    "sure",
+    "thing",
+    "things",
+    "today",
+    "tomorrow",
+    "usually",
+    "way",
+    "work",
+    "yesterday",
+];
+
+/// Words customers and knowledge files use for the same thing. A query word in a group matches
+/// an entry holding any word of it, and counts once (coverage does not grow with synonyms).
+/// Plain shop vocabulary, so that a knowledge base need not list every variant as a keyword;
+/// each group is one sense (no "order" in the parcel group: it would match everything). Not
+/// delivery~shipping: in a shop most entries speak of both, so the merged word weighs nothing
+/// and blurs the shipping entries into each other (measured: more paraphrases answered wrongly).
+const SYNONYMS: &[&[&str]] = &[
+    &["parcel", "parcels", "package", "packages", "shipment"],
+    &[
+        "refund",
+        "refunded",
+        "refunds",
+        "reimburse",
+        "reimbursed",
+        "reimbursement",
+    ],
+    &[
+        "cost", "costs", "price", "prices", "charge", "charges", "fee", "fees",
+    ],
+    &["amex", "visa", "mastercard", "card"],
+    &[
+        "jumper", "jumpers", "sweater", "sweaters", "pullover", "knitwear",
+    ],
+    &["dryer", "tumble"],
+    &["clothes", "clothing", "garment", "garments", "collection"],
+    &[
+        "eco",
+        "sustainable",
+        "sustainability",
+        "green",
+        "environment",
+    ],
+    &["program", "programme", "club", "scheme"],
+    &["colour", "colours", "color", "colors"],
+    &["broke", "broken", "break", "smashed", "cracked"],
+    &["tear", "torn", "ripped", "rip", "hole"],
+    &["present", "gift"],
+    &["zip", "zipper"],
+    &["shop", "store", "showroom", "boutique"],
+    &["coupon", "voucher", "promo", "code"],
+    &["login", "log", "signin", "sign"],
+    &["cancel", "cancellation", "cancelled", "canceled"],
+    &["exchange", "swap", "replace"],
+    &[
+        "abroad",
+        "internationally",
+        "international",
+        "overseas",
+        "worldwide",
+    ],
+];
+
+/// The query terms of a text for the search: [`query_terms`] less [`SEARCH_FILLER`], each with
+/// its synonyms (the term itself first).
+fn search_terms(text: &str) -> Vec<Vec<String>> {
+    // "free of charge" means free, whatever it is about: "charge" would pull in the prices.
+    let text = text.to_lowercase().replace("free of charge", "free");
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    for term in query_terms(&text) {
+        if SEARCH_FILLER.contains(&term.as_str()) {
+            continue;
+        }
+        let mut group = vec![term.clone()];
+        if let Some(syn) = SYNONYMS.iter().find(|g| g.contains(&term.as_str())) {
+            group.extend(syn.iter().filter(|w| **w != term).map(|w| (*w).to_owned()));
+        }
+        // Two words of one group in a text ("ship ... delivery") are one term.
+        if !groups.iter().any(|g| g.contains(&term)) {
+            groups.push(group);
+        }
+    }
+    groups
+}
+
+/// An FTS5 query matching any word of a group (each quoted: no operator can slip in).
+fn any_of(group: &[String]) -> String {
+    let words: Vec<String> = group.iter().map(|w| format!("\"{w}\"")).collect();
+    format!("({})", words.join(" OR "))
+}
+
 /// The knowledge files of `dir`: its `*.toml` and `*.md` files (not recursive, hidden files
 /// skipped), sorted by name.
 pub fn knowledge_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -458,15 +579,101 @@ pub fn read_dir_entries(dir: &Path) -> Result<Vec<KbEntry>, KbError> {
     Ok(entries)
 }
 
-/// BM25 column weights, in the table's column order (question, answer, keywords): a question
-/// word counts ten times an answer word, a keyword five times.
-const BM25: &str = "bm25(kb, 10.0, 1.0, 5.0)";
+/// BM25 column weights, in the table's column order (question, answer, keywords, entry_id): a
+/// question word counts ten times an answer word, a keyword five times; the id is not searched.
+const BM25: &str = "bm25(kb_index, 10.0, 1.0, 5.0, 0.0)";
 
-/// A searchable knowledge base. Owns an in-memory SQLite connection holding the FTS5 index;
-/// searches lock it briefly (they take well under a millisecond on hundreds of entries).
+/// How long the re-index waits for the ledger's writer before giving up (the ledger's own
+/// transactions are milliseconds long).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where a knowledge index lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KbStore {
+    /// A private in-memory SQLite database (tests, `kb list`, `preview`).
+    Memory,
+    /// The `kb_index` table of the ledger file at this path (the daemon). The ledger must exist
+    /// and be migrated (schema V3) before the first build.
+    Ledger(PathBuf),
+}
+
+impl KbStore {
+    /// The store for the daemon's ledger path: the ledger file itself, or memory for an
+    /// in-memory ledger (`:memory:` cannot be shared between connections).
+    pub fn for_ledger(path: &Path) -> KbStore {
+        if path.as_os_str().is_empty() || path == Path::new(":memory:") {
+            KbStore::Memory
+        } else {
+            KbStore::Ledger(path.to_owned())
+        }
+    }
+
+    /// Indexes `entries` here and returns the knowledge base searching it. Blocking (SQLite
+    /// I/O, and for the ledger a wait for its write lock): call it off the async runtime.
+    pub fn build(&self, entries: Vec<KbEntry>) -> Result<Kb, KbError> {
+        match self {
+            KbStore::Memory => Kb::from_entries(entries),
+            KbStore::Ledger(path) => Kb::index_in_ledger(path, entries),
+        }
+    }
+}
+
+/// A searchable knowledge base: the entries, and a SQLite connection on the FTS5 index over
+/// them (in memory, or the ledger's `kb_index` table). Searches lock the connection briefly
+/// (well under a millisecond on hundreds of page-cached entries).
 pub struct Kb {
     entries: Vec<KbEntry>,
+    by_id: HashMap<String, usize>,
     conn: Mutex<Connection>,
+}
+/// Checks that ids are unique and non-empty and questions and answers non-empty; returns each
+/// id's position.
+fn validate(entries: &[KbEntry]) -> Result<HashMap<String, usize>, KbError> {
+    let mut ids = HashMap::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let invalid = |problem: &str| KbError::Invalid {
+            id: entry.id.clone(),
+            problem: problem.to_owned(),
+        };
+        if entry.id.trim().is_empty() {
+            return Err(invalid("has an empty id"));
+        }
+        if ids.insert(entry.id.clone(), i).is_some() {
+            return Err(invalid("is defined twice"));
+        }
+        if entry.question.trim().is_empty() {
+            return Err(invalid("has an empty question"));
+        }
+        if entry.answer.trim().is_empty() {
+            return Err(invalid("has an empty answer"));
+        }
+    }
+    Ok(ids)
+}
+
+/// Replaces every row of `kb_index` with `entries` in one `BEGIN IMMEDIATE` transaction (in
+/// WAL mode a deferred one that turns into a writer gets SQLITE_BUSY at once). Row ids are the
+/// entries' positions.
+fn write_index(conn: &mut Connection, entries: &[KbEntry]) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute("DELETE FROM kb_index", [])?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO kb_index (rowid, question, answer, keywords, entry_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (i, entry) in entries.iter().enumerate() {
+            let rowid = i64::try_from(i).expect("fewer than 2^63 entries");
+            insert.execute(params![
+                rowid,
+                entry.question,
+                entry.answer,
+                entry.keywords.join(" ; "),
+                entry.id
+            ])?;
+        }
+    }
+    tx.commit()
 }
 
 impl std::fmt::Debug for Kb {
@@ -485,50 +692,44 @@ impl Kb {
         Kb::from_entries(read_dir_entries(dir)?)
     }
 
-    /// Builds a knowledge base from entries (e.g. files plus entries learned from `#kb` notes).
-    /// Ids must be unique and questions and answers non-empty. An empty list is allowed and
+    /// Builds a knowledge base from entries (e.g. files plus entries learned from `#kb` notes),
+    /// indexed in a private in-memory database. Ids must be unique and questions and answers non-empty. An empty list is allowed and
     /// yields a knowledge base that never matches.
     pub fn from_entries(entries: Vec<KbEntry>) -> Result<Kb, KbError> {
-        let mut ids = HashSet::new();
-        for entry in &entries {
-            let invalid = |problem: &str| KbError::Invalid {
-                id: entry.id.clone(),
-                problem: problem.to_owned(),
-            };
-            if entry.id.trim().is_empty() {
-                return Err(invalid("has an empty id"));
-            }
-            if !ids.insert(entry.id.as_str()) {
-                return Err(invalid("is defined twice"));
-            }
-            if entry.question.trim().is_empty() {
-                return Err(invalid("has an empty question"));
-            }
-            if entry.answer.trim().is_empty() {
-                return Err(invalid("has an empty answer"));
-            }
-        }
-        let conn = Connection::open_in_memory()?;
-        conn.execute_batch(
-            "CREATE VIRTUAL TABLE kb USING fts5(question, answer, keywords, \
-             tokenize = 'porter unicode61 remove_diacritics 2');",
-        )?;
-        {
-            let mut insert = conn.prepare(
-                "INSERT INTO kb (rowid, question, answer, keywords) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (i, entry) in entries.iter().enumerate() {
-                let rowid = i64::try_from(i).expect("fewer than 2^63 entries");
-                insert.execute(params![
-                    rowid,
-                    entry.question,
-                    entry.answer,
-                    entry.keywords.join(" ; ")
-                ])?;
-            }
-        }
+        let by_id = validate(&entries)?;
+        let mut conn = Connection::open_in_memory()?;
+        conn.execute_batch(KB_INDEX_TABLE)?;
+        write_index(&mut conn, &entries)?;
         Ok(Kb {
             entries,
+            by_id,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Indexes `entries` in the `kb_index` table of the ledger at `path` and returns the
+    /// knowledge base searching it, on its own connection. The rewrite is one `BEGIN IMMEDIATE`
+    /// transaction (delete every row, insert every entry): searches, which read in a
+    /// transaction of their own, see the old index or the new one, never a mix. Blocking.
+    pub fn index_in_ledger(path: &Path, entries: Vec<KbEntry>) -> Result<Kb, KbError> {
+        let by_id = validate(&entries)?;
+        let in_ledger = |source| KbError::Ledger {
+            path: path.to_owned(),
+            source,
+        };
+        // No CREATE flag: the ledger (and its migrations) belong to `Ledger::open`.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(in_ledger)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(in_ledger)?;
+        // The ledger file is already in WAL mode (persistent). NORMAL, not the ledger's FULL: the
+        // index is rebuilt from the files and `kb_learned` at every start, so a commit lost to a
+        // power cut costs nothing, while FULL would fsync on every re-index.
+        conn.execute_batch("PRAGMA synchronous = NORMAL;")
+            .map_err(in_ledger)?;
+        write_index(&mut conn, &entries).map_err(in_ledger)?;
+        Ok(Kb {
+            entries,
+            by_id,
             conn: Mutex::new(conn),
         })
     }
@@ -565,17 +766,22 @@ impl Kb {
     }
 
     fn search_rows(&self, text: &str, k: usize) -> Result<Vec<(usize, f64)>, rusqlite::Error> {
-        let terms = query_terms(text);
+        let terms = search_terms(text);
         if terms.is_empty() || k == 0 || self.entries.is_empty() {
             return Ok(Vec::new());
         }
         // A poisoned lock only means another search panicked; the index itself is read-only.
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        // One read transaction for all the statements below: with the index in the ledger, a
+        // re-index committed meanwhile must not mix old and new rows. Dropped (rolled back, it
+        // wrote nothing) at the end.
+        let conn = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         // Which entries each term matches, through the same tokenizer (so stemming applies).
         let mut term_rows: Vec<HashSet<usize>> = Vec::with_capacity(terms.len());
         let mut strong_rows: Vec<HashSet<usize>> = Vec::with_capacity(terms.len());
         {
-            let mut stmt = conn.prepare_cached("SELECT rowid FROM kb WHERE kb MATCH ?1")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT rowid FROM kb_index WHERE kb_index MATCH ?1")?;
             let mut run = |q: String| -> Result<HashSet<usize>, rusqlite::Error> {
                 let rows = stmt
                     .query_map([q], |r| r.get::<_, i64>(0))?
@@ -586,20 +792,24 @@ impl Kb {
                     .collect())
             };
             for term in &terms {
-                term_rows.push(run(format!("\"{term}\""))?);
-                strong_rows.push(run(format!("{{question keywords}} : \"{term}\""))?);
+                term_rows.push(run(any_of(term))?);
+                strong_rows.push(run(format!("{{question keywords}} : {}", any_of(term)))?);
             }
         }
         let query = terms
             .iter()
-            .map(|t| format!("\"{t}\""))
+            .map(|t| any_of(t))
             .collect::<Vec<_>>()
             .join(" OR ");
-        let sql = format!("SELECT rowid FROM kb WHERE kb MATCH ?1 ORDER BY {BM25} LIMIT ?2");
+        let sql = format!(
+            "SELECT rowid, entry_id FROM kb_index WHERE kb_index MATCH ?1 ORDER BY {BM25} LIMIT ?2"
+        );
         let mut stmt = conn.prepare_cached(&sql)?;
         let limit = i64::try_from(k.max(20)).unwrap_or(i64::MAX);
         let candidates = stmt
-            .query_map(params![query, limit], |r| r.get::<_, i64>(0))?
+            .query_map(params![query, limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         // Floor the corpus size so that a small knowledge base still gives its words weight
         // (with 3 entries, a word in 2 of them would otherwise count for nothing).
@@ -608,8 +818,11 @@ impl Kb {
         let total_idf: f64 = term_rows.iter().map(|rows| idf(rows.len())).sum();
         let mut scored: Vec<(usize, f64)> = candidates
             .into_iter()
-            .filter_map(|rowid| {
+            .filter_map(|(rowid, entry_id)| {
                 let row = usize::try_from(rowid).ok()?;
+                // A row of an index newer than this knowledge base (re-indexed, not swapped in
+                // yet: a few microseconds) is skipped rather than answered with another entry.
+                let index = *self.by_id.get(&entry_id)?;
                 let evidence: f64 = term_rows
                     .iter()
                     .zip(&strong_rows)
@@ -623,7 +836,7 @@ impl Kb {
                         }
                     })
                     .sum();
-                Some((row, normalise(evidence, evidence / total_idf)))
+                Some((index, normalise(evidence, evidence / total_idf)))
             })
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -650,10 +863,11 @@ const MIN_CORPUS: usize = 30;
 /// penalises texts whose distinctive words the entry lacks: one rare word shared by chance
 /// ("Australia" in "what is the capital of Australia?") scores below a real match. The square
 /// root keeps long texts from winning on volume. The factor 1.9 puts the default threshold 1.0
-/// where it was calibrated on `tests/data/kb_paraphrases.toml`: ~0.71 of paraphrases answered
-/// with the right entry, ~0.09 of unrelated questions answered at all (the test
-/// `default_threshold_meets_the_calibration_floors` prints the curve). Raising `min_score` to
-/// 1.2 gives ~0.66 / ~0.06; lowering it to 0.9 gives ~0.76 / ~0.12.
+/// where it was calibrated on `tests/data/kb_paraphrases.toml` (the test
+/// `default_threshold_meets_the_calibration_floors` prints the curve): on the part the search
+/// was tuned on, ~0.91 of paraphrases answered with the right entry and ~0.09 of unrelated
+/// questions answered at all; on the held-out part, ~0.67 and ~0.20 (10 questions). Raising
+/// `min_score` to 1.2 gives ~0.87 / ~0.06 (tuned); lowering it to 0.9 gives ~0.91 / ~0.12.
 fn normalise(evidence: f64, coverage: f64) -> f64 {
     1.9 * evidence.max(0.0).sqrt() * coverage
 }
@@ -690,28 +904,33 @@ impl KbResponder {
         self.min_score
     }
 
-    /// The decision for one text, synchronous (the search is in memory).
+    /// The decision for one text, synchronous: a SQLite search, sub-millisecond, but on a
+    /// ledger-backed index it is still file I/O; async callers use [`Responder::answer`].
     pub fn decide(&self, text: &str, language: Option<&str>) -> Outcome {
-        let kb = self.kb.read().unwrap_or_else(|p| p.into_inner());
-        let results = kb.search(text, 5);
-        let best_score = results.first().map(|(_, s)| *s);
-        // Entries in another language than the customer's are never used as answers; entries
-        // without a language fit everyone.
-        let fitting =
-            results
-                .into_iter()
-                .find(|(entry, _)| match (language, entry.language.as_deref()) {
-                    (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
-                    _ => true,
-                });
-        match fitting {
-            Some((entry, score)) if score >= self.min_score => Outcome::Answer {
-                text: entry.answer,
-                sources: vec![entry.id],
-                score,
-            },
-            _ => Outcome::NoKnowledge { best_score },
-        }
+        decide_in(&self.kb, self.min_score, text, language)
+    }
+}
+
+fn decide_in(kb: &RwLock<Kb>, min_score: f64, text: &str, language: Option<&str>) -> Outcome {
+    let kb = kb.read().unwrap_or_else(|p| p.into_inner());
+    let results = kb.search(text, 5);
+    let best_score = results.first().map(|(_, s)| *s);
+    // Entries in another language than the customer's are never used as answers; entries
+    // without a language fit everyone.
+    let fitting =
+        results
+            .into_iter()
+            .find(|(entry, _)| match (language, entry.language.as_deref()) {
+                (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
+                _ => true,
+            });
+    match fitting {
+        Some((entry, score)) if score >= min_score => Outcome::Answer {
+            text: entry.answer,
+            sources: vec![entry.id],
+            score,
+        },
+        _ => Outcome::NoKnowledge { best_score },
     }
 }
 
@@ -726,8 +945,21 @@ impl Responder for KbResponder {
     }
 
     fn answer<'a>(&'a self, turn: &'a Turn) -> AnswerFuture<'a> {
+        // The search is SQLite (for the daemon, on the ledger file): never on a runtime worker.
+        // spawn_blocking rather than block_in_place, which panics on a current-thread runtime.
+        let kb = Arc::clone(&self.kb);
+        let min_score = self.min_score;
+        let text = turn.text();
+        let language = turn.language.clone();
         Box::pin(async move {
-            Ok::<_, ResponderError>(self.decide(&turn.text(), turn.language.as_deref()))
+            tokio::task::spawn_blocking(move || {
+                decide_in(&kb, min_score, &text, language.as_deref())
+            })
+            .await
+            .map_err(|e| ResponderError::Internal {
+                responder: "kb".to_owned(),
+                detail: format!("the knowledge base search panicked: {e}"),
+            })
         })
     }
 }
@@ -762,14 +994,19 @@ mod tests {
         paraphrases: Vec<Paraphrase>,
         unrelated: Vec<Unrelated>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Clone)]
     struct Paraphrase {
         text: String,
         expected: String,
+        /// Written before the recall tuning and never tuned on.
+        #[serde(default)]
+        held_out: bool,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Clone)]
     struct Unrelated {
         text: String,
+        #[serde(default)]
+        held_out: bool,
     }
 
     struct Figures {
@@ -779,6 +1016,24 @@ mod tests {
         paraphrase_wrong: f64,
         /// Unrelated questions answered at all.
         wrong_answer_rate: f64,
+    }
+
+    /// The part of the set with `held_out` equal to `held_out`.
+    fn part(set: &EvalSet, held_out: bool) -> EvalSet {
+        EvalSet {
+            paraphrases: set
+                .paraphrases
+                .iter()
+                .filter(|p| p.held_out == held_out)
+                .cloned()
+                .collect(),
+            unrelated: set
+                .unrelated
+                .iter()
+                .filter(|u| u.held_out == held_out)
+                .cloned()
+                .collect(),
+        }
     }
 
     fn measure(kb: &Kb, set: &EvalSet, min_score: f64) -> Figures {
@@ -817,35 +1072,85 @@ mod tests {
         for p in &set.paraphrases {
             assert!(ids.contains(&p.expected), "unknown id {}", p.expected);
         }
-        let ranked_first = set
-            .paraphrases
-            .iter()
-            .filter(|p| kb.search(&p.text, 1).first().map(|(e, _)| &e.id) == Some(&p.expected))
-            .count() as f64
-            / set.paraphrases.len() as f64;
+        let ranked_first = |set: &EvalSet| {
+            set.paraphrases
+                .iter()
+                .filter(|p| kb.search(&p.text, 1).first().map(|(e, _)| &e.id) == Some(&p.expected))
+                .count() as f64
+                / set.paraphrases.len() as f64
+        };
+        let (tuned, held) = (part(&set, false), part(&set, true));
         println!(
-            "kb calibration: {} entries, {} paraphrases, {} unrelated; expected entry ranked first: {ranked_first:.3}",
+            "kb calibration: {} entries; tuned part {} paraphrases / {} unrelated, held-out part {} / {}; expected entry ranked first: tuned {:.3}, held-out {:.3}",
             kb.len(),
-            set.paraphrases.len(),
-            set.unrelated.len()
+            tuned.paraphrases.len(),
+            tuned.unrelated.len(),
+            held.paraphrases.len(),
+            held.unrelated.len(),
+            ranked_first(&tuned),
+            ranked_first(&held),
         );
-        for min_score in [0.8, 0.9, DEFAULT_MIN_SCORE, 1.1, 1.2, 1.5] {
-            let f = measure(&kb, &set, min_score);
-            println!(
-                "kb min_score={min_score:.1}: top-1 accuracy {:.3}, paraphrases answered wrongly {:.3}, unrelated answered (wrong-answer rate) {:.3}",
-                f.accuracy, f.paraphrase_wrong, f.wrong_answer_rate
-            );
+        println!("kb min_score | part     | top-1 acc | paraphrases wrong | unrelated answered");
+        for min_score in [0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5] {
+            for (name, part) in [("tuned", &tuned), ("held-out", &held), ("all", &set)] {
+                let f = measure(&kb, part, min_score);
+                println!(
+                    "kb {min_score:>9.1} | {name:<8} | {:>9.3} | {:>17.3} | {:>18.3}",
+                    f.accuracy, f.paraphrase_wrong, f.wrong_answer_rate
+                );
+            }
         }
-        let f = measure(&kb, &set, DEFAULT_MIN_SCORE);
-        assert!(f.accuracy >= 0.70, "accuracy {:.3}", f.accuracy);
+        if std::env::var_os("KB_EVAL_MISSES").is_some() {
+            let r = KbResponder::new(Kb::from_entries(kb.entries()).unwrap(), DEFAULT_MIN_SCORE);
+            // The tuned part only: looking at held-out misses would make them tuned too.
+            for p in &tuned.paraphrases {
+                let out = r.decide(&p.text, None);
+                let ok =
+                    matches!(&out, Outcome::Answer { sources, .. } if sources[0] == p.expected);
+                if !ok {
+                    let top = kb.search(&p.text, 2);
+                    println!(
+                        "MISS {:?} want {} got {:?}; terms {:?}; top {:?}",
+                        p.text,
+                        p.expected,
+                        out,
+                        query_terms(&p.text),
+                        top.iter()
+                            .map(|(e, s)| (e.id.clone(), *s))
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
+            for u in &tuned.unrelated {
+                if let Outcome::Answer { sources, score, .. } = r.decide(&u.text, None) {
+                    println!("WRONG {:?} -> {sources:?} {score:.2}", u.text);
+                }
+            }
+        }
+        // Just under the figures reached (tuned: 0.914 / 0.088 / 0.029; held-out: 0.667 / 0.200
+        // / 0.067), so that a change that loses recall or answers more strangers fails here.
+        let f = measure(&kb, &tuned, DEFAULT_MIN_SCORE);
+        assert!(f.accuracy >= 0.90, "accuracy {:.3}", f.accuracy);
         assert!(
-            f.wrong_answer_rate <= 0.10,
+            f.wrong_answer_rate <= 0.09,
             "wrong-answer rate {:.3}",
             f.wrong_answer_rate
         );
         assert!(
-            f.paraphrase_wrong <= 0.10,
+            f.paraphrase_wrong <= 0.03,
             "paraphrases answered wrongly {:.3}",
+            f.paraphrase_wrong
+        );
+        let f = measure(&kb, &held, DEFAULT_MIN_SCORE);
+        assert!(f.accuracy >= 0.65, "held-out accuracy {:.3}", f.accuracy);
+        assert!(
+            f.wrong_answer_rate <= 0.20,
+            "held-out wrong-answer rate {:.3}",
+            f.wrong_answer_rate
+        );
+        assert!(
+            f.paraphrase_wrong <= 0.07,
+            "held-out paraphrases answered wrongly {:.3}",
             f.paraphrase_wrong
         );
     }
@@ -987,6 +1292,76 @@ mod tests {
         .unwrap();
         assert_eq!(kb.search("what does it cost to ship?", 1)[0].0.id, "ship");
         assert_eq!(kb.search("cafe", 1)[0].0.id, "cafe");
+    }
+
+    #[test]
+    fn synonyms_match_and_count_once() {
+        let kb = Kb::from_entries(vec![
+            entry("card", "Do you take credit cards?", "Yes, all of them."),
+            entry("wrap", "Gift wrapping", "3 EUR."),
+            entry("ship", "Shipping costs", "Free over 50 EUR."),
+        ])
+        .unwrap();
+        let hit = kb.search("can I pay with amex", 1);
+        assert_eq!(hit[0].0.id, "card");
+        // "present" and "gift" are one term: the text's coverage is full, not doubled.
+        let one = kb.search("gift wrapping", 1)[0].1;
+        let both = kb.search("gift present wrapping", 1)[0].1;
+        assert_eq!(kb.search("present wrapping", 1)[0].0.id, "wrap");
+        assert!((one - both).abs() < 1e-9, "{one} vs {both}");
+        // "free of charge" is not a question about prices.
+        assert!(
+            search_terms("are returns free of charge?")
+                .iter()
+                .all(|g| !g.contains(&"cost".to_owned()))
+        );
+        assert!(
+            search_terms("what do you charge")
+                .iter()
+                .any(|g| g.contains(&"cost".to_owned()))
+        );
+        assert!(
+            search_terms("where is it right now, still waiting")
+                .iter()
+                .all(|g| g[0] != "right" && g[0] != "still")
+        );
+    }
+
+    #[tokio::test]
+    async fn ledger_index_is_rewritten_whole_and_an_older_kb_skips_rows_it_does_not_know() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let _ledger = crate::ledger::Ledger::open(&path).await.unwrap();
+        let store = KbStore::for_ledger(&path);
+        let old = store
+            .build(vec![entry("wrap", "Gift wrapping", "3 EUR.")])
+            .unwrap();
+        assert_eq!(old.search("gift wrapping", 1)[0].0.id, "wrap");
+        let new = store
+            .build(vec![entry("student", "Student discount", "10%.")])
+            .unwrap();
+        assert_eq!(new.search("student discount", 1)[0].0.id, "student");
+        assert!(new.search("gift wrapping", 1).is_empty());
+        // The old knowledge base now reads the new index (not yet swapped out): it answers
+        // nothing rather than another entry.
+        assert!(old.search("student discount", 1).is_empty());
+        let rows: i64 = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM kb_index", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn ledger_store_without_a_ledger_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.db");
+        let err = KbStore::Ledger(path.clone())
+            .build(vec![entry("a", "q", "a")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(!path.exists());
     }
 
     #[tokio::test]

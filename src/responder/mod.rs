@@ -222,6 +222,12 @@ pub fn build_responder(config: &Config) -> anyhow::Result<Arc<dyn Responder>> {
             config.kb.dir.display()
         )
     })?;
+    build_responder_with(config, kb)
+}
+
+/// The configured responder (`responder.kind`) over a knowledge base built by the caller
+/// (`preview`: files plus the ledger's learned entries).
+pub fn build_responder_with(config: &Config, kb: kb::Kb) -> anyhow::Result<Arc<dyn Responder>> {
     Ok(match config.responder.kind {
         ResponderKind::Kb => Arc::new(kb::KbResponder::new(kb, config.kb.min_score)),
         ResponderKind::OpenAi => {

@@ -257,3 +257,49 @@ async fn sighup_reloads_the_knowledge_files_and_logs_the_count() {
     child.wait().unwrap();
     drop(sim);
 }
+
+/// The `kb_index` rows of a ledger file, by entry id (a separate connection, as any reader).
+fn ledger_index(path: &Path) -> Vec<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT entry_id FROM kb_index ORDER BY rowid")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_indexes_the_knowledge_base_in_the_ledger_and_reindexes_changes() {
+    let app = spawn_app(|_, _| {}).await;
+    let kb_dir = app.daemon.config.kb.dir.clone();
+    let ledger = app.daemon.config.ledger.path.clone();
+    let files: Vec<String> = perfectbot::responder::kb::read_dir_entries(&kb_dir)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert!(!files.is_empty());
+    assert_eq!(ledger_index(&ledger), files);
+
+    std::fs::write(
+        kb_dir.join("zz-pets.md"),
+        "## Can I bring my dog into the shop?\nDogs on a leash are welcome in the shop.\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ledger_index(&ledger).contains(&"zz-pets.md#1".to_owned()) {
+        assert!(
+            Instant::now() < deadline,
+            "the changed file never reached the ledger's index"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ledger_index(&ledger).len(), files.len() + 1);
+    let dog = app.chat(None, "can I bring my dog to the shop?");
+    wait_reply(&app, dog, "Dogs on a leash are welcome").await;
+    app.stop().await;
+}

@@ -2327,7 +2327,8 @@ mod tests {
         previous: Vec<String>,
         #[serde(default)]
         answered: bool,
-        /// 2 = held out: written before the rules were tuned on it (absent = batch 1).
+        /// 2 = held out: written before the rules were tuned on it (absent = batch 1);
+        /// 3 = written blind and never tuned on: its figures are the honest estimate.
         #[serde(default = "batch_one")]
         batch: u32,
     }
@@ -2434,16 +2435,29 @@ mod tests {
         held_out.print("held-out batch 2");
         let whole = Scores::new(&pairs(&|_| true));
         whole.print("whole set");
+        let tuned = Scores::new(&pairs(&|b| b <= 2));
+        tuned.print("batches 1-2 (tuned on)");
+        let blind = Scores::new(&pairs(&|b| b == 3));
+        blind.print("held-out batch 3 (never tuned on)");
 
-        // Floors: just under what the rules reach on the whole set (1.000 for both classes
-        // after session 2's tuning; batch 2 scored handover P 0.900 R 0.600, frustrated
-        // P 1.000 R 0.592 before it).
-        let floors = [("handover", 0.97, 0.97), ("frustrated", 0.97, 0.97)];
-        for (class, min_p, min_r) in floors {
+        // Floors on the tuned batches 1-2: just under what the rules reach there (1.000 for
+        // both classes after session 2's tuning; batch 2 scored handover P 0.900 R 0.600,
+        // frustrated P 1.000 R 0.592 before it).
+        // Floors on batch 3, written blind and never tuned on: about 0.05 under what it
+        // measured (handover P 1.000 R 0.867, frustrated P 1.000 R 0.900), so a regression
+        // fails without tuning on it. Do not raise these by tuning rules on batch 3: write a
+        // new blind batch instead.
+        let floors = [
+            (&tuned, "batches 1-2", "handover", 0.97, 0.97),
+            (&tuned, "batches 1-2", "frustrated", 0.97, 0.97),
+            (&blind, "batch 3", "handover", 0.95, 0.81),
+            (&blind, "batch 3", "frustrated", 0.95, 0.85),
+        ];
+        for (scores, set_name, class, min_p, min_r) in floors {
             let c = CLASSES.iter().position(|k| *k == class).expect("class");
-            let (p, r, ..) = whole.class(c);
-            assert!(p >= min_p, "{class} precision {p:.3} < {min_p}");
-            assert!(r >= min_r, "{class} recall {r:.3} < {min_r}");
+            let (p, r, ..) = scores.class(c);
+            assert!(p >= min_p, "{set_name}: {class} precision {p:.3} < {min_p}");
+            assert!(r >= min_r, "{set_name}: {class} recall {r:.3} < {min_r}");
         }
 
         // Hard rule: a negated request ("no need for an agent", "kein Mensch nötig") is never

@@ -137,20 +137,31 @@ impl OpenAiResponder {
 
     /// The entries that ground a turn: the best [`GROUNDING_ENTRIES`] for its text, without
     /// entries in another language than the customer's (entries without one fit everyone).
-    fn grounding(&self, turn: &Turn) -> Vec<(KbEntry, f64)> {
-        let kb = self.kb.read().unwrap_or_else(|p| p.into_inner());
-        let language = turn.language.as_deref();
-        kb.search(&turn.text(), GROUNDING_ENTRIES)
-            .into_iter()
-            .filter(|(entry, _)| match (language, entry.language.as_deref()) {
-                (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
-                _ => true,
-            })
-            .collect()
+    /// The search is SQLite (on the ledger file, for the daemon): off the runtime's workers.
+    async fn grounding(&self, turn: &Turn) -> Result<Vec<(KbEntry, f64)>, ResponderError> {
+        let kb = Arc::clone(&self.kb);
+        let (text, language) = (turn.text(), turn.language.clone());
+        tokio::task::spawn_blocking(move || {
+            let kb = kb.read().unwrap_or_else(|p| p.into_inner());
+            kb.search(&text, GROUNDING_ENTRIES)
+                .into_iter()
+                .filter(
+                    |(entry, _)| match (language.as_deref(), entry.language.as_deref()) {
+                        (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
+                        _ => true,
+                    },
+                )
+                .collect()
+        })
+        .await
+        .map_err(|e| ResponderError::Internal {
+            responder: "openai".to_owned(),
+            detail: format!("the knowledge base search panicked: {e}"),
+        })
     }
 
     async fn decide(&self, turn: &Turn) -> Result<Outcome, ResponderError> {
-        let entries = self.grounding(turn);
+        let entries = self.grounding(turn).await?;
         if entries.is_empty() {
             return Ok(Outcome::NoKnowledge { best_score: None });
         }

@@ -55,7 +55,7 @@ enum Command {
     },
     /// Measure the bot against the built-in simulator (see BENCHMARKS.md).
     Bench {
-        /// fast: a few minutes; full: about a quarter of an hour.
+        /// fast: a few minutes; full: about 45 minutes.
         #[arg(long, value_enum, default_value = "fast")]
         size: perfectbot::bench::Size,
         /// Print the figures as JSON instead of a table.

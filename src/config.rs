@@ -51,7 +51,7 @@ pub const BUILTIN_LANGUAGES: [&str; 7] = ["en", "fr", "de", "es", "it", "nl", "p
 
 /// Built-in translations of the four default messages, in `MESSAGE_KEYS` order. `{next_open}`
 /// renders in the message's language as a phrase of time ("lundi à 09:00 CET", "am Montag um
-/// 09:00 CET", see `hours::NextOpen::describe`), or as the language's "soon" ([`FillIns`]), so
+/// 09:00 CET", see [`crate::hours::NextOpen::describe`]), or as the language's "soon" ([`FillIns`]), so
 /// the sentence must read with either. Formal address (vous, Sie, usted, Lei, u); Portuguese
 /// reads for both Brazil and Portugal.
 const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [

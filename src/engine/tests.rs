@@ -1023,8 +1023,8 @@ fn a_plan_interrupted_after_its_reply_is_replanned_with_the_same_keys() {
     assert_eq!(reply_keys, vec!["m1".to_string()]);
 }
 
-/// After hours, opening Monday 30 November 09:00 CET (four days after `t0`... as data: the
-/// engine only puts it into words).
+/// After hours, opening Monday 30 November 09:00 CET (plain data: the engine only puts it
+/// into words, so it need not match `t0`).
 fn closed_until_monday() -> Availability {
     Availability::AfterHours {
         next_open: Some(crate::hours::NextOpen {

@@ -50,16 +50,17 @@ const MESSAGE_KEYS: [&str; 4] = ["online", "no_agents", "after_hours", "email_re
 pub const BUILTIN_LANGUAGES: [&str; 7] = ["en", "fr", "de", "es", "it", "nl", "pt"];
 
 /// Built-in translations of the four default messages, in `MESSAGE_KEYS` order. `{next_open}`
-/// renders as "Monday 09:00 CET" whatever the language, hence the "label: {next_open}" shape
-/// outside English. Formal address (vous, Sie, usted, Lei, u); Portuguese reads for both
-/// Brazil and Portugal.
+/// renders in the message's language as a phrase of time ("lundi à 09:00 CET", "am Montag um
+/// 09:00 CET", see [`crate::hours::NextOpen::describe`]), or as the language's "soon" ([`FillIns`]), so
+/// the sentence must read with either. Formal address (vous, Sie, usted, Lei, u); Portuguese
+/// reads for both Brazil and Portugal.
 const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
     (
         "fr",
         [
             "Merci de votre patience ! Je transmets votre demande à un membre de notre équipe, qui vous répondra ici dans quelques instants.",
             "J'ai transmis votre conversation à notre équipe. Tout le monde est occupé pour le moment, mais quelqu'un vous répondra dès que possible.",
-            "Notre équipe est absente pour le moment. Réouverture : {next_open}. Nous vous répondrons à ce moment-là.",
+            "Notre équipe est absente pour le moment. Nous serons de retour {next_open} et vous répondrons à ce moment-là.",
             "Avant de vous mettre en relation avec notre équipe, pourriez-vous m'indiquer votre adresse e-mail afin que nous puissions assurer le suivi ?",
         ],
     ),
@@ -68,7 +69,7 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
         [
             "Vielen Dank für Ihre Geduld! Ich leite Sie jetzt an ein Mitglied unseres Teams weiter. Sie erhalten hier in Kürze eine Antwort.",
             "Ich habe Ihr Gespräch an unser Team weitergeleitet. Im Moment sind alle beschäftigt, aber wir melden uns so schnell wie möglich bei Ihnen.",
-            "Unser Team ist gerade nicht erreichbar. Wieder für Sie da: {next_open}. Dann melden wir uns bei Ihnen.",
+            "Unser Team ist gerade nicht erreichbar. Wir sind {next_open} wieder für Sie da und melden uns dann bei Ihnen.",
             "Bevor ich Sie an unser Team weiterleite: Könnten Sie mir Ihre E-Mail-Adresse nennen, damit wir uns bei Ihnen melden können?",
         ],
     ),
@@ -77,7 +78,7 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
         [
             "¡Gracias por su paciencia! Le paso ahora con un miembro de nuestro equipo, que le responderá aquí en breve.",
             "He pasado su conversación a nuestro equipo. En este momento todos están ocupados, pero alguien le responderá lo antes posible.",
-            "Nuestro equipo no está disponible en este momento. Volvemos: {next_open}. Le responderemos entonces.",
+            "Nuestro equipo no está disponible en este momento. Volvemos {next_open} y le responderemos entonces.",
             "Antes de pasarle con nuestro equipo, ¿podría indicarnos su dirección de correo electrónico para que podamos hacer el seguimiento?",
         ],
     ),
@@ -86,7 +87,7 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
         [
             "Grazie per la pazienza! La metto ora in contatto con un membro del nostro team, che le risponderà qui a breve.",
             "Ho inoltrato la sua conversazione al nostro team. Al momento sono tutti occupati, ma qualcuno le risponderà il prima possibile.",
-            "Il nostro team al momento non è disponibile. Riapertura: {next_open}. Le risponderemo non appena saremo di nuovo operativi.",
+            "Il nostro team al momento non è disponibile. Saremo di nuovo operativi {next_open} e le risponderemo allora.",
             "Prima di passarla al nostro team, potrebbe indicarmi il suo indirizzo email, così potremo ricontattarla?",
         ],
     ),
@@ -95,7 +96,7 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
         [
             "Bedankt voor uw geduld! Ik verbind u nu door met een collega van ons team. U krijgt hier binnenkort een reactie.",
             "Ik heb uw gesprek doorgestuurd naar ons team. Iedereen is op dit moment bezet, maar we nemen zo snel mogelijk contact met u op.",
-            "Ons team is op dit moment offline. Weer bereikbaar: {next_open}. Dan nemen we contact met u op.",
+            "Ons team is op dit moment offline. We zijn {next_open} weer bereikbaar en nemen dan contact met u op.",
             "Voordat ik u doorverbind met ons team: wilt u uw e-mailadres met ons delen, zodat we contact met u kunnen opnemen?",
         ],
     ),
@@ -104,11 +105,95 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
         [
             "Obrigado pela sua paciência! Vou transferir a sua conversa agora para alguém da nossa equipe, que responderá aqui em breve.",
             "Transferi a sua conversa para a nossa equipe. Neste momento estão todos ocupados, mas alguém responderá assim que possível.",
-            "A nossa equipe está offline neste momento. Voltamos: {next_open}. Responderemos nesse momento.",
+            "A nossa equipe está offline neste momento. Estaremos de volta {next_open} e responderemos nesse momento.",
             "Antes de transferir a sua conversa para a nossa equipe, poderia indicar o seu endereço de e-mail para que possamos dar seguimento?",
         ],
     ),
 ];
+
+/// The words a handover message gets where a placeholder has no value, in one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FillIns {
+    /// For `{next_open}` when the next opening is unknown: "soon".
+    pub next_open: &'static str,
+    /// For `{customer_name}` when the customer has no name: "there" ("Hi there"). Empty means
+    /// the placeholder goes with the space before it ("Hallo {customer_name}," -> "Hallo,"):
+    /// most languages greet without a stand-in word.
+    pub customer_name: &'static str,
+    /// For `{email}` when no address is known: "your email".
+    pub email: &'static str,
+}
+
+/// [`FillIns`] for each of [`BUILTIN_LANGUAGES`], English first.
+const BUILTIN_FILL_INS: [(&str, FillIns); 7] = [
+    (
+        "en",
+        FillIns {
+            next_open: "soon",
+            customer_name: "there",
+            email: "your email",
+        },
+    ),
+    (
+        "fr",
+        FillIns {
+            next_open: "bientôt",
+            customer_name: "à vous",
+            email: "votre adresse e-mail",
+        },
+    ),
+    (
+        "de",
+        FillIns {
+            next_open: "bald",
+            customer_name: "",
+            email: "Ihre E-Mail-Adresse",
+        },
+    ),
+    (
+        "es",
+        FillIns {
+            next_open: "pronto",
+            customer_name: "",
+            email: "su correo electrónico",
+        },
+    ),
+    (
+        "it",
+        FillIns {
+            next_open: "a breve",
+            customer_name: "",
+            email: "il suo indirizzo email",
+        },
+    ),
+    (
+        "nl",
+        FillIns {
+            next_open: "binnenkort",
+            customer_name: "",
+            email: "uw e-mailadres",
+        },
+    ),
+    (
+        "pt",
+        FillIns {
+            next_open: "em breve",
+            customer_name: "",
+            email: "o seu e-mail",
+        },
+    ),
+];
+
+impl FillIns {
+    /// The words in `language` (a lower-case ISO 639-1 code, see [`language_code`]); English
+    /// for `None` and for languages without built-in words.
+    pub fn for_language(language: Option<&str>) -> FillIns {
+        let english = BUILTIN_FILL_INS[0].1;
+        language
+            .and_then(|code| BUILTIN_FILL_INS.iter().find(|(c, _)| *c == code))
+            .map_or(english, |(_, words)| *words)
+    }
+}
 
 /// Every ISO 639-1 code: a `[handover.messages.xx]` table must name one of these.
 const ISO_639_1: &str = "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce \

@@ -558,7 +558,7 @@ impl Daemon {
     pub async fn availability(&self, now: Timestamp) -> Availability {
         if !self.hours.is_open(now) {
             return Availability::AfterHours {
-                next_open: self.hours.describe_next_open(now),
+                next_open: self.hours.next_open_local(now),
             };
         }
         let cached = *self.presence.lock().expect("presence mutex poisoned");

@@ -208,29 +208,41 @@ impl BusinessHours {
         None
     }
 
-    /// The next opening in words, in the business's time zone: "Monday 09:00 CET". Always the
-    /// weekday name (never "today"/"tomorrow"), so a template reads "We open again Monday 09:00
-    /// CET". Seven or more days ahead the date is added: "Monday 5 January 09:00 CET".
-    /// `None` when open now or never opening.
+    /// The next opening in English words, in the business's time zone: "Monday 09:00 CET".
+    /// Always the weekday name (never "today"/"tomorrow"), so a template reads "We open again
+    /// Monday 09:00 CET". Seven or more days ahead the date is added: "Monday 5 January 09:00
+    /// CET". `None` when open now or never opening. Same as [`Self::describe_next_open_in`]
+    /// with no language.
     pub fn describe_next_open(&self, now: Timestamp) -> Option<String> {
+        self.describe_next_open_in(now, None)
+    }
+
+    /// The next opening in words in `language` (a Gorgias tag: "fr", "fr-FR", "pt_BR"; see
+    /// [`NextOpen::describe`] for the forms). Unknown or absent language: English.
+    pub fn describe_next_open_in(&self, now: Timestamp, language: Option<&str>) -> Option<String> {
+        Some(self.next_open_local(now)?.describe(language))
+    }
+
+    /// The next opening as the business's wall clock shows it, ready to be put into words in
+    /// any language ([`NextOpen::describe`]). `None` when open now or never opening.
+    pub fn next_open_local(&self, now: Timestamp) -> Option<NextOpen> {
         let at = self.next_open(now)?;
         let local = self.tz.to_datetime(at);
         let today = self.tz.to_datetime(now).date();
         let days_ahead = today.until(local.date()).ok()?.get_days();
-        let when = if days_ahead >= 7 {
-            local.strftime("%A %-d %B %H:%M").to_string()
-        } else {
-            local.strftime("%A %H:%M").to_string()
-        };
         let info = self.tz.to_offset_info(at);
         let abbr = info.abbreviation();
         // tzdata writes zones without a letter abbreviation as "-03"/"+0530".
-        let abbr = if abbr.starts_with('+') || abbr.starts_with('-') {
+        let zone = if abbr.starts_with('+') || abbr.starts_with('-') {
             format!("UTC{abbr}")
         } else {
             abbr.to_string()
         };
-        Some(format!("{when} {abbr}"))
+        Some(NextOpen {
+            local,
+            days_ahead,
+            zone,
+        })
     }
 
     /// The time zone name as configured or as Gorgias gave it (e.g. "US/Pacific").
@@ -253,6 +265,248 @@ impl BusinessHours {
         self.tz.to_timestamp(day.to_datetime(Time::midnight())).ok()
     }
 }
+
+/// The next opening: local wall time in the business's zone, how many local days ahead of
+/// `now` it is, and the zone's abbreviation at that instant. Plain data, so the engine can put
+/// it into words in each ticket's language without knowing the hours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextOpen {
+    /// The opening as the business's wall clock shows it.
+    pub local: DateTime,
+    /// Local calendar days from `now` to the opening (0 = later today).
+    pub days_ahead: i32,
+    /// The zone's abbreviation at the opening ("CET", "CEST", "PST"; "UTC-03" when tzdata has
+    /// no letters).
+    pub zone: String,
+}
+
+impl NextOpen {
+    /// The opening in words, in `language` (a Gorgias tag such as "fr", "DE", "pt_BR"; unknown
+    /// or absent = English). Always the weekday, 24-hour time and the zone; seven or more days
+    /// ahead the date too. Outside English the words are a phrase of time that reads where the
+    /// language's "soon" would (the built-in templates rely on this):
+    ///
+    /// - en: "Monday 09:00 CET", "Thursday 1 January 09:00 CET"
+    /// - fr: "lundi à 09:00 CET", "jeudi 1er janvier à 09:00 CET"
+    /// - de: "am Montag um 09:00 CET", "am Donnerstag, 1. Januar um 09:00 CET"
+    /// - es: "el lunes a las 09:00 CET", "el jueves 1 de enero a las 09:00 CET"
+    /// - it: "lunedì alle 09:00 CET", "giovedì 1 gennaio alle 09:00 CET"
+    /// - nl: "maandag om 09:00 CET", "donderdag 1 januari om 09:00 CET"
+    /// - pt: "segunda-feira às 09:00 CET", "quinta-feira, 1 de janeiro, às 09:00 CET"
+    ///
+    /// English keeps its historical form (no "on"/"at") so existing custom templates read as
+    /// before.
+    pub fn describe(&self, language: Option<&str>) -> String {
+        let lang = language
+            .and_then(crate::config::language_code)
+            .unwrap_or_default();
+        let date = self.local.date();
+        let wd = weekday_index(date);
+        let day = date.day();
+        let month = usize::try_from(date.month() - 1).expect("months are 1..=12");
+        let hm = self.local.strftime("%H:%M");
+        let zone = &self.zone;
+        let far = self.days_ahead >= 7;
+        match lang.as_str() {
+            "fr" => {
+                let name = FR_DAYS[wd];
+                if far {
+                    let nth = if day == 1 {
+                        "1er".to_string()
+                    } else {
+                        day.to_string()
+                    };
+                    format!("{name} {nth} {} à {hm} {zone}", FR_MONTHS[month])
+                } else {
+                    format!("{name} à {hm} {zone}")
+                }
+            }
+            "de" => {
+                let name = DE_DAYS[wd];
+                if far {
+                    format!("am {name}, {day}. {} um {hm} {zone}", DE_MONTHS[month])
+                } else {
+                    format!("am {name} um {hm} {zone}")
+                }
+            }
+            "es" => {
+                let name = ES_DAYS[wd];
+                if far {
+                    format!("el {name} {day} de {} a las {hm} {zone}", ES_MONTHS[month])
+                } else {
+                    format!("el {name} a las {hm} {zone}")
+                }
+            }
+            "it" => {
+                let name = IT_DAYS[wd];
+                if far {
+                    format!("{name} {day} {} alle {hm} {zone}", IT_MONTHS[month])
+                } else {
+                    format!("{name} alle {hm} {zone}")
+                }
+            }
+            "nl" => {
+                let name = NL_DAYS[wd];
+                if far {
+                    format!("{name} {day} {} om {hm} {zone}", NL_MONTHS[month])
+                } else {
+                    format!("{name} om {hm} {zone}")
+                }
+            }
+            "pt" => {
+                let name = PT_DAYS[wd];
+                if far {
+                    format!("{name}, {day} de {}, às {hm} {zone}", PT_MONTHS[month])
+                } else {
+                    format!("{name} às {hm} {zone}")
+                }
+            }
+            _ => {
+                let when = if far {
+                    self.local.strftime("%A %-d %B %H:%M").to_string()
+                } else {
+                    self.local.strftime("%A %H:%M").to_string()
+                };
+                format!("{when} {zone}")
+            }
+        }
+    }
+}
+
+// Monday first, as `weekday_index`; months January first. Lower case where the language writes
+// them so mid-sentence.
+const FR_DAYS: [&str; 7] = [
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+];
+const FR_MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+const DE_DAYS: [&str; 7] = [
+    "Montag",
+    "Dienstag",
+    "Mittwoch",
+    "Donnerstag",
+    "Freitag",
+    "Samstag",
+    "Sonntag",
+];
+const DE_MONTHS: [&str; 12] = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+];
+const ES_DAYS: [&str; 7] = [
+    "lunes",
+    "martes",
+    "miércoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "domingo",
+];
+const ES_MONTHS: [&str; 12] = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+];
+const IT_DAYS: [&str; 7] = [
+    "lunedì",
+    "martedì",
+    "mercoledì",
+    "giovedì",
+    "venerdì",
+    "sabato",
+    "domenica",
+];
+const IT_MONTHS: [&str; 12] = [
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "novembre",
+    "dicembre",
+];
+const NL_DAYS: [&str; 7] = [
+    "maandag",
+    "dinsdag",
+    "woensdag",
+    "donderdag",
+    "vrijdag",
+    "zaterdag",
+    "zondag",
+];
+const NL_MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+const PT_DAYS: [&str; 7] = [
+    "segunda-feira",
+    "terça-feira",
+    "quarta-feira",
+    "quinta-feira",
+    "sexta-feira",
+    "sábado",
+    "domingo",
+];
+const PT_MONTHS: [&str; 12] = [
+    "janeiro",
+    "fevereiro",
+    "março",
+    "abril",
+    "maio",
+    "junho",
+    "julho",
+    "agosto",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+];
 
 fn weekday_index(date: Date) -> usize {
     // to_monday_zero_offset is 0..=6 by construction.
@@ -564,6 +818,127 @@ mod tests {
         assert_eq!(
             h.describe_next_open(ts("2025-12-19T19:00:00Z")).as_deref(),
             Some("Thursday 1 January 09:00 CET")
+        );
+    }
+
+    #[test]
+    fn friday_evening_in_paris_describes_monday_in_each_language_across_the_weekend() {
+        let h = paris_office();
+        // Friday 2025-01-17 20:00 Paris (winter): next open Monday 09:00 CET.
+        let friday = ts("2025-01-17T19:00:00Z");
+        let cases = [
+            (None, "Monday 09:00 CET"),
+            (Some("en"), "Monday 09:00 CET"),
+            (Some("fr"), "lundi à 09:00 CET"),
+            (Some("fr-FR"), "lundi à 09:00 CET"),
+            (Some("DE"), "am Montag um 09:00 CET"),
+            (Some("es_MX"), "el lunes a las 09:00 CET"),
+            (Some("it"), "lunedì alle 09:00 CET"),
+            (Some("nl"), "maandag om 09:00 CET"),
+            (Some("pt-BR"), "segunda-feira às 09:00 CET"),
+            // No words for Swedish (or a malformed tag): English, as before.
+            (Some("sv"), "Monday 09:00 CET"),
+            (Some("fra"), "Monday 09:00 CET"),
+        ];
+        for (lang, want) in cases {
+            assert_eq!(
+                h.describe_next_open_in(friday, lang).as_deref(),
+                Some(want),
+                "{lang:?}"
+            );
+        }
+        // Saturday and Sunday too: the next opening is still Monday, never "tomorrow".
+        for weekend in ["2025-01-18T12:00:00Z", "2025-01-19T22:00:00Z"] {
+            assert_eq!(
+                h.describe_next_open_in(ts(weekend), Some("fr")).as_deref(),
+                Some("lundi à 09:00 CET")
+            );
+        }
+        // Thursday evening: Friday.
+        assert_eq!(
+            h.describe_next_open_in(ts("2025-01-16T19:00:00Z"), Some("de"))
+                .as_deref(),
+            Some("am Freitag um 09:00 CET")
+        );
+        assert_eq!(
+            h.describe_next_open_in(ts("2025-01-17T10:00:00Z"), Some("fr")),
+            None
+        );
+    }
+
+    #[test]
+    fn localised_opening_after_the_paris_dst_change_names_cest_then_cet() {
+        let h = paris_office();
+        // Spring forward Sunday 2025-03-30: from Friday evening (CET) to Monday 09:00 CEST.
+        let spring = ts("2025-03-28T19:00:00Z");
+        assert_eq!(
+            h.describe_next_open_in(spring, Some("fr")).as_deref(),
+            Some("lundi à 09:00 CEST")
+        );
+        assert_eq!(
+            h.describe_next_open_in(spring, Some("de")).as_deref(),
+            Some("am Montag um 09:00 CEST")
+        );
+        assert_eq!(
+            h.describe_next_open_in(spring, Some("es")).as_deref(),
+            Some("el lunes a las 09:00 CEST")
+        );
+        // Fall back Sunday 2025-10-26: from Friday evening (CEST) to Monday 09:00 CET. The wall
+        // time stays 09:00 although the UTC instant moved by an hour.
+        let fall = ts("2025-10-24T19:00:00Z");
+        let local = h.next_open_local(fall).expect("opens");
+        assert_eq!((local.days_ahead, local.zone.as_str()), (3, "CET"));
+        assert_eq!(
+            h.describe_next_open_in(fall, Some("fr")).as_deref(),
+            Some("lundi à 09:00 CET")
+        );
+        assert_eq!(
+            h.describe_next_open_in(fall, Some("de")).as_deref(),
+            Some("am Montag um 09:00 CET")
+        );
+        assert_eq!(
+            h.describe_next_open_in(fall, Some("es")).as_deref(),
+            Some("el lunes a las 09:00 CET")
+        );
+    }
+
+    #[test]
+    fn far_localised_openings_name_the_date_in_the_language() {
+        let h = BusinessHours::new(
+            "Europe/Paris",
+            vec![range("mon-fri", "09:00", "18:00")],
+            (22..=31).map(|d| date(2025, 12, d)).collect(),
+        )
+        .unwrap();
+        let before_christmas = ts("2025-12-19T19:00:00Z");
+        let cases = [
+            ("en", "Thursday 1 January 09:00 CET"),
+            ("fr", "jeudi 1er janvier à 09:00 CET"),
+            ("de", "am Donnerstag, 1. Januar um 09:00 CET"),
+            ("es", "el jueves 1 de enero a las 09:00 CET"),
+            ("it", "giovedì 1 gennaio alle 09:00 CET"),
+            ("nl", "donderdag 1 januari om 09:00 CET"),
+            ("pt", "quinta-feira, 1 de janeiro, às 09:00 CET"),
+        ];
+        for (lang, want) in cases {
+            assert_eq!(
+                h.describe_next_open_in(before_christmas, Some(lang))
+                    .as_deref(),
+                Some(want),
+                "{lang}"
+            );
+        }
+        // "1er" is the first of the month only.
+        let h = BusinessHours::new(
+            "Europe/Paris",
+            vec![range("mon-fri", "09:00", "18:00")],
+            (2..=13).map(|d| date(2026, 3, d)).collect(),
+        )
+        .unwrap();
+        assert_eq!(
+            h.describe_next_open_in(ts("2026-02-27T19:00:00Z"), Some("fr"))
+                .as_deref(),
+            Some("lundi 16 mars à 09:00 CET")
         );
     }
 

@@ -46,6 +46,10 @@ enum Command {
         /// Print each decision as one JSON object (decision, reason, text, sources, score).
         #[arg(long)]
         json: bool,
+        /// Treat the conversation as a ticket in this language (as Gorgias gives it: "fr",
+        /// "fr-FR"): the responder sees it and handovers show that language's message.
+        #[arg(long, value_parser = parse_language)]
+        language: Option<String>,
     },
     /// Run the built-in Gorgias simulator (seeded with a bot user, two agents, a team).
     Sim {
@@ -129,14 +133,28 @@ enum KbCommand {
     },
 }
 
+/// `--language`: a tag that starts with a two-letter ISO 639-1 code, kept as given.
+fn parse_language(tag: &str) -> Result<String, String> {
+    match perfectbot::config::language_code(tag) {
+        Some(_) => Ok(tag.trim().to_string()),
+        None => Err(format!(
+            "{tag:?} is not a language: use a two-letter code such as \"fr\" or \"pt-BR\""
+        )),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => with_runtime(run(config)),
-        Command::Preview { config, json } => {
+        Command::Preview {
+            config,
+            json,
+            language,
+        } => {
             init_logs(LogFormat::Text, "warn");
-            with_runtime(async move { perfectbot::preview::run(&config, json).await })
+            with_runtime(async move { perfectbot::preview::run(&config, json, language).await })
         }
         Command::Sim { listen } => {
             init_logs(LogFormat::Auto, "info");

@@ -5,7 +5,9 @@
 //! then the responder built by [`build_responder_with`] (the daemon's own code path). The decision is
 //! shown: an answer with its sources and score, "no knowledge" with the best score, or a handover
 //! with its reason and the message the customer would get (the `handover.messages.online`
-//! template: preview assumes the team is online).
+//! template: preview assumes the team is online). `--language fr` treats the conversation as a
+//! ticket in that language: the responder's turn carries it and the handover message is the
+//! one a French ticket would get, rendered by the engine's own [`render_message`].
 //!
 //! On a terminal the conversation is kept across lines (`you> ` / `bot> `). With input piped,
 //! every non-empty line is the first message of a new conversation and yields exactly one output
@@ -28,7 +30,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 
 use crate::config::{self, Config};
 use crate::daemon::policy_for;
-use crate::engine::Policy;
+use crate::engine::{Availability, Policy, render_message};
 use crate::knowledge::learned_entry;
 use crate::responder::intent::{self, Intent};
 use crate::responder::kb::{self, Kb};
@@ -49,11 +51,13 @@ pub struct PreviewDecision {
     pub score: Option<f64>,
     /// The responder's error, when it failed (the decision is then a handover, reason "error").
     pub error: Option<String>,
+    /// The ticket language previewed (`--language`), if any.
+    pub language: Option<String>,
 }
 
 impl PreviewDecision {
     /// The promised JSON shape: `decision`, `reason`, `text`, `sources`, `score` (and `error`
-    /// when the responder failed).
+    /// when the responder failed, `language` when one was given).
     pub fn to_json(&self) -> Value {
         let mut v = json!({
             "decision": self.decision,
@@ -64,6 +68,9 @@ impl PreviewDecision {
         });
         if let Some(e) = &self.error {
             v["error"] = json!(e);
+        }
+        if let Some(l) = &self.language {
+            v["language"] = json!(l);
         }
         v
     }
@@ -99,6 +106,8 @@ pub struct Preview {
     responder: Arc<dyn Responder>,
     policy: Policy,
     timeout: Duration,
+    /// The ticket language the conversation is treated as (a Gorgias tag, e.g. "fr").
+    language: Option<String>,
 }
 
 impl Preview {
@@ -129,7 +138,15 @@ impl Preview {
             responder,
             policy,
             timeout,
+            language: None,
         }
+    }
+
+    /// Treats the conversation as a ticket in `language` (a Gorgias tag: "fr", "fr-FR"), as
+    /// `--language` does; `None` = no language, as a ticket without one.
+    pub fn with_language(mut self, language: Option<String>) -> Preview {
+        self.language = language;
+        self
     }
 
     /// The decision for one customer message after `history` (oldest first).
@@ -137,6 +154,7 @@ impl Preview {
         let turn = Turn {
             messages: vec![message.to_owned()],
             history: history.to_vec(),
+            language: self.language.clone(),
             ..Turn::default()
         };
         let intent = intent::classify(
@@ -163,6 +181,7 @@ impl Preview {
                 sources,
                 score: Some(score),
                 error: None,
+                language: self.language.clone(),
             },
             Ok(Ok(Outcome::NoKnowledge { best_score })) => PreviewDecision {
                 decision: "no_knowledge",
@@ -179,25 +198,28 @@ impl Preview {
         }
     }
 
+    /// A handover: the `online` message in the previewed language, as the engine renders it
+    /// for a customer with no known name or email (the language's fill-in words).
     fn handover(&self, reason: HandoverReason, error: Option<String>) -> PreviewDecision {
+        let language = self.language.as_deref();
+        let template = &self.policy.messages.for_language(language).online;
         PreviewDecision {
             decision: "handover",
             reason: Some(reason.as_str()),
-            text: render_online(&self.policy.messages.default.online),
+            text: render_message(
+                &self.policy,
+                language,
+                template,
+                &Availability::Online,
+                None,
+                None,
+            ),
             sources: Vec::new(),
             score: None,
             error,
+            language: self.language.clone(),
         }
     }
-}
-
-/// The `online` handover template as the engine renders it for a customer with no known name
-/// or email (the engine's own fallbacks: "there", "soon", "your email").
-fn render_online(template: &str) -> String {
-    template
-        .replace("{next_open}", "soon")
-        .replace("{customer_name}", "there")
-        .replace("{email}", "your email")
 }
 
 /// How lines are read and shown.
@@ -282,10 +304,11 @@ async fn learned_entries(path: &Path) -> Vec<kb::KbEntry> {
     }
 }
 
-/// `perfectbot preview --config FILE [--json]`: stdin to stdout, interactive on a terminal.
-pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<()> {
+/// `perfectbot preview --config FILE [--json] [--language LANG]`: stdin to stdout,
+/// interactive on a terminal.
+pub async fn run(config_path: &Path, json: bool, language: Option<String>) -> anyhow::Result<()> {
     let config = config::load(config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let preview = Preview::from_config(&config).await?;
+    let preview = Preview::from_config(&config).await?.with_language(language);
     let interactive = std::io::stdin().is_terminal();
     if interactive && !json {
         println!(
@@ -354,10 +377,12 @@ mod tests {
         assert_eq!(lines[3]["decision"], "no_knowledge", "{out}");
         assert_eq!(lines[3]["reason"], "no_knowledge");
         assert_eq!(lines[3]["sources"], json!([]));
-        // The customer would read the configured `online` handover message.
-        let online = render_online(&p.policy.messages.default.online);
-        assert_eq!(lines[1]["text"], online.as_str());
-        assert_eq!(lines[3]["text"], online.as_str());
+        // The customer would read the configured `online` handover message (no placeholders).
+        let online = p.policy.messages.default.online.as_str();
+        assert_eq!(lines[1]["text"], online);
+        assert_eq!(lines[3]["text"], online);
+        // No `--language`: no language field, as before.
+        assert!(lines.iter().all(|l| l.get("language").is_none()), "{out}");
     }
 
     #[tokio::test]
@@ -495,9 +520,78 @@ mod tests {
 
     #[test]
     fn the_online_template_is_rendered_like_the_engine_does() {
+        let mut p = kb_preview();
+        p.policy.messages.default.online =
+            "Hi {customer_name}, back {next_open}; we write to {email}.".into();
+        let d = p.handover(HandoverReason::Requested, None);
+        assert_eq!(d.text, "Hi there, back soon; we write to your email.");
+    }
+
+    /// Records the language of the turns it is asked about and knows nothing.
+    #[derive(Default)]
+    struct Recording(std::sync::Mutex<Vec<Option<String>>>);
+    impl Responder for Recording {
+        fn name(&self) -> &str {
+            "recording"
+        }
+        fn answer<'a>(&'a self, turn: &'a Turn) -> AnswerFuture<'a> {
+            self.0.lock().unwrap().push(turn.language.clone());
+            Box::pin(async { Ok(Outcome::NoKnowledge { best_score: None }) })
+        }
+    }
+
+    #[tokio::test]
+    async fn language_fr_previews_a_french_ticket() {
+        let recording = Arc::new(Recording::default());
+        let p = preview_over(recording.clone()).with_language(Some("fr-FR".into()));
+        let out = run_on(
+            &p,
+            "je veux parler à un humain
+quelle est la couleur du ciel ?
+",
+            PIPED_JSON,
+        )
+        .await;
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        let french = crate::config::MessageTemplates::builtin("fr")
+            .unwrap()
+            .online;
+        assert_eq!(lines[0]["decision"], "handover");
+        assert_eq!(lines[0]["reason"], "requested");
+        assert_eq!(lines[0]["text"], french.as_str());
+        assert_eq!(lines[0]["language"], "fr-FR");
+        assert_eq!(lines[1]["decision"], "no_knowledge");
+        assert_eq!(lines[1]["text"], french.as_str());
+        // The responder saw the French ticket (the handover line never reached it).
         assert_eq!(
-            render_online("Hi {customer_name}, back {next_open}; we write to {email}."),
-            "Hi there, back soon; we write to your email."
+            *recording.0.lock().unwrap(),
+            vec![Some("fr-FR".to_string())]
         );
+        // The promised fields are all still there.
+        for key in ["decision", "reason", "text", "sources", "score"] {
+            assert!(lines[1].get(key).is_some(), "{key}: {out}");
+        }
+    }
+
+    #[tokio::test]
+    async fn language_fills_missing_values_with_that_languages_words() {
+        let mut p = kb_preview().with_language(Some("fr".into()));
+        p.policy.messages.languages.get_mut("fr").unwrap().online =
+            "Bonjour {customer_name}, retour {next_open} ; réponse à {email}.".into();
+        let d = p.decide(&[], "je veux parler à un humain").await;
+        assert_eq!(
+            d.text,
+            "Bonjour à vous, retour bientôt ; réponse à votre adresse e-mail."
+        );
+        // Without a language the same conversation gets the default (English) message.
+        let d = p
+            .with_language(None)
+            .decide(&[], "I want to talk to a human")
+            .await;
+        assert_eq!(d.text, crate::config::MessageTemplates::english().online);
     }
 }

@@ -373,7 +373,7 @@ fn handover(
     plan.row.close_deadline = None;
 
     if known_email.is_none() && found_email.is_none() && may_ask && !already_asked {
-        let text = render(&messages_for(policy, t).email_request, input, None);
+        let text = render(&messages_for(policy, t).email_request, input, None, policy);
         plan.push(Action::Reply(text), trigger);
         plan.row.email_requested_at = Some(input.now);
         plan.set_state(TicketState::AwaitingEmail, Some(reason.as_str()), rule);
@@ -409,7 +409,10 @@ fn handover(
         Availability::NoAgents => &messages.no_agents,
         Availability::AfterHours { .. } => &messages.after_hours,
     };
-    plan.push(Action::Reply(render(template, input, email)), trigger);
+    plan.push(
+        Action::Reply(render(template, input, email, policy)),
+        trigger,
+    );
     let tag = match reason {
         HandoverReason::Requested | HandoverReason::Frustrated => &policy.tags.agent_required,
         _ => &policy.tags.agent_check,
@@ -451,22 +454,57 @@ fn messages_for<'p>(policy: &'p Policy, t: &Ticket) -> &'p crate::config::Messag
     policy.messages.for_language(t.language.as_deref())
 }
 
-fn render(template: &str, input: &Input<'_>, email: Option<&str>) -> String {
-    let name = input
-        .ticket
-        .customer
-        .as_ref()
-        .and_then(|c| c.name.as_deref())
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or("there");
-    let next_open = match input.availability {
-        Availability::AfterHours { next_open: Some(n) } => n.as_str(),
-        _ => "soon",
+fn render(template: &str, input: &Input<'_>, email: Option<&str>, policy: &Policy) -> String {
+    let t = input.ticket;
+    let name = t.customer.as_ref().and_then(|c| c.name.as_deref());
+    render_message(
+        policy,
+        t.language.as_deref(),
+        template,
+        input.availability,
+        name,
+        email,
+    )
+}
+
+/// Fills a handover template picked for a ticket in `language` (a Gorgias tag, as given to
+/// [`Messages::for_language`]): `{next_open}` in words, `{customer_name}`, `{email}`, with the
+/// language's fill-in words where a value is missing ([`crate::config::FillIns`]).
+///
+/// The words follow the template's language, not blindly the ticket's: a template that is the
+/// default set's own text (a language with no set of its own, or a team's customised default
+/// that reaches every language) gets the English words, as it always has; the ticket's language
+/// otherwise. Pure, so preview shows exactly what the daemon would write.
+pub fn render_message(
+    policy: &Policy,
+    language: Option<&str>,
+    template: &str,
+    availability: &Availability,
+    customer_name: Option<&str>,
+    email: Option<&str>,
+) -> String {
+    let code = language.and_then(crate::config::language_code);
+    let d = &policy.messages.default;
+    let default_text = [&d.online, &d.no_agents, &d.after_hours, &d.email_request]
+        .iter()
+        .any(|x| x.as_str() == template);
+    let words_language = code.filter(|_| !default_text);
+    let words = crate::config::FillIns::for_language(words_language.as_deref());
+    let next_open = match availability {
+        Availability::AfterHours { next_open: Some(n) } => n.describe(words_language.as_deref()),
+        _ => words.next_open.to_string(),
     };
-    template
-        .replace("{next_open}", next_open)
-        .replace("{customer_name}", name)
-        .replace("{email}", email.unwrap_or("your email"))
+    let name = customer_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(words.customer_name);
+    let mut text = template.replace("{next_open}", &next_open);
+    if name.is_empty() {
+        // No stand-in word in this language: "Hallo {customer_name}," reads "Hallo,".
+        text = text.replace(" {customer_name}", "");
+    }
+    text.replace("{customer_name}", name)
+        .replace("{email}", email.unwrap_or(words.email))
 }
 
 fn internal_note(

@@ -43,8 +43,11 @@ pub enum Availability {
     Online,
     /// Within business hours, nobody available.
     NoAgents,
-    /// Outside business hours; the next opening, rendered in the business's time zone.
-    AfterHours { next_open: Option<String> },
+    /// Outside business hours; the next opening in the business's time zone (`None`: never
+    /// within the search window), put into words in each ticket's language by the engine.
+    AfterHours {
+        next_open: Option<crate::hours::NextOpen>,
+    },
 }
 
 impl Availability {

@@ -671,9 +671,7 @@ fn handover_message_fits_availability() {
         replies(&busy),
         vec!["Our agents are busy; we will reply to jane@example.org.".to_string()]
     );
-    let closed = Availability::AfterHours {
-        next_open: Some("Monday 09:00 CET".into()),
-    };
+    let closed = closed_until_monday();
     let after = run_with(&t, None, at(1), Answering::NotAsked, &closed, &p);
     assert_eq!(
         replies(&after),
@@ -691,9 +689,7 @@ impl T {
 #[test]
 fn handover_message_is_in_the_tickets_language() {
     let p = policy();
-    let closed = Availability::AfterHours {
-        next_open: Some("Monday 09:00 CET".into()),
-    };
+    let closed = closed_until_monday();
     for tag in ["fr", "FR", "fr-FR", "fr_CA"] {
         let t = T::new()
             .language(tag)
@@ -701,7 +697,7 @@ fn handover_message_is_in_the_tickets_language() {
         let plan = run_with(&t, None, at(1), Answering::NotAsked, &closed, &p);
         assert_eq!(
             replies(&plan),
-            vec!["Fermé ; retour : Monday 09:00 CET.".to_string()],
+            vec!["Fermé ; retour : lundi à 09:00 CET.".to_string()],
             "language {tag:?}"
         );
     }
@@ -1025,4 +1021,207 @@ fn a_plan_interrupted_after_its_reply_is_replanned_with_the_same_keys() {
         .map(|s| s.trigger.clone())
         .collect();
     assert_eq!(reply_keys, vec!["m1".to_string()]);
+}
+
+/// After hours, opening Monday 30 November 09:00 CET (plain data: the engine only puts it
+/// into words, so it need not match `t0`).
+fn closed_until_monday() -> Availability {
+    Availability::AfterHours {
+        next_open: Some(crate::hours::NextOpen {
+            local: jiff::civil::date(2026, 11, 30).at(9, 0, 0, 0),
+            days_ahead: 4,
+            zone: "CET".into(),
+        }),
+    }
+}
+
+fn nameless(mut t: T) -> T {
+    if let Some(c) = t.0.customer.as_mut() {
+        c.name = None;
+    }
+    t
+}
+
+#[test]
+fn french_after_hours_handover_names_the_day_in_french_and_fills_in_french() {
+    let mut p = Policy {
+        collect_email: CollectEmail::Never,
+        ..policy()
+    };
+    p.messages.languages.insert(
+        "fr".into(),
+        MessageTemplates {
+            after_hours: "Bonjour {customer_name} ! Retour {next_open}, réponse à {email}.".into(),
+            ..MessageTemplates::builtin("fr").unwrap()
+        },
+    );
+    let t = nameless(T::new().no_email().language("fr-FR")).customer(
+        1,
+        0,
+        "je veux parler à un humain",
+    );
+    let plan = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &closed_until_monday(),
+        &p,
+    );
+    assert_eq!(
+        replies(&plan),
+        vec![
+            "Bonjour à vous ! Retour lundi à 09:00 CET, réponse à votre adresse e-mail."
+                .to_string()
+        ]
+    );
+    // Closed with no known opening: the French "soon".
+    let never = Availability::AfterHours { next_open: None };
+    let plan = run_with(&t, None, at(1), Answering::NotAsked, &never, &p);
+    assert_eq!(
+        replies(&plan),
+        vec!["Bonjour à vous ! Retour bientôt, réponse à votre adresse e-mail.".to_string()]
+    );
+}
+
+#[test]
+fn built_in_after_hours_messages_read_naturally_in_each_language() {
+    let p = Policy {
+        messages: Messages::builtin(),
+        ..policy()
+    };
+    let cases = [
+        (
+            "fr",
+            "Notre équipe est absente pour le moment. Nous serons de retour lundi à 09:00 CET et vous répondrons à ce moment-là.",
+            "Nous serons de retour bientôt et",
+        ),
+        (
+            "de",
+            "Unser Team ist gerade nicht erreichbar. Wir sind am Montag um 09:00 CET wieder für Sie da und melden uns dann bei Ihnen.",
+            "Wir sind bald wieder für Sie da",
+        ),
+        (
+            "es",
+            "Nuestro equipo no está disponible en este momento. Volvemos el lunes a las 09:00 CET y le responderemos entonces.",
+            "Volvemos pronto y",
+        ),
+        (
+            "it",
+            "Il nostro team al momento non è disponibile. Saremo di nuovo operativi lunedì alle 09:00 CET e le risponderemo allora.",
+            "operativi a breve e",
+        ),
+        (
+            "nl",
+            "Ons team is op dit moment offline. We zijn maandag om 09:00 CET weer bereikbaar en nemen dan contact met u op.",
+            "We zijn binnenkort weer bereikbaar",
+        ),
+        (
+            "pt",
+            "A nossa equipe está offline neste momento. Estaremos de volta segunda-feira às 09:00 CET e responderemos nesse momento.",
+            "Estaremos de volta em breve e",
+        ),
+        (
+            "en",
+            "Our team is offline right now. We open again Monday 09:00 CET and will get back to you then.",
+            "We open again soon and",
+        ),
+    ];
+    let never = Availability::AfterHours { next_open: None };
+    for (lang, monday, soon) in cases {
+        let t = T::new().language(lang).customer(1, 0, "talk to a human");
+        let plan = run_with(
+            &t,
+            None,
+            at(1),
+            Answering::NotAsked,
+            &closed_until_monday(),
+            &p,
+        );
+        assert_eq!(replies(&plan), vec![monday.to_string()], "{lang}");
+        let plan = run_with(&t, None, at(1), Answering::NotAsked, &never, &p);
+        assert!(
+            replies(&plan)[0].contains(soon),
+            "{lang}: {:?}",
+            replies(&plan)
+        );
+    }
+}
+
+#[test]
+fn a_language_without_a_stand_in_name_drops_the_placeholder_and_its_space() {
+    let mut p = policy();
+    p.messages.languages.insert(
+        "de".into(),
+        MessageTemplates {
+            online: "Hallo {customer_name}, gleich ist jemand für Sie da.".into(),
+            ..MessageTemplates::builtin("de").unwrap()
+        },
+    );
+    let t =
+        nameless(T::new().language("de")).customer(1, 0, "Ich möchte mit einem Menschen sprechen");
+    let plan = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::Online,
+        &p,
+    );
+    assert_eq!(
+        replies(&plan),
+        vec!["Hallo, gleich ist jemand für Sie da.".to_string()]
+    );
+}
+
+#[test]
+fn default_text_keeps_english_words_whatever_the_tickets_language() {
+    // A team's customised default reaches French tickets untranslated: English words inside it,
+    // as before, rather than "lundi" in an English sentence.
+    let mut p = Policy {
+        collect_email: CollectEmail::Never,
+        ..policy()
+    };
+    let default = p.messages.default.clone();
+    p.messages.languages.insert("fr".into(), default);
+    let t =
+        nameless(T::new().no_email().language("fr")).customer(1, 0, "je veux parler à un humain");
+    let plan = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &closed_until_monday(),
+        &p,
+    );
+    assert_eq!(
+        replies(&plan),
+        vec!["We are closed; back Monday 09:00 CET.".to_string()]
+    );
+    let plan = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::NoAgents,
+        &p,
+    );
+    assert_eq!(
+        replies(&plan),
+        vec!["Our agents are busy; we will reply to your email.".to_string()]
+    );
+    // A language with no set of its own gets the default and English words too.
+    let t = nameless(T::new().language("sv")).customer(1, 0, "talk to a human");
+    let plan = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::Online,
+        &p,
+    );
+    assert_eq!(
+        replies(&plan),
+        vec!["An agent will be with you shortly, there.".to_string()]
+    );
 }

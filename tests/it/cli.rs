@@ -1,4 +1,4 @@
-//! The binary's commands: check-config on good and bad files, SIGTERM.
+//! The binary's commands: check-config on good and bad files, SIGTERM, preview --language.
 
 use crate::common::*;
 use assert_cmd::Command;
@@ -179,4 +179,78 @@ async fn json_logs_are_one_object_per_line_with_ticket_ids() {
         "reply and decision lines carry ticket_id:\n{logged}"
     );
     assert!(!logged.contains(&seeded.bot.api_key));
+}
+
+/// A preview config with a one-entry knowledge folder in `dir`.
+fn preview_config_in(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("kb")).unwrap();
+    write(
+        &dir.join("kb"),
+        "a.md",
+        "## Gift wrapping\nYes, gift wrapping is free.\n",
+    );
+    write(dir, "key", "not-a-real-key");
+    write(
+        dir,
+        "config.toml",
+        "[gorgias]\nbase_url = \"http://127.0.0.1:9\"\nemail = \"bot@example.org\"\n\
+         api_key_file = \"key\"\n\n[ledger]\npath = \"ledger.db\"\n\n[kb]\ndir = \"kb\"\n\n\
+         [handover.messages.fr]\n\
+         online = \"Bonjour {customer_name}, un collègue arrive ; il écrira à {email}.\"\n",
+    )
+}
+
+#[test]
+fn preview_language_fr_shows_the_french_handover_with_french_fill_ins() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = preview_config_in(dir.path());
+    let run = |extra: &[&str]| {
+        Command::cargo_bin("perfectbot")
+            .unwrap()
+            .args(["preview", "--json", "--config"])
+            .arg(&cfg)
+            .args(extra)
+            .env_remove("PERFECTBOT_GORGIAS_API_KEY")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .write_stdin("je veux parler à un humain\n")
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--language", "fr"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"], "handover", "{v}");
+    assert_eq!(v["reason"], "requested", "{v}");
+    assert_eq!(
+        v["text"], "Bonjour à vous, un collègue arrive ; il écrira à votre adresse e-mail.",
+        "{v}"
+    );
+    assert_eq!(v["sources"], serde_json::json!([]));
+    assert_eq!(v["language"], "fr");
+
+    // Without --language: the default (English) message, no language field.
+    let out = run(&[]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Thanks for your patience"),
+        "{v}"
+    );
+    assert!(v.get("language").is_none(), "{v}");
+
+    // A tag that is not a language is refused by the argument parser.
+    let out = run(&["--language", "french"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a language"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

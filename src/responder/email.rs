@@ -97,21 +97,7 @@ fn scan_literal(chars: &[char]) -> Option<String> {
         while end_local > 0 && chars[end_local - 1] == ' ' {
             end_local -= 1;
         }
-        let mut start = end_local;
-        while start > 0 {
-            let c = chars[start - 1];
-            // An apostrophe inside a name ("o'brien") belongs to the address; one before it
-            // ("'jane@...") is a quote.
-            let inner_apostrophe = c == '\''
-                && start >= 2
-                && chars[start - 2].is_alphanumeric()
-                && start < end_local
-                && chars[start].is_alphanumeric();
-            if !(is_scan_local_char(c) || inner_apostrophe) {
-                break;
-            }
-            start -= 1;
-        }
+        let start = local_start(chars, end_local);
         let mut begin_domain = at + 1;
         while begin_domain < chars.len() && chars[begin_domain] == ' ' {
             begin_domain += 1;
@@ -127,6 +113,28 @@ fn scan_literal(chars: &[char]) -> Option<String> {
         }
     }
     None
+}
+
+/// Where the local part ending at `end_local` starts, scanning leftwards. A symbol between two
+/// letters or digits ("o'brien", "ja$e") belongs to the address; one at its edge ("'jane@...")
+/// is punctuation. Both the literal and the spelled-out forms use this, so an address reads the
+/// same whichever way it was typed (the `email` fuzz target found "ja$e at ..." giving
+/// "ja$e@..." while "ja$e@..." gave "e@...").
+fn local_start(chars: &[char], end_local: usize) -> usize {
+    let mut start = end_local;
+    while start > 0 {
+        let c = chars[start - 1];
+        let inner_symbol = "'!#$&*=?^~".contains(c)
+            && start >= 2
+            && chars[start - 2].is_alphanumeric()
+            && start < end_local
+            && chars[start].is_alphanumeric();
+        if !(is_scan_local_char(c) || inner_symbol) {
+            break;
+        }
+        start -= 1;
+    }
+    start
 }
 
 /// Replaces `(at)`, `[at]`, `{at}`, `<at>` with `@` and the same `dot` forms with `.`,
@@ -190,7 +198,8 @@ fn scan_words(chars: &[char]) -> Option<String> {
         if !words[i].eq_ignore_ascii_case("at") {
             continue;
         }
-        let local = words[i - 1].trim_start_matches(|c: char| !is_scan_local_char(c));
+        let word: Vec<char> = words[i - 1].chars().collect();
+        let local: String = word[local_start(&word, word.len())..].iter().collect();
         let mut domain = String::from(words[i + 1]);
         let mut j = i + 2;
         while j + 1 < words.len() && words[j].eq_ignore_ascii_case("dot") {
@@ -199,7 +208,7 @@ fn scan_words(chars: &[char]) -> Option<String> {
             j += 2;
         }
         let domain = domain.trim_end_matches(|c: char| !c.is_alphanumeric());
-        if let Some(found) = finish(local, domain) {
+        if let Some(found) = finish(&local, domain) {
             return Some(found);
         }
     }
@@ -210,6 +219,32 @@ fn scan_words(chars: &[char]) -> Option<String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn symbol_inside_a_local_part_is_kept_in_every_spelling() {
+        // Found by the `email` fuzz target: the literal form dropped "ja$" and saved
+        // "e@example.org", a different person's address.
+        for text in [
+            "ja$e at example dot org",
+            "ja$e@example.org",
+            "ja$e (at) example (dot) org",
+        ] {
+            assert_eq!(
+                extract_email(text).as_deref(),
+                Some("ja$e@example.org"),
+                "{text}"
+            );
+        }
+        // At the edge a symbol is still punctuation, the same way in both spellings.
+        assert_eq!(
+            extract_email("$jane@example.org").as_deref(),
+            Some("jane@example.org")
+        );
+        assert_eq!(
+            extract_email("$jane at example dot org").as_deref(),
+            Some("jane@example.org")
+        );
+    }
 
     #[test]
     fn finds_an_address_in_a_sentence() {

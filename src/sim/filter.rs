@@ -196,14 +196,16 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                         break;
                     }
                     if d == b'\\' {
-                        let Some(&e) = bytes.get(i + 1) else {
+                        // The escaped character may be multi-byte: take it whole, or the next
+                        // step would slice `src` inside it (found by the `filter` fuzz target).
+                        let Some(e) = src[i + 1..].chars().next() else {
                             return Err(FilterError {
                                 pos: start,
                                 msg: "unterminated string".into(),
                             });
                         };
-                        s.push(e as char);
-                        i += 2;
+                        s.push(e);
+                        i += 1 + e.len_utf8();
                         continue;
                     }
                     // Multi-byte UTF-8: copy the whole char.
@@ -635,6 +637,18 @@ pub fn eval(expr: &Expr, ticket: &Value, ctx: &EvalCtx) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn escaped_multibyte_character_in_a_string_is_kept_whole() {
+        // Found by the `filter` fuzz target: this used to panic slicing inside 'é'.
+        let e = parse("eq(ticket.subject, 'caf\\é \\'x')").expect("a valid filter");
+        let Expr::Call { arg, .. } = e else {
+            panic!("expected a call, got {e:?}")
+        };
+        assert_eq!(arg, Some(Value::String("café 'x".into())));
+        let err = parse("eq(ticket.subject, '\\é").expect_err("unterminated");
+        assert_eq!(err.msg, "unterminated string");
+    }
 
     fn ticket() -> Value {
         json!({

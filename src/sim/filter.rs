@@ -252,6 +252,9 @@ struct Parser {
     toks: Vec<(usize, Tok)>,
     at: usize,
     end: usize,
+    /// Open parentheses around the current position.
+    depth: usize,
+    calls: usize,
 }
 
 impl Parser {
@@ -296,8 +299,13 @@ impl Parser {
     fn primary(&mut self) -> Result<Expr, FilterError> {
         match self.peek().cloned() {
             Some(Tok::LParen) => {
+                if self.depth >= MAX_NESTING {
+                    return self.err(format!("parentheses nested more than {MAX_NESTING} deep"));
+                }
                 self.at += 1;
+                self.depth += 1;
                 let e = self.expr()?;
+                self.depth -= 1;
                 self.expect(Tok::RParen, "')'")?;
                 Ok(e)
             }
@@ -308,6 +316,10 @@ impl Parser {
     }
     fn call(&mut self, name: &str) -> Result<Expr, FilterError> {
         let name_pos = self.pos();
+        self.calls += 1;
+        if self.calls > MAX_CALLS {
+            return self.err(format!("more than {MAX_CALLS} calls in one expression"));
+        }
         let Some(op) = Op::from_name(name) else {
             return Err(FilterError {
                 pos: name_pos,
@@ -431,6 +443,11 @@ impl Parser {
     }
 }
 
+/// Limits that keep the recursive parser, evaluator and drop of a hostile expression off the
+/// end of the stack (real views hold a handful of calls).
+const MAX_NESTING: usize = 32;
+const MAX_CALLS: usize = 256;
+
 /// Parse and validate a filter expression. An empty expression is an error (Gorgias views
 /// always filter on something; the daemon never means "every ticket").
 pub fn parse(src: &str) -> Result<Expr, FilterError> {
@@ -439,6 +456,8 @@ pub fn parse(src: &str) -> Result<Expr, FilterError> {
         toks,
         at: 0,
         end: src.len(),
+        depth: 0,
+        calls: 0,
     };
     if p.toks.is_empty() {
         return p.err("empty filter expression");
@@ -806,5 +825,25 @@ mod tests {
             assert_eq!(err.pos, *pos, "position for {src:?}: {err}");
             assert!(err.msg.contains(needle), "message for {src:?}: {err}");
         }
+    }
+
+    #[test]
+    fn hostile_nesting_and_length_are_errors_not_stack_overflows() {
+        let deep = format!(
+            "{}eq(ticket.status, 'open'){}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
+        let e = parse(&deep).unwrap_err();
+        assert!(e.msg.contains("nested more than 32"), "{e:?}");
+        let long = vec!["eq(ticket.status, 'open')"; 100_000].join(" && ");
+        let e = parse(&long).unwrap_err();
+        assert!(e.msg.contains("more than 256 calls"), "{e:?}");
+        let fine = format!(
+            "{}eq(ticket.status, 'open'){}",
+            "(".repeat(32),
+            ")".repeat(32)
+        );
+        assert!(parse(&fine).is_ok());
     }
 }

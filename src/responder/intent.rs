@@ -22,7 +22,10 @@
 //! Frustration is recognised by phrase families rather than fixed strings where a family
 //! exists: a negation next to a help word in either order, "thanks for nothing", "is a joke",
 //! a problem that persists ("still not") or comes back ("wrong ... again"), asking again
-//! ("for the third time", "I already asked"), and an earlier question repeated after an answer.
+//! ("for the third time", "I already asked", "asked twice now"), the same answer over and over
+//! ("you keep sending me the same link"), nobody answering ("nadie me responde"), the nth time
+//! something goes wrong ("third time my order is delayed"), and an earlier question repeated
+//! after an answer.
 
 use super::text;
 

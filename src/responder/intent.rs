@@ -2629,6 +2629,13 @@ mod tests {
         classify(&[text.to_owned()], &[], false, &cfg())
     }
 
+    /// Every text is classified as `want` (a failure names the text).
+    fn all_are(want: Intent, texts: &[&str]) {
+        for text in texts {
+            assert_eq!(one(text), want, "{text}");
+        }
+    }
+
     #[test]
     fn explicit_requests_for_a_person_are_handovers() {
         for text in [
@@ -2786,46 +2793,50 @@ mod tests {
 
     #[test]
     fn failed_help_is_frustration_in_every_language() {
-        for text in [
-            "that did not really help",
-            "Ça ne m'a pas aidé",
-            "Das hat mir nicht geholfen",
-            "No me ayudó",
-            "Non mi è stato utile",
-            "Dit helpt niet",
-            "Não ajudou",
-            "merci pour rien",
-            "ne sert à rien",
-        ] {
-            assert_eq!(one(text), Intent::Frustrated, "{text}");
-        }
-        for text in [
-            "I don't need help anymore, thanks",
-            "Ich brauche keine Hilfe mehr",
-            "Thanks, nothing else for now",
-        ] {
-            assert_eq!(one(text), Intent::None, "{text}");
-        }
+        all_are(
+            Intent::Frustrated,
+            &[
+                "that did not really help",
+                "Ça ne m'a pas aidé",
+                "Das hat mir nicht geholfen",
+                "No me ayudó",
+                "Non mi è stato utile",
+                "Dit helpt niet",
+                "Não ajudou",
+                "merci pour rien",
+                "ne sert à rien",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "I don't need help anymore, thanks",
+                "Ich brauche keine Hilfe mehr",
+                "Thanks, nothing else for now",
+            ],
+        );
     }
 
     #[test]
     fn asking_again_or_a_problem_that_persists_is_frustration() {
-        for text in [
-            "This is the third time I'm writing",
-            "zum dritten Mal: wo ist das Paket",
-            "Je l'ai déjà demandé",
-            "still not working",
-            "wrong colour again",
-        ] {
-            assert_eq!(one(text), Intent::Frustrated, "{text}");
-        }
-        for text in [
-            "The second time I ordered it was fine",
-            "Is it still not in stock?",
-            "Can I order again? The last one was damaged",
-        ] {
-            assert_eq!(one(text), Intent::None, "{text}");
-        }
+        all_are(
+            Intent::Frustrated,
+            &[
+                "This is the third time I'm writing",
+                "zum dritten Mal: wo ist das Paket",
+                "Je l'ai déjà demandé",
+                "still not working",
+                "wrong colour again",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "The second time I ordered it was fine",
+                "Is it still not in stock?",
+                "Can I order again? The last one was damaged",
+            ],
+        );
         // A clause of the new message repeats an earlier question.
         assert_eq!(
             classify(
@@ -2896,65 +2907,71 @@ mod tests {
 
     #[test]
     fn nobody_answering_is_frustration() {
-        for text in [
-            "Esto es una vergüenza, nadie me responde",
-            "no one has replied to my email",
-            "personne ne m'a répondu",
-            "Niemand antwortet mir",
-            "nessuno risponde al telefono",
-            "niemand reageert op mijn mail",
-            "ninguém me responde",
-        ] {
-            assert_eq!(one(text), Intent::Frustrated, "{text}");
-        }
-        for text in [
-            "If no one answers the door, can the courier leave it with a neighbour?",
-            "Can anyone answer a quick question about sizes?",
-        ] {
-            assert_eq!(one(text), Intent::None, "{text}");
-        }
+        all_are(
+            Intent::Frustrated,
+            &[
+                "Esto es una vergüenza, nadie me responde",
+                "no one has replied to my email",
+                "personne ne m'a répondu",
+                "Niemand antwortet mir",
+                "nessuno risponde al telefono",
+                "niemand reageert op mijn mail",
+                "ninguém me responde",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "If no one answers the door, can the courier leave it with a neighbour?",
+                "Can anyone answer a quick question about sizes?",
+            ],
+        );
     }
 
     #[test]
     fn asking_several_times_or_getting_the_same_answer_is_frustration() {
-        for text in [
-            "I've asked twice now",
-            "j'ai demandé trois fois",
-            "ich habe schon zweimal gefragt",
-            "he preguntado varias veces",
-            "I called 3 times yesterday",
-            "You keep sending me the same FAQ link",
-            "Sie schicken mir immer die gleiche Antwort",
-            "me sigues enviando el mismo enlace",
-            "je blijft me dezelfde link sturen",
-        ] {
-            assert_eq!(one(text), Intent::Frustrated, "{text}");
-        }
-        for text in [
-            "Can I write the name two times on the card?",
-            "I ordered twice last year and loved it",
-            "Can you send me the same link again for my sister?",
-            "Is it always the same link for tracking?",
-        ] {
-            assert_eq!(one(text), Intent::None, "{text}");
-        }
+        all_are(
+            Intent::Frustrated,
+            &[
+                "I've asked twice now",
+                "j'ai demandé trois fois",
+                "ich habe schon zweimal gefragt",
+                "he preguntado varias veces",
+                "I called 3 times yesterday",
+                "You keep sending me the same FAQ link",
+                "Sie schicken mir immer die gleiche Antwort",
+                "me sigues enviando el mismo enlace",
+                "je blijft me dezelfde link sturen",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "Can I write the name two times on the card?",
+                "I ordered twice last year and loved it",
+                "Can you send me the same link again for my sister?",
+                "Is it always the same link for tracking?",
+            ],
+        );
     }
 
     #[test]
     fn the_nth_time_something_goes_wrong_is_frustration() {
-        for text in [
-            "third time my order is 'delayed'",
-            "second time my parcel arrives damaged",
-            "das dritte Mal, dass mein Paket verspätet ist",
-        ] {
-            assert_eq!(one(text), Intent::Frustrated, "{text}");
-        }
-        for text in [
-            "The second time I ordered it was fine",
-            "third time ordering from you, love the quality",
-        ] {
-            assert_eq!(one(text), Intent::None, "{text}");
-        }
+        all_are(
+            Intent::Frustrated,
+            &[
+                "third time my order is 'delayed'",
+                "second time my parcel arrives damaged",
+                "das dritte Mal, dass mein Paket verspätet ist",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "The second time I ordered it was fine",
+                "third time ordering from you, love the quality",
+            ],
+        );
     }
 
     #[derive(Deserialize)]

@@ -175,6 +175,18 @@ fn run(t: &T, row: Option<&TicketRow>, now: Timestamp, answer: Answering<'_>) ->
     run_with(t, row, now, answer, &Availability::Online, &policy())
 }
 
+/// The first look at a ticket, agents online, nothing asked of the responder yet.
+fn first_turn(t: &T, p: &Policy) -> Plan {
+    run_with(
+        t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &Availability::Online,
+        p,
+    )
+}
+
 fn run_with(
     t: &T,
     row: Option<&TicketRow>,
@@ -706,14 +718,7 @@ fn handover_message_is_in_the_tickets_language() {
         .no_email()
         .language("fr")
         .customer(1, 0, "je veux parler à un humain");
-    let plan = run_with(
-        &t,
-        None,
-        at(1),
-        Answering::NotAsked,
-        &Availability::Online,
-        &p,
-    );
+    let plan = first_turn(&t, &p);
     assert_eq!(replies(&plan), vec!["Votre e-mail ?".to_string()]);
 }
 
@@ -723,14 +728,7 @@ fn handover_message_falls_back_to_the_default_for_unknown_or_missing_languages()
     for language in [Some("sv"), Some("xyz"), Some(""), None] {
         let mut t = T::new().customer(1, 0, "talk to a human");
         t.0.language = language.map(str::to_string);
-        let plan = run_with(
-            &t,
-            None,
-            at(1),
-            Answering::NotAsked,
-            &Availability::Online,
-            &p,
-        );
+        let plan = first_turn(&t, &p);
         assert_eq!(
             replies(&plan),
             vec!["An agent will be with you shortly, Jane.".to_string()],
@@ -746,14 +744,7 @@ fn collect_email_when_offline_only_asks_when_nobody_is_available() {
         collect_email: CollectEmail::WhenOffline,
         ..policy()
     };
-    let online = run_with(
-        &t,
-        None,
-        at(1),
-        Answering::NotAsked,
-        &Availability::Online,
-        &p,
-    );
+    let online = first_turn(&t, &p);
     assert_eq!(online.row.state, TicketState::Escalated);
     let offline = run_with(
         &t,
@@ -786,28 +777,14 @@ fn handover_assigns_to_the_configured_team_or_user() {
         assign_team_id: Some(42),
         ..policy()
     };
-    let plan = run_with(
-        &t,
-        None,
-        at(1),
-        Answering::NotAsked,
-        &Availability::Online,
-        &team,
-    );
+    let plan = first_turn(&t, &team);
     assert!(actions(&plan).contains(&Action::AssignTeam(42)));
     assert!(!actions(&plan).contains(&Action::Unassign));
     let user = Policy {
         assign_user_id: Some(AGENT),
         ..policy()
     };
-    let plan = run_with(
-        &t,
-        None,
-        at(1),
-        Answering::NotAsked,
-        &Availability::Online,
-        &user,
-    );
+    let plan = first_turn(&t, &user);
     assert!(actions(&plan).contains(&Action::AssignUser(AGENT)));
 }
 
@@ -1160,14 +1137,7 @@ fn a_language_without_a_stand_in_name_drops_the_placeholder_and_its_space() {
     );
     let t =
         nameless(T::new().language("de")).customer(1, 0, "Ich möchte mit einem Menschen sprechen");
-    let plan = run_with(
-        &t,
-        None,
-        at(1),
-        Answering::NotAsked,
-        &Availability::Online,
-        &p,
-    );
+    let plan = first_turn(&t, &p);
     assert_eq!(
         replies(&plan),
         vec!["Hallo, gleich ist jemand für Sie da.".to_string()]
@@ -1212,14 +1182,7 @@ fn default_text_keeps_english_words_whatever_the_tickets_language() {
     );
     // A language with no set of its own gets the default and English words too.
     let t = nameless(T::new().language("sv")).customer(1, 0, "talk to a human");
-    let plan = run_with(
-        &t,
-        None,
-        at(1),
-        Answering::NotAsked,
-        &Availability::Online,
-        &p,
-    );
+    let plan = first_turn(&t, &p);
     assert_eq!(
         replies(&plan),
         vec!["An agent will be with you shortly, there.".to_string()]

@@ -2629,6 +2629,13 @@ mod tests {
         classify(&[text.to_owned()], &[], false, &cfg())
     }
 
+    /// Whether each text is a handover request is `want` (a failure names the text).
+    fn requests_are(want: bool, texts: &[&str]) {
+        for text in texts {
+            assert_eq!(is_handover_request(text, &cfg()), want, "{text}");
+        }
+    }
+
     /// Every text is classified as `want` (a failure names the text).
     fn all_are(want: Intent, texts: &[&str]) {
         for text in texts {
@@ -2638,45 +2645,47 @@ mod tests {
 
     #[test]
     fn explicit_requests_for_a_person_are_handovers() {
-        for text in [
-            "Can I talk to a person?",
-            "human please",
-            "AGENT",
-            "I want to speak to a real person",
-            "connect me with support",
-            "Je voudrais parler à un conseiller",
-            "Ich möchte mit einem Mitarbeiter sprechen",
-            "Quiero hablar con un agente",
-            "Vorrei parlare con un operatore",
-            "Ik wil met een medewerker spreken",
-            "Quero falar com um atendente",
-        ] {
-            assert!(is_handover_request(text, &cfg()), "{text}");
-        }
+        requests_are(
+            true,
+            &[
+                "Can I talk to a person?",
+                "human please",
+                "AGENT",
+                "I want to speak to a real person",
+                "connect me with support",
+                "Je voudrais parler à un conseiller",
+                "Ich möchte mit einem Mitarbeiter sprechen",
+                "Quiero hablar con un agente",
+                "Vorrei parlare con un operatore",
+                "Ik wil met een medewerker spreken",
+                "Quero falar com um atendente",
+            ],
+        );
     }
 
     #[test]
     fn negated_mentions_are_not_handovers() {
-        for text in [
-            "No need for an agent, I found it",
-            "I don't want a human, just tell me the price",
-            "I don't need to talk to anyone",
-            "can I change my address without talking to a person?",
-            "Je ne veux pas parler à un conseiller",
-            "Ich möchte nicht mit einem Mitarbeiter sprechen",
-            "kein Mensch nötig",
-            "no hace falta un agente",
-            "no quiero hablar con una persona",
-            "non serve un operatore",
-            "non voglio parlare con un umano",
-            "geen medewerker nodig",
-            "ik hoef geen mens te spreken",
-            "não preciso de atendente",
-            "não quero falar com um humano",
-            "je ne veux pas parler a quelqu un",
-        ] {
-            assert!(!is_handover_request(text, &cfg()), "{text}");
-        }
+        requests_are(
+            false,
+            &[
+                "No need for an agent, I found it",
+                "I don't want a human, just tell me the price",
+                "I don't need to talk to anyone",
+                "can I change my address without talking to a person?",
+                "Je ne veux pas parler à un conseiller",
+                "Ich möchte nicht mit einem Mitarbeiter sprechen",
+                "kein Mensch nötig",
+                "no hace falta un agente",
+                "no quiero hablar con una persona",
+                "non serve un operatore",
+                "non voglio parlare con un umano",
+                "geen medewerker nodig",
+                "ik hoef geen mens te spreken",
+                "não preciso de atendente",
+                "não quero falar com um humano",
+                "je ne veux pas parler a quelqu un",
+            ],
+        );
     }
 
     #[test]
@@ -2759,36 +2768,38 @@ mod tests {
 
     #[test]
     fn presence_questions_and_polite_requests_are_handovers() {
-        for text in [
-            "is there anybody there?",
-            "¿Hay alguien?",
-            "Y a-t-il quelqu'un ?",
-            "c'è qualcuno?",
-            "Kann mich jemand zurückrufen?",
-            "Could someone from your team email me?",
-            "Alguém pode ligar-me?",
-            "I need someone who knows the product",
-            "speak to an opertor",
-            "Passez-moi le responsable",
-        ] {
-            assert!(is_handover_request(text, &cfg()), "{text}");
-        }
+        requests_are(
+            true,
+            &[
+                "is there anybody there?",
+                "¿Hay alguien?",
+                "Y a-t-il quelqu'un ?",
+                "c'è qualcuno?",
+                "Kann mich jemand zurückrufen?",
+                "Could someone from your team email me?",
+                "Alguém pode ligar-me?",
+                "I need someone who knows the product",
+                "speak to an opertor",
+                "Passez-moi le responsable",
+            ],
+        );
     }
 
     #[test]
     fn compounds_possessives_and_idioms_are_not_requests() {
-        for text in [
-            "Do I need to come in person to collect it?",
-            "I asked my agent at the bank",
-            "Is there a person-sized bag?",
-            "I'd like the human hair extensions please",
-            "Is the model in the picture a real person?",
-            "Do you have a person I can send the invoice to?",
-            "Can I get a refund?",
-            "je veux mon argent",
-        ] {
-            assert!(!is_handover_request(text, &cfg()), "{text}");
-        }
+        requests_are(
+            false,
+            &[
+                "Do I need to come in person to collect it?",
+                "I asked my agent at the bank",
+                "Is there a person-sized bag?",
+                "I'd like the human hair extensions please",
+                "Is the model in the picture a real person?",
+                "Do you have a person I can send the invoice to?",
+                "Can I get a refund?",
+                "je veux mon argent",
+            ],
+        );
     }
 
     #[test]
@@ -2851,58 +2862,64 @@ mod tests {
 
     #[test]
     fn a_bare_person_word_with_chat_please_is_a_handover() {
-        for text in [
-            "un humain stp",
-            "humano porfa",
-            "agent plz",
-            "una persona por fa",
-            "Mitarbeiter bitte jetzt",
-            "een medewerker graag",
-        ] {
-            assert!(is_handover_request(text, &cfg()), "{text}");
-        }
-        for text in ["pas d'humain stp", "cheveux humains stp", "the price porfa"] {
-            assert!(!is_handover_request(text, &cfg()), "{text}");
-        }
+        requests_are(
+            true,
+            &[
+                "un humain stp",
+                "humano porfa",
+                "agent plz",
+                "una persona por fa",
+                "Mitarbeiter bitte jetzt",
+                "een medewerker graag",
+            ],
+        );
+        requests_are(
+            false,
+            &["pas d'humain stp", "cheveux humains stp", "the price porfa"],
+        );
     }
 
     #[test]
     fn a_colleague_asked_to_look_is_a_handover() {
-        for text in [
-            "Would it be possible for a colleague of yours to have a look at this?",
-            "Could one of your colleagues check my order",
-            "un collègue svp",
-            "¿Puede un compañero revisar mi pedido?",
-        ] {
-            assert!(is_handover_request(text, &cfg()), "{text}");
-        }
-        for text in [
-            "Would it be possible for my colleague to pick it up?",
-            "Is it possible for me to check the status myself?",
-            "Is it possible to contact customer service by phone?",
-        ] {
-            assert!(!is_handover_request(text, &cfg()), "{text}");
-        }
+        requests_are(
+            true,
+            &[
+                "Would it be possible for a colleague of yours to have a look at this?",
+                "Could one of your colleagues check my order",
+                "un collègue svp",
+                "¿Puede un compañero revisar mi pedido?",
+            ],
+        );
+        requests_are(
+            false,
+            &[
+                "Would it be possible for my colleague to pick it up?",
+                "Is it possible for me to check the status myself?",
+                "Is it possible to contact customer service by phone?",
+            ],
+        );
     }
 
     #[test]
     fn needing_someone_to_get_in_touch_is_a_handover() {
-        for text in [
-            "Necesito que alguien de atención al cliente me llame",
-            "J'ai besoin que quelqu'un du service client me rappelle",
-            "ich brauche jemanden der mich anruft",
-            "Ik wil dat iemand mij terugbelt",
-            "Preciso que alguém me ligue",
-        ] {
-            assert!(is_handover_request(text, &cfg()), "{text}");
-        }
-        for text in [
-            "I don't need anyone to call me, email is fine",
-            "No necesito que alguien me llame",
-            "No necesito que nadie me llame",
-        ] {
-            assert!(!is_handover_request(text, &cfg()), "{text}");
-        }
+        requests_are(
+            true,
+            &[
+                "Necesito que alguien de atención al cliente me llame",
+                "J'ai besoin que quelqu'un du service client me rappelle",
+                "ich brauche jemanden der mich anruft",
+                "Ik wil dat iemand mij terugbelt",
+                "Preciso que alguém me ligue",
+            ],
+        );
+        requests_are(
+            false,
+            &[
+                "I don't need anyone to call me, email is fine",
+                "No necesito que alguien me llame",
+                "No necesito que nadie me llame",
+            ],
+        );
     }
 
     #[test]

@@ -31,9 +31,12 @@ pub enum Size {
     /// a clock running 25x.
     Fast,
     /// About 45 minutes: 100 conversations in real time and the same 100 on a clock running
-    /// 20x (the check that the fast clock changes nothing but the wall time), then 1,000 and
-    /// 10,000 conversations by polling and by webhook on a clock running 50x.
+    /// 20x (the check that the fast clock changes nothing but the wall time), then the `scale`
+    /// runs.
     Full,
+    /// About 35 minutes: 1,000 and 10,000 conversations by polling and by webhook, the default
+    /// 15-minute close, on a clock running 50x.
+    Scale,
 }
 
 /// One workload, to run it alone (`--only`).
@@ -183,14 +186,22 @@ pub async fn run(size: Size, only: Option<Phase>) -> anyhow::Result<Report> {
             w(20, 1, Wake::Webhook, short),
             w(200, 25, Wake::Polling, default_close),
         ],
-        Size::Full => vec![
-            w(100, 1, Wake::Polling, short),
-            w(100, 20, Wake::Polling, short),
-            w(1000, 50, Wake::Polling, default_close),
-            w(1000, 50, Wake::Webhook, default_close),
-            w(10_000, 50, Wake::Polling, default_close),
-            w(10_000, 50, Wake::Webhook, default_close),
-        ],
+        Size::Full | Size::Scale => {
+            let mut runs = vec![];
+            if size == Size::Full {
+                runs.extend([
+                    w(100, 1, Wake::Polling, short),
+                    w(100, 20, Wake::Polling, short),
+                ]);
+            }
+            for n in [1000, 10_000] {
+                runs.extend([
+                    w(n, 50, Wake::Polling, default_close),
+                    w(n, 50, Wake::Webhook, default_close),
+                ]);
+            }
+            runs
+        }
     };
     for wl in runs.into_iter().filter(|_| on(Phase::Conversations)) {
         eprintln!(

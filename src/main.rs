@@ -59,7 +59,7 @@ enum Command {
     },
     /// Measure the bot against the built-in simulator (see BENCHMARKS.md).
     Bench {
-        /// fast: a few minutes; full: about 45 minutes.
+        /// fast: a few minutes; full: about 45 minutes; scale: the 1,000 and 10,000 runs alone.
         #[arg(long, value_enum, default_value = "fast")]
         size: perfectbot::bench::Size,
         /// Print the figures as JSON instead of a table.

@@ -492,9 +492,10 @@ fn substitute(v: &Value, ctx: &EvalCtx) -> Value {
 /// The values found at `path` in `ticket` (the leading `ticket.` is dropped). Walking through a
 /// list maps over its elements, so `ticket.tags.name` yields every tag's name. `None` means
 /// missing or null.
-fn resolve(ticket: &Value, path: &str) -> Option<Vec<Value>> {
+fn resolve<'a>(ticket: &'a Value, path: &str) -> Option<Vec<&'a Value>> {
     let rest = path.strip_prefix("ticket.").unwrap_or(path);
-    let mut current = vec![ticket.clone()];
+    // Borrowed all the way: a view listing evaluates every call on every ticket.
+    let mut current = vec![ticket];
     let mut through_list = false;
     for seg in rest.split('.') {
         let mut next = Vec::new();
@@ -502,21 +503,14 @@ fn resolve(ticket: &Value, path: &str) -> Option<Vec<Value>> {
             match v {
                 Value::Array(items) => {
                     through_list = true;
-                    for item in items {
-                        if let Some(x) = item.get(seg)
-                            && !x.is_null()
-                        {
-                            next.push(x.clone());
-                        }
-                    }
+                    next.extend(
+                        items
+                            .iter()
+                            .filter_map(|item| item.get(seg))
+                            .filter(|x| !x.is_null()),
+                    );
                 }
-                Value::Object(_) => {
-                    if let Some(x) = v.get(seg)
-                        && !x.is_null()
-                    {
-                        next.push(x.clone());
-                    }
-                }
+                Value::Object(_) => next.extend(v.get(seg).filter(|x| !x.is_null())),
                 _ => {}
             }
         }
@@ -528,7 +522,7 @@ fn resolve(ticket: &Value, path: &str) -> Option<Vec<Value>> {
         match v {
             Value::Array(items) => {
                 through_list = true;
-                flat.extend(items);
+                flat.extend(items.iter());
             }
             other => flat.push(other),
         }
@@ -594,6 +588,31 @@ fn loose_cmp(a: &Value, b: &Value) -> Option<Ordering> {
 }
 
 /// Evaluate `expr` against one ticket (its API JSON, compact or full).
+/// Whether `expr` can still hold for a ticket whose field `path` is `value` (`None`: absent),
+/// judged only by the `eq` calls on `path` that `&&` joins at the top of `expr`: a check on one
+/// field, cheap enough to skip most tickets of a large account before building their JSON.
+/// Exact for those calls (they are evaluated as [`eval`] would); [`eval`] decides the rest.
+pub fn may_hold(expr: &Expr, path: &str, value: Option<&Value>, ctx: &EvalCtx) -> bool {
+    match expr {
+        Expr::And(a, b) => may_hold(a, path, value, ctx) && may_hold(b, path, value, ctx),
+        Expr::Call {
+            op: Op::Eq,
+            path: p,
+            ..
+        } if p == path => {
+            // A ticket holding only this field: the call reads nothing else.
+            let rest = path.strip_prefix("ticket.").unwrap_or(path);
+            let only = rest
+                .rsplit('.')
+                .fold(value.cloned().unwrap_or(Value::Null), |inner, seg| {
+                    Value::Object(serde_json::Map::from_iter([(seg.to_owned(), inner)]))
+                });
+            eval(expr, &only, ctx)
+        }
+        _ => true,
+    }
+}
+
 pub fn eval(expr: &Expr, ticket: &Value, ctx: &EvalCtx) -> bool {
     match expr {
         Expr::And(a, b) => eval(a, ticket, ctx) && eval(b, ticket, ctx),
@@ -603,7 +622,7 @@ pub fn eval(expr: &Expr, ticket: &Value, ctx: &EvalCtx) -> bool {
             let arg = arg.as_ref().map(|a| substitute(a, ctx));
             let values = found.clone().unwrap_or_default();
             let lit = arg.unwrap_or(Value::Null);
-            let any = |f: &dyn Fn(&Value) -> bool| values.iter().any(f);
+            let any = |f: &dyn Fn(&Value) -> bool| values.iter().any(|v| f(v));
             match op {
                 Op::Eq | Op::Neq => {
                     let is_eq = if lit.is_null() {
@@ -845,5 +864,42 @@ mod tests {
             ")".repeat(32)
         );
         assert!(parse(&fine).is_ok());
+    }
+
+    #[test]
+    fn the_cheap_field_check_never_drops_a_ticket_eval_keeps() {
+        let ctx = EvalCtx { current_user_id: 7 };
+        let exprs = [
+            "eq(ticket.status, 'open') && eq(ticket.assignee_user.id, 7)",
+            "eq(ticket.assignee_user.id, '{{current_user.id}}') && eq(ticket.status, 'open')",
+            "eq(ticket.status, 'open') || eq(ticket.status, 'closed')",
+            "neq(ticket.status, 'open') && eq(ticket.channel, 'chat')",
+        ];
+        let tickets = [
+            json!({"status": "open", "channel": "chat", "assignee_user": {"id": 7}}),
+            json!({"status": "open", "channel": "chat", "assignee_user": {"id": "7"}}),
+            json!({"status": "closed", "channel": "chat", "assignee_user": {"id": 7}}),
+            json!({"status": "open", "channel": "email", "assignee_user": null}),
+            json!({"status": "open", "channel": "chat", "assignee_user": {"id": 8}}),
+        ];
+        let mut skipped = 0;
+        for src in exprs {
+            let e = parse(src).unwrap();
+            for t in &tickets {
+                let cheap = may_hold(&e, "ticket.status", t.get("status"), &ctx)
+                    && may_hold(
+                        &e,
+                        "ticket.assignee_user.id",
+                        t["assignee_user"].get("id"),
+                        &ctx,
+                    );
+                if !cheap {
+                    skipped += 1;
+                    assert!(!eval(&e, t, &ctx), "{src} dropped {t}");
+                }
+            }
+        }
+        // It does skip: closed tickets and other assignees under the daemon's own filter.
+        assert!(skipped >= 4, "{skipped}");
     }
 }

@@ -645,14 +645,26 @@ impl Daemon {
                 _ = cancel.cancelled() => break Ok(()),
                 _ = poll.tick() => Work::Poll,
                 _ = self.poke.notified(), if poke_due.is_none() => {
-                    if last_poll.elapsed() >= poke_gap {
+                    if last_poll.elapsed() >= poke_gap && !self.client.budget_busy() {
                         Work::Poll
                     } else {
-                        poke_due = Some(tokio::time::Instant::from_std(last_poll + poke_gap));
+                        // Too soon after the last poll: at the gap's end. Budget busy: a gap on.
+                        let due = if last_poll.elapsed() < poke_gap {
+                            last_poll + poke_gap
+                        } else {
+                            Instant::now() + poke_gap
+                        };
+                        poke_due = Some(tokio::time::Instant::from_std(due));
                         continue;
                     }
                 }
                 _ = tokio::time::sleep_until(poke_due.unwrap_or_else(tokio::time::Instant::now)), if poke_due.is_some() => {
+                    // An early poll is a luxury: with more than half the budget spent it waits
+                    // (the regular poll still comes), so closes and replies keep the rest.
+                    if self.client.budget_busy() {
+                        poke_due = Some(tokio::time::Instant::now() + poke_gap);
+                        continue;
+                    }
                     Work::Poll
                 }
                 Some(()) = sweep_rx.recv() => Work::Sweep,

@@ -219,6 +219,12 @@ impl Client {
         })
     }
 
+    /// Whether more than half of the API budget was used over the last window (see
+    /// [`Pacer::busy`]): a hint for optional requests to wait.
+    pub fn budget_busy(&self) -> bool {
+        self.inner.pacer.busy()
+    }
+
     /// The user that owns the key (`GET /api/users/0`): the bot's own identity.
     pub async fn current_user(&self) -> Result<User, GorgiasError> {
         self.get_json("/api/users/0").await

@@ -25,6 +25,9 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 pub struct Pacer {
     limiter: DefaultDirectRateLimiter,
     not_before: Mutex<Option<Instant>>,
+    /// When the requests of the last `window` were let through (for [`Pacer::busy`]).
+    sent: Mutex<std::collections::VecDeque<Instant>>,
+    requests_per_window: u32,
     window: Duration,
     period: Duration,
     headroom: u32,
@@ -61,6 +64,8 @@ impl Pacer {
         Ok(Pacer {
             limiter: DefaultDirectRateLimiter::direct(quota),
             not_before: Mutex::new(None),
+            sent: Mutex::new(std::collections::VecDeque::new()),
+            requests_per_window: n.get(),
             window,
             period,
             headroom: headroom(n.get()),
@@ -77,9 +82,33 @@ impl Pacer {
             // A 429 or a full server bucket may have been seen while we waited for the token:
             // wait that out too, then take a fresh token (the old one is simply spent).
             if self.blocked_until().is_none() {
+                self.note_sent(Instant::now());
                 return;
             }
         }
+    }
+
+    fn note_sent(&self, now: Instant) {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.push_back(now);
+        while sent
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > self.window)
+        {
+            sent.pop_front();
+        }
+    }
+
+    /// Whether more than half of the budget went out over the last window: optional requests
+    /// (an early poll on a webhook) wait, so that closes and replies keep the rest.
+    pub fn busy(&self) -> bool {
+        let now = Instant::now();
+        let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        let recent = sent
+            .iter()
+            .filter(|t| now.saturating_duration_since(**t) <= self.window)
+            .count();
+        recent * 2 > self.requests_per_window as usize
     }
 
     /// The time for one request to leak out of our bucket (`window / requests_per_window`).
@@ -196,5 +225,16 @@ mod tests {
         let first = p.blocked_until().unwrap();
         p.block_for(Duration::from_millis(10));
         assert_eq!(p.blocked_until(), Some(first));
+    }
+
+    #[tokio::test]
+    async fn busy_once_more_than_half_the_window_went_out() {
+        let p = Pacer::new(10, Duration::from_secs(20)).unwrap();
+        for _ in 0..5 {
+            p.acquire().await;
+        }
+        assert!(!p.busy(), "5 of 10 is half, not more");
+        p.acquire().await;
+        assert!(p.busy(), "6 of 10 in the window");
     }
 }

@@ -31,6 +31,10 @@ pub const POKE_GAP: Duration = Duration::from_secs(2);
 pub const FULL_LISTING_EVERY: Duration = Duration::from_secs(60);
 /// Slack below the newest `updated_datetime` a listing saw, for updates stamped alike.
 const LISTING_MARGIN: SignedDuration = SignedDuration::from_secs(60);
+/// The gap between webhook-woken polls while more than half of the API budget is in use (the
+/// default poll interval): measured, a busy bot's own writes otherwise keep early polls coming
+/// every `POKE_GAP` and the list polls push close lag past 2 s.
+pub const BUSY_POKE_GAP: Duration = Duration::from_secs(5);
 pub const RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// One decision taken, for the demo's timeline and for tests that watch the daemon.
@@ -631,6 +635,7 @@ impl Daemon {
         // the bot makes fires webhooks too, and a list poll per webhook would eat the API
         // budget that closes and replies need.
         let poke_gap = self.clock.real(POKE_GAP);
+        let busy_poke_gap = self.clock.real(BUSY_POKE_GAP);
         let mut last_poll = Instant::now();
         let mut poke_due: Option<tokio::time::Instant> = None;
         let result = loop {
@@ -645,26 +650,17 @@ impl Daemon {
                 _ = cancel.cancelled() => break Ok(()),
                 _ = poll.tick() => Work::Poll,
                 _ = self.poke.notified(), if poke_due.is_none() => {
-                    if last_poll.elapsed() >= poke_gap && !self.client.budget_busy() {
+                    // With more than half the budget spent, early polls come at most once per
+                    // BUSY_POKE_GAP instead, so closes and replies keep the rest.
+                    let gap = if self.client.budget_busy() { busy_poke_gap } else { poke_gap };
+                    if last_poll.elapsed() >= gap {
                         Work::Poll
                     } else {
-                        // Too soon after the last poll: at the gap's end. Budget busy: a gap on.
-                        let due = if last_poll.elapsed() < poke_gap {
-                            last_poll + poke_gap
-                        } else {
-                            Instant::now() + poke_gap
-                        };
-                        poke_due = Some(tokio::time::Instant::from_std(due));
+                        poke_due = Some(tokio::time::Instant::from_std(last_poll + gap));
                         continue;
                     }
                 }
                 _ = tokio::time::sleep_until(poke_due.unwrap_or_else(tokio::time::Instant::now)), if poke_due.is_some() => {
-                    // An early poll is a luxury: with more than half the budget spent it waits
-                    // (the regular poll still comes), so closes and replies keep the rest.
-                    if self.client.budget_busy() {
-                        poke_due = Some(tokio::time::Instant::now() + poke_gap);
-                        continue;
-                    }
                     Work::Poll
                 }
                 Some(()) = sweep_rx.recv() => Work::Sweep,

@@ -314,52 +314,47 @@ impl Daemon {
         Ok(stats)
     }
 
-    /// The idle closes due now, each read fresh and re-decided.
+    /// The idle closes due now, each read fresh and re-decided; returns how many were due.
     async fn close_due(
         &self,
         cancel: &CancellationToken,
         stats: &mut PassStats,
-    ) -> Result<(), PassError> {
-        for r in self.ledger.due_closes(self.clock.now()).await? {
+    ) -> Result<usize, PassError> {
+        let due = self.ledger.due_closes(self.clock.now()).await?;
+        for r in &due {
             if cancel.is_cancelled() {
                 break;
             }
             self.process_counted(r.ticket_id, Cause::Sweep, stats)
                 .await?;
         }
-        Ok(())
+        Ok(due.len())
     }
 
     /// One sweep: idle closes due, `awaiting_email` past `email_wait`, customer messages
     /// unanswered past `answer_deadline`. Each ticket is read fresh and re-decided.
     pub async fn sweep_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        let mut stats = PassStats::default();
+        stats.seen += self.close_due(cancel, &mut stats).await?;
         let now = self.clock.now();
-        let mut due: Vec<u64> = self
-            .ledger
-            .due_closes(now)
-            .await?
-            .into_iter()
-            .map(|r| r.ticket_id)
-            .collect();
-        for r in self
+        // Not `answered`, so never one of the closes just done.
+        let due: Vec<u64> = self
             .ledger
             .tickets_in_states(&[TicketState::Active, TicketState::AwaitingEmail])
             .await?
-        {
-            let email_due = r.state == TicketState::AwaitingEmail
-                && r.email_requested_at
-                    .is_some_and(|at| at + self.policy.email_wait <= now);
-            let answer_due = r
-                .pending_since
-                .is_some_and(|at| at + self.policy.answer_deadline <= now);
-            if (email_due || answer_due) && !due.contains(&r.ticket_id) {
-                due.push(r.ticket_id);
-            }
-        }
-        let mut stats = PassStats {
-            seen: due.len(),
-            ..Default::default()
-        };
+            .into_iter()
+            .filter(|r| {
+                let email_due = r.state == TicketState::AwaitingEmail
+                    && r.email_requested_at
+                        .is_some_and(|at| at + self.policy.email_wait <= now);
+                let answer_due = r
+                    .pending_since
+                    .is_some_and(|at| at + self.policy.answer_deadline <= now);
+                email_due || answer_due
+            })
+            .map(|r| r.ticket_id)
+            .collect();
+        stats.seen += due.len();
         for id in due {
             if cancel.is_cancelled() {
                 break;

@@ -187,6 +187,18 @@ fn first_turn(t: &T, p: &Policy) -> Plan {
     )
 }
 
+/// The first look at a ticket while the business is closed until Monday 09:00.
+fn after_hours_turn(t: &T, p: &Policy) -> Plan {
+    run_with(
+        t,
+        None,
+        at(1),
+        Answering::NotAsked,
+        &closed_until_monday(),
+        p,
+    )
+}
+
 fn run_with(
     t: &T,
     row: Option<&TicketRow>,
@@ -1037,14 +1049,7 @@ fn french_after_hours_handover_names_the_day_in_french_and_fills_in_french() {
         0,
         "je veux parler à un humain",
     );
-    let plan = run_with(
-        &t,
-        None,
-        at(1),
-        Answering::NotAsked,
-        &closed_until_monday(),
-        &p,
-    );
+    let plan = after_hours_turn(&t, &p);
     assert_eq!(
         replies(&plan),
         vec![
@@ -1107,14 +1112,7 @@ fn built_in_after_hours_messages_read_naturally_in_each_language() {
     let never = Availability::AfterHours { next_open: None };
     for (lang, monday, soon) in cases {
         let t = T::new().language(lang).customer(1, 0, "talk to a human");
-        let plan = run_with(
-            &t,
-            None,
-            at(1),
-            Answering::NotAsked,
-            &closed_until_monday(),
-            &p,
-        );
+        let plan = after_hours_turn(&t, &p);
         assert_eq!(replies(&plan), vec![monday.to_string()], "{lang}");
         let plan = run_with(&t, None, at(1), Answering::NotAsked, &never, &p);
         assert!(
@@ -1156,14 +1154,7 @@ fn default_text_keeps_english_words_whatever_the_tickets_language() {
     p.messages.languages.insert("fr".into(), default);
     let t =
         nameless(T::new().no_email().language("fr")).customer(1, 0, "je veux parler à un humain");
-    let plan = run_with(
-        &t,
-        None,
-        at(1),
-        Answering::NotAsked,
-        &closed_until_monday(),
-        &p,
-    );
+    let plan = after_hours_turn(&t, &p);
     assert_eq!(
         replies(&plan),
         vec!["We are closed; back Monday 09:00 CET.".to_string()]

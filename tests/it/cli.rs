@@ -140,15 +140,7 @@ async fn json_logs_are_one_object_per_line_with_ticket_ids() {
     let cfg = crate::restart::write_config(&server, &seeded, dir.path());
     crate::common::set_log_format(&cfg, "json");
     let log = dir.path().join("log.json");
-    let mut child = crate::common::KillOnDrop(
-        std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
-            .args(["run", "--config"])
-            .arg(&cfg)
-            .env_remove("JOURNAL_STREAM")
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = crate::common::run_logged(&cfg, &log);
     let id = crate::common::bot_chat(
         &sim,
         seeded.bot.id,

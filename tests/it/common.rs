@@ -296,3 +296,32 @@ pub fn set_log_format(cfg: &std::path::Path, format: &str) {
         .replace("format = \"text\"", &format!("format = \"{format}\""));
     std::fs::write(cfg, text).unwrap();
 }
+
+/// Runs the real binary off the runtime's threads (the in-process simulator keeps serving),
+/// with no config, key or credentials from the environment.
+pub async fn perfectbot(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+            .args(&args)
+            .env_remove("PERFECTBOT_CONFIG")
+            .env_remove("PERFECTBOT_GORGIAS_API_KEY")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// `perfectbot run --config CFG` in the background, its logs (stderr) going to `log`.
+pub fn run_logged(cfg: &std::path::Path, log: &std::path::Path) -> KillOnDrop {
+    KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
+            .args(["run", "--config"])
+            .arg(cfg)
+            .env_remove("JOURNAL_STREAM")
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap(),
+    )
+}

@@ -12,21 +12,6 @@ use tokio_util::sync::CancellationToken;
 
 const NOTE_ANSWER: &str = "We do not sponsor teams, sorry!";
 
-/// Runs the real binary off the runtime's threads (the in-process simulator keeps serving).
-async fn perfectbot(args: Vec<String>) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
-            .args(&args)
-            .env_remove("PERFECTBOT_CONFIG")
-            .env_remove("PERFECTBOT_GORGIAS_API_KEY")
-            .env_remove("CREDENTIALS_DIRECTORY")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
 /// A config file for `kb list`: the ledger and the knowledge folder matter, nothing else.
 fn offline_config(dir: &Path, ledger: &Path, kb: &Path) -> String {
     let p = dir.join("kb.toml");
@@ -209,15 +194,7 @@ async fn sighup_reloads_the_knowledge_files_and_logs_the_count() {
     let cfg = crate::restart::write_config(&server, &seeded, dir.path());
     crate::common::set_log_format(&cfg, "json");
     let log = dir.path().join("log.json");
-    let mut child = crate::common::KillOnDrop(
-        std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
-            .args(["run", "--config"])
-            .arg(&cfg)
-            .env_remove("JOURNAL_STREAM")
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = crate::common::run_logged(&cfg, &log);
     let logged = |what: &str| {
         std::fs::read_to_string(&log)
             .unwrap()

@@ -1,6 +1,7 @@
 //! The operator's commands: `status` on a live daemon's ledger, `report` on known events,
 //! `setup` against the simulator (views that select the right tickets, idempotent, webhook).
 
+use crate::common::perfectbot;
 use crate::common::*;
 use jiff::{SignedDuration, Timestamp};
 use perfectbot::ledger::{Ledger, NewEvent, TicketState};
@@ -24,21 +25,6 @@ fn offline_config(dir: &Path, ledger: &Path) -> PathBuf {
     )
     .unwrap();
     p
-}
-
-/// Runs the real binary (off the runtime's threads, so the in-process simulator keeps serving).
-async fn perfectbot(args: Vec<String>) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_perfectbot"))
-            .args(&args)
-            .env_remove("PERFECTBOT_CONFIG")
-            .env_remove("PERFECTBOT_GORGIAS_API_KEY")
-            .env_remove("CREDENTIALS_DIRECTORY")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
 }
 
 fn arg(p: &Path) -> String {

@@ -20,6 +20,7 @@
 //! - [`clock`] injects wall time.
 //! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`metrics`] names
 //!   the Prometheus metrics and records them.
+//! - [`netbody`] reads untrusted HTTP response bodies with a size cap and a stall timeout.
 //! - [`bench`] runs the measured workloads (`perfectbot bench`).
 
 pub mod bench;
@@ -35,6 +36,7 @@ pub mod http;
 pub mod knowledge;
 pub mod ledger;
 pub mod metrics;
+pub mod netbody;
 pub mod ops;
 pub mod preview;
 pub mod responder;

@@ -1309,8 +1309,12 @@ impl Validator<'_> {
                 if let Some(text) = check(self, &full, &key, value)
                     && let Some(slot) = default.get_mut(&key)
                 {
+                    // The built-in English text written out is not the team's own wording.
+                    let own = builtin.default.get(&key) != Some(text.as_str());
                     *slot = text;
-                    if let Some(k) = OrderTemplates::KEYS.iter().find(|k| **k == key) {
+                    if let Some(k) = OrderTemplates::KEYS.iter().find(|k| **k == key)
+                        && own
+                    {
                         customised.push(k);
                     }
                 }
@@ -2876,6 +2880,8 @@ filter = "info,=[["
         let d = parse(MINIMAL).unwrap();
         assert_eq!(c.tags, d.tags);
         assert_eq!(c.handover.messages, d.handover.messages);
+        assert_eq!(format!("{:?}", c.orders), format!("{:?}", d.orders));
+        assert_eq!(c.orders.messages, crate::orders::OrderMessages::builtin());
         assert_eq!(c.handover.collect_email, d.handover.collect_email);
         assert_eq!(format!("{:?}", c.timing), format!("{:?}", d.timing));
         assert_eq!(format!("{:?}", c.kb), format!("{:?}", d.kb));
@@ -2910,5 +2916,59 @@ filter = "info,=[["
             .unwrap_or_else(|e| panic!("config.toml.example does not parse:\n{e}"));
         assert_eq!(c.gorgias.base_url, "https://your-store.gorgias.com");
         assert_eq!(c.gorgias.email, "bot@your-store.com");
+    }
+
+    #[test]
+    fn orders_keys_parse_with_their_defaults_and_overrides() {
+        let c = parse(MINIMAL).unwrap();
+        assert!(!c.orders.enabled);
+        assert_eq!(c.orders.recent_window, Duration::from_secs(60 * 86400));
+        assert_eq!(c.orders.late_after, Duration::from_secs(5 * 86400));
+        assert_eq!(c.orders.number_wait, Duration::from_secs(600));
+        assert_eq!(c.orders.messages, crate::orders::OrderMessages::builtin());
+
+        let text = format!(
+            "{MINIMAL}\n[orders]\nenabled = true\nrecent_window = \"30d\"\nlate_after = \"3d\"\n\
+             number_wait = \"2m\"\n[orders.messages]\nask_number = \"Order number, {{customer_name}}?\"\n\
+             [orders.messages.FR]\nnot_found = \"Pas de {{number}} ici.\"\n"
+        );
+        let c = parse(&text).unwrap();
+        assert!(c.orders.enabled);
+        assert_eq!(c.orders.recent_window, Duration::from_secs(30 * 86400));
+        assert_eq!(c.orders.number_wait, Duration::from_secs(120));
+        let m = &c.orders.messages;
+        assert_eq!(m.default.ask_number, "Order number, {customer_name}?");
+        // The team's own default reaches every language (never swapped for a translation)...
+        assert_eq!(
+            m.for_language(Some("de")).ask_number,
+            "Order number, {customer_name}?"
+        );
+        // ...a language table wins for its keys, and the rest stays built-in.
+        assert_eq!(
+            m.for_language(Some("fr-FR")).not_found,
+            "Pas de {number} ici."
+        );
+        let builtin_fr = crate::orders::OrderTemplates::builtin("fr").unwrap();
+        assert_eq!(m.for_language(Some("fr")).shipped, builtin_fr.shipped);
+    }
+
+    #[test]
+    fn bad_orders_keys_are_named() {
+        let errs = errors_of(&format!(
+            "{MINIMAL}\n[orders]\nrecent_window = \"two months\"\n[orders.messages]\n\
+             shipped = \"On its way: {{tracking_link}}\"\nsent = \"x\"\nnot_found = 3\n\
+             [orders.messages.xx]\nshipped = \"x\"\n[orders.messages.de]\nwhere = \"x\"\n"
+        ));
+        let all = errs.join("\n");
+        for expected in [
+            "orders.recent_window: \"two months\" is not a duration",
+            "orders.messages.shipped: \"On its way: {tracking_link}\" uses unknown placeholder(s) {tracking_link}",
+            "orders.messages.sent: unknown key",
+            "orders.messages.not_found: expected a string",
+            "orders.messages.xx: unknown key",
+            "orders.messages.de.where: unknown key",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
     }
 }

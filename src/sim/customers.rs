@@ -160,4 +160,12 @@ impl Sim {
             .customer_integrations
             .insert(customer_id, integrations);
     }
+
+    /// Delete the customer record (as a merge or a data-deletion request does): its tickets
+    /// keep pointing at the id, and `GET /api/customers/{id}` answers 404.
+    pub fn delete_customer(&self, customer_id: u64) {
+        let mut st = self.state();
+        st.customers.remove(&customer_id);
+        st.customer_integrations.remove(&customer_id);
+    }
 }

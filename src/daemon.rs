@@ -448,15 +448,19 @@ impl Daemon {
             Answering::NotAsked,
         );
         if let Some(customer_id) = plan.need_orders.take() {
+            let asked = Instant::now();
             let lookup = self.customer_orders(customer_id).await;
             let now = self.clock.now();
-            plan = self.decide(
-                &ticket,
-                row.as_ref(),
-                now,
-                &availability,
-                Answering::Orders(&lookup),
-            );
+            let answering = Answering::Orders(&lookup);
+            plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
+            // As after a slow responder: before handing over, decide on what Gorgias says now.
+            if is_handover(&plan) && asked.elapsed() > Duration::from_secs(1) {
+                ticket = self.client.ticket(id).await?;
+                plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
+                if plan.need_orders.is_some() || plan.need_answer.is_some() {
+                    return Ok(());
+                }
+            }
         }
         if let Some(turn) = plan.need_answer.take() {
             let asked = Instant::now();

@@ -386,3 +386,53 @@ async fn orders_are_off_by_default() {
     assert!(customers_read(&app).is_empty());
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_with_500_orders_gets_the_one_named() {
+    let app = orders_app().await;
+    let c = app
+        .sim
+        .create_customer("Big Buyer", Some("big@example.org"));
+    for n in 0..500u64 {
+        let o = if n == 250 {
+            shipped(10_250, 30, "GLS", "GLS250")
+        } else {
+            unshipped(10_000 + n, 100 + n as i64)
+        };
+        app.sim.add_shopify_order(c, &o);
+    }
+    let id = order_chat(&app, c, Some("en"), "tracking for order 10250 please");
+    app.wait_state(id, TicketState::Answered).await;
+    assert_eq!(
+        app.bot_replies(id),
+        [
+            "Good news: your order #10250 is on its way. GLS, tracking number GLS250: https://track.test/GLS250"
+        ]
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_of_another_integration_type_are_not_shopify_orders() {
+    let app = orders_app().await;
+    let c = app.sim.create_customer("Mags", Some("mags@example.org"));
+    let mut data = serde_json::Map::new();
+    data.insert(
+        "12".into(),
+        serde_json::json!({"__integration_type__": "magento2", "orders": [
+            {"name": "#1042", "order_number": 1042, "fulfillment_status": "fulfilled",
+             "fulfillments": [{"status": "success", "tracking_number": "MAG1"}]}
+        ]}),
+    );
+    app.sim.set_customer_integrations(c, data);
+    let id = order_chat(&app, c, Some("en"), "where is my order?");
+    let row = app.wait_state(id, TicketState::Escalated).await;
+    assert_eq!(row.reason.as_deref(), Some("order"));
+    assert!(
+        app.bot_notes(id)
+            .join("\n")
+            .contains("holds no Shopify order")
+    );
+    assert!(!app.bot_replies(id).iter().any(|r| r.contains("MAG1")));
+    app.stop().await;
+}

@@ -101,7 +101,6 @@ pub(super) fn order_turn(
         }
         Disclosure::AskNumber => ask_again(
             input,
-            policy,
             plan,
             trigger,
             answer::ask_number(templates, name),
@@ -109,7 +108,6 @@ pub(super) fn order_turn(
         ),
         Disclosure::NotFound(n) => ask_again(
             input,
-            policy,
             plan,
             trigger,
             answer::not_found(templates, n, name),
@@ -152,14 +150,7 @@ pub(super) fn number_wait(input: &Input<'_>, policy: &Policy, plan: &mut Plan) {
 
 /// A reply that waits for the customer's order number: state `awaiting_order`, no idle close
 /// (the number wait replaces it).
-fn ask_again(
-    input: &Input<'_>,
-    _policy: &Policy,
-    plan: &mut Plan,
-    trigger: &str,
-    text: String,
-    event: &str,
-) {
+fn ask_again(input: &Input<'_>, plan: &mut Plan, trigger: &str, text: String, event: &str) {
     plan.push(Action::Reply(text), trigger);
     plan.row.last_bot_reply_at = Some(input.now);
     plan.row.close_deadline = None;

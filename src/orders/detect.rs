@@ -211,8 +211,8 @@ fn numbers(
 }
 
 /// Whether the text just before a number ends with an order word, maybe followed by a number
-/// word ("order 1042", "order no. 1042", "commande n° 1042", "Bestellnummer" is one word and
-/// is not covered: "Bestellnummer 1042" counts through the `order` list when listed there).
+/// word ("order 1042", "order no. 1042", "commande n° 1042"; compounds such as "Bestellnummer"
+/// are order words of their own).
 fn after_order_word(
     before: &[char],
     has: &impl Fn(&Token, fn(&Words) -> &Vec<String>) -> bool,

@@ -236,6 +236,10 @@ fn order_numbers_are_read_when_given_and_not_from_amounts_dates_or_tracking() {
     assert_eq!(strong("order no. 1042 please", false), [1042]);
     assert_eq!(strong("où est la commande n° 1042", false), [1042]);
     assert_eq!(strong("Bestellung Nr. 1042", false), [1042]);
+    assert_eq!(
+        strong("Meine Bestellnummer 1042, wo ist sie?", false),
+        [1042]
+    );
     assert_eq!(strong("1042", false), [1042]);
     assert_eq!(strong("it's 1042", true), [1042]);
     assert!(strong("I paid 120 euros for my order, where is it?", false).is_empty());

@@ -225,6 +225,18 @@ pub struct Config {
     pub business_hours: BusinessHoursConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
+    pub orders: OrdersConfig,
+}
+
+/// `[orders]`: "where is my order?" answered from the Shopify orders Gorgias holds on the
+/// ticket's customer (see `crate::orders`).
+#[derive(Debug, Clone)]
+pub struct OrdersConfig {
+    pub enabled: bool,
+    pub recent_window: Duration,
+    pub late_after: Duration,
+    pub number_wait: Duration,
+    pub messages: crate::orders::OrderMessages,
 }
 
 /// `[gorgias]`: where the helpdesk is and how to authenticate.
@@ -828,6 +840,18 @@ struct RawConfig {
     business_hours: RawBusinessHours,
     http: RawHttp,
     log: RawLog,
+    orders: RawOrders,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawOrders {
+    enabled: bool,
+    recent_window: Option<String>,
+    late_after: Option<String>,
+    number_wait: Option<String>,
+    /// The default templates and `[orders.messages.LANG]` tables (see `Validator::orders`).
+    messages: toml::Table,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1223,6 +1247,7 @@ impl Validator<'_> {
         let business_hours = self.business_hours(raw.business_hours);
         let http = self.http(raw.http);
         let log = self.log(raw.log);
+        let orders = self.orders(raw.orders);
         Config {
             file: self.file.clone(),
             gorgias,
@@ -1237,6 +1262,131 @@ impl Validator<'_> {
             business_hours,
             http,
             log,
+            orders,
+        }
+    }
+
+    /// `[orders]`. Messages resolve like `[handover.messages]`: per key, the language's own
+    /// table, else the team's own default text, else the built-in translation.
+    fn orders(&mut self, raw: RawOrders) -> OrdersConfig {
+        use crate::orders::{OrderMessages, OrderTemplates, placeholders_in, placeholders_of};
+        let builtin = OrderMessages::builtin();
+        let mut default = builtin.default.clone();
+        let mut customised: Vec<&str> = Vec::new();
+        let mut tables: BTreeMap<String, (String, toml::Table)> = BTreeMap::new();
+        let check = |v: &mut Self, full: &str, key: &str, value: toml::Value| -> Option<String> {
+            let toml::Value::String(text) = value else {
+                v.err(full, "expected a string (a message template)");
+                return None;
+            };
+            if text.trim().is_empty() {
+                v.err(full, "must not be empty");
+                return None;
+            }
+            let allowed = placeholders_of(key);
+            let unknown: Vec<String> = placeholders_in(&text)
+                .into_iter()
+                .filter(|p| !allowed.contains(&p.as_str()))
+                .map(|p| format!("{{{p}}}"))
+                .collect();
+            if !unknown.is_empty() {
+                let known: Vec<String> = allowed.iter().map(|p| format!("{{{p}}}")).collect();
+                v.err(
+                    full,
+                    format!(
+                        "{text:?} uses unknown placeholder(s) {} (known here: {})",
+                        unknown.join(", "),
+                        known.join(", ")
+                    ),
+                );
+                return None;
+            }
+            Some(text)
+        };
+        for (key, value) in raw.messages {
+            let full = format!("orders.messages.{key}");
+            if OrderTemplates::KEYS.contains(&key.as_str()) {
+                if let Some(text) = check(self, &full, &key, value)
+                    && let Some(slot) = default.get_mut(&key)
+                {
+                    // The built-in English text written out is not the team's own wording.
+                    let own = builtin.default.get(&key) != Some(text.as_str());
+                    *slot = text;
+                    if let Some(k) = OrderTemplates::KEYS.iter().find(|k| **k == key)
+                        && own
+                    {
+                        customised.push(k);
+                    }
+                }
+                continue;
+            }
+            let code = key.to_ascii_lowercase();
+            match value {
+                toml::Value::Table(t)
+                    if code.len() == 2 && ISO_639_1.split_whitespace().any(|c| c == code) =>
+                {
+                    if let std::collections::btree_map::Entry::Vacant(e) = tables.entry(code) {
+                        e.insert((key, t));
+                    } else {
+                        self.err(&full, "the same language is given twice; keep one table");
+                    }
+                }
+                _ => self.err(
+                    &full,
+                    format!(
+                        "unknown key (expected one of {}, or an [{full}] table of messages in one \
+                         language, named by its two-letter ISO 639-1 code)",
+                        OrderTemplates::KEYS.join(", ")
+                    ),
+                ),
+            }
+        }
+        let codes: std::collections::BTreeSet<String> = builtin
+            .languages
+            .keys()
+            .cloned()
+            .chain(tables.keys().cloned())
+            .collect();
+        let mut languages = BTreeMap::new();
+        for code in codes {
+            let mut set = builtin
+                .languages
+                .get(&code)
+                .cloned()
+                .unwrap_or_else(|| default.clone());
+            for key in &customised {
+                if let (Some(slot), Some(text)) = (set.get_mut(key), default.get(key)) {
+                    *slot = text.to_string();
+                }
+            }
+            if let Some((written, table)) = tables.remove(&code) {
+                for (key, value) in table {
+                    let full = format!("orders.messages.{written}.{key}");
+                    if !OrderTemplates::KEYS.contains(&key.as_str()) {
+                        self.err(
+                            &full,
+                            format!(
+                                "unknown key (expected one of {})",
+                                OrderTemplates::KEYS.join(", ")
+                            ),
+                        );
+                        continue;
+                    }
+                    if let Some(text) = check(self, &full, &key, value)
+                        && let Some(slot) = set.get_mut(&key)
+                    {
+                        *slot = text;
+                    }
+                }
+            }
+            languages.insert(code, set);
+        }
+        OrdersConfig {
+            enabled: raw.enabled,
+            recent_window: self.duration("orders.recent_window", raw.recent_window, "60d", false),
+            late_after: self.duration("orders.late_after", raw.late_after, "5d", false),
+            number_wait: self.duration("orders.number_wait", raw.number_wait, "10m", false),
+            messages: OrderMessages { default, languages },
         }
     }
 
@@ -2730,6 +2880,8 @@ filter = "info,=[["
         let d = parse(MINIMAL).unwrap();
         assert_eq!(c.tags, d.tags);
         assert_eq!(c.handover.messages, d.handover.messages);
+        assert_eq!(format!("{:?}", c.orders), format!("{:?}", d.orders));
+        assert_eq!(c.orders.messages, crate::orders::OrderMessages::builtin());
         assert_eq!(c.handover.collect_email, d.handover.collect_email);
         assert_eq!(format!("{:?}", c.timing), format!("{:?}", d.timing));
         assert_eq!(format!("{:?}", c.kb), format!("{:?}", d.kb));
@@ -2764,5 +2916,59 @@ filter = "info,=[["
             .unwrap_or_else(|e| panic!("config.toml.example does not parse:\n{e}"));
         assert_eq!(c.gorgias.base_url, "https://your-store.gorgias.com");
         assert_eq!(c.gorgias.email, "bot@your-store.com");
+    }
+
+    #[test]
+    fn orders_keys_parse_with_their_defaults_and_overrides() {
+        let c = parse(MINIMAL).unwrap();
+        assert!(!c.orders.enabled);
+        assert_eq!(c.orders.recent_window, Duration::from_secs(60 * 86400));
+        assert_eq!(c.orders.late_after, Duration::from_secs(5 * 86400));
+        assert_eq!(c.orders.number_wait, Duration::from_secs(600));
+        assert_eq!(c.orders.messages, crate::orders::OrderMessages::builtin());
+
+        let text = format!(
+            "{MINIMAL}\n[orders]\nenabled = true\nrecent_window = \"30d\"\nlate_after = \"3d\"\n\
+             number_wait = \"2m\"\n[orders.messages]\nask_number = \"Order number, {{customer_name}}?\"\n\
+             [orders.messages.FR]\nnot_found = \"Pas de {{number}} ici.\"\n"
+        );
+        let c = parse(&text).unwrap();
+        assert!(c.orders.enabled);
+        assert_eq!(c.orders.recent_window, Duration::from_secs(30 * 86400));
+        assert_eq!(c.orders.number_wait, Duration::from_secs(120));
+        let m = &c.orders.messages;
+        assert_eq!(m.default.ask_number, "Order number, {customer_name}?");
+        // The team's own default reaches every language (never swapped for a translation)...
+        assert_eq!(
+            m.for_language(Some("de")).ask_number,
+            "Order number, {customer_name}?"
+        );
+        // ...a language table wins for its keys, and the rest stays built-in.
+        assert_eq!(
+            m.for_language(Some("fr-FR")).not_found,
+            "Pas de {number} ici."
+        );
+        let builtin_fr = crate::orders::OrderTemplates::builtin("fr").unwrap();
+        assert_eq!(m.for_language(Some("fr")).shipped, builtin_fr.shipped);
+    }
+
+    #[test]
+    fn bad_orders_keys_are_named() {
+        let errs = errors_of(&format!(
+            "{MINIMAL}\n[orders]\nrecent_window = \"two months\"\n[orders.messages]\n\
+             shipped = \"On its way: {{tracking_link}}\"\nsent = \"x\"\nnot_found = 3\n\
+             [orders.messages.xx]\nshipped = \"x\"\n[orders.messages.de]\nwhere = \"x\"\n"
+        ));
+        let all = errs.join("\n");
+        for expected in [
+            "orders.recent_window: \"two months\" is not a duration",
+            "orders.messages.shipped: \"On its way: {tracking_link}\" uses unknown placeholder(s) {tracking_link}",
+            "orders.messages.sent: unknown key",
+            "orders.messages.not_found: expected a string",
+            "orders.messages.xx: unknown key",
+            "orders.messages.de.where: unknown key",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
     }
 }

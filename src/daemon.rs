@@ -340,17 +340,24 @@ impl Daemon {
         // Not `answered`, so never one of the closes just done.
         let due: Vec<u64> = self
             .ledger
-            .tickets_in_states(&[TicketState::Active, TicketState::AwaitingEmail])
+            .tickets_in_states(&[
+                TicketState::Active,
+                TicketState::AwaitingEmail,
+                TicketState::AwaitingOrder,
+            ])
             .await?
             .into_iter()
             .filter(|r| {
                 let email_due = r.state == TicketState::AwaitingEmail
                     && r.email_requested_at
                         .is_some_and(|at| at + self.policy.email_wait <= now);
+                let order_due = r.state == TicketState::AwaitingOrder
+                    && r.last_bot_reply_at
+                        .is_some_and(|at| at + self.policy.orders.number_wait <= now);
                 let answer_due = r
                     .pending_since
                     .is_some_and(|at| at + self.policy.answer_deadline <= now);
-                email_due || answer_due
+                email_due || answer_due || order_due
             })
             .map(|r| r.ticket_id)
             .collect();
@@ -440,6 +447,21 @@ impl Daemon {
             &availability,
             Answering::NotAsked,
         );
+        if let Some(customer_id) = plan.need_orders.take() {
+            let asked = Instant::now();
+            let lookup = self.customer_orders(customer_id).await;
+            let now = self.clock.now();
+            let answering = Answering::Orders(&lookup);
+            plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
+            // As after a slow responder: before handing over, decide on what Gorgias says now.
+            if is_handover(&plan) && asked.elapsed() > Duration::from_secs(1) {
+                ticket = self.client.ticket(id).await?;
+                plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
+                if plan.need_orders.is_some() || plan.need_answer.is_some() {
+                    return Ok(());
+                }
+            }
+        }
         if let Some(turn) = plan.need_answer.take() {
             let asked = Instant::now();
             let result =
@@ -473,6 +495,23 @@ impl Daemon {
         let outcomes = self.executor.execute(&ticket, &plan, now).await?;
         self.report(&ticket, &plan, &outcomes, cause, now);
         Ok(())
+    }
+
+    /// The ticket's customer's Shopify orders; any failure (5xx, 404, an unreadable body, a
+    /// record for someone else) is a `Failed` the engine hands over on, never an error that
+    /// leaves the customer unanswered.
+    async fn customer_orders(&self, customer_id: u64) -> crate::orders::OrderLookup {
+        use crate::orders::{OrderLookup, parse_customer};
+        match self.client.customer(customer_id).await {
+            Ok(body) => match parse_customer(customer_id, &body) {
+                Ok(orders) => OrderLookup::Found(orders),
+                Err(why) => OrderLookup::Failed(why),
+            },
+            Err(e) => {
+                tracing::warn!(customer_id, error = %e, "cannot read the customer's orders");
+                OrderLookup::Failed(e.to_string())
+            }
+        }
     }
 
     fn decide(
@@ -749,12 +788,16 @@ impl Daemon {
     pub async fn status_line(&self) -> Result<String, LedgerError> {
         let counts = self.ledger.counts_by_state().await?;
         let get = |s: TicketState| counts.get(s.as_str()).copied().unwrap_or(0);
-        let tracked =
-            get(TicketState::Active) + get(TicketState::Answered) + get(TicketState::AwaitingEmail);
+        let tracked = get(TicketState::Active)
+            + get(TicketState::Answered)
+            + get(TicketState::AwaitingEmail)
+            + get(TicketState::AwaitingOrder);
         let mut line = format!(
             "{tracked} tickets: {} answered, {} awaiting customer, {} escalated",
             get(TicketState::Answered),
-            get(TicketState::AwaitingEmail) + get(TicketState::Active),
+            get(TicketState::AwaitingEmail)
+                + get(TicketState::AwaitingOrder)
+                + get(TicketState::Active),
             get(TicketState::Escalated)
         );
         if let Some(d) = self.ledger.next_deadline().await? {
@@ -908,6 +951,13 @@ pub fn policy_for(config: &Config, bot_user_id: u64) -> Policy {
         assign_user_id: config.handover.assign_user_id,
         messages: config.handover.messages.clone(),
         intent: intent_config(config),
+        orders: crate::orders::OrdersPolicy {
+            enabled: config.orders.enabled,
+            recent_window: signed(config.orders.recent_window),
+            late_after: signed(config.orders.late_after),
+            number_wait: signed(config.orders.number_wait),
+            messages: config.orders.messages.clone(),
+        },
     }
 }
 

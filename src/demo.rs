@@ -7,7 +7,7 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::daemon::{Daemon, Notice};
 use crate::ledger::TicketState;
-use crate::sim::{NewTicket, Sim, SimOptions};
+use crate::sim::{NewTicket, ShopifyFulfillment, ShopifyOrder, Sim, SimOptions};
 use anyhow::{Context as _, bail};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
             format!(
                 "# Written by `perfectbot demo --keep`: the demo's simulator is gone once it ends.\n\
                  [gorgias]\nbase_url = \"{}\"\nemail = \"{}\"\napi_key_file = \"api_key\"\n\n\
-                 [ledger]\npath = \"ledger.db\"\n\n[kb]\ndir = \"kb\"\n",
+                 [ledger]\npath = \"ledger.db\"\n\n[kb]\ndir = \"kb\"\n\n[orders]\nenabled = true\n",
                 server.base_url(),
                 seeded.bot.email
             ),
@@ -59,6 +59,7 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
     cfg.timing.close_after = close_after;
     cfg.timing.email_wait = Duration::from_secs(30);
     cfg.timing.answer_deadline = Duration::from_secs(20);
+    cfg.orders.enabled = true;
 
     println!(
         "perfectbot demo: a Gorgias simulator at {}",
@@ -230,6 +231,58 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
     });
     say(t10, "cust", "(email) Please send me an invoice");
     scenarios.insert(t10, ("email channel", "ignored"));
+
+    // 11. "Where is my order?": two recent orders, so the bot asks which one, then answers
+    // from the Shopify data Gorgias holds on the customer.
+    let customer = sim.create_customer("Jo", Some("jo@example.org"));
+    let ago =
+        |days: i64| Some(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * days));
+    sim.add_shopify_order(
+        customer,
+        &ShopifyOrder {
+            number: 1042,
+            created_at: ago(3),
+            fulfillment_status: Some("fulfilled".into()),
+            fulfillments: vec![ShopifyFulfillment {
+                status: "success".into(),
+                tracking_company: Some("UPS".into()),
+                tracking_number: Some("1Z999AA10123456784".into()),
+                tracking_url: Some("https://www.ups.com/track?tracknum=1Z999AA10123456784".into()),
+                shipment_status: Some("in_transit".into()),
+            }],
+            items: vec!["Merino Sweater".into()],
+            ..ShopifyOrder::default()
+        },
+    );
+    sim.add_shopify_order(
+        customer,
+        &ShopifyOrder {
+            number: 1043,
+            created_at: ago(1),
+            items: vec!["Wool Socks".into()],
+            ..ShopifyOrder::default()
+        },
+    );
+    let q = "Hi, where is my order?";
+    let t11 = sim.create_ticket(NewTicket {
+        channel: "chat".into(),
+        customer_id: customer,
+        first_message: q.into(),
+        assignee_user: Some(bot),
+        ..NewTicket::default()
+    });
+    say(t11, "cust", q);
+    scenarios.insert(t11, ("order status, number asked for", "closed"));
+
+    wait_for(
+        "asked for the order number",
+        t11,
+        TicketState::AwaitingOrder,
+    )
+    .await?;
+    let q = "It's #1042";
+    sim.customer_says(t11, q);
+    say(t11, "cust", q);
 
     wait_for("answered", t2, TicketState::Answered).await?;
     let q = "And can I pay with PayPal?";

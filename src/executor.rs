@@ -280,6 +280,7 @@ impl Executor {
                 steps: Vec::new(),
                 events: Vec::new(),
                 need_answer: None,
+                need_orders: None,
                 rule: crate::engine::Rule::Nothing,
                 previous_state: None,
             };

@@ -10,6 +10,8 @@
 //!   it also holds intent/frustration detection and email extraction.
 //! - [`knowledge`] keeps the responder's knowledge base live: files re-read when they change
 //!   or on SIGHUP, `#kb` internal notes learned into the ledger; and `perfectbot kb list`.
+//! - [`orders`] reads the Shopify orders Gorgias holds on a ticket's customer and decides, pure,
+//!   what an order question may be told (identity first); the engine asks for them two-phase.
 //! - [`hours`] answers "are we open, and when do we open next" in the business's time zone.
 //! - [`sim`] is a Gorgias simulator used by tests, benchmarks and `perfectbot demo`.
 //! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
@@ -38,6 +40,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod netbody;
 pub mod ops;
+pub mod orders;
 pub mod preview;
 pub mod responder;
 pub mod sim;

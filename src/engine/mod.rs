@@ -9,6 +9,9 @@
 //! performed at most once whatever happens in between.
 
 mod fingerprint;
+mod orders;
+#[cfg(test)]
+mod orders_tests;
 mod plan;
 #[cfg(test)]
 mod tests;
@@ -155,6 +158,7 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
                 plan.rule = Rule::AwaitingEmail;
             }
         }
+        TicketState::AwaitingOrder => orders::number_wait(input, policy, &mut plan),
         TicketState::Answered => {
             // 8. The bot answered last and the customer is silent: idle close.
             let deadline = match plan.row.close_deadline {
@@ -243,13 +247,18 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
         return;
     }
 
+    if policy.orders.enabled && orders::order_turn(input, policy, plan, &texts, latest, &trigger) {
+        return;
+    }
+
     let waiting_since = plan
         .row
         .pending_since
         .or(unanswered.first().and_then(|m| m.created_datetime))
         .unwrap_or(input.now);
     match input.answer {
-        Answering::NotAsked => {
+        // An order lookup answers only an order turn (above); anything else asks the responder.
+        Answering::NotAsked | Answering::Orders(_) => {
             plan.rule = Rule::CustomerTurn;
             plan.need_answer = Some(Turn {
                 messages: texts,
@@ -346,7 +355,7 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
 
 /// The handover steps: email first (when allowed and missing), then the message that fits the
 /// moment, the tag by reason, the release, the internal note; state `escalated`.
-fn handover(
+pub(super) fn handover(
     input: &Input<'_>,
     policy: &Policy,
     plan: &mut Plan,
@@ -414,7 +423,10 @@ fn handover(
         trigger,
     );
     let tag = match reason {
-        HandoverReason::Requested | HandoverReason::Frustrated => &policy.tags.agent_required,
+        // An order handover needs a person to act on the order, not just to check an answer.
+        HandoverReason::Requested | HandoverReason::Frustrated | HandoverReason::Order => {
+            &policy.tags.agent_required
+        }
         _ => &policy.tags.agent_check,
     };
     plan.push(
@@ -519,6 +531,7 @@ fn internal_note(
         HandoverReason::NoKnowledge => "the knowledge base has no answer to this question",
         HandoverReason::Error => "the bot could not produce an answer in time",
         HandoverReason::Automation => "a Gorgias rule or flow handled this ticket",
+        HandoverReason::Order => "an order question needs a person (see the order note)",
     };
     let mut summary = last_customer_text(t);
     if summary.chars().count() > 300 {
@@ -531,7 +544,7 @@ fn internal_note(
     )
 }
 
-fn last_customer_text(t: &Ticket) -> String {
+pub(super) fn last_customer_text(t: &Ticket) -> String {
     t.messages
         .iter()
         .rfind(|m| m.is_from_customer())
@@ -611,7 +624,7 @@ fn order_key(m: &Message) -> (Timestamp, u64) {
     (m.created_datetime.unwrap_or(Timestamp::UNIX_EPOCH), m.id)
 }
 
-fn mark_handled_through(row: &mut TicketRow, m: Option<&Message>) {
+pub(super) fn mark_handled_through(row: &mut TicketRow, m: Option<&Message>) {
     if let Some(m) = m {
         let (at, id) = order_key(m);
         row.last_customer_msg_id = Some(id);

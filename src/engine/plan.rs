@@ -23,6 +23,8 @@ pub struct Policy {
     pub assign_user_id: Option<u64>,
     pub messages: Messages,
     pub intent: IntentConfig,
+    /// `[orders]`: order status from the customer's Shopify data (off by default).
+    pub orders: crate::orders::OrdersPolicy,
 }
 
 impl Policy {
@@ -70,6 +72,9 @@ pub enum Answering<'a> {
     Outcome(&'a Outcome),
     /// The responder failed (timeout, backend down): retried until `answer_deadline`.
     Failed(&'a str),
+    /// An order question: the ticket's customer's orders as the daemon read them (asked for
+    /// by `Plan::need_orders`).
+    Orders(&'a crate::orders::OrderLookup),
 }
 
 /// One decision's input: a fresh ticket and what the ledger remembers of it.
@@ -148,6 +153,12 @@ pub enum Rule {
     EmailWaitExpired,
     Waiting,
     IdleClose,
+    /// An order question (answered, asked for its number, or handed over).
+    OrderTurn,
+    /// Waiting for the order number the bot asked for.
+    AwaitingOrder,
+    /// The order number never came within `orders.number_wait`.
+    OrderWaitExpired,
 }
 
 impl Rule {
@@ -172,6 +183,9 @@ impl Rule {
             Self::EmailWaitExpired => "email_wait_expired",
             Self::Waiting => "waiting",
             Self::IdleClose => "idle_close",
+            Self::OrderTurn => "order_turn",
+            Self::AwaitingOrder => "awaiting_order",
+            Self::OrderWaitExpired => "order_wait_expired",
         }
     }
 }
@@ -193,6 +207,9 @@ pub struct Plan {
     pub events: Vec<PlannedEvent>,
     /// Set when the turn needs the responder: ask it and decide again with its outcome.
     pub need_answer: Option<Turn>,
+    /// Set when the turn is an order question: read this Gorgias customer's orders and decide
+    /// again with them (`Answering::Orders`).
+    pub need_orders: Option<u64>,
     pub rule: Rule,
     /// The state before this decision.
     pub previous_state: Option<TicketState>,
@@ -206,6 +223,7 @@ impl Plan {
             steps: Vec::new(),
             events: Vec::new(),
             need_answer: None,
+            need_orders: None,
             rule: Rule::Nothing,
             previous_state,
         }

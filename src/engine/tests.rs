@@ -59,6 +59,7 @@ fn policy() -> Policy {
             .into(),
         },
         intent: IntentConfig::default(),
+        orders: crate::orders::OrdersPolicy::default(),
     }
 }
 

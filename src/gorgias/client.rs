@@ -447,6 +447,12 @@ impl Client {
         Ok(())
     }
 
+    /// One customer with its integrations' data (`GET /api/customers/{id}`), as raw JSON: the
+    /// Shopify part is read by `crate::orders::parse_customer`, which checks whose it is.
+    pub async fn customer(&self, id: u64) -> Result<Value, GorgiasError> {
+        self.get_json(&format!("/api/customers/{id}")).await
+    }
+
     /// Every user (`GET /api/users`, all pages), with `availability_status` when asked for and
     /// the account exposes it.
     pub async fn users(&self, with_availability: bool) -> Result<Vec<User>, GorgiasError> {

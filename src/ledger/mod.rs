@@ -53,10 +53,11 @@ impl fmt::Debug for Ledger {
 }
 
 /// The states in which the bot still has work or a deadline on a ticket.
-const TRACKED_STATES: [TicketState; 3] = [
+const TRACKED_STATES: [TicketState; 4] = [
     TicketState::Active,
     TicketState::Answered,
     TicketState::AwaitingEmail,
+    TicketState::AwaitingOrder,
 ];
 
 /// The states whose rows a retention sweep may delete.

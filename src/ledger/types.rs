@@ -13,6 +13,9 @@ pub enum TicketState {
     Answered,
     /// A handover is under way; the bot asked for the customer's email and waits.
     AwaitingEmail,
+    /// The customer asked about an order; the bot asked for the order number and waits
+    /// (`orders.number_wait`, counted from `last_bot_reply_at`).
+    AwaitingOrder,
     /// Handed over to people (tagged, unassigned/assigned). Silent until returned.
     Escalated,
     /// Closed by the bot (or found closed). A customer message reopens it.
@@ -30,6 +33,7 @@ impl TicketState {
             Self::Active => "active",
             Self::Answered => "answered",
             Self::AwaitingEmail => "awaiting_email",
+            Self::AwaitingOrder => "awaiting_order",
             Self::Escalated => "escalated",
             Self::Closed => "closed",
             Self::Released => "released",
@@ -42,6 +46,7 @@ impl TicketState {
             "active" => Self::Active,
             "answered" => Self::Answered,
             "awaiting_email" => Self::AwaitingEmail,
+            "awaiting_order" => Self::AwaitingOrder,
             "escalated" => Self::Escalated,
             "closed" => Self::Closed,
             "released" => Self::Released,
@@ -50,10 +55,11 @@ impl TicketState {
         })
     }
     /// All states, in display order.
-    pub const ALL: [TicketState; 7] = [
+    pub const ALL: [TicketState; 8] = [
         Self::Active,
         Self::Answered,
         Self::AwaitingEmail,
+        Self::AwaitingOrder,
         Self::Escalated,
         Self::Closed,
         Self::Released,

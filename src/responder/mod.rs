@@ -19,7 +19,7 @@ pub mod intent;
 pub mod kb;
 pub mod learn;
 pub mod openai;
-mod text;
+pub(crate) mod text;
 
 use std::fmt;
 use std::future::Future;
@@ -96,6 +96,9 @@ pub enum HandoverReason {
     Error,
     /// A Gorgias Rule, Flow or Macro already handled the ticket.
     Automation,
+    /// An order question a person must take (cancelled, late, shipment problem, a request to
+    /// change, cancel or refund, no order number after asking): see `crate::orders::answer`.
+    Order,
 }
 
 impl HandoverReason {
@@ -107,6 +110,7 @@ impl HandoverReason {
             Self::NoKnowledge => "no_knowledge",
             Self::Error => "error",
             Self::Automation => "rule",
+            Self::Order => "order",
         }
     }
 
@@ -118,17 +122,19 @@ impl HandoverReason {
             "no_knowledge" => Self::NoKnowledge,
             "error" => Self::Error,
             "rule" => Self::Automation,
+            "order" => Self::Order,
             _ => return None,
         })
     }
 
     /// All reasons, in report order.
-    pub const ALL: [HandoverReason; 5] = [
+    pub const ALL: [HandoverReason; 6] = [
         Self::Requested,
         Self::Frustrated,
         Self::NoKnowledge,
         Self::Error,
         Self::Automation,
+        Self::Order,
     ];
 }
 
@@ -141,7 +147,7 @@ impl fmt::Display for HandoverReason {
 /// A stored reason name that is not one of [`HandoverReason::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown handover reason {0:?} (expected requested, frustrated, no_knowledge, error or rule)"
+    "unknown handover reason {0:?} (expected requested, frustrated, no_knowledge, error, rule or order)"
 )]
 pub struct UnknownHandoverReason(pub String);
 

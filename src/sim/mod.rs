@@ -7,9 +7,11 @@
 //!
 //! It models Gorgias, not our client: it never uses `crate::gorgias::model`, and it rejects what
 //! Gorgias rejects. Submodules: `state` (data and rules), `server` (HTTP, routing, validation,
-//! paging), `filter` (the view filter language), `faults` (rate limit, faults, request log),
+//! paging), `customers` (the Shopify data Gorgias holds on customers), `filter` (the view filter
+//! language), `faults` (rate limit, faults, request log),
 //! `webhooks` (delivery of HTTP integrations while served).
 
+mod customers;
 mod faults;
 pub mod filter;
 mod server;
@@ -18,6 +20,7 @@ mod state;
 mod tests;
 mod webhooks;
 
+pub use customers::{ShopifyFulfillment, ShopifyOrder};
 pub use faults::{Delay, Faults, RequestRecord, SimStats};
 pub use state::HoursShape;
 pub use webhooks::WebhookDelivery;

@@ -659,7 +659,7 @@ fn dispatch(
         Route::Customer(id) if get => st
             .customers
             .get(&id)
-            .map(|c| st.customer_json(c))
+            .map(|c| super::customers::with_integrations(st, c))
             .map_or_else(|| Err(ApiError::not_found()), ok),
         Route::Customer(id) if *method == Method::PUT => update_customer(st, id, body),
         Route::Tags if get => list_tags(st, uri, q),

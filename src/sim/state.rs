@@ -222,6 +222,9 @@ pub(crate) struct State {
     pub users: BTreeMap<u64, User>,
     pub teams: BTreeMap<u64, Team>,
     pub customers: BTreeMap<u64, Customer>,
+    /// Each customer's integration data (Shopify orders), keyed by integration id string:
+    /// see `customers`.
+    pub customer_integrations: BTreeMap<u64, serde_json::Map<String, Value>>,
     pub tickets: BTreeMap<u64, Ticket>,
     pub messages: BTreeMap<u64, Message>,
     pub tags: BTreeMap<u64, Tag>,
@@ -286,6 +289,7 @@ impl State {
             users: BTreeMap::new(),
             teams: BTreeMap::new(),
             customers: BTreeMap::new(),
+            customer_integrations: BTreeMap::new(),
             tickets: BTreeMap::new(),
             messages: BTreeMap::new(),
             tags: BTreeMap::new(),

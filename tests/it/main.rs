@@ -11,6 +11,7 @@ mod http;
 mod kb;
 mod lifecycle;
 mod ops;
+mod orders;
 mod polling;
 mod restart;
 mod shadow;

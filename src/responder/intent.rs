@@ -30,6 +30,8 @@
 use super::smalltalk::{self, SmallTalk};
 use super::text;
 
+mod escalation;
+
 /// What the customer's turn asks for, before any answer is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
@@ -132,6 +134,10 @@ const SKIP: &[&str] = &[
 
 /// Targets that are a person to hand over to on their own ("I want an agent").
 const STRONG_TARGETS: &[&str] = &[
+    "advisor",
+    "adviser",
+    "advisors",
+    "advisers",
     "human",
     "humans",
     "person",
@@ -555,6 +561,7 @@ const REQUEST_VERBS: &[&str] = &[
     "want",
     "wanna",
     "need",
+    "needs",
     "like",
     "wish",
     "prefer",
@@ -658,6 +665,15 @@ const TALK_VERBS: &[&str] = &[
     "atenderme",
     "atienda",
     "atenda",
+    "transfere",
+    "transfira",
+    "transfiere",
+    "transfiera",
+    "transferez",
+    "trasferisci",
+    "trasferite",
+    "doorschakelen",
+    "weiterverbinden",
 ];
 
 /// Infinitives that end German and Dutch clauses: the target may come before them.
@@ -755,6 +771,13 @@ const HANDOVER_PHRASES: &[&str] = &[
     "put me through",
     "escalate this",
     "call me back",
+    "hand it over",
+    "hand this over",
+    "hand me over",
+    "hand me off",
+    "pass me on",
+    "pass it on",
+    "escalate it",
     "call back",
     "vraie personne",
     "vrai humain",
@@ -852,6 +875,16 @@ const FILLER: &[&str] = &[
     "alsjeblieft",
     "ajb",
     "prego",
+    // Thanks: "operatore umano grazie", "human thanks".
+    "thanks",
+    "thank",
+    "merci",
+    "danke",
+    "gracias",
+    "grazie",
+    "bedankt",
+    "obrigado",
+    "obrigada",
     // "Now" in each language: "un conseiller maintenant", "humano ya".
     "maintenant",
     "jetzt",
@@ -1109,14 +1142,17 @@ fn wants_someone_to_get_in_touch(clause: &[String]) -> bool {
         })
 }
 
-/// Whether one clause asks for a person.
-fn clause_requests_person(clause: &[String], extra: &[Vec<String>]) -> bool {
+/// Whether one clause asks for a person; `phone_number`: the message holds one (a call verb
+/// then asks for a callback).
+fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number: bool) -> bool {
     if is_identity_question(clause) || is_description_question(clause) {
         return false;
     }
     if asks_whether_someone_is_there(clause)
         || asks_person_to_act(clause)
         || wants_someone_to_get_in_touch(clause)
+        || escalation::asks_for_callback(clause, phone_number)
+        || escalation::wants_a_real_person(clause)
     {
         return true;
     }
@@ -1204,9 +1240,10 @@ pub fn is_handover_request(text: &str, cfg: &IntentConfig) -> bool {
         .map(|p| phrase_tokens(p))
         .filter(|p| !p.is_empty())
         .collect();
+    let phone_number = escalation::has_phone_number(text);
     text::clauses(&join_compounds(text))
         .iter()
-        .any(|clause| clause_requests_person(clause, &extra))
+        .any(|clause| clause_requests_person(clause, &extra, phone_number))
 }
 
 /// Removes the hyphen of compounds ("person-sized" -> "personsized") so their parts are not
@@ -1395,7 +1432,6 @@ const COMPLAINTS: &[&str] = &[
     "i already told you",
     "i already said",
     "i already asked",
-    "makes no sense",
     "terrible bot",
     "worst bot",
     "horrible",
@@ -1608,6 +1644,22 @@ const HELP_GAP: &[&str] = &[
 /// "Thanks for nothing" in each language: a thank word, then "nothing" within three words.
 const THANKS: &[&str] = &[
     "thanks", "thank", "merci", "danke", "gracias", "grazie", "bedankt", "obrigado", "obrigada",
+];
+const INTENSIFIERS: &[&str] = &[
+    "absolutely",
+    "literally",
+    "really",
+    "exactly",
+    "precisely",
+    "just",
+    "strictly",
+    "absolument",
+    "absolut",
+    "absolutamente",
+    "assolutamente",
+    "helemaal",
+    "echt",
+    "really",
 ];
 const NOTHING: &[&str] = &[
     "nothing", "rien", "nichts", "nada", "niente", "nulla", "niks", "niets",
@@ -2284,6 +2336,11 @@ const STRONG_SIGNALS: &[&str] = &[
     "repeated_question",
     "asked_again",
     "custom",
+    "dispute",
+    "threat",
+    "gives_up",
+    "not_read",
+    "angry_emoji",
 ];
 
 fn contains_phrase(tokens: &[String], phrase: &str) -> Option<usize> {
@@ -2379,6 +2436,11 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
     if asked_again(&tokens) {
         signals.push("asked_again");
     }
+    for signal in escalation::frustration_families(text, &tokens) {
+        if !signals.contains(&signal) {
+            signals.push(signal);
+        }
+    }
     if cfg
         .extra_frustration_phrases
         .iter()
@@ -2437,9 +2499,15 @@ fn help_failed(tokens: &[String]) -> bool {
 /// Complaints recognised by shape rather than by fixed phrase: thanks for nothing, good for
 /// nothing, "is a joke", a problem that persists or comes back.
 fn complaint_families(tokens: &[String]) -> bool {
-    let thanks_for_nothing = tokens
-        .windows(3)
-        .any(|w| has(THANKS, &w[0]) && has(FOR, &w[1]) && has(NOTHING, &w[2]));
+    // "Thanks for (absolutely) nothing", "merci pour rien du tout".
+    let thanks_for_nothing = tokens.windows(3).enumerate().any(|(i, w)| {
+        has(THANKS, &w[0])
+            && has(FOR, &w[1])
+            && (i + 2..tokens.len().min(i + 4)).any(|k| has(NOTHING, &tokens[k]))
+            && (i + 2..tokens.len().min(i + 4))
+                .take_while(|&k| !has(NOTHING, &tokens[k]))
+                .all(|k| has(INTENSIFIERS, &tokens[k]))
+    });
     let good_for_nothing = near(tokens, SERVE, NOTHING, 3);
     let joke = tokens.iter().enumerate().any(|(i, t)| {
         has(JOKE, t) && (i.saturating_sub(3)..i).any(|k| has(COPULA_ANY, &tokens[k]))
@@ -2643,11 +2711,14 @@ mod tests {
         }
     }
 
-    /// Every text is classified as `want` (a failure names the text).
+    /// Every text is classified as `want` (a failure names every text that is not).
     fn all_are(want: Intent, texts: &[&str]) {
-        for text in texts {
-            assert_eq!(one(text), want, "{text}");
-        }
+        let wrong: Vec<(&str, Intent)> = texts
+            .iter()
+            .map(|t| (*t, one(t)))
+            .filter(|(_, got)| *got != want)
+            .collect();
+        assert!(wrong.is_empty(), "want {want:?}: {wrong:#?}");
     }
 
     #[test]
@@ -2831,9 +2902,13 @@ mod tests {
             &[
                 "I don't need help anymore, thanks",
                 "Ich brauche keine Hilfe mehr",
-                "Thanks, nothing else for now",
             ],
         );
+        // Not frustration, and not a question either: small talk.
+        assert!(matches!(
+            one("Thanks, nothing else for now"),
+            Intent::SmallTalk(_)
+        ));
     }
 
     #[test]
@@ -3362,6 +3437,166 @@ mod tests {
         for ((g, max), l) in got.iter().zip(ceilings).zip(labels) {
             assert!(*g <= max, "{name}: {l} {g:.3} > {max}");
         }
+    }
+
+    #[test]
+    fn callbacks_and_phone_requests_are_handovers() {
+        requests_are(
+            true,
+            &[
+                "callback please 07700 900123",
+                "could someone give me a ring on 07700 900777",
+                "pls call me back asap",
+                "my number is +44 7700 900321, call when you can",
+                "can you phone me this afternoon",
+                "pouvez-vous me rappeler demain ?",
+                "appelez-moi au 06 12 34 56 78",
+                "rufen Sie mich bitte an, 0176 1234567",
+                "bitte um Rückruf",
+                "¿me podéis llamar esta tarde?",
+                "llamadme al 600 123 456",
+                "mi potete chiamare?",
+                "kunnen jullie me terugbellen op 06 12345678",
+                "podem ligar-me amanhã?",
+                "can I get someone on the phone",
+                "I'd like a real human, not a bot",
+                "i need a proper person to sort this",
+                "quero falar com uma pessoa de verdade",
+            ],
+        );
+        requests_are(
+            false,
+            &[
+                "do you call before delivery?",
+                "will the driver ring me when he's outside?",
+                "call me crazy but I love the green one",
+                "I don't need anyone to call me, email is fine",
+                "please don't ring me, I'm at work",
+                "my order number is 1234567, where is it",
+                "the courier called me yesterday",
+                "my son is a real estate agent, can he sign?",
+                "what's your phone number?",
+                "le livreur va-t-il m'appeler ?",
+                "ruft der Paketbote vorher an?",
+                "is the bot real or fake lol",
+            ],
+        );
+    }
+
+    #[test]
+    fn disputes_threats_and_giving_up_are_frustration() {
+        all_are(
+            Intent::Frustrated,
+            &[
+                "I've opened a dispute with paypal",
+                "I'll just do a chargeback then",
+                "disputing the charge with my credit card company",
+                "j'ai ouvert un litige sur paypal",
+                "ich habe eine Rückbuchung veranlasst",
+                "voy a pedir un contracargo a mi banco",
+                "ho aperto una contestazione con la banca",
+                "ik ga de betaling terugboeken",
+                "leaving a one star review right now",
+                "you'll be getting a terrible review from me",
+                "I'm going to post this on facebook",
+                "je vais laisser un avis négatif",
+                "ich werde eine schlechte Bewertung schreiben",
+                "voy a dejar una reseña negativa",
+                "lascerò una recensione negativa",
+                "vou deixar uma avaliação negativa",
+                "I'm reporting you to trading standards",
+                "my solicitor will be in touch",
+                "je vais porter plainte",
+                "ich gehe zum Anwalt",
+                "voy a poner una hoja de reclamaciones",
+                "contatterò un avvocato",
+                "ik stap naar de consumentenbond",
+                "vou fazer queixa no procon",
+                "cancel everything and refund me",
+                "never ordering from you again",
+                "plus jamais je commande chez vous",
+                "nie wieder bestelle ich hier",
+                "nunca más compro aquí",
+                "mai più da voi",
+                "nooit meer bij jullie",
+                "did you even read my message",
+                "you're not even listening to me",
+                "lisez-vous au moins mes messages ?",
+                "liest du überhaupt, was ich schreibe?",
+                "¿siquiera lees lo que escribo?",
+                "what a waste of time this chat is",
+                "quelle perte de temps",
+                "reine Zeitverschwendung",
+                "oh great, really useful 🙄",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "I'll leave a review when it arrives!",
+                "can I share my discount code on instagram?",
+                "do you have a facebook page?",
+                "how do I cancel my order?",
+                "can I cancel all my orders from today, I ordered twice by mistake",
+                "my bank says the payment went through, no confirmation though",
+                "is there a dispute process if an item is damaged?",
+                "did you get my email with the photos?",
+                "I read the size guide but I'm between sizes",
+                "I can't read the tracking number on the label",
+                "my lawyer friend recommended you, do you ship to Malta?",
+                "how many stars does the hotel have",
+                "do you sell the review copies of the book?",
+                "the sizing makes no sense to me, is a 38 a medium?",
+                "is it worth the time to order express?",
+                "Sue from your team said I could return it",
+            ],
+        );
+    }
+
+    /// Ordinary shop questions (the knowledge base's evaluation set, paraphrases and unrelated
+    /// questions alike) are neither handovers nor small talk.
+    #[test]
+    fn ordinary_questions_are_neither_handovers_nor_small_talk() {
+        #[derive(Deserialize)]
+        struct Question {
+            text: String,
+        }
+        #[derive(Deserialize)]
+        struct Set {
+            paraphrases: Vec<Question>,
+            unrelated: Vec<Question>,
+        }
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kb_paraphrases.toml");
+        let set: Set = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let questions: Vec<&str> = set
+            .paraphrases
+            .iter()
+            .chain(&set.unrelated)
+            .map(|q| q.text.as_str())
+            .collect();
+        assert!(questions.len() >= 100, "{}", questions.len());
+        let got: Vec<(&str, Intent)> = questions.iter().map(|q| (*q, one(q))).collect();
+        // The set's one bare greeting ("hello", among the unrelated questions) is small talk;
+        // nothing else is.
+        let small_talk: Vec<&str> = got
+            .iter()
+            .filter(|(_, i)| matches!(i, Intent::SmallTalk(_)))
+            .map(|(q, _)| *q)
+            .collect();
+        assert_eq!(small_talk, vec!["hello"]);
+        // Two handovers are the older rules' and defensible ("what number can I call to talk
+        // to someone", "Still haven't been refunded, how long does it take?"); the ceiling
+        // keeps any new family from adding more.
+        let handovers: Vec<&(&str, Intent)> = got
+            .iter()
+            .filter(|(_, i)| matches!(i, Intent::HandoverRequested | Intent::Frustrated))
+            .collect();
+        println!(
+            "ordinary questions handed over: {handovers:?} of {}",
+            got.len()
+        );
+        assert!(handovers.len() <= 2, "{handovers:#?}");
     }
 
     /// The development set (tuned on): its mistakes are printed.

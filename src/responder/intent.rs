@@ -219,6 +219,7 @@ const STRONG_TARGETS: &[&str] = &[
 
 /// Targets that mean a person only after a talk verb ("talk to someone", not "need someone").
 const WEAK_TARGETS: &[&str] = &[
+    "whoever",
     "someone",
     "somebody",
     "anyone",
@@ -562,6 +563,17 @@ const REQUEST_VERBS: &[&str] = &[
     "wanna",
     "need",
     "needs",
+    "rather",
+    "prefer",
+    "prefere",
+    "prefererais",
+    "lieber",
+    "prefiero",
+    "preferiria",
+    "preferisco",
+    "preferirei",
+    "liever",
+    "prefiro",
     "like",
     "wish",
     "prefer",
@@ -665,6 +677,16 @@ const TALK_VERBS: &[&str] = &[
     "atenderme",
     "atienda",
     "atenda",
+    "pasas",
+    "pasa",
+    "pasen",
+    "paseme",
+    "pasenme",
+    "pasarme",
+    "passate",
+    "passez",
+    "chamem",
+    "chame",
     "transfere",
     "transfira",
     "transfiere",
@@ -1526,6 +1548,40 @@ const COMPLAINTS: &[&str] = &[
     "een schande",
     "uma vergonha",
     "que vergonha",
+    // Anger, said outright.
+    "livid",
+    "fuming",
+    "sick and tired",
+    "had enough",
+    "had it with",
+    "furieux",
+    "furieuse",
+    "ras le bol",
+    "j en ai assez",
+    "wutend",
+    "stinksauer",
+    "die nase voll",
+    "reicht mir",
+    "mir reicht s",
+    "cabreado",
+    "cabreada",
+    "furioso",
+    "furiosa",
+    "arrabbiato",
+    "arrabbiata",
+    "arrabbiatissimo",
+    "woedend",
+    "het zat",
+    "chateado",
+    "chateada",
+    "revoltado",
+    "revoltada",
+    "scam",
+    "fraud",
+    "arnaque",
+    "betrug",
+    "oplichting",
+    "golpe",
 ];
 
 /// Words of helping or being useful, and the negations that, next to them, say the help
@@ -3551,6 +3607,84 @@ mod tests {
                 "Sue from your team said I could return it",
             ],
         );
+    }
+
+    #[test]
+    fn indirect_requests_anger_and_sarcasm_are_handovers() {
+        requests_are(
+            true,
+            &[
+                "I'd rather deal with a person for this one",
+                "honestly i'd prefer to talk to someone",
+                "je préfère parler à quelqu'un",
+                "ich würde lieber mit einem Menschen reden",
+                "¿me pasas con alguien?",
+                "mi passate un operatore?",
+                "chamem um atendente por favor",
+                "text me on 07700 900654",
+                "you can reach me on 0612345678",
+            ],
+        );
+        requests_are(
+            false,
+            &[
+                "text me the tracking link please",
+                "can you reach the courier?",
+                "I'd rather have the blue one, is it in stock?",
+            ],
+        );
+        all_are(
+            Intent::Frustrated,
+            &[
+                "I'm absolutely livid",
+                "j'en ai ras le bol",
+                "ich habe die Nase voll",
+                "estoy muy cabreado",
+                "sono arrabbiatissimo",
+                "ik ben het zat",
+                "estou revoltado com isso",
+                "oh very helpful",
+                "great, another automated answer",
+                "super, toujours rien",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "oh great, does it come in red?",
+                "great, another question: do you ship to Norway?",
+                "ja super, wann kommt das Paket?",
+                "super, encore une question : livrez-vous en Suisse ?",
+            ],
+        );
+    }
+
+    #[test]
+    fn more_small_talk_in_every_language() {
+        for text in [
+            "cheers mate",
+            "sorted, ty",
+            "ok I'll wait then",
+            "no that's everything",
+            "hi, how are you?",
+            "have a lovely day!",
+            "merci bcp",
+            "Danke, hat geklappt",
+            "vielen lieben Dank",
+            "muy amable, gracias",
+            "grazie di cuore",
+            "helemaal goed, bedankt",
+            "vlw",
+            "oi, tudo bom?",
+            "🙏🏼",
+            "👍👍",
+        ] {
+            assert!(
+                matches!(one(text), Intent::SmallTalk(_)),
+                "{text}: {:?}",
+                one(text)
+            );
+        }
     }
 
     /// Ordinary shop questions (the knowledge base's evaluation set, paraphrases and unrelated

@@ -67,6 +67,28 @@ const CALL_WORDS: &[&str] = &[
     "telefonema",
 ];
 
+/// Other ways of getting in touch: they ask for a person only beside a phone number ("text me
+/// on 07700 900123", "you can reach me on ..."): "text me the tracking link" is not one.
+const CONTACT_BY_NUMBER: &[&str] = &[
+    "text",
+    "whatsapp",
+    "sms",
+    "reach",
+    "contact",
+    "joindre",
+    "contacter",
+    "erreichen",
+    "kontaktieren",
+    "contactar",
+    "localizar",
+    "raggiungere",
+    "contattare",
+    "bereiken",
+    "contatar",
+    "contactem",
+    "contacteer",
+];
+
 /// Call verbs with the customer attached as a clitic ("llamarme", "richiamarmi", "ligarme").
 const CALL_ME_WORDS: &[&str] = &[
     "llamarme",
@@ -179,7 +201,7 @@ pub(super) fn asks_for_callback(clause: &[String], phone_number: bool) -> bool {
     }
     (0..clause.len()).any(|i| {
         let t = clause[i].as_str();
-        let call = has(CALL_WORDS, t);
+        let call = has(CALL_WORDS, t) || (phone_number && has(CONTACT_BY_NUMBER, t));
         let attached = has(CALL_ME_WORDS, t);
         if !call && !attached {
             return false;
@@ -1009,6 +1031,65 @@ fn nonsense(text: &str, tokens: &[String]) -> bool {
             .any(|p| !find_all(tokens, &phrase_tokens(p)).is_empty())
 }
 
+/// "Oh very helpful", "yeah really useful", "great, another automated answer", "super,
+/// toujours rien": praise that a sceptical opener or a letdown turns around, in a message with
+/// no thanks in it.
+fn sarcastic_praise(tokens: &[String]) -> bool {
+    const SCEPTIC: &[&str] = &["oh", "yeah", "yea", "ouais"];
+    const SO: &[&str] = &[
+        "so", "very", "really", "super", "tres", "sehr", "muy", "molto", "heel",
+    ];
+    const PRAISE: &[&str] = &[
+        "helpful",
+        "useful",
+        "great",
+        "brilliant",
+        "genius",
+        "fantastic",
+        "amazing",
+        "wonderful",
+        "utile",
+        "genial",
+        "super",
+        "hilfreich",
+        "toll",
+        "util",
+        "utili",
+        "nuttig",
+        "handig",
+        "perfect",
+        "excellent",
+    ];
+    const NOTHING_AGAIN: &[&str] = &[
+        "nothing", "rien", "nichts", "nada", "niente", "nulla", "niks", "niets",
+    ];
+    const CANNED: &[&str] = &[
+        "automated",
+        "useless",
+        "bot",
+        "copy",
+        "pasted",
+        "generic",
+        "canned",
+        "robot",
+        "faq",
+    ];
+    if tokens.iter().any(|t| has(super::THANKS, t)) {
+        return false;
+    }
+    let sceptic = tokens.first().is_some_and(|t| has(SCEPTIC, t))
+        && tokens
+            .windows(2)
+            .take(4)
+            .any(|w| has(SO, &w[0]) && has(PRAISE, &w[1]));
+    let praised = tokens.iter().take(3).any(|t| has(PRAISE, t));
+    let letdown = tokens.iter().any(|t| has(NOTHING_AGAIN, t))
+        || tokens
+            .windows(2)
+            .any(|w| w[0] == "another" && has(CANNED, &w[1]));
+    sceptic || (praised && letdown)
+}
+
 /// Emoji of anger or contempt: a frustration signal on their own ("oh brilliant, so helpful 🙄").
 const ANGRY_EMOJI: &[char] = &['🙄', '😡', '😠', '🤬', '😤', '🖕', '👎', '💩', '🤡'];
 
@@ -1030,7 +1111,11 @@ pub(super) fn frustration_families(text: &str, tokens: &[String]) -> Vec<&'stati
     if not_read(tokens) {
         signals.push("not_read");
     }
-    if waste_of_time(tokens) || blames_for_ruin(tokens) || nonsense(text, tokens) {
+    if waste_of_time(tokens)
+        || blames_for_ruin(tokens)
+        || nonsense(text, tokens)
+        || sarcastic_praise(tokens)
+    {
         signals.push("complaint");
     }
     if text.chars().any(|c| ANGRY_EMOJI.contains(&c)) {

@@ -134,6 +134,9 @@ const SKIP: &[&str] = &[
 
 /// Targets that are a person to hand over to on their own ("I want an agent").
 const STRONG_TARGETS: &[&str] = &[
+    "boss",
+    "baas",
+    "chefe",
     "advisor",
     "adviser",
     "advisors",
@@ -793,6 +796,10 @@ const HANDOVER_PHRASES: &[&str] = &[
     "put me through",
     "escalate this",
     "call me back",
+    "verbinden sie mich",
+    "verbinde mich",
+    "leiten sie mich weiter",
+    "stellen sie mich durch",
     "hand it over",
     "hand this over",
     "hand me over",
@@ -1578,6 +1585,18 @@ const COMPLAINTS: &[&str] = &[
     "revoltada",
     "scam",
     "fraud",
+    "shambles",
+    "shambolic",
+    "farce",
+    "what kind of service",
+    "what sort of service",
+    "what kind of company",
+    "what kind of shop",
+    "avoid you",
+    "avoid this shop",
+    "avoid this company",
+    "stay away from",
+    "steer clear",
     "arnaque",
     "betrug",
     "oplichting",
@@ -2236,6 +2255,13 @@ const REPLY_THINGS: &[&str] = &[
     "coisa",
 ];
 const KEEPS: &[&str] = &[
+    "stop",
+    "arretez",
+    "arrete",
+    "smettila",
+    "smettetela",
+    "pare",
+    "parem",
     "keep",
     "keeps",
     "kept",
@@ -2316,6 +2342,8 @@ const NOT_ANSWERED: &[&str] = &[
     "not an answer",
     "not answering",
     "answer my question",
+    "answer the question",
+    "just answer",
     "read my question",
     "that s not it",
     "not what i m asking",
@@ -3535,6 +3563,11 @@ mod tests {
                 "le livreur va-t-il m'appeler ?",
                 "ruft der Paketbote vorher an?",
                 "is the bot real or fake lol",
+                "my phone number is wrong on the order, it should be 07700 900123",
+                "I missed a call from 07700 900555, was that you?",
+                "do you have a whatsapp number? mine is 07700 900123",
+                "can you call the courier for me?",
+                "mon numéro de téléphone a changé : 06 12 34 56 78",
             ],
         );
     }
@@ -3685,6 +3718,51 @@ mod tests {
                 one(text)
             );
         }
+    }
+
+    #[test]
+    fn being_misunderstood_ignored_or_let_down_is_frustration() {
+        all_are(
+            Intent::Frustrated,
+            &[
+                "answer the question!",
+                "are you actually reading my messages",
+                "hello?? is anybody reading this",
+                "u dont understand anything",
+                "vous ne comprenez rien",
+                "Sie verstehen mich nicht",
+                "no entiendes nada",
+                "stop sending me the same link",
+                "what kind of service is this",
+                "absolute shambles",
+                "worst company ever",
+                "le pire service que j'ai vu",
+                "this is the last time i order from you",
+                "i will never recommend you",
+                "tell your friends to avoid you, I will",
+                "ive raised a claim with paypal",
+                "paypal case opened",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "I don't understand the size chart, is a 38 a medium?",
+                "je ne comprends pas le tableau des tailles",
+                "can I pay with paypal in case my card fails?",
+                "do you understand French?",
+                "the last time I ordered it came in 2 days, is that still the case?",
+                "which is the worst time to order before christmas?",
+            ],
+        );
+        requests_are(
+            true,
+            &[
+                "let me talk to your boss",
+                "verbinden Sie mich bitte weiter",
+                "whats the number for customer service, i want to call",
+            ],
+        );
     }
 
     /// Ordinary shop questions (the knowledge base's evaluation set, paraphrases and unrelated

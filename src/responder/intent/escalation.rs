@@ -116,6 +116,14 @@ const ME: &[&str] = &[
     "me", "moi", "m", "nous", "mich", "uns", "mi", "mij", "me", "ons", "nos", "us",
 ];
 
+/// Articles and possessives that make a call word a noun ("a call", "my phone").
+const DETERMINERS: &[&str] = &[
+    "a", "an", "the", "my", "your", "mon", "ma", "mes", "le", "la", "un", "une", "votre", "mein",
+    "meine", "meinen", "ein", "eine", "einen", "die", "der", "ihre", "el", "una", "uno", "mi",
+    "su", "il", "mio", "mia", "suo", "mijn", "de", "het", "een", "uw", "o", "um", "uma", "meu",
+    "minha", "seu", "sua",
+];
+
 /// Third parties whose calls a customer asks about ("will the driver ring me?"): not a request
 /// for the shop's people.
 const THIRD_PARTIES: &[&str] = &[
@@ -211,7 +219,23 @@ pub(super) fn asks_for_callback(clause: &[String], phone_number: bool) -> bool {
             && !clause.get(i + 2).is_some_and(|n| has(CALL_ME_IDIOMS, n));
         // "call me back", "rappelez-moi", "llamarme"; or any call word beside a phone number
         // ("0612345679, appel svp").
-        let aimed = attached || me_before || me_after || phone_number;
+        // "I want to call", "I need to phone someone": the customer wants a phone call.
+        let wants = (i.saturating_sub(3)..i).any(|k| {
+            has(
+                &[
+                    "want", "need", "wanna", "like", "veux", "voudrais", "mochte", "will",
+                    "quiero", "voglio", "vorrei", "wil", "quero",
+                ],
+                &clause[k],
+            )
+        }) && call;
+        // "My phone number is ...", "I missed a call from 07700 ...": the word is a noun, and a
+        // number beside it is not a request to be called.
+        let noun = clause
+            .get(i + 1)
+            .is_some_and(|n| has(&["number", "numero", "nummer", "no", "nr", "num"], n))
+            || (i > 0 && has(DETERMINERS, &clause[i - 1]));
+        let aimed = attached || me_before || me_after || ((phone_number || wants) && !noun);
         // "Do you call before delivery?": a question about the shop's habits, not a request.
         let habit =
             i > 0 && has(&["do", "does", "will"], &clause[i - 1]) && !me_after && !me_before
@@ -823,7 +847,9 @@ fn gives_up_on_the_shop(tokens: &[String], clauses: &[Vec<String>]) -> bool {
                 .get(i + 1)
                 .is_some_and(|n| has(BUY, n) || n == "will" || n == "ll")
             && (i + 2..tokens.len().min(i + 7)).any(|k| tokens[k] == "again")
-    });
+    }) || tokens
+        .windows(2)
+        .any(|w| w[0] == "never" && has(&["recommend", "recommending"], &w[1]));
     let done = DONE_WITH.iter().any(|seq| {
         !find_all(
             tokens,
@@ -879,6 +905,7 @@ const YOU: &[&str] = &[
 /// "Even", "at least", "at all" in a question about reading.
 const EVEN: &[&str] = &[
     "even",
+    "actually",
     "moins",
     "meme",
     "uberhaupt",
@@ -939,6 +966,177 @@ fn not_read(tokens: &[String]) -> bool {
                 .first()
                 .is_none_or(|f| !has(&["did", "do", "have", "can"], f));
         even || wrote || didnt
+    }) || (0..tokens.len()).any(|i| {
+        // "Is anybody reading this?"
+        has(&["anybody", "anyone", "somebody", "someone"], &tokens[i])
+            && tokens
+                .get(i + 1)
+                .is_some_and(|n| has(&["reading", "read", "listening"], n))
+    })
+}
+
+/// "You don't understand anything", "vous ne comprenez rien", "Sie verstehen nicht",
+/// "no entiendes nada", "non capisci niente", "je begrijpt het niet", "você não entende":
+/// the customer saying the bot does not understand (not "I don't understand the chart").
+fn not_understood(tokens: &[String]) -> bool {
+    const UNDERSTAND: &[&str] = &[
+        "understand",
+        "understanding",
+        "get",
+        "comprenez",
+        "comprends",
+        "comprend",
+        "verstehen",
+        "verstehst",
+        "versteht",
+        "entiendes",
+        "entiende",
+        "entienden",
+        "entendeis",
+        "capisci",
+        "capite",
+        "capisce",
+        "begrijp",
+        "begrijpt",
+        "begrijpen",
+        "snap",
+        "snapt",
+        "entende",
+        "entendem",
+        "entendeu",
+    ];
+    const YOU_FORMS: &[&str] = &[
+        "you", "u", "vous", "tu", "sie", "du", "ihr", "usted", "ustedes", "voi", "lei", "jij",
+        "jullie", "voce", "voces", "vcs", "bot",
+    ];
+    (0..tokens.len()).any(|i| {
+        if !has(UNDERSTAND, &tokens[i])
+            || (tokens[i] == "get" && !tokens.get(i + 1).is_some_and(|n| n == "it"))
+        {
+            return false;
+        }
+        // Second-person forms say "you" by themselves ("no entiendes nada", "non capisci").
+        let you = has(
+            &[
+                "comprenez",
+                "verstehst",
+                "entiendes",
+                "entienden",
+                "entendeis",
+                "capisci",
+                "capite",
+                "begrijpt",
+                "snapt",
+                "entendem",
+            ],
+            &tokens[i],
+        ) || (i.saturating_sub(4)..tokens.len().min(i + 2))
+            .any(|k| has(YOU_FORMS, &tokens[k]));
+        let not = (i.saturating_sub(3)..tokens.len().min(i + 3)).any(|k| is_negation(tokens, k))
+            || (i + 1..tokens.len().min(i + 3)).any(|k| {
+                has(
+                    &[
+                        "nothing", "rien", "nichts", "nada", "niente", "nulla", "niks", "niets",
+                    ],
+                    &tokens[k],
+                )
+            });
+        // "Do you understand?", "don't you understand that ...": a question is still a question.
+        let question = tokens
+            .first()
+            .is_some_and(|f| has(&["do", "does", "can", "did"], f));
+        you && not && !question
+    })
+}
+
+/// "Worst company ever", "worst shop I've used", "le pire service", "der schlechteste Laden",
+/// "el peor servicio", "il peggiore negozio", "a pior loja".
+fn worst_ever(tokens: &[String]) -> bool {
+    const WORST: &[&str] = &[
+        "worst",
+        "pire",
+        "schlechteste",
+        "schlechtesten",
+        "peor",
+        "peggiore",
+        "peggior",
+        "slechtste",
+        "pior",
+    ];
+    const WHAT: &[&str] = &[
+        "ever",
+        "company",
+        "shop",
+        "store",
+        "experience",
+        "service",
+        "support",
+        "website",
+        "entreprise",
+        "boutique",
+        "magasin",
+        "firma",
+        "laden",
+        "shop",
+        "empresa",
+        "tienda",
+        "servicio",
+        "azienda",
+        "negozio",
+        "servizio",
+        "bedrijf",
+        "winkel",
+        "loja",
+        "servico",
+        "atendimento",
+        "jamais",
+        "jemals",
+        "nunca",
+        "mai",
+        "ooit",
+    ];
+    (0..tokens.len()).any(|i| {
+        has(WORST, &tokens[i]) && (i + 1..tokens.len().min(i + 4)).any(|k| has(WHAT, &tokens[k]))
+    })
+}
+
+/// "The last time I order from you", "la dernière fois que je commande chez vous", "das letzte
+/// Mal, dass ich hier bestelle", "la última vez que compro aquí".
+fn last_time_buying(tokens: &[String]) -> bool {
+    const LAST: &[&str] = &["last", "derniere", "letzte", "ultima", "laatste"];
+    const TIME: &[&str] = &["time", "fois", "mal", "vez", "volta", "keer"];
+    const ORDER: &[&str] = &[
+        "order", "buy", "shop", "ordering", "buying", "commande", "achete", "bestelle", "kaufe",
+        "compro", "pido", "ordino", "compro", "bestel", "koop", "compro", "peco",
+    ];
+    (0..tokens.len().saturating_sub(1)).any(|i| {
+        has(LAST, &tokens[i])
+            && has(TIME, &tokens[i + 1])
+            && (i + 2..tokens.len().min(i + 7)).any(|k| has(ORDER, &tokens[k]))
+    })
+}
+
+/// "I've raised a claim with PayPal", "paypal case opened": a buyer-protection claim.
+fn payment_claim(tokens: &[String]) -> bool {
+    const PROVIDER: &[&str] = &["paypal", "klarna", "amex", "visa", "mastercard"];
+    const CLAIM: &[&str] = &[
+        "claim",
+        "case",
+        "reclamation",
+        "fall",
+        "reclamo",
+        "reclamacion",
+        "caso",
+        "reclamo",
+        "zaak",
+        "claimen",
+    ];
+    (0..tokens.len()).any(|i| {
+        has(PROVIDER, &tokens[i])
+            && (i.saturating_sub(3)..tokens.len().min(i + 4)).any(|k| {
+                has(CLAIM, &tokens[k])
+                    && !(k > 0 && has(&["in", "en", "im", "no", "nel"], &tokens[k - 1]))
+            })
     })
 }
 
@@ -1099,22 +1297,23 @@ const ANGRY_EMOJI: &[char] = &['🙄', '😡', '😠', '🤬', '😤', '🖕', '
 pub(super) fn frustration_families(text: &str, tokens: &[String]) -> Vec<&'static str> {
     let clauses = super::text::clauses(text);
     let mut signals = Vec::new();
-    if payment_dispute(tokens) {
+    if payment_dispute(tokens) || payment_claim(tokens) {
         signals.push("dispute");
     }
     if threatens(text, tokens) {
         signals.push("threat");
     }
-    if gives_up_on_the_shop(tokens, &clauses) {
+    if gives_up_on_the_shop(tokens, &clauses) || last_time_buying(tokens) {
         signals.push("gives_up");
     }
-    if not_read(tokens) {
+    if not_read(tokens) || not_understood(tokens) {
         signals.push("not_read");
     }
     if waste_of_time(tokens)
         || blames_for_ruin(tokens)
         || nonsense(text, tokens)
         || sarcastic_praise(tokens)
+        || worst_ever(tokens)
     {
         signals.push("complaint");
     }

@@ -1011,7 +1011,7 @@ fn not_understood(tokens: &[String]) -> bool {
     ];
     (0..tokens.len()).any(|i| {
         if !has(UNDERSTAND, &tokens[i])
-            || (tokens[i] == "get" && !tokens.get(i + 1).is_some_and(|n| n == "it"))
+            || (tokens[i] == "get" && tokens.get(i + 1).is_none_or(|n| n != "it"))
         {
             return false;
         }

@@ -3811,17 +3811,30 @@ mod tests {
         assert!(handovers.len() <= 2, "{handovers:#?}");
     }
 
-    /// The development set (tuned on): its mistakes are printed.
+    /// The development set (tuned on): its mistakes are printed. Before tuning: requested
+    /// P 1.000 R 0.653, frustrated P 1.000 R 0.449, no small talk class (every greeting and
+    /// thanks went to the responder); after: 1.000 everywhere, ordinary handed over 0.000,
+    /// small talk not recognised 0.000. Floors just under.
     #[test]
     fn eval_dev_set_meets_its_floors() {
         let dev = score_eval_file("intent_dev.jsonl", true);
-        check_figures(&dev, [0.0; 4], [1.0; 4], "dev");
+        check_figures(&dev, [0.97; 4], [0.02, 0.02, 0.02, 0.03], "dev");
     }
 
-    /// The held-out set: never tuned on, so its lines are never printed.
+    /// The held-out set: never tuned on, so its lines are never printed. Measured once before
+    /// any tuning (requested P 1.000 R 0.796, frustrated P 0.966 R 0.571, ordinary handed over
+    /// 0.017, small talk all sent to the responder) and once after (requested P 1.000 R 0.898,
+    /// frustrated P 0.976 R 0.837, ordinary handed over 0.017, ordinary taken for small talk
+    /// 0.000, small talk handed over 0.000, not recognised 0.021). Floors a little under the
+    /// second measurement; the rules were not changed after it.
     #[test]
     fn eval_held_out_set_meets_its_floors() {
         let held_out = score_eval_file("intent_heldout.jsonl", false);
-        check_figures(&held_out, [0.0; 4], [1.0; 4], "held-out");
+        check_figures(
+            &held_out,
+            [0.95, 0.85, 0.93, 0.79],
+            [0.04, 0.03, 0.03, 0.05],
+            "held-out",
+        );
     }
 }

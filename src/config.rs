@@ -2482,6 +2482,38 @@ a = 1
     }
 
     #[test]
+    fn courtesy_replies_are_overridable_like_the_handover_messages() {
+        let c = parse(&format!(
+            "{MINIMAL}[handover.messages]\nthanks = \"Glad to help, {{customer_name}}!\"\n\
+             [handover.messages.de]\ngreeting = \"Moin! Was kann ich für Sie tun?\"\n"
+        ))
+        .unwrap();
+        let m = &c.handover.messages;
+        assert_eq!(m.default.thanks, "Glad to help, {customer_name}!");
+        assert_eq!(m.default.greeting, DEFAULT_GREETING);
+        let de = m.for_language(Some("de"));
+        assert_eq!(de.greeting, "Moin! Was kann ich für Sie tun?");
+        // The team's own default thanks reaches German tickets; the goodbye stays built in.
+        assert_eq!(de.thanks, "Glad to help, {customer_name}!");
+        assert_eq!(de.goodbye, MessageTemplates::builtin("de").unwrap().goodbye);
+        let err = parse(&format!(
+            "{MINIMAL}[handover.messages.fr]\nbye = \"Salut\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("handover.messages.fr.bye") && err.contains("goodbye"),
+            "{err}"
+        );
+        let err = parse(&format!(
+            "{MINIMAL}[handover.messages]\ngreeting = \"Hi {{name}}\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown placeholder"), "{err}");
+    }
+
+    #[test]
     fn a_customised_default_is_not_replaced_by_built_in_translations() {
         let c = parse(&format!(
             "{MINIMAL}[handover.messages]\nonline = \"Sarah from Acme will be right with you.\"\n\

@@ -42,19 +42,31 @@ const DEFAULT_AFTER_HOURS: &str =
     "Our team is offline right now. We open again {next_open} and will get back to you then.";
 const DEFAULT_EMAIL_REQUEST: &str =
     "Before I pass you to our team, could you share your email address so we can follow up?";
+const DEFAULT_GREETING: &str = "Hello! How can I help you today?";
+const DEFAULT_THANKS: &str = "You're welcome! Is there anything else I can help you with?";
+const DEFAULT_GOODBYE: &str = "Thank you for contacting us. Have a great day!";
 
-/// The keys of a handover message set, in the order of [`MessageTemplates::get`].
-const MESSAGE_KEYS: [&str; 4] = ["online", "no_agents", "after_hours", "email_request"];
+/// The keys of a message set, in the order of [`MessageTemplates::get`]: the handover messages,
+/// then the courtesy replies to small talk.
+const MESSAGE_KEYS: [&str; 7] = [
+    "online",
+    "no_agents",
+    "after_hours",
+    "email_request",
+    "greeting",
+    "thanks",
+    "goodbye",
+];
 
 /// The languages with built-in handover messages (the intent detector's languages).
 pub const BUILTIN_LANGUAGES: [&str; 7] = ["en", "fr", "de", "es", "it", "nl", "pt"];
 
-/// Built-in translations of the four default messages, in `MESSAGE_KEYS` order. `{next_open}`
+/// Built-in translations of the seven default messages, in `MESSAGE_KEYS` order. `{next_open}`
 /// renders in the message's language as a phrase of time ("lundi à 09:00 CET", "am Montag um
 /// 09:00 CET", see [`crate::hours::NextOpen::describe`]), or as the language's "soon" ([`FillIns`]), so
 /// the sentence must read with either. Formal address (vous, Sie, usted, Lei, u); Portuguese
 /// reads for both Brazil and Portugal.
-const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
+const BUILTIN_TRANSLATIONS: [(&str, [&str; 7]); 6] = [
     (
         "fr",
         [
@@ -62,6 +74,9 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
             "J'ai transmis votre conversation à notre équipe. Tout le monde est occupé pour le moment, mais quelqu'un vous répondra dès que possible.",
             "Notre équipe est absente pour le moment. Nous serons de retour {next_open} et vous répondrons à ce moment-là.",
             "Avant de vous mettre en relation avec notre équipe, pourriez-vous m'indiquer votre adresse e-mail afin que nous puissions assurer le suivi ?",
+            "Bonjour ! Comment puis-je vous aider ?",
+            "Avec plaisir ! Puis-je vous aider pour autre chose ?",
+            "Merci de nous avoir contactés. Excellente journée !",
         ],
     ),
     (
@@ -71,6 +86,9 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
             "Ich habe Ihr Gespräch an unser Team weitergeleitet. Im Moment sind alle beschäftigt, aber wir melden uns so schnell wie möglich bei Ihnen.",
             "Unser Team ist gerade nicht erreichbar. Wir sind {next_open} wieder für Sie da und melden uns dann bei Ihnen.",
             "Bevor ich Sie an unser Team weiterleite: Könnten Sie mir Ihre E-Mail-Adresse nennen, damit wir uns bei Ihnen melden können?",
+            "Hallo! Wie kann ich Ihnen helfen?",
+            "Gern geschehen! Kann ich Ihnen sonst noch helfen?",
+            "Vielen Dank für Ihre Nachricht. Einen schönen Tag noch!",
         ],
     ),
     (
@@ -80,6 +98,9 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
             "He pasado su conversación a nuestro equipo. En este momento todos están ocupados, pero alguien le responderá lo antes posible.",
             "Nuestro equipo no está disponible en este momento. Volvemos {next_open} y le responderemos entonces.",
             "Antes de pasarle con nuestro equipo, ¿podría indicarnos su dirección de correo electrónico para que podamos hacer el seguimiento?",
+            "¡Hola! ¿En qué puedo ayudarle?",
+            "¡De nada! ¿Puedo ayudarle en algo más?",
+            "Gracias por contactarnos. ¡Que tenga un buen día!",
         ],
     ),
     (
@@ -89,6 +110,9 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
             "Ho inoltrato la sua conversazione al nostro team. Al momento sono tutti occupati, ma qualcuno le risponderà il prima possibile.",
             "Il nostro team al momento non è disponibile. Saremo di nuovo operativi {next_open} e le risponderemo allora.",
             "Prima di passarla al nostro team, potrebbe indicarmi il suo indirizzo email, così potremo ricontattarla?",
+            "Salve! Come posso aiutarla?",
+            "Prego! Posso aiutarla in qualcos'altro?",
+            "Grazie per averci contattato. Buona giornata!",
         ],
     ),
     (
@@ -98,6 +122,9 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
             "Ik heb uw gesprek doorgestuurd naar ons team. Iedereen is op dit moment bezet, maar we nemen zo snel mogelijk contact met u op.",
             "Ons team is op dit moment offline. We zijn {next_open} weer bereikbaar en nemen dan contact met u op.",
             "Voordat ik u doorverbind met ons team: wilt u uw e-mailadres met ons delen, zodat we contact met u kunnen opnemen?",
+            "Hallo! Waarmee kan ik u helpen?",
+            "Graag gedaan! Kan ik u nog ergens anders mee helpen?",
+            "Bedankt voor uw bericht. Nog een fijne dag!",
         ],
     ),
     (
@@ -107,6 +134,9 @@ const BUILTIN_TRANSLATIONS: [(&str, [&str; 4]); 6] = [
             "Transferi a sua conversa para a nossa equipe. Neste momento estão todos ocupados, mas alguém responderá assim que possível.",
             "A nossa equipe está offline neste momento. Estaremos de volta {next_open} e responderemos nesse momento.",
             "Antes de transferir a sua conversa para a nossa equipe, poderia indicar o seu endereço de e-mail para que possamos dar seguimento?",
+            "Olá! Como posso ajudar?",
+            "De nada! Posso ajudar em mais alguma coisa?",
+            "Obrigado pela sua mensagem. Tenha um ótimo dia!",
         ],
     ),
 ];
@@ -349,7 +379,8 @@ pub enum CollectEmail {
     Never,
 }
 
-/// One language's handover templates (`{next_open}`, `{email}`, `{customer_name}`).
+/// One language's messages: the handover templates (`{next_open}`, `{email}`, `{customer_name}`)
+/// and the courtesy replies to small talk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageTemplates {
     /// Within business hours, an agent available.
@@ -360,6 +391,13 @@ pub struct MessageTemplates {
     pub after_hours: String,
     /// Asking for the customer's email before the handover.
     pub email_request: String,
+    /// The courtesy reply to a greeting ("hi", "bonjour") with nothing else in it.
+    pub greeting: String,
+    /// The courtesy reply to thanks or an acknowledgement that does not follow a bot reply
+    /// (right after one, the bot stays quiet).
+    pub thanks: String,
+    /// The courtesy reply to a goodbye ("bye", "have a nice day").
+    pub goodbye: String,
 }
 
 impl MessageTemplates {
@@ -370,6 +408,9 @@ impl MessageTemplates {
             DEFAULT_NO_AGENTS,
             DEFAULT_AFTER_HOURS,
             DEFAULT_EMAIL_REQUEST,
+            DEFAULT_GREETING,
+            DEFAULT_THANKS,
+            DEFAULT_GOODBYE,
         ])
     }
 
@@ -385,13 +426,24 @@ impl MessageTemplates {
             .map(|(_, texts)| MessageTemplates::from_array(*texts))
     }
 
-    fn from_array(texts: [&str; 4]) -> MessageTemplates {
-        let [online, no_agents, after_hours, email_request] = texts.map(str::to_string);
+    fn from_array(texts: [&str; 7]) -> MessageTemplates {
+        let [
+            online,
+            no_agents,
+            after_hours,
+            email_request,
+            greeting,
+            thanks,
+            goodbye,
+        ] = texts.map(str::to_string);
         MessageTemplates {
             online,
             no_agents,
             after_hours,
             email_request,
+            greeting,
+            thanks,
+            goodbye,
         }
     }
 
@@ -401,7 +453,10 @@ impl MessageTemplates {
             0 => &self.online,
             1 => &self.no_agents,
             2 => &self.after_hours,
-            _ => &self.email_request,
+            3 => &self.email_request,
+            4 => &self.greeting,
+            5 => &self.thanks,
+            _ => &self.goodbye,
         }
     }
 
@@ -410,7 +465,10 @@ impl MessageTemplates {
             0 => &mut self.online,
             1 => &mut self.no_agents,
             2 => &mut self.after_hours,
-            _ => &mut self.email_request,
+            3 => &mut self.email_request,
+            4 => &mut self.greeting,
+            5 => &mut self.thanks,
+            _ => &mut self.goodbye,
         }
     }
 }
@@ -924,7 +982,7 @@ struct RawHandover {
     collect_email: Option<String>,
     assign_team_id: Option<u64>,
     assign_user_id: Option<u64>,
-    /// The four default templates and `[handover.messages.LANG]` tables, told apart (and
+    /// The seven default templates and `[handover.messages.LANG]` tables, told apart (and
     /// checked key by key) in `Validator::messages`: serde cannot mix fixed keys with a map
     /// under `deny_unknown_fields`.
     messages: toml::Table,
@@ -1717,7 +1775,7 @@ impl Validator<'_> {
     fn messages(&mut self, raw: toml::Table) -> HandoverMessages {
         let english = MessageTemplates::english();
         let mut default = english.clone();
-        let mut customised = [false; 4];
+        let mut customised = [false; MESSAGE_KEYS.len()];
         // Code -> (the key as written, its table); BTreeMap keeps the error order stable.
         let mut tables: BTreeMap<String, (String, toml::Table)> = BTreeMap::new();
         for (key, value) in raw {
@@ -2571,6 +2629,38 @@ a = 1
         assert_eq!(sv.online, "Hej {customer_name}");
         assert_eq!(sv.after_hours, DEFAULT_AFTER_HOURS);
         assert_eq!(m.default, MessageTemplates::english());
+    }
+
+    #[test]
+    fn courtesy_replies_are_overridable_like_the_handover_messages() {
+        let c = parse(&format!(
+            "{MINIMAL}[handover.messages]\nthanks = \"Glad to help, {{customer_name}}!\"\n\
+             [handover.messages.de]\ngreeting = \"Moin! Was kann ich für Sie tun?\"\n"
+        ))
+        .unwrap();
+        let m = &c.handover.messages;
+        assert_eq!(m.default.thanks, "Glad to help, {customer_name}!");
+        assert_eq!(m.default.greeting, DEFAULT_GREETING);
+        let de = m.for_language(Some("de"));
+        assert_eq!(de.greeting, "Moin! Was kann ich für Sie tun?");
+        // The team's own default thanks reaches German tickets; the goodbye stays built in.
+        assert_eq!(de.thanks, "Glad to help, {customer_name}!");
+        assert_eq!(de.goodbye, MessageTemplates::builtin("de").unwrap().goodbye);
+        let err = parse(&format!(
+            "{MINIMAL}[handover.messages.fr]\nbye = \"Salut\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("handover.messages.fr.bye") && err.contains("goodbye"),
+            "{err}"
+        );
+        let err = parse(&format!(
+            "{MINIMAL}[handover.messages]\ngreeting = \"Hi {{name}}\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown placeholder"), "{err}");
     }
 
     #[test]

@@ -34,12 +34,13 @@ use crate::engine::{Availability, Policy, render_message};
 use crate::knowledge::learned_entry;
 use crate::responder::intent::{self, Intent};
 use crate::responder::kb::{self, Kb};
+use crate::responder::smalltalk::{self, Courtesy, SmallTalk};
 use crate::responder::{HandoverReason, Outcome, Responder, Speaker, Turn, build_responder_with};
 
 /// What the bot would do with one customer message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreviewDecision {
-    /// "answer" | "no_knowledge" | "handover".
+    /// "answer" | "no_knowledge" | "handover" | "none" (small talk that needs no reply).
     pub decision: &'static str,
     /// `None` for answers; "no_knowledge" for no knowledge; the handover reason otherwise.
     pub reason: Option<&'static str>,
@@ -84,6 +85,9 @@ impl PreviewDecision {
     pub fn label(&self) -> String {
         let score = |s: Option<f64>| s.map_or("none".to_owned(), |s| format!("{s:.2}"));
         match self.decision {
+            "answer" if self.sources.is_empty() && self.score.is_none() => {
+                "answer [small talk]".to_owned()
+            }
             "answer" => format!(
                 "answer [{}, score {}]",
                 self.sources.join(", "),
@@ -93,6 +97,7 @@ impl PreviewDecision {
                 "no_knowledge [best score {}] -> handover",
                 score(self.score)
             ),
+            "none" => "none [small talk, no reply]".to_owned(),
             _ => match &self.error {
                 Some(e) => format!("handover ({}: {e})", self.reason.unwrap_or("error")),
                 None => format!("handover ({})", self.reason.unwrap_or("requested")),
@@ -166,6 +171,10 @@ impl Preview {
         match intent {
             Intent::HandoverRequested => return self.handover(HandoverReason::Requested, None),
             Intent::Frustrated => return self.handover(HandoverReason::Frustrated, None),
+            Intent::SmallTalk(talk) => {
+                let after_bot_reply = history.last().is_some_and(|(who, _)| *who == Speaker::Bot);
+                return self.small_talk(talk, after_bot_reply);
+            }
             Intent::None => {}
         }
         let result = tokio::time::timeout(self.timeout, self.responder.answer(&turn)).await;
@@ -195,6 +204,42 @@ impl Preview {
                 HandoverReason::Error,
                 Some(format!("the responder timed out after {:?}", self.timeout)),
             ),
+        }
+    }
+
+    /// Small talk, as the engine treats it: a courtesy reply ("answer", no sources) in the
+    /// previewed language (else the language of the customer's words), or nothing ("none") for
+    /// thanks right after the bot's reply.
+    fn small_talk(&self, talk: SmallTalk, after_bot_reply: bool) -> PreviewDecision {
+        let language = self.language.as_deref().or(talk.language);
+        let set = self.policy.messages.for_language(language);
+        let (decision, text) = match smalltalk::courtesy_for(talk.kind, after_bot_reply) {
+            None => ("none", String::new()),
+            Some(courtesy) => {
+                let template = match courtesy {
+                    Courtesy::Greeting => &set.greeting,
+                    Courtesy::Thanks => &set.thanks,
+                    Courtesy::Goodbye => &set.goodbye,
+                };
+                let text = render_message(
+                    &self.policy,
+                    language,
+                    template,
+                    &Availability::Online,
+                    None,
+                    None,
+                );
+                ("answer", text)
+            }
+        };
+        PreviewDecision {
+            decision,
+            reason: None,
+            text,
+            sources: Vec::new(),
+            score: None,
+            error: None,
+            language: self.language.clone(),
         }
     }
 
@@ -269,6 +314,8 @@ where
         let d = preview.decide(&history, message).await;
         if opts.json {
             writeln!(output, "{}", d.to_json())?;
+        } else if opts.interactive && d.decision == "none" {
+            writeln!(output, "     ({})", d.label())?;
         } else if opts.interactive {
             writeln!(output, "bot> {}", d.text)?;
             writeln!(output, "     ({})", d.label())?;
@@ -278,7 +325,9 @@ where
         output.flush()?;
         if opts.interactive {
             history.push((Speaker::Customer, message.to_owned()));
-            history.push((Speaker::Bot, d.text));
+            if d.decision != "none" {
+                history.push((Speaker::Bot, d.text));
+            }
         }
     }
 }
@@ -383,6 +432,61 @@ mod tests {
         assert_eq!(lines[3]["text"], online);
         // No `--language`: no language field, as before.
         assert!(lines.iter().all(|l| l.get("language").is_none()), "{out}");
+    }
+
+    #[tokio::test]
+    async fn small_talk_is_a_courtesy_answer_or_nothing() {
+        let p = kb_preview();
+        // Piped: each line is a new conversation, so thanks gets "you're welcome".
+        let out = run_on(
+            &p,
+            "hello?\nthanks!\nmerci\nhi, how can I track my order?\n",
+            PIPED_JSON,
+        )
+        .await;
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        let messages = &p.policy.messages;
+        assert_eq!(lines[0]["decision"], "answer", "{out}");
+        assert_eq!(lines[0]["sources"], json!([]));
+        assert_eq!(lines[0]["score"], Value::Null);
+        assert_eq!(lines[0]["text"], messages.default.greeting.as_str());
+        assert_eq!(lines[1]["text"], messages.default.thanks.as_str());
+        // No --language: the customer's French words pick the French courtesy.
+        assert_eq!(
+            lines[2]["text"],
+            messages.for_language(Some("fr")).thanks.as_str()
+        );
+        // A greeting with a question is a question.
+        assert_eq!(lines[3]["sources"], json!(["shop.toml#4"]), "{out}");
+
+        // In a conversation, thanks right after the bot's answer gets no reply at all.
+        let d = p
+            .decide(
+                &[
+                    (Speaker::Customer, "How can I track my order?".into()),
+                    (Speaker::Bot, "As soon as your order ships...".into()),
+                ],
+                "ok great, thanks 👍",
+            )
+            .await;
+        assert_eq!(d.decision, "none");
+        assert_eq!(d.to_json()["decision"], "none");
+        assert_eq!(d.text, "");
+        assert_eq!(d.label(), "none [small talk, no reply]");
+        let out = run_on(
+            &p,
+            "How can I track my order?\nthanks!\n",
+            Options {
+                interactive: true,
+                json: false,
+            },
+        )
+        .await;
+        assert!(out.contains("(none [small talk, no reply])"), "{out}");
     }
 
     #[tokio::test]

@@ -22,6 +22,7 @@ pub use plan::*;
 use crate::gorgias::{Message, Ticket};
 use crate::ledger::{TicketRow, TicketState};
 use crate::responder::intent::{self, Intent};
+use crate::responder::smalltalk::{self, Courtesy, SmallTalk};
 use crate::responder::{HandoverReason, Outcome, Speaker, Turn};
 use jiff::{SignedDuration, Timestamp};
 
@@ -231,6 +232,11 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
     let reason = match intent::classify(&texts, &earlier, bot_answered_before, &policy.intent) {
         Intent::HandoverRequested => Some(HandoverReason::Requested),
         Intent::Frustrated => Some(HandoverReason::Frustrated),
+        Intent::SmallTalk(talk) => {
+            let after_bot_reply = spoke_last_before(t, unanswered[0], policy);
+            small_talk(input, policy, plan, talk, after_bot_reply, latest, &trigger);
+            return;
+        }
         Intent::None => None,
     };
     if let Some(reason) = reason {
@@ -351,6 +357,58 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
             }
         }
     }
+}
+
+/// Small talk (greetings, thanks, acknowledgements, goodbyes): never a handover, never the
+/// responder. A courtesy reply, keyed by the customer message like any reply (or none for thanks
+/// right after the bot's reply), and the idle close re-armed from now: the conversation is where
+/// it was, and closes as resolved if the customer says nothing more. The Handled tag is neither
+/// added (nothing was answered) nor removed (an earlier answer still counts).
+fn small_talk(
+    input: &Input<'_>,
+    policy: &Policy,
+    plan: &mut Plan,
+    talk: SmallTalk,
+    after_bot_reply: bool,
+    latest: &Message,
+    trigger: &str,
+) {
+    let t = input.ticket;
+    mark_handled_through(&mut plan.row, Some(latest));
+    let courtesy = smalltalk::courtesy_for(talk.kind, after_bot_reply);
+    if let Some(courtesy) = courtesy {
+        // The ticket's language first; else the one the customer's words are in ("merci").
+        let language = t.language.as_deref().or(talk.language);
+        let set = policy.messages.for_language(language);
+        let template = match courtesy {
+            Courtesy::Greeting => &set.greeting,
+            Courtesy::Thanks => &set.thanks,
+            Courtesy::Goodbye => &set.goodbye,
+        };
+        let name = t.customer.as_ref().and_then(|c| c.name.as_deref());
+        let text = render_message(policy, language, template, input.availability, name, None);
+        plan.push(Action::Reply(text), trigger);
+        plan.row.last_bot_reply_at = Some(input.now);
+    }
+    plan.row.pending_since = None;
+    plan.row.close_deadline = Some(input.now + policy.close_after);
+    plan.set_state(TicketState::Answered, Some("small_talk"), Rule::SmallTalk);
+    plan.event(
+        "small_talk",
+        Some(talk.kind.as_str()),
+        serde_json::json!({ "replied": courtesy.is_some(), "question": last_customer_text(t) }),
+    );
+}
+
+/// Whether the bot's own public reply is the last agent-side message before `first` (the turn's
+/// first message): the customer is answering the bot, not a person or an automation.
+fn spoke_last_before(t: &Ticket, first: &Message, policy: &Policy) -> bool {
+    let first = order_key(first);
+    t.messages
+        .iter()
+        .filter(|m| m.from_agent && !m.is_internal_note() && order_key(m) < first)
+        .max_by_key(|m| order_key(m))
+        .is_some_and(|m| is_bot_message(m, policy))
 }
 
 /// The handover steps: email first (when allowed and missing), then the message that fits the
@@ -497,9 +555,17 @@ pub fn render_message(
 ) -> String {
     let code = language.and_then(crate::config::language_code);
     let d = &policy.messages.default;
-    let default_text = [&d.online, &d.no_agents, &d.after_hours, &d.email_request]
-        .iter()
-        .any(|x| x.as_str() == template);
+    let default_text = [
+        &d.online,
+        &d.no_agents,
+        &d.after_hours,
+        &d.email_request,
+        &d.greeting,
+        &d.thanks,
+        &d.goodbye,
+    ]
+    .iter()
+    .any(|x| x.as_str() == template);
     let words_language = code.filter(|_| !default_text);
     let words = crate::config::FillIns::for_language(words_language.as_deref());
     let next_open = match availability {

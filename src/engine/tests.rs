@@ -46,6 +46,9 @@ fn policy() -> Policy {
                 no_agents: "Our agents are busy; we will reply to {email}.".into(),
                 after_hours: "We are closed; back {next_open}.".into(),
                 email_request: "What is your email?".into(),
+                greeting: "Hello {customer_name}! How can I help?".into(),
+                thanks: "You're welcome!".into(),
+                goodbye: "Goodbye!".into(),
             },
             languages: [(
                 "fr".to_string(),
@@ -54,6 +57,9 @@ fn policy() -> Policy {
                     no_agents: "Tout le monde est occupé ; réponse à {email}.".into(),
                     after_hours: "Fermé ; retour : {next_open}.".into(),
                     email_request: "Votre e-mail ?".into(),
+                    greeting: "Bonjour {customer_name} !".into(),
+                    thanks: "Avec plaisir !".into(),
+                    goodbye: "Au revoir !".into(),
                 },
             )]
             .into(),
@@ -578,6 +584,147 @@ fn lifecycle_table() {
             }),
         },
         Case {
+            name: "7s. a greeting at the start: a courtesy reply, no handover, no responder, close armed",
+            ticket: T::new().customer(1, 0, "hello?"),
+            row: None,
+            now: at(3),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(
+                    p.need_answer.is_none(),
+                    "small talk never reaches the responder"
+                );
+                assert_eq!(
+                    actions(p),
+                    vec![Action::Reply("Hello Jane! How can I help?".into())]
+                );
+                assert_eq!(
+                    p.steps[0].trigger, "m1",
+                    "keyed by the message like any reply"
+                );
+                assert_eq!(p.row.state, TicketState::Answered);
+                assert_eq!(
+                    p.row.close_deadline,
+                    Some(at(3) + SignedDuration::from_mins(15))
+                );
+                assert_eq!(p.row.last_bot_reply_at, Some(at(3)));
+                assert_eq!(p.row.last_customer_msg_id, Some(1));
+                assert_eq!(p.row.answers, 0, "a courtesy is not an answer");
+                assert_eq!(p.rule, Rule::SmallTalk);
+            }),
+        },
+        Case {
+            name: "7t. thanks right after an answer: no reply, Handled kept, close re-armed from now",
+            ticket: T::new()
+                .customer(1, 0, "q")
+                .bot(2, 5, "a")
+                .tag("PerfectBot: Handled")
+                .customer(3, 60, "thanks!"),
+            row: Some(answered_row.clone()),
+            now: at(61),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet(), "no write at all: {:?}", p.steps);
+                assert!(p.need_answer.is_none());
+                assert_eq!(p.row.state, TicketState::Answered);
+                assert_eq!(
+                    p.row.close_deadline,
+                    Some(at(61) + SignedDuration::from_mins(15))
+                );
+                assert_eq!(p.row.last_customer_msg_id, Some(3), "the thanks is handled");
+                assert_eq!(p.row.last_bot_reply_at, Some(at(5)));
+                assert!(p.events.iter().any(|e| e.kind == "small_talk"
+                    && e.reason.as_deref() == Some("thanks")
+                    && e.detail["replied"] == false));
+            }),
+        },
+        Case {
+            name: "7u. thanks with a new question: the question is answered normally",
+            ticket: T::new().customer(1, 0, "q").bot(2, 5, "a").customer(
+                3,
+                60,
+                "thanks! and do you ship to Canada?",
+            ),
+            row: Some(answered_row.clone()),
+            now: at(61),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet());
+                let turn = p.need_answer.as_ref().expect("asks the responder");
+                assert_eq!(
+                    turn.messages,
+                    vec!["thanks! and do you ship to Canada?".to_string()]
+                );
+            }),
+        },
+        Case {
+            name: "7v. thanks while awaiting the email: still the email path (handover)",
+            ticket: T::new()
+                .no_email()
+                .customer(1, 0, "talk to a human please")
+                .bot(2, 1, "What is your email?")
+                .customer(3, 30, "thanks"),
+            row: Some(TicketRow {
+                state: TicketState::AwaitingEmail,
+                reason: Some("requested".into()),
+                email_requested_at: Some(at(1)),
+                last_customer_msg_id: Some(1),
+                last_customer_msg_at: Some(at(0)),
+                ..TicketRow::new(7, at(0))
+            }),
+            now: at(31),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert_eq!(p.row.state, TicketState::Escalated);
+                assert_eq!(p.row.reason.as_deref(), Some("requested"));
+                assert!(
+                    actions(p)
+                        .iter()
+                        .any(|x| matches!(x, Action::Note(n) if n.contains("not given")))
+                );
+            }),
+        },
+        Case {
+            name: "7w. a goodbye after an answer gets a goodbye; the close is re-armed",
+            ticket: T::new()
+                .customer(1, 0, "q")
+                .bot(2, 5, "a")
+                .customer(3, 60, "ok thanks, bye!"),
+            row: Some(answered_row.clone()),
+            now: at(61),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert_eq!(replies(p), vec!["Goodbye!".to_string()]);
+                assert_eq!(p.row.state, TicketState::Answered);
+                assert_eq!(
+                    p.row.close_deadline,
+                    Some(at(61) + SignedDuration::from_mins(15))
+                );
+            }),
+        },
+        Case {
+            name: "7x. thanks when a person spoke last: a courtesy reply, not silence",
+            ticket: T::new().customer(1, 0, "merci"),
+            row: None,
+            now: at(3),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                // No ticket language: the customer's words say French.
+                assert_eq!(replies(p), vec!["Avec plaisir !".to_string()]);
+            }),
+        },
+        Case {
+            name: "7y. a greeting with a question in it is a question",
+            ticket: T::new().customer(1, 0, "Hi! Do you ship to Canada?"),
+            row: None,
+            now: at(3),
+            answering: Answering::NotAsked,
+            check: Box::new(|p| {
+                assert!(p.is_quiet());
+                assert!(p.need_answer.is_some());
+            }),
+        },
+        Case {
             name: "8. bot answered last, customer silent, deadline passed: tag Auto-closed and close",
             ticket: T::new()
                 .customer(1, 0, "q")
@@ -966,7 +1113,17 @@ proptest! {
             if plan.steps.iter().any(|s| s.action == Action::Close) {
                 let last_customer = before.0.messages.iter().filter(|m| m.is_from_customer()).map(|m| m.id).max();
                 let last_bot = before.0.messages.iter().filter(|m| m.from_agent).map(|m| m.id).max();
-                prop_assert!(last_customer < last_bot, "closed with an unanswered customer message");
+                // Thanks after the bot's reply is deliberately left without a reply: bare small
+                // talk is the only customer message a close may leave behind.
+                let unanswered_question = before.0.messages.iter().any(|m| {
+                    m.is_from_customer()
+                        && Some(m.id) > last_bot
+                        && crate::responder::smalltalk::small_talk(m.text()).is_none()
+                });
+                prop_assert!(
+                    last_customer < last_bot || !unanswered_question,
+                    "closed with an unanswered customer message"
+                );
             }
             for s in &plan.steps {
                 if let Action::Reply(_) = s.action {
@@ -1179,4 +1336,51 @@ fn default_text_keeps_english_words_whatever_the_tickets_language() {
         replies(&plan),
         vec!["An agent will be with you shortly, there.".to_string()]
     );
+}
+
+#[test]
+fn after_a_silent_thanks_the_ticket_closes_at_the_re_armed_deadline() {
+    let t = T::new()
+        .customer(1, 0, "q")
+        .bot(2, 5, "a")
+        .tag("PerfectBot: Handled")
+        .customer(3, 600, "perfect, that's all 👍");
+    let answered = TicketRow {
+        state: TicketState::Answered,
+        last_customer_msg_id: Some(1),
+        last_customer_msg_at: Some(at(0)),
+        last_bot_reply_at: Some(at(5)),
+        close_deadline: Some(at(5) + SignedDuration::from_mins(15)),
+        ..TicketRow::new(7, at(0))
+    };
+    let thanks = run(&t, Some(&answered), at(601), Answering::NotAsked);
+    assert!(thanks.is_quiet());
+    // The old deadline (at 905) has passed, but the close moved with the customer's message.
+    let before = run(&t, Some(&thanks.row), at(905), Answering::NotAsked);
+    assert!(before.is_quiet(), "{:?}", before.steps);
+    let due = run(&t, Some(&thanks.row), at(601 + 900), Answering::NotAsked);
+    assert_eq!(
+        actions(&due),
+        vec![
+            Action::AddTags(vec!["PerfectBot: Auto-closed".into()]),
+            Action::Close
+        ]
+    );
+    assert_eq!(due.row.state, TicketState::Closed);
+}
+
+#[test]
+fn courtesy_replies_speak_the_tickets_language() {
+    let t = T::new().language("fr-FR").customer(1, 0, "hello");
+    let plan = first_turn(&t, &policy());
+    assert_eq!(replies(&plan), vec!["Bonjour Jane !".to_string()]);
+    // No ticket language and no language in the words ("ok"): the default set.
+    let t = T::new().customer(1, 0, "👋");
+    assert_eq!(
+        replies(&first_turn(&t, &policy())),
+        vec!["Hello Jane! How can I help?".to_string()]
+    );
+    // Replayed after an interruption, the courtesy has the same idempotency key.
+    let again = first_turn(&t, &policy());
+    assert_eq!(again.steps[0].trigger, "m1");
 }

@@ -27,7 +27,10 @@
 //! something goes wrong ("third time my order is delayed"), and an earlier question repeated
 //! after an answer.
 
+use super::smalltalk::{self, SmallTalk};
 use super::text;
+
+mod escalation;
 
 /// What the customer's turn asks for, before any answer is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +39,10 @@ pub enum Intent {
     HandoverRequested,
     /// The customer is angry, insulting, shouting or repeating an unanswered question.
     Frustrated,
-    /// Neither: answer the question.
+    /// Only greetings, thanks, acknowledgements or goodbyes: never a handover, never a
+    /// question for the knowledge base.
+    SmallTalk(SmallTalk),
+    /// None of these: answer the question.
     None,
 }
 
@@ -128,6 +134,13 @@ const SKIP: &[&str] = &[
 
 /// Targets that are a person to hand over to on their own ("I want an agent").
 const STRONG_TARGETS: &[&str] = &[
+    "boss",
+    "baas",
+    "chefe",
+    "advisor",
+    "adviser",
+    "advisors",
+    "advisers",
     "human",
     "humans",
     "person",
@@ -209,6 +222,7 @@ const STRONG_TARGETS: &[&str] = &[
 
 /// Targets that mean a person only after a talk verb ("talk to someone", not "need someone").
 const WEAK_TARGETS: &[&str] = &[
+    "whoever",
     "someone",
     "somebody",
     "anyone",
@@ -551,6 +565,18 @@ const REQUEST_VERBS: &[&str] = &[
     "want",
     "wanna",
     "need",
+    "needs",
+    "rather",
+    "prefer",
+    "prefere",
+    "prefererais",
+    "lieber",
+    "prefiero",
+    "preferiria",
+    "preferisco",
+    "preferirei",
+    "liever",
+    "prefiro",
     "like",
     "wish",
     "prefer",
@@ -654,6 +680,25 @@ const TALK_VERBS: &[&str] = &[
     "atenderme",
     "atienda",
     "atenda",
+    "pasas",
+    "pasa",
+    "pasen",
+    "paseme",
+    "pasenme",
+    "pasarme",
+    "passate",
+    "passez",
+    "chamem",
+    "chame",
+    "transfere",
+    "transfira",
+    "transfiere",
+    "transfiera",
+    "transferez",
+    "trasferisci",
+    "trasferite",
+    "doorschakelen",
+    "weiterverbinden",
 ];
 
 /// Infinitives that end German and Dutch clauses: the target may come before them.
@@ -751,6 +796,17 @@ const HANDOVER_PHRASES: &[&str] = &[
     "put me through",
     "escalate this",
     "call me back",
+    "verbinden sie mich",
+    "verbinde mich",
+    "leiten sie mich weiter",
+    "stellen sie mich durch",
+    "hand it over",
+    "hand this over",
+    "hand me over",
+    "hand me off",
+    "pass me on",
+    "pass it on",
+    "escalate it",
     "call back",
     "vraie personne",
     "vrai humain",
@@ -848,6 +904,16 @@ const FILLER: &[&str] = &[
     "alsjeblieft",
     "ajb",
     "prego",
+    // Thanks: "operatore umano grazie", "human thanks".
+    "thanks",
+    "thank",
+    "merci",
+    "danke",
+    "gracias",
+    "grazie",
+    "bedankt",
+    "obrigado",
+    "obrigada",
     // "Now" in each language: "un conseiller maintenant", "humano ya".
     "maintenant",
     "jetzt",
@@ -1105,14 +1171,17 @@ fn wants_someone_to_get_in_touch(clause: &[String]) -> bool {
         })
 }
 
-/// Whether one clause asks for a person.
-fn clause_requests_person(clause: &[String], extra: &[Vec<String>]) -> bool {
+/// Whether one clause asks for a person; `phone_number`: the message holds one (a call verb
+/// then asks for a callback).
+fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number: bool) -> bool {
     if is_identity_question(clause) || is_description_question(clause) {
         return false;
     }
     if asks_whether_someone_is_there(clause)
         || asks_person_to_act(clause)
         || wants_someone_to_get_in_touch(clause)
+        || escalation::asks_for_callback(clause, phone_number)
+        || escalation::wants_a_real_person(clause)
     {
         return true;
     }
@@ -1200,9 +1269,10 @@ pub fn is_handover_request(text: &str, cfg: &IntentConfig) -> bool {
         .map(|p| phrase_tokens(p))
         .filter(|p| !p.is_empty())
         .collect();
+    let phone_number = escalation::has_phone_number(text);
     text::clauses(&join_compounds(text))
         .iter()
-        .any(|clause| clause_requests_person(clause, &extra))
+        .any(|clause| clause_requests_person(clause, &extra, phone_number))
 }
 
 /// Removes the hyphen of compounds ("person-sized" -> "personsized") so their parts are not
@@ -1391,7 +1461,6 @@ const COMPLAINTS: &[&str] = &[
     "i already told you",
     "i already said",
     "i already asked",
-    "makes no sense",
     "terrible bot",
     "worst bot",
     "horrible",
@@ -1486,6 +1555,52 @@ const COMPLAINTS: &[&str] = &[
     "een schande",
     "uma vergonha",
     "que vergonha",
+    // Anger, said outright.
+    "livid",
+    "fuming",
+    "sick and tired",
+    "had enough",
+    "had it with",
+    "furieux",
+    "furieuse",
+    "ras le bol",
+    "j en ai assez",
+    "wutend",
+    "stinksauer",
+    "die nase voll",
+    "reicht mir",
+    "mir reicht s",
+    "cabreado",
+    "cabreada",
+    "furioso",
+    "furiosa",
+    "arrabbiato",
+    "arrabbiata",
+    "arrabbiatissimo",
+    "woedend",
+    "het zat",
+    "chateado",
+    "chateada",
+    "revoltado",
+    "revoltada",
+    "scam",
+    "fraud",
+    "shambles",
+    "shambolic",
+    "farce",
+    "what kind of service",
+    "what sort of service",
+    "what kind of company",
+    "what kind of shop",
+    "avoid you",
+    "avoid this shop",
+    "avoid this company",
+    "stay away from",
+    "steer clear",
+    "arnaque",
+    "betrug",
+    "oplichting",
+    "golpe",
 ];
 
 /// Words of helping or being useful, and the negations that, next to them, say the help
@@ -1604,6 +1719,22 @@ const HELP_GAP: &[&str] = &[
 /// "Thanks for nothing" in each language: a thank word, then "nothing" within three words.
 const THANKS: &[&str] = &[
     "thanks", "thank", "merci", "danke", "gracias", "grazie", "bedankt", "obrigado", "obrigada",
+];
+const INTENSIFIERS: &[&str] = &[
+    "absolutely",
+    "literally",
+    "really",
+    "exactly",
+    "precisely",
+    "just",
+    "strictly",
+    "absolument",
+    "absolut",
+    "absolutamente",
+    "assolutamente",
+    "helemaal",
+    "echt",
+    "really",
 ];
 const NOTHING: &[&str] = &[
     "nothing", "rien", "nichts", "nada", "niente", "nulla", "niks", "niets",
@@ -2124,6 +2255,13 @@ const REPLY_THINGS: &[&str] = &[
     "coisa",
 ];
 const KEEPS: &[&str] = &[
+    "stop",
+    "arretez",
+    "arrete",
+    "smettila",
+    "smettetela",
+    "pare",
+    "parem",
     "keep",
     "keeps",
     "kept",
@@ -2204,6 +2342,8 @@ const NOT_ANSWERED: &[&str] = &[
     "not an answer",
     "not answering",
     "answer my question",
+    "answer the question",
+    "just answer",
     "read my question",
     "that s not it",
     "not what i m asking",
@@ -2280,6 +2420,11 @@ const STRONG_SIGNALS: &[&str] = &[
     "repeated_question",
     "asked_again",
     "custom",
+    "dispute",
+    "threat",
+    "gives_up",
+    "not_read",
+    "angry_emoji",
 ];
 
 fn contains_phrase(tokens: &[String], phrase: &str) -> Option<usize> {
@@ -2375,6 +2520,11 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
     if asked_again(&tokens) {
         signals.push("asked_again");
     }
+    for signal in escalation::frustration_families(text, &tokens) {
+        if !signals.contains(&signal) {
+            signals.push(signal);
+        }
+    }
     if cfg
         .extra_frustration_phrases
         .iter()
@@ -2433,9 +2583,15 @@ fn help_failed(tokens: &[String]) -> bool {
 /// Complaints recognised by shape rather than by fixed phrase: thanks for nothing, good for
 /// nothing, "is a joke", a problem that persists or comes back.
 fn complaint_families(tokens: &[String]) -> bool {
-    let thanks_for_nothing = tokens
-        .windows(3)
-        .any(|w| has(THANKS, &w[0]) && has(FOR, &w[1]) && has(NOTHING, &w[2]));
+    // "Thanks for (absolutely) nothing", "merci pour rien du tout".
+    let thanks_for_nothing = tokens.windows(3).enumerate().any(|(i, w)| {
+        has(THANKS, &w[0])
+            && has(FOR, &w[1])
+            && (i + 2..tokens.len().min(i + 4)).any(|k| has(NOTHING, &tokens[k]))
+            && (i + 2..tokens.len().min(i + 4))
+                .take_while(|&k| !has(NOTHING, &tokens[k]))
+                .all(|k| has(INTENSIFIERS, &tokens[k]))
+    });
     let good_for_nothing = near(tokens, SERVE, NOTHING, 3);
     let joke = tokens.iter().enumerate().any(|(i, t)| {
         has(JOKE, t) && (i.saturating_sub(3)..i).any(|k| has(COPULA_ANY, &tokens[k]))
@@ -2592,7 +2748,8 @@ fn repeats_one(message: &str, previous: &[String]) -> bool {
 /// Classifies a turn (the customer's unanswered messages). A request for a person wins over
 /// frustration (both hand over; "requested" is what the customer said). Frustration is any
 /// strong signal, or shouting / "!!!" in a message without a positive word, or a message
-/// repeating an earlier customer message after the bot already answered.
+/// repeating an earlier customer message after the bot already answered. Small talk comes
+/// last: "thanks for nothing" is frustration, "thanks, but I want a person" a request.
 pub fn classify(
     turn_messages: &[String],
     previous_customer_messages: &[String],
@@ -2611,6 +2768,8 @@ pub fn classify(
     });
     if frustrated {
         Intent::Frustrated
+    } else if let Some(talk) = smalltalk::turn_small_talk(turn_messages) {
+        Intent::SmallTalk(talk)
     } else {
         Intent::None
     }
@@ -2636,11 +2795,14 @@ mod tests {
         }
     }
 
-    /// Every text is classified as `want` (a failure names the text).
+    /// Every text is classified as `want` (a failure names every text that is not).
     fn all_are(want: Intent, texts: &[&str]) {
-        for text in texts {
-            assert_eq!(one(text), want, "{text}");
-        }
+        let wrong: Vec<(&str, Intent)> = texts
+            .iter()
+            .map(|t| (*t, one(t)))
+            .filter(|(_, got)| *got != want)
+            .collect();
+        assert!(wrong.is_empty(), "want {want:?}: {wrong:#?}");
     }
 
     #[test]
@@ -2727,14 +2889,14 @@ mod tests {
         assert!(!frustration_signals("WHERE IS IT", &cfg()).contains(&"shouting"));
         assert!(!frustration_signals("order NW12345 to DE", &cfg()).contains(&"shouting"));
         assert_eq!(one("WHERE IS MY ORDER"), Intent::Frustrated);
-        assert_eq!(one("THANK YOU SO MUCH"), Intent::None);
+        assert!(matches!(one("THANK YOU SO MUCH"), Intent::SmallTalk(_)));
     }
 
     #[test]
     fn exclamation_runs_are_signals_unless_happy() {
         assert!(frustration_signals("hello?!?!", &cfg()).contains(&"exclamations"));
         assert_eq!(one("Still nothing!!!"), Intent::Frustrated);
-        assert_eq!(one("Great, thanks!!!"), Intent::None);
+        assert!(matches!(one("Great, thanks!!!"), Intent::SmallTalk(_)));
         assert_eq!(one("Where is my order?"), Intent::None);
     }
 
@@ -2745,10 +2907,11 @@ mod tests {
         assert_eq!(classify(&again, &prev, true, &cfg()), Intent::Frustrated);
         assert_eq!(classify(&again, &prev, false, &cfg()), Intent::None);
         let thanks = vec!["thank you very much".to_owned()];
-        assert_eq!(
+        // Thanks twice is small talk, not a repeated question.
+        assert!(matches!(
             classify(&thanks, &["thank you very much".to_owned()], true, &cfg()),
-            Intent::None
-        );
+            Intent::SmallTalk(_)
+        ));
         let other = vec!["Do you ship to Norway?".to_owned()];
         assert_eq!(classify(&other, &prev, true, &cfg()), Intent::None);
     }
@@ -2823,9 +2986,13 @@ mod tests {
             &[
                 "I don't need help anymore, thanks",
                 "Ich brauche keine Hilfe mehr",
-                "Thanks, nothing else for now",
             ],
         );
+        // Not frustration, and not a question either: small talk.
+        assert!(matches!(
+            one("Thanks, nothing else for now"),
+            Intent::SmallTalk(_)
+        ));
     }
 
     #[test]
@@ -3072,10 +3239,11 @@ mod tests {
             .join("tests/data/intent_labelled.toml");
         let set: Labelled = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         assert!(set.messages.len() >= 300, "{}", set.messages.len());
+        // Small talk is not labelled in this set: it is "none" here (not a handover).
         let name = |i: Intent| match i {
             Intent::HandoverRequested => "handover",
             Intent::Frustrated => "frustrated",
-            Intent::None => "none",
+            Intent::SmallTalk(_) | Intent::None => "none",
         };
         let mut mistakes = Vec::new();
         let results: Vec<(u32, &str, &str)> = set
@@ -3167,5 +3335,506 @@ mod tests {
         }
         println!("intent: {negated_requests} negated requests, none taken for a handover");
         assert!(negated_requests >= 20, "{negated_requests}");
+    }
+
+    /// One line of `tests/data/eval/intent_*.jsonl` (see its README-intent.md).
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EvalCase {
+        text: String,
+        expect: String,
+        #[serde(default)]
+        reason: Option<String>,
+        lang: String,
+        #[serde(default)]
+        previous: Vec<String>,
+        #[serde(default)]
+        answered: bool,
+    }
+
+    /// The classes of the eval files, and what `classify` makes of a case.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Class {
+        Requested,
+        Frustrated,
+        SmallTalk,
+        None,
+    }
+
+    impl Class {
+        fn of_intent(i: Intent) -> Class {
+            match i {
+                Intent::HandoverRequested => Class::Requested,
+                Intent::Frustrated => Class::Frustrated,
+                Intent::SmallTalk(_) => Class::SmallTalk,
+                Intent::None => Class::None,
+            }
+        }
+        fn is_handover(self) -> bool {
+            matches!(self, Class::Requested | Class::Frustrated)
+        }
+    }
+
+    /// The figures the issue's targets are stated in, for one file.
+    #[derive(Debug)]
+    struct EvalFigures {
+        requested_precision: f64,
+        requested_recall: f64,
+        frustrated_precision: f64,
+        frustrated_recall: f64,
+        /// Handovers (either reason) among the ordinary messages.
+        ordinary_handed_over: f64,
+        /// Ordinary messages taken for small talk (they would get a courtesy, not an answer).
+        ordinary_as_small_talk: f64,
+        /// Small talk handed over by the rules.
+        small_talk_handed_over: f64,
+        /// Small talk not recognised: handed over, or sent to the responder (where it meets
+        /// "no knowledge", a handover too, unless the knowledge happens to match).
+        small_talk_missed: f64,
+    }
+
+    /// Scores one eval file with `classify`; prints the figures, and each mistake when `show`
+    /// (never for the held-out file, whose lines must not guide any change).
+    fn score_eval_file(name: &str, show: bool) -> EvalFigures {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/eval")
+            .join(name);
+        let raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        let mut pairs: Vec<(Class, Class)> = Vec::new();
+        for (n, line) in raw
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let case: EvalCase =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{name}:{}: {e}", n + 1));
+            assert!(
+                super::super::smalltalk::tests_languages().contains(&case.lang.as_str()),
+                "{name}:{}: language {}",
+                n + 1,
+                case.lang
+            );
+            let want = match (case.expect.as_str(), case.reason.as_deref()) {
+                ("handover", Some("requested")) => Class::Requested,
+                ("handover", Some("frustrated")) => Class::Frustrated,
+                ("smalltalk", None) => Class::SmallTalk,
+                ("none", None) => Class::None,
+                other => panic!("{name}:{}: bad label {other:?}", n + 1),
+            };
+            let got = Class::of_intent(classify(
+                std::slice::from_ref(&case.text),
+                &case.previous,
+                case.answered,
+                &cfg(),
+            ));
+            if show && got != want {
+                println!(
+                    "  {name}: want {want:?} got {got:?} [{}] {:?}",
+                    case.lang, case.text
+                );
+            }
+            pairs.push((want, got));
+        }
+        let count = |f: &dyn Fn(&(Class, Class)) -> bool| pairs.iter().filter(|p| f(p)).count();
+        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let pr = |c: Class| {
+            let tp = count(&|(w, g)| *w == c && *g == c);
+            let predicted = count(&|(_, g)| *g == c);
+            let actual = count(&|(w, _)| *w == c);
+            println!(
+                "  {c:<10?} precision {:.3} ({tp}/{predicted}) recall {:.3} ({tp}/{actual})",
+                ratio(tp, predicted),
+                ratio(tp, actual)
+            );
+            (ratio(tp, predicted), ratio(tp, actual))
+        };
+        println!("intent eval [{name}] {} cases", pairs.len());
+        let (requested_precision, requested_recall) = pr(Class::Requested);
+        let (frustrated_precision, frustrated_recall) = pr(Class::Frustrated);
+        let handovers = count(&|(w, g)| w.is_handover() && g.is_handover());
+        println!(
+            "  handover (either reason) precision {:.3} recall {:.3}",
+            ratio(handovers, count(&|(_, g)| g.is_handover())),
+            ratio(handovers, count(&|(w, _)| w.is_handover()))
+        );
+        let ordinary = count(&|(w, _)| *w == Class::None);
+        let small = count(&|(w, _)| *w == Class::SmallTalk);
+        let figures = EvalFigures {
+            requested_precision,
+            requested_recall,
+            frustrated_precision,
+            frustrated_recall,
+            ordinary_handed_over: ratio(
+                count(&|(w, g)| *w == Class::None && g.is_handover()),
+                ordinary,
+            ),
+            ordinary_as_small_talk: ratio(
+                count(&|(w, g)| *w == Class::None && *g == Class::SmallTalk),
+                ordinary,
+            ),
+            small_talk_handed_over: ratio(
+                count(&|(w, g)| *w == Class::SmallTalk && g.is_handover()),
+                small,
+            ),
+            small_talk_missed: ratio(
+                count(&|(w, g)| *w == Class::SmallTalk && *g != Class::SmallTalk),
+                small,
+            ),
+        };
+        println!(
+            "  ordinary handed over {:.3}, ordinary taken for small talk {:.3} (of {ordinary})",
+            figures.ordinary_handed_over, figures.ordinary_as_small_talk
+        );
+        println!(
+            "  small talk handed over {:.3}, small talk not recognised {:.3} (of {small})",
+            figures.small_talk_handed_over, figures.small_talk_missed
+        );
+        figures
+    }
+
+    /// Checks measured figures against floors (precision and recall of requested, then of
+    /// frustrated) and ceilings (ordinary handed over, ordinary taken for small talk, small talk
+    /// handed over, small talk not recognised).
+    fn check_figures(f: &EvalFigures, floors: [f64; 4], ceilings: [f64; 4], name: &str) {
+        let got = [
+            f.requested_precision,
+            f.requested_recall,
+            f.frustrated_precision,
+            f.frustrated_recall,
+        ];
+        let labels = ["requested P", "requested R", "frustrated P", "frustrated R"];
+        for ((g, min), l) in got.iter().zip(floors).zip(labels) {
+            assert!(*g >= min, "{name}: {l} {g:.3} < {min}");
+        }
+        let got = [
+            f.ordinary_handed_over,
+            f.ordinary_as_small_talk,
+            f.small_talk_handed_over,
+            f.small_talk_missed,
+        ];
+        let labels = [
+            "ordinary handed over",
+            "ordinary as small talk",
+            "small talk handed over",
+            "small talk missed",
+        ];
+        for ((g, max), l) in got.iter().zip(ceilings).zip(labels) {
+            assert!(*g <= max, "{name}: {l} {g:.3} > {max}");
+        }
+    }
+
+    #[test]
+    fn callbacks_and_phone_requests_are_handovers() {
+        requests_are(
+            true,
+            &[
+                "callback please 07700 900123",
+                "could someone give me a ring on 07700 900777",
+                "pls call me back asap",
+                "my number is +44 7700 900321, call when you can",
+                "can you phone me this afternoon",
+                "pouvez-vous me rappeler demain ?",
+                "appelez-moi au 06 12 34 56 78",
+                "rufen Sie mich bitte an, 0176 1234567",
+                "bitte um Rückruf",
+                "¿me podéis llamar esta tarde?",
+                "llamadme al 600 123 456",
+                "mi potete chiamare?",
+                "kunnen jullie me terugbellen op 06 12345678",
+                "podem ligar-me amanhã?",
+                "can I get someone on the phone",
+                "I'd like a real human, not a bot",
+                "i need a proper person to sort this",
+                "quero falar com uma pessoa de verdade",
+            ],
+        );
+        requests_are(
+            false,
+            &[
+                "do you call before delivery?",
+                "will the driver ring me when he's outside?",
+                "call me crazy but I love the green one",
+                "I don't need anyone to call me, email is fine",
+                "please don't ring me, I'm at work",
+                "my order number is 1234567, where is it",
+                "the courier called me yesterday",
+                "my son is a real estate agent, can he sign?",
+                "what's your phone number?",
+                "le livreur va-t-il m'appeler ?",
+                "ruft der Paketbote vorher an?",
+                "is the bot real or fake lol",
+                "my phone number is wrong on the order, it should be 07700 900123",
+                "I missed a call from 07700 900555, was that you?",
+                "do you have a whatsapp number? mine is 07700 900123",
+                "can you call the courier for me?",
+                "mon numéro de téléphone a changé : 06 12 34 56 78",
+            ],
+        );
+    }
+
+    #[test]
+    fn disputes_threats_and_giving_up_are_frustration() {
+        all_are(
+            Intent::Frustrated,
+            &[
+                "I've opened a dispute with paypal",
+                "I'll just do a chargeback then",
+                "disputing the charge with my credit card company",
+                "j'ai ouvert un litige sur paypal",
+                "ich habe eine Rückbuchung veranlasst",
+                "voy a pedir un contracargo a mi banco",
+                "ho aperto una contestazione con la banca",
+                "ik ga de betaling terugboeken",
+                "leaving a one star review right now",
+                "you'll be getting a terrible review from me",
+                "I'm going to post this on facebook",
+                "je vais laisser un avis négatif",
+                "ich werde eine schlechte Bewertung schreiben",
+                "voy a dejar una reseña negativa",
+                "lascerò una recensione negativa",
+                "vou deixar uma avaliação negativa",
+                "I'm reporting you to trading standards",
+                "my solicitor will be in touch",
+                "je vais porter plainte",
+                "ich gehe zum Anwalt",
+                "voy a poner una hoja de reclamaciones",
+                "contatterò un avvocato",
+                "ik stap naar de consumentenbond",
+                "vou fazer queixa no procon",
+                "cancel everything and refund me",
+                "never ordering from you again",
+                "plus jamais je commande chez vous",
+                "nie wieder bestelle ich hier",
+                "nunca más compro aquí",
+                "mai più da voi",
+                "nooit meer bij jullie",
+                "did you even read my message",
+                "you're not even listening to me",
+                "lisez-vous au moins mes messages ?",
+                "liest du überhaupt, was ich schreibe?",
+                "¿siquiera lees lo que escribo?",
+                "what a waste of time this chat is",
+                "quelle perte de temps",
+                "reine Zeitverschwendung",
+                "oh great, really useful 🙄",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "I'll leave a review when it arrives!",
+                "can I share my discount code on instagram?",
+                "do you have a facebook page?",
+                "how do I cancel my order?",
+                "can I cancel all my orders from today, I ordered twice by mistake",
+                "my bank says the payment went through, no confirmation though",
+                "is there a dispute process if an item is damaged?",
+                "did you get my email with the photos?",
+                "I read the size guide but I'm between sizes",
+                "I can't read the tracking number on the label",
+                "my lawyer friend recommended you, do you ship to Malta?",
+                "how many stars does the hotel have",
+                "do you sell the review copies of the book?",
+                "the sizing makes no sense to me, is a 38 a medium?",
+                "is it worth the time to order express?",
+                "Sue from your team said I could return it",
+            ],
+        );
+    }
+
+    #[test]
+    fn indirect_requests_anger_and_sarcasm_are_handovers() {
+        requests_are(
+            true,
+            &[
+                "I'd rather deal with a person for this one",
+                "honestly i'd prefer to talk to someone",
+                "je préfère parler à quelqu'un",
+                "ich würde lieber mit einem Menschen reden",
+                "¿me pasas con alguien?",
+                "mi passate un operatore?",
+                "chamem um atendente por favor",
+                "text me on 07700 900654",
+                "you can reach me on 0612345678",
+            ],
+        );
+        requests_are(
+            false,
+            &[
+                "text me the tracking link please",
+                "can you reach the courier?",
+                "I'd rather have the blue one, is it in stock?",
+            ],
+        );
+        all_are(
+            Intent::Frustrated,
+            &[
+                "I'm absolutely livid",
+                "j'en ai ras le bol",
+                "ich habe die Nase voll",
+                "estoy muy cabreado",
+                "sono arrabbiatissimo",
+                "ik ben het zat",
+                "estou revoltado com isso",
+                "oh very helpful",
+                "great, another automated answer",
+                "super, toujours rien",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "oh great, does it come in red?",
+                "great, another question: do you ship to Norway?",
+                "ja super, wann kommt das Paket?",
+                "super, encore une question : livrez-vous en Suisse ?",
+            ],
+        );
+    }
+
+    #[test]
+    fn more_small_talk_in_every_language() {
+        for text in [
+            "cheers mate",
+            "sorted, ty",
+            "ok I'll wait then",
+            "no that's everything",
+            "hi, how are you?",
+            "have a lovely day!",
+            "merci bcp",
+            "Danke, hat geklappt",
+            "vielen lieben Dank",
+            "muy amable, gracias",
+            "grazie di cuore",
+            "helemaal goed, bedankt",
+            "vlw",
+            "oi, tudo bom?",
+            "🙏🏼",
+            "👍👍",
+        ] {
+            assert!(
+                matches!(one(text), Intent::SmallTalk(_)),
+                "{text}: {:?}",
+                one(text)
+            );
+        }
+    }
+
+    #[test]
+    fn being_misunderstood_ignored_or_let_down_is_frustration() {
+        all_are(
+            Intent::Frustrated,
+            &[
+                "answer the question!",
+                "are you actually reading my messages",
+                "hello?? is anybody reading this",
+                "u dont understand anything",
+                "vous ne comprenez rien",
+                "Sie verstehen mich nicht",
+                "no entiendes nada",
+                "stop sending me the same link",
+                "what kind of service is this",
+                "absolute shambles",
+                "worst company ever",
+                "le pire service que j'ai vu",
+                "this is the last time i order from you",
+                "i will never recommend you",
+                "tell your friends to avoid you, I will",
+                "ive raised a claim with paypal",
+                "paypal case opened",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "I don't understand the size chart, is a 38 a medium?",
+                "je ne comprends pas le tableau des tailles",
+                "can I pay with paypal in case my card fails?",
+                "do you understand French?",
+                "the last time I ordered it came in 2 days, is that still the case?",
+                "which is the worst time to order before christmas?",
+            ],
+        );
+        requests_are(
+            true,
+            &[
+                "let me talk to your boss",
+                "verbinden Sie mich bitte weiter",
+                "whats the number for customer service, i want to call",
+            ],
+        );
+    }
+
+    /// Ordinary shop questions (the knowledge base's evaluation set, paraphrases and unrelated
+    /// questions alike) are neither handovers nor small talk.
+    #[test]
+    fn ordinary_questions_are_neither_handovers_nor_small_talk() {
+        #[derive(Deserialize)]
+        struct Question {
+            text: String,
+        }
+        #[derive(Deserialize)]
+        struct Set {
+            paraphrases: Vec<Question>,
+            unrelated: Vec<Question>,
+        }
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kb_paraphrases.toml");
+        let set: Set = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let questions: Vec<&str> = set
+            .paraphrases
+            .iter()
+            .chain(&set.unrelated)
+            .map(|q| q.text.as_str())
+            .collect();
+        assert!(questions.len() >= 100, "{}", questions.len());
+        let got: Vec<(&str, Intent)> = questions.iter().map(|q| (*q, one(q))).collect();
+        // The set's one bare greeting ("hello", among the unrelated questions) is small talk;
+        // nothing else is.
+        let small_talk: Vec<&str> = got
+            .iter()
+            .filter(|(_, i)| matches!(i, Intent::SmallTalk(_)))
+            .map(|(q, _)| *q)
+            .collect();
+        assert_eq!(small_talk, vec!["hello"]);
+        // Two handovers are the older rules' and defensible ("what number can I call to talk
+        // to someone", "Still haven't been refunded, how long does it take?"); the ceiling
+        // keeps any new family from adding more.
+        let handovers: Vec<&(&str, Intent)> = got
+            .iter()
+            .filter(|(_, i)| matches!(i, Intent::HandoverRequested | Intent::Frustrated))
+            .collect();
+        println!(
+            "ordinary questions handed over: {handovers:?} of {}",
+            got.len()
+        );
+        assert!(handovers.len() <= 2, "{handovers:#?}");
+    }
+
+    /// The development set (tuned on): its mistakes are printed. Before tuning: requested
+    /// P 1.000 R 0.653, frustrated P 1.000 R 0.449, no small talk class (every greeting and
+    /// thanks went to the responder); after: 1.000 everywhere, ordinary handed over 0.000,
+    /// small talk not recognised 0.000. Floors just under.
+    #[test]
+    fn eval_dev_set_meets_its_floors() {
+        let dev = score_eval_file("intent_dev.jsonl", true);
+        check_figures(&dev, [0.97; 4], [0.02, 0.02, 0.02, 0.03], "dev");
+    }
+
+    /// The held-out set: never tuned on, so its lines are never printed. Measured once before
+    /// any tuning (requested P 1.000 R 0.796, frustrated P 0.966 R 0.571, ordinary handed over
+    /// 0.017, small talk all sent to the responder) and once after (requested P 1.000 R 0.898,
+    /// frustrated P 0.976 R 0.837, ordinary handed over 0.017, ordinary taken for small talk
+    /// 0.000, small talk handed over 0.000, not recognised 0.021). Floors a little under the
+    /// second measurement; the rules were not changed after it.
+    #[test]
+    fn eval_held_out_set_meets_its_floors() {
+        let held_out = score_eval_file("intent_heldout.jsonl", false);
+        check_figures(
+            &held_out,
+            [0.95, 0.85, 0.93, 0.79],
+            [0.04, 0.03, 0.03, 0.05],
+            "held-out",
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! and the responders share:
 //! - [`kb`]: the knowledge base (SQLite FTS5, BM25) and the `kb` responder;
 //! - [`intent`]: pure detection of handover requests and frustration;
+//! - [`smalltalk`]: pure detection of greetings, thanks, acknowledgements and goodbyes;
 //! - [`email`]: pure extraction of an email address from free text;
 //! - [`learn`]: pure harvesting of `#kb` internal notes into knowledge entries;
 //! - [`openai`]: the `openai` responder (an OpenAI-compatible endpoint grounded on the kb);
@@ -19,6 +20,7 @@ pub mod intent;
 pub mod kb;
 pub mod learn;
 pub mod openai;
+pub mod smalltalk;
 pub(crate) mod text;
 
 use std::fmt;

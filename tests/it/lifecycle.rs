@@ -435,3 +435,62 @@ async fn french_ticket_is_handed_over_in_french() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thanks_after_an_answer_gets_no_reply_and_the_ticket_still_closes() {
+    let app = spawn_app(|cfg, _| cfg.timing.close_after = Duration::from_secs(4)).await;
+    let id = app.chat(Some("cy@example.org"), "How long does shipping take?");
+    let answered = app.wait_state(id, TicketState::Answered).await;
+    let thanks = app.sim.customer_says(id, "perfect, thanks! 👍");
+    // Wait until the daemon has handled the thanks (its watermark moves past it).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let row = loop {
+        let r = app.row(id).await.expect("row");
+        if r.last_customer_msg_id == Some(thanks) {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "thanks never handled: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        row.state,
+        TicketState::Answered,
+        "small talk is not a handover"
+    );
+    assert!(
+        row.close_deadline > answered.close_deadline,
+        "the close re-armed"
+    );
+    let t = app
+        .wait_ticket(id, "closed", |t| t.status == "closed")
+        .await;
+    assert_eq!(app.bot_replies(id).len(), 1, "no reply to the thanks");
+    let tags = tag_names(&t);
+    assert!(tags.contains(&HANDLED.to_string()), "{tags:?}");
+    assert!(tags.contains(&AUTO_CLOSED.to_string()), "{tags:?}");
+    assert!(!tags.iter().any(|t| t.contains("Agent")), "{tags:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_greeting_gets_a_courtesy_reply_then_the_question_is_answered() {
+    let app = spawn_app(|_, _| {}).await;
+    let id = app.chat(Some("di@example.org"), "hello?");
+    app.wait_ticket(id, "courtesy reply", |_| app.bot_replies(id).len() == 1)
+        .await;
+    assert_eq!(app.bot_replies(id)[0], "Hello! How can I help you today?");
+    let row = app.wait_state(id, TicketState::Answered).await;
+    assert_eq!(row.answers, 0, "a courtesy is not an answer");
+    assert!(!tag_names(&app.ticket(id)).contains(&HANDLED.to_string()));
+    app.sim.customer_says(id, "How long does shipping take?");
+    app.wait_ticket(id, "the answer", |_| app.bot_replies(id).len() == 2)
+        .await;
+    app.wait_ticket(id, "Handled", |t| {
+        tag_names(t).contains(&HANDLED.to_string())
+    })
+    .await;
+    app.stop().await;
+}

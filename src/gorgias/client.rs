@@ -28,7 +28,7 @@ use super::body::{NewMessage, NewView, TicketUpdate};
 use super::decode::{self, NextPage};
 use super::error::GorgiasError;
 use super::model::{BusinessHoursSetting, Integration, Message, Team, Ticket, User, View};
-use super::pacing::{self, Pacer};
+use super::pacing::Pacer;
 use crate::clock::{Clock, SystemClock};
 
 /// Items per page (Gorgias's maximum).
@@ -722,7 +722,7 @@ impl Client {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(pacing::parse_retry_after);
+            .and_then(|v| inner.pacer.retry_after(v));
         let bytes = match resp.bytes().await {
             Ok(b) => b.to_vec(),
             Err(e) => return Err(transport(e)),

@@ -654,6 +654,40 @@ async fn full_server_bucket_header_makes_the_client_wait() {
 }
 
 #[tokio::test]
+async fn hostile_rate_headers_neither_panic_nor_block_the_client() {
+    // `1e20/40` once panicked the pacer ("cannot convert float seconds to Duration").
+    let server = MockServer::start().await;
+    let script = Script::new(vec![
+        json_ok(json!({"id": 1})).insert_header("X-Gorgias-Account-Api-Call-Limit", "1e20/40"),
+        json_ok(json!({"id": 1})).insert_header("X-Gorgias-Account-Api-Call-Limit", "NaN/40"),
+        ResponseTemplate::new(429)
+            .insert_header("Retry-After", "1e20")
+            .insert_header("X-Gorgias-Account-Api-Call-Limit", "40/0"),
+        json_ok(json!({"id": 1})).insert_header(
+            "X-Gorgias-Account-Api-Call-Limit",
+            "99999999999999999999/40",
+        ),
+    ]);
+    Mock::given(method("GET"))
+        .respond_with(script.clone())
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    for _ in 0..3 {
+        assert_eq!(c.current_user().await.unwrap().id, 1);
+    }
+    assert_eq!(script.arrivals().len(), 4, "the 429 was retried once");
+    // The unusable Retry-After fell back to the client's own short wait, not 1e20 s or the
+    // 600 s cap.
+    assert!(
+        c.inner
+            .pacer
+            .blocked_until()
+            .is_none_or(|t| { t <= tokio::time::Instant::now() + Duration::from_secs(2) })
+    );
+}
+
+#[tokio::test]
 async fn business_hours_accepts_every_shape_over_http() {
     let data = json!({"timezone": "Europe/Paris",
                       "business_hours": [{"days": "1,2,3", "from_time": "08:00", "to_time": "17:00"}]});

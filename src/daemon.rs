@@ -888,6 +888,8 @@ pub fn client_on(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Clien
     cc.window = g.window;
     cc.timeout = g.timeout;
     cc.connect_timeout = g.connect_timeout;
+    cc.max_body = g.max_body;
+    cc.stall_timeout = g.stall_timeout;
     cc.clock = clock;
     Client::new(cc).context("building the Gorgias client")
 }

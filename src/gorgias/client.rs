@@ -70,6 +70,12 @@ pub struct ClientConfig {
     /// Whole request, including reading the body.
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// The largest response body read, in bytes: a larger one fails the request (not retried:
+    /// the same request would get the same answer) without being held in memory.
+    pub max_body: usize,
+    /// A response body that sends nothing for this long has stalled: the attempt fails (and is
+    /// retried like a timeout), long before `timeout` would end it.
+    pub stall_timeout: Duration,
     /// Retries after the first attempt for retryable failures (0 = never retry).
     pub max_retries: u32,
     /// Whose seconds `window` and `Retry-After` count: the system clock, or the bench's
@@ -79,7 +85,7 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// Defaults for an API-key integration: 40 requests per 20 s, 30 s timeout, 10 s connect
-    /// timeout, 3 retries.
+    /// timeout, bodies up to 20 MB that never stall for 10 s, 3 retries.
     pub fn new(base_url: impl Into<String>, auth: Auth) -> ClientConfig {
         ClientConfig {
             base_url: base_url.into(),
@@ -88,6 +94,8 @@ impl ClientConfig {
             window: Duration::from_secs(20),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            max_body: crate::config::DEFAULT_GORGIAS_MAX_BODY,
+            stall_timeout: Duration::from_secs(10),
             max_retries: 3,
             clock: Arc::new(SystemClock),
         }
@@ -150,6 +158,8 @@ struct Inner {
     pacer: Pacer,
     counters: Counters,
     max_retries: u32,
+    max_body: usize,
+    stall_timeout: Duration,
     clock: Arc<dyn Clock>,
 }
 
@@ -181,8 +191,10 @@ impl Client {
                 cfg.base_url
             )));
         }
-        if cfg.timeout.is_zero() || cfg.connect_timeout.is_zero() {
-            return Err(invalid("timeout and connect_timeout must be above zero"));
+        if cfg.timeout.is_zero() || cfg.connect_timeout.is_zero() || cfg.stall_timeout.is_zero() {
+            return Err(invalid(
+                "timeout, connect_timeout and stall_timeout must be above zero",
+            ));
         }
         let pacer =
             Pacer::new(cfg.requests_per_window, cfg.clock.real(cfg.window)).map_err(invalid)?;
@@ -214,6 +226,8 @@ impl Client {
                 pacer,
                 counters: Counters::default(),
                 max_retries: cfg.max_retries,
+                max_body: cfg.max_body,
+                stall_timeout: cfg.stall_timeout,
                 clock: cfg.clock.clone(),
             }),
         })
@@ -723,17 +737,40 @@ impl Client {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| inner.pacer.retry_after(v));
-        let bytes = match resp.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(e) => return Err(transport(e)),
-        };
-        debug!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "gorgias request");
         match status.as_u16() {
             200..=299 => bump(&inner.counters.status_2xx),
             400..=499 => bump(&inner.counters.status_4xx),
             500..=599 => bump(&inner.counters.status_5xx),
             _ => bump(&inner.counters.status_other),
         }
+        // Capped and with a stall timeout: a 400 MB or a dribbling answer costs neither the
+        // memory nor the minutes.
+        let bytes = match crate::netbody::read_capped(resp, inner.max_body, inner.stall_timeout)
+            .await
+        {
+            Ok(b) => b,
+            Err(crate::netbody::BodyError::Transport(e)) => return Err(transport(e)),
+            Err(crate::netbody::BodyError::Stalled { after }) => {
+                bump(&inner.counters.transport_errors);
+                crate::metrics::record_api_response(method.as_str(), path, "error");
+                warn!(%method, path, status = status.as_u16(), ?after, "Gorgias response body stalled");
+                return Err(GorgiasError::Stalled {
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                    after,
+                });
+            }
+            Err(crate::netbody::BodyError::TooLarge { limit }) => {
+                crate::metrics::record_api_response(method.as_str(), path, "too_large");
+                warn!(%method, path, status = status.as_u16(), limit, "Gorgias response larger than gorgias.max_body; not read");
+                return Err(GorgiasError::TooLarge {
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                    limit,
+                });
+            }
+        };
+        debug!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "gorgias request");
         crate::metrics::record_api_response(method.as_str(), path, status.as_str());
         if status.is_success() {
             return Ok(bytes);

@@ -21,6 +21,8 @@ fn cfg(server: &MockServer) -> ClientConfig {
         window: Duration::from_secs(1),
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
+        max_body: 1 << 20,
+        stall_timeout: Duration::from_secs(2),
         max_retries: 3,
         clock: std::sync::Arc::new(crate::clock::SystemClock),
     }
@@ -833,4 +835,119 @@ fn bad_configuration_is_refused() {
     assert!(bad(|c| c.timeout = Duration::ZERO));
     assert!(bad(|c| c.auth = Auth::Bearer("line\nbreak".into())));
     assert!(!bad(|_| {}));
+}
+
+/// A raw loopback server for what wiremock cannot do (a body that stalls or never ends): every
+/// connection gets `head`, then `body(i)` for the i-th request, written by `write_body`.
+async fn raw_server(
+    head: &'static str,
+    write_body: fn(usize) -> Vec<(Vec<u8>, Duration)>,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let i = count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let _ = sock.read(&mut buf).await;
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for (bytes, pause) in write_body(i) {
+                    tokio::time::sleep(pause).await;
+                    if sock.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), served)
+}
+
+fn raw_client(base: &str, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
+    let mut c = ClientConfig::new(
+        base,
+        Auth::Basic {
+            email: "bot@example.com".into(),
+            api_key: KEY.into(),
+        },
+    );
+    c.requests_per_window = 1000;
+    c.window = Duration::from_secs(1);
+    tweak(&mut c);
+    Client::new(c).unwrap()
+}
+
+#[tokio::test]
+async fn a_stalled_body_fails_on_the_stall_timeout_not_the_total_timeout() {
+    // Half a ticket, then silence for a minute: only the total timeout (60 s here) used to end
+    // it; the stall timeout ends each attempt after 300 ms of silence.
+    let (base, served) = raw_server(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n",
+        |_| {
+            vec![
+                (b"{\"id\": 5, \"status\":".to_vec(), Duration::ZERO),
+                (b" \"open\"}".to_vec(), Duration::from_secs(60)),
+            ]
+        },
+    )
+    .await;
+    let c = raw_client(&base, |c| {
+        c.timeout = Duration::from_secs(60);
+        c.stall_timeout = Duration::from_millis(300);
+        c.max_retries = 1;
+    });
+    let err = c.ticket(5).await.unwrap_err();
+    assert!(
+        matches!(err, GorgiasError::Stalled { ref path, .. } if path == "/api/tickets/5"),
+        "{err:?}"
+    );
+    assert!(err.is_transient(), "a stall is retried like a timeout");
+    assert_eq!(served.load(Ordering::SeqCst), 2, "tried, then retried once");
+}
+
+fn endless_body(_: usize) -> Vec<(Vec<u8>, Duration)> {
+    // `{"data":[` then spaces forever (400 MB announced or chunked): valid JSON whitespace, so
+    // only the cap stops it.
+    let mut parts = vec![(b"{\"data\":[".to_vec(), Duration::ZERO)];
+    parts.extend((0..6400).map(|_| (vec![b' '; 64 * 1024], Duration::ZERO)));
+    parts
+}
+
+#[tokio::test]
+async fn a_400_mb_listing_fails_cleanly_at_the_cap() {
+    for head in [
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 419430400\r\n\r\n",
+        // No length announced: the cap must stop it while reading.
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+    ] {
+        let (base, served) = raw_server(head, endless_body).await;
+        let c = raw_client(&base, |c| c.max_body = 1 << 20);
+        let err = c.teams().await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                GorgiasError::TooLarge {
+                    limit: 1_048_576,
+                    ..
+                }
+            ),
+            "{head:?}: {err:?}"
+        );
+        assert!(!err.is_transient());
+        assert_eq!(
+            served.load(Ordering::SeqCst),
+            1,
+            "not asked again at once: the next poll will"
+        );
+        assert!(err.to_string().contains("gorgias.max_body"), "{err}");
+    }
 }

@@ -230,23 +230,17 @@ impl Daemon {
         };
         // Newest first: once a page reaches tickets last updated before the previous listing
         // (less a margin for ties), the rest of the list is what that listing already saw.
-        let (listed, complete) = match watermark.filter(|_| !full_due) {
-            None => (
-                self.client
-                    .ad_hoc_view_items(&self.view_filter, "updated_datetime")
-                    .await?,
-                true,
-            ),
-            Some(w) => {
-                self.client
-                    .ad_hoc_view_items_until(&self.view_filter, "updated_datetime", |page| {
-                        page.last()
-                            .and_then(|t| t.updated_datetime)
-                            .is_some_and(|u| u < w)
-                    })
-                    .await?
-            }
-        };
+        let listing = self
+            .client
+            .ad_hoc_view_items_until(&self.view_filter, "updated_datetime", |page| {
+                watermark.filter(|_| !full_due).is_some_and(|w| {
+                    page.last()
+                        .and_then(|t| t.updated_datetime)
+                        .is_some_and(|u| u < w)
+                })
+            })
+            .await?;
+        let (listed, complete) = (listing.items, listing.complete);
         {
             let mut l = self.listing();
             if let Some(newest) = listed.iter().filter_map(|t| t.updated_datetime).max() {

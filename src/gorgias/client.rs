@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use tracing::{debug, info, warn};
 
 use super::body::{NewMessage, NewView, TicketUpdate};
-use super::decode::{self, NextPage};
+use super::decode::{self, NextPage, SkippedItem};
 use super::error::GorgiasError;
 use super::model::{BusinessHoursSetting, Integration, Message, Team, Ticket, User, View};
 use super::pacing::Pacer;
@@ -33,8 +33,13 @@ use crate::clock::{Clock, SystemClock};
 
 /// Items per page (Gorgias's maximum).
 pub const PAGE_LIMIT: u32 = 100;
-/// Paging stops with an error after this many pages: no real list is that long, a broken server is.
-pub const MAX_PAGES: usize = 10_000;
+/// Paging stops after this many pages (serving what was read): no real list is that long, a
+/// broken server's is (at the account's pace, 2,000 pages are already 17 minutes).
+pub const MAX_PAGES: usize = 2_000;
+/// Paging stops once a list holds this many items (10 times the largest backlog measured).
+pub const MAX_LIST_ITEMS: usize = 100_000;
+/// How many distinct "logged once" warnings are remembered before the memory starts over.
+const WARNED_CAPACITY: usize = 10_000;
 /// How many times a message POST may be sent again after a failure that left it uncertain
 /// whether the message landed (each resend is preceded by a re-read of the ticket).
 pub const MESSAGE_RESENDS: u32 = 2;
@@ -145,6 +150,18 @@ enum RetryPolicy {
     RateLimitOnly,
 }
 
+/// The items of a list as far as it was read.
+#[derive(Debug)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    /// Read to its end. `false` when the caller's `enough` stopped it, or when the server's
+    /// paging could not be followed further (a repeated cursor, too many pages or items): the
+    /// pages read are served, but nothing may be concluded from what the list lacks.
+    pub complete: bool,
+    /// Items that did not decode (each logged once by the client).
+    pub skipped: Vec<SkippedItem>,
+}
+
 /// A Gorgias API client. Cheap to clone; clones share pacing, connections and counters.
 #[derive(Clone)]
 pub struct Client {
@@ -161,6 +178,8 @@ struct Inner {
     max_body: usize,
     stall_timeout: Duration,
     clock: Arc<dyn Clock>,
+    /// Warnings already given (see [`Client::warn_once`]).
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -229,6 +248,7 @@ impl Client {
                 max_body: cfg.max_body,
                 stall_timeout: cfg.stall_timeout,
                 clock: cfg.clock.clone(),
+                warned: std::sync::Mutex::new(std::collections::HashSet::new()),
             }),
         })
     }
@@ -262,20 +282,21 @@ impl Client {
         filters: &str,
         order_by: &str,
     ) -> Result<Vec<Ticket>, GorgiasError> {
-        let (items, _) = self
+        Ok(self
             .ad_hoc_view_items_until(filters, order_by, |_| false)
-            .await?;
-        Ok(items)
+            .await?
+            .items)
     }
 
     /// The first pages of an unsaved view, newest `order_by` first, up to and including the
-    /// first page for which `enough(page)` is true; and whether that was the whole list.
+    /// first page for which `enough(page)` is true; whether that was the whole list, and the
+    /// items that could not be decoded.
     pub async fn ad_hoc_view_items_until(
         &self,
         filters: &str,
         order_by: &str,
         enough: impl Fn(&[Ticket]) -> bool,
-    ) -> Result<(Vec<Ticket>, bool), GorgiasError> {
+    ) -> Result<Listed<Ticket>, GorgiasError> {
         let body = json!({"view": {"type": "ticket-list", "filters": filters, "order_by": order_by, "order_dir": "desc"}});
         self.list_until(
             Method::PUT,
@@ -382,9 +403,14 @@ impl Client {
         msg: &NewMessage,
         since: jiff::Timestamp,
     ) -> Result<Option<Message>, GorgiasError> {
-        let ticket = self.ticket(ticket_id).await?;
-        Ok(ticket
-            .messages
+        let messages = match self.ticket(ticket_id).await {
+            Ok(t) => t.messages,
+            // A ticket that does not decode as a whole (one bad message): its messages are
+            // listed one by one, and ours decodes.
+            Err(GorgiasError::Decode { .. }) => self.messages(ticket_id).await?,
+            Err(e) => return Err(e),
+        };
+        Ok(messages
             .into_iter()
             .filter(|m| {
                 m.sender.as_ref().is_some_and(|s| s.id == msg.sender.id)
@@ -554,26 +580,51 @@ impl Client {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, GorgiasError> {
-        // A GET changes nothing, so a body cut short in transit is simply read again.
+        // A GET changes nothing, so a body cut short in transit is simply read again. A body
+        // that is whole but does not decode (a lone surrogate, a malformed date) would read the
+        // same again: that is returned at once.
         let mut attempt = 0;
         loop {
             let bytes = self
                 .call(Method::GET, path, Vec::new(), None, RetryPolicy::Transient)
                 .await?;
-            match decode_json("GET", path, &bytes) {
-                Err(e) if attempt < self.inner.max_retries => {
+            match serde_json::from_slice(&bytes) {
+                Ok(v) => return Ok(v),
+                Err(e)
+                    if e.classify() == serde_json::error::Category::Eof
+                        && attempt < self.inner.max_retries =>
+                {
                     attempt += 1;
                     bump(&self.inner.counters.retries);
-                    warn!(path, error = %e, "unreadable GET response; reading it again");
+                    warn!(path, error = %e, "GET response cut short; reading it again");
                     tokio::time::sleep(backoff_delay(attempt)).await;
                 }
-                other => return other,
+                Err(e) => {
+                    return Err(GorgiasError::Decode {
+                        method: "GET".to_owned(),
+                        path: path.to_owned(),
+                        detail: e.to_string(),
+                    });
+                }
             }
         }
     }
 
-    /// Every item of a cursor list: `limit=100`, cursors kept only in memory, a repeated cursor
-    /// is an error, and so is a list longer than `MAX_PAGES` pages.
+    /// Log `message` (with `detail`) the first time `key` is seen: a defect that repeats on
+    /// every poll is said once, not every few seconds.
+    fn warn_once(&self, key: String, message: &str, detail: &str) {
+        let mut warned = self.inner.warned.lock().unwrap_or_else(|p| p.into_inner());
+        if warned.len() >= WARNED_CAPACITY {
+            warned.clear();
+        }
+        if warned.insert(key) {
+            warn!(detail, "{message} (logged once)");
+        }
+    }
+
+    /// Every item of a cursor list: `limit=100`, cursors kept only in memory. Items that do not
+    /// decode are skipped (logged once each); a repeated cursor, more than `MAX_PAGES` pages
+    /// or `MAX_LIST_ITEMS` items end the paging with what was read.
     async fn list_all<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -581,14 +632,14 @@ impl Client {
         base_query: Vec<(String, String)>,
         body: Option<Value>,
     ) -> Result<Vec<T>, GorgiasError> {
-        let (items, _) = self
+        Ok(self
             .list_until(method, path, base_query, body, |_: &[T]| false)
-            .await?;
-        Ok(items)
+            .await?
+            .items)
     }
 
     /// [`Client::list_all`] that stops after the first page for which `enough(page)` is true.
-    /// Also says whether the list was read to its end.
+    /// Also says whether the list was read to its end, and which items did not decode.
     async fn list_until<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -596,8 +647,12 @@ impl Client {
         base_query: Vec<(String, String)>,
         body: Option<Value>,
         enough: impl Fn(&[T]) -> bool,
-    ) -> Result<(Vec<T>, bool), GorgiasError> {
-        let mut items = Vec::new();
+    ) -> Result<Listed<T>, GorgiasError> {
+        let mut out = Listed {
+            items: Vec::new(),
+            complete: false,
+            skipped: Vec::new(),
+        };
         let mut seen = std::collections::HashSet::new();
         let mut next: Option<NextPage> = None;
         for _ in 0..MAX_PAGES {
@@ -621,27 +676,60 @@ impl Client {
                 path: path.into(),
                 detail,
             })?;
-            let stop = enough(&page.items);
-            items.extend(page.items);
-            match page.next {
-                None => return Ok((items, true)),
-                Some(_) if stop => return Ok((items, false)),
-                Some(n) => {
-                    if !seen.insert(n.cursor.clone()) {
-                        return Err(GorgiasError::RepeatedCursor {
-                            method: method.to_string(),
-                            path: path.into(),
-                        });
-                    }
-                    next = Some(n);
-                }
+            for s in &page.skipped {
+                self.warn_once(
+                    format!("skip {path} {:?} {:?}", s.id, s.version),
+                    &format!(
+                        "{method} {path}: skipping item {} that could not be read; the rest of the list is served",
+                        s.id.map_or("(no id)".to_owned(), |id| id.to_string())
+                    ),
+                    &s.error,
+                );
             }
+            if page.ignored > 0 {
+                self.warn_once(
+                    format!("ignored {path}"),
+                    &format!(
+                        "{method} {path}: a page held more than {} items; the rest were ignored",
+                        decode::MAX_PAGE_ITEMS
+                    ),
+                    &format!("{} items ignored", page.ignored),
+                );
+            }
+            let stop = enough(&page.items);
+            out.items.extend(page.items);
+            out.skipped.extend(page.skipped);
+            let n = match page.next {
+                None => {
+                    out.complete = page.ignored == 0;
+                    return Ok(out);
+                }
+                Some(_) if stop => return Ok(out),
+                Some(n) => n,
+            };
+            if !seen.insert(n.cursor.clone()) {
+                self.warn_once(
+                    format!("cursor {path}"),
+                    &format!(
+                        "{method} {path}: the API returned the same cursor twice; serving the pages read and not paging further"
+                    ),
+                    &format!("{} items read", out.items.len()),
+                );
+                return Ok(out);
+            }
+            if out.items.len() + out.skipped.len() >= MAX_LIST_ITEMS {
+                break;
+            }
+            next = Some(n);
         }
-        Err(GorgiasError::Decode {
-            method: method.to_string(),
-            path: path.into(),
-            detail: format!("the list did not end after {MAX_PAGES} pages"),
-        })
+        self.warn_once(
+            format!("long {path}"),
+            &format!(
+                "{method} {path}: the list did not end within {MAX_PAGES} pages or {MAX_LIST_ITEMS} items; serving what was read"
+            ),
+            &format!("{} items read", out.items.len()),
+        );
+        Ok(out)
     }
 
     /// One logical request with the retries its policy allows. Returns the 2xx body.

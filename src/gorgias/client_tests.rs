@@ -558,24 +558,89 @@ async fn ad_hoc_view_puts_the_view_and_pages_in_the_query() {
 }
 
 #[tokio::test]
-async fn repeated_cursor_stops_paging() {
+async fn repeated_cursor_serves_the_pages_read_and_stops_paging() {
     let server = MockServer::start().await;
-    Mock::given(path("/api/teams"))
+    Mock::given(path("/api/views/0/items"))
         .and(query_param_is_missing("cursor"))
         .respond_with(page(&[1], json!({"next_cursor": "a"})))
         .mount(&server)
         .await;
-    Mock::given(path("/api/teams"))
+    Mock::given(path("/api/views/0/items"))
         .and(query_param("cursor", "a"))
         .respond_with(page(&[2], json!({"next_cursor": "a"})))
         .mount(&server)
         .await;
-    let err = client(&server).teams().await.unwrap_err();
-    assert!(
-        matches!(err, GorgiasError::RepeatedCursor { .. }),
-        "{err:?}"
+    let c = client(&server);
+    let listed = c
+        .ad_hoc_view_items_until("eq(ticket.status, 'open')", "updated_datetime", |_| false)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.items.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![1, 2],
+        "the good pages are served"
     );
-    assert_eq!(count(&server, "GET", "/api/teams").await, 2);
+    assert!(
+        !listed.complete,
+        "nothing may be concluded from a list cut short"
+    );
+    assert_eq!(count(&server, "PUT", "/api/views/0/items").await, 2);
+    // Said once, not on every poll.
+    assert_eq!(c.inner.warned.lock().unwrap().len(), 1);
+    c.ad_hoc_view_items("eq(ticket.status, 'open')", "updated_datetime")
+        .await
+        .unwrap();
+    assert_eq!(c.inner.warned.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_ticket_in_a_listing_is_skipped_and_the_rest_served() {
+    let server = MockServer::start().await;
+    let body = r#"{"data":[{"id":1,"status":"open"},
+        {"id":2,"status":"open","excerpt":"\ud800","updated_datetime":"2024-01-02T00:00:00Z"},
+        {"id":3,"status":"open","created_datetime":"not a date"}],"meta":{"next_cursor":null}}"#;
+    Mock::given(path("/api/views/0/items"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let listed = c
+        .ad_hoc_view_items_until("x", "updated_datetime", |_| false)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.iter().map(|t| t.id).collect::<Vec<_>>(), [1]);
+    assert!(listed.complete);
+    assert_eq!(
+        listed.skipped.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [Some(2), Some(3)]
+    );
+    // Each bad item is logged once, however often it is listed.
+    c.ad_hoc_view_items("x", "updated_datetime").await.unwrap();
+    assert_eq!(c.inner.warned.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_undecodable_ticket_is_read_once_but_a_cut_short_one_again() {
+    let server = MockServer::start().await;
+    let bad = r#"{"id":9,"status":"open","messages":[{"id":1,"body_text":"\ud800"}]}"#;
+    Mock::given(path("/api/tickets/9"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(bad, "application/json"))
+        .mount(&server)
+        .await;
+    let cut = Script::new(vec![
+        ResponseTemplate::new(200).set_body_raw(r#"{"id":8,"status":"op"#, "application/json"),
+        json_ok(json!({"id": 8, "status": "open"})),
+    ]);
+    Mock::given(path("/api/tickets/8"))
+        .respond_with(cut.clone())
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let err = c.ticket(9).await.unwrap_err();
+    assert!(matches!(err, GorgiasError::Decode { .. }), "{err:?}");
+    assert_eq!(count(&server, "GET", "/api/tickets/9").await, 1);
+    assert_eq!(c.ticket(8).await.unwrap().id, 8);
+    assert_eq!(cut.arrivals().len(), 2);
 }
 
 /// Replays arrivals through Gorgias's leaky bucket (capacity `limit`, leaking `limit` per

@@ -83,9 +83,6 @@ pub enum GorgiasError {
         path: String,
         detail: String,
     },
-    /// The same cursor came back twice while paging: stopped to avoid an endless loop.
-    #[error("{method} {path}: the API returned the same cursor twice; stopped paging")]
-    RepeatedCursor { method: String, path: String },
     /// `Client::new` refused its configuration (bad base URL, zero rate, unusable credentials).
     /// The detail never contains the API key.
     #[error("invalid Gorgias client configuration: {detail}")]

@@ -5,6 +5,7 @@ pub mod body;
 pub mod client;
 pub mod decode;
 pub mod error;
+pub mod html;
 pub mod model;
 pub mod pacing;
 

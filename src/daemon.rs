@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
+mod closes_first;
+mod unreadable;
+
 /// The shortest time between two polls woken early by webhooks.
 pub const POKE_GAP: Duration = Duration::from_secs(2);
 
@@ -76,6 +79,8 @@ struct Listing {
     watermark: Option<Timestamp>,
     /// Tickets whose processing failed: looked at again on the next poll.
     retry: std::collections::HashSet<u64>,
+    /// Tickets that cannot be decoded: not read again on every poll.
+    unreadable: unreadable::Unreadable,
 }
 
 /// The running bot.
@@ -230,16 +235,25 @@ impl Daemon {
         };
         // Newest first: once a page reaches tickets last updated before the previous listing
         // (less a margin for ties), the rest of the list is what that listing already saw.
-        let listing = self
-            .client
-            .ad_hoc_view_items_until(&self.view_filter, "updated_datetime", |page| {
-                watermark.filter(|_| !full_due).is_some_and(|w| {
-                    page.last()
-                        .and_then(|t| t.updated_datetime)
-                        .is_some_and(|u| u < w)
-                })
-            })
-            .await?;
+        let mut stats = PassStats::default();
+        let listing =
+            self.client
+                .ad_hoc_view_items_until(&self.view_filter, "updated_datetime", |page| {
+                    watermark.filter(|_| !full_due).is_some_and(|w| {
+                        page.last()
+                            .and_then(|t| t.updated_datetime)
+                            .is_some_and(|u| u < w)
+                    })
+                });
+        // A stalled or long listing must not hold closes that fall due meanwhile.
+        let Some(listing) = self.serving_closes(listing, cancel, &mut stats).await? else {
+            return Ok(stats);
+        };
+        let listing = listing?;
+        let unreadable_now = self
+            .listing()
+            .unreadable
+            .observe_listing(&listing.items, &listing.skipped);
         let (listed, complete) = (listing.items, listing.complete);
         {
             let mut l = self.listing();
@@ -288,10 +302,10 @@ impl Daemon {
                 todo.push(id);
             }
         }
-        let mut stats = PassStats {
-            seen: listed.len(),
-            ..Default::default()
-        };
+        // Listed items that did not decode are read once in full; known unreadable ones not.
+        todo.extend(unreadable_now.into_iter().filter(|id| queued.insert(*id)));
+        let todo = self.without_unreadable(todo);
+        stats.seen += listed.len();
         for id in todo {
             if cancel.is_cancelled() {
                 break;
@@ -301,6 +315,7 @@ impl Daemon {
             self.close_due(cancel, &mut stats).await?;
             self.process_counted(id, Cause::Poll, &mut stats).await?;
         }
+        self.hand_over_unreadable(cancel, &mut stats).await?;
         let now = self.clock.now();
         self.ledger
             .set_meta("last_poll_at", &now.to_string())
@@ -318,6 +333,9 @@ impl Daemon {
         for r in &due {
             if cancel.is_cancelled() {
                 break;
+            }
+            if self.listing().unreadable.skip(r.ticket_id) {
+                continue;
             }
             self.process_counted(r.ticket_id, Cause::Sweep, stats)
                 .await?;
@@ -348,6 +366,7 @@ impl Daemon {
             })
             .map(|r| r.ticket_id)
             .collect();
+        let due = self.without_unreadable(due);
         stats.seen += due.len();
         for id in due {
             if cancel.is_cancelled() {
@@ -375,10 +394,20 @@ impl Daemon {
         // Each ticket done is the loop being alive: a long pass (a backlog paced at the API
         // limit) must not look like a hang to systemd's watchdog.
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-        if result.is_ok() {
-            self.listing().retry.remove(&id);
-        } else {
-            self.listing().retry.insert(id);
+        match &result {
+            Ok(()) => {
+                self.listing().retry.remove(&id);
+            }
+            // Not read again on every poll: see `unreadable`.
+            Err(ProcessError::Gorgias(e @ GorgiasError::Decode { .. })) => {
+                self.listing().retry.remove(&id);
+                self.unreadable_found(id, e);
+                stats.failed += 1;
+                return Ok(());
+            }
+            Err(_) => {
+                self.listing().retry.insert(id);
+            }
         }
         match result {
             Ok(()) => stats.decided += 1,

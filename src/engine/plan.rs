@@ -148,6 +148,8 @@ pub enum Rule {
     EmailWaitExpired,
     Waiting,
     IdleClose,
+    /// Gorgias sent the ticket, but it could not be decoded.
+    Unreadable,
 }
 
 impl Rule {
@@ -172,6 +174,7 @@ impl Rule {
             Self::EmailWaitExpired => "email_wait_expired",
             Self::Waiting => "waiting",
             Self::IdleClose => "idle_close",
+            Self::Unreadable => "unreadable",
         }
     }
 }

@@ -436,7 +436,9 @@ impl Client {
                 RetryPolicy::Transient,
             )
             .await?;
-        decode_json("PUT", &path, &bytes)
+        // The write took effect; a ticket that does not decode as a whole (one unreadable
+        // message) still tells its status and assignees, which is what callers check.
+        decode_json("PUT", &path, &bytes).or_else(|e| lenient_ticket(&bytes).ok_or(e))
     }
 
     /// Add tags by name (`POST /api/tickets/{id}/tags`); tags are created on first use.
@@ -943,6 +945,38 @@ fn decode_json<T: DeserializeOwned>(
         method: method.to_owned(),
         path: path.to_owned(),
         detail: e.to_string(),
+    })
+}
+
+/// The id, status and assignees of a ticket whose other fields do not decode.
+fn lenient_ticket(bytes: &[u8]) -> Option<Ticket> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Lenient {
+        id: u64,
+        #[serde(default)]
+        status: Option<String>,
+        #[serde(default)]
+        assignee_user: Option<Id>,
+        #[serde(default)]
+        assignee_team: Option<Id>,
+    }
+    let l: Lenient = serde_json::from_slice(bytes).ok()?;
+    Some(Ticket {
+        id: l.id,
+        status: l.status.unwrap_or_default(),
+        assignee_user: l.assignee_user.map(|u| super::model::UserRef {
+            id: u.id,
+            ..Default::default()
+        }),
+        assignee_team: l.assignee_team.map(|t| Team {
+            id: t.id,
+            ..Default::default()
+        }),
+        ..Ticket::default()
     })
 }
 

@@ -983,13 +983,14 @@ impl Daemon {
             quote(&tags.agent_required),
             quote(&tags.agent_check)
         );
+        let listing = self.client.ad_hoc_view_items(&filter, "updated_datetime");
         let listed = match self
-            .client
-            .ad_hoc_view_items(&filter, "updated_datetime")
-            .await
+            .serving_closes(listing, cancel, &mut PassStats::default())
+            .await?
         {
-            Ok(listed) => listed,
-            Err(e) => {
+            None => return Ok(0),
+            Some(Ok(listed)) => listed,
+            Some(Err(e)) => {
                 tracing::warn!(error = %e, "cannot list handed-over tickets for #kb notes; will try again");
                 return Ok(0);
             }

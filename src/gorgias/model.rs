@@ -5,17 +5,27 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Parse a Gorgias datetime: RFC 3339 with offset, or a naive datetime meaning UTC.
+/// The datetimes believed from Gorgias: from 1970 to 2200. Beyond, the time arithmetic done
+/// on them (a deadline is a datetime plus a duration) could overflow; a ticket carrying one is
+/// a ticket that cannot be read, and is handled as such.
+const SANE_SECONDS: std::ops::Range<i64> = 0..7_258_118_400;
+
+/// Parse a Gorgias datetime: RFC 3339 with offset, or a naive datetime meaning UTC, between
+/// 1970 and 2200.
 pub fn parse_datetime(s: &str) -> Result<Timestamp, String> {
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return Ok(t);
+    let t = match s.parse::<Timestamp>() {
+        Ok(t) => t,
+        Err(_) => match s.parse::<jiff::civil::DateTime>() {
+            Ok(dt) => jiff::tz::TimeZone::UTC
+                .to_timestamp(dt)
+                .map_err(|e| format!("{s:?}: {e}"))?,
+            Err(e) => return Err(format!("{s:?} is not a datetime: {e}")),
+        },
+    };
+    if !SANE_SECONDS.contains(&t.as_second()) {
+        return Err(format!("{s:?} is outside 1970 to 2200"));
     }
-    match s.parse::<jiff::civil::DateTime>() {
-        Ok(dt) => jiff::tz::TimeZone::UTC
-            .to_timestamp(dt)
-            .map_err(|e| format!("{s:?}: {e}")),
-        Err(e) => Err(format!("{s:?} is not a datetime: {e}")),
-    }
+    Ok(t)
 }
 
 /// Serde helpers for `Option<Timestamp>` in Gorgias's formats.
@@ -350,6 +360,14 @@ mod tests {
         let b = parse_datetime("2024-02-14T21:31:12.367230").unwrap();
         assert_eq!(a, b);
         assert!(parse_datetime("yesterday").is_err());
+        // Values jiff accepts but arithmetic on them (plus a deadline) could overflow.
+        for far in [
+            "9999-12-30T00:00:00Z",
+            "-009999-01-02T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert!(parse_datetime(far).is_err(), "{far}");
+        }
     }
 
     #[test]

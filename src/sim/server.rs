@@ -181,10 +181,7 @@ async fn handle(axum::extract::State(sim): axum::extract::State<Sim>, req: Reque
     }
     let mut r = if let Some(stall) = decision.stall.filter(|_| !text.is_empty()) {
         sim.traffic().stats.faults_injected += 1;
-        let mut cut = text.len() / 2;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
+        let cut = half_of(&text);
         let (first, second) = (
             Bytes::from(text[..cut].to_string()),
             Bytes::from(text[cut..].to_string()),
@@ -198,7 +195,7 @@ async fn handle(axum::extract::State(sim): axum::extract::State<Sim>, req: Reque
         Response::new(Body::from_stream(stream))
     } else if decision.reset {
         sim.traffic().stats.faults_injected += 1;
-        let half = Bytes::from(text[..text.len() / 2].to_string());
+        let half = Bytes::from(text[..half_of(&text)].to_string());
         let stream = futures::stream::iter(vec![
             Ok::<Bytes, std::io::Error>(half),
             Err(std::io::Error::new(
@@ -209,7 +206,7 @@ async fn handle(axum::extract::State(sim): axum::extract::State<Sim>, req: Reque
         Response::new(Body::from_stream(stream))
     } else if decision.malformed && (200..300).contains(&status) && !text.is_empty() {
         sim.traffic().stats.faults_injected += 1;
-        Response::new(Body::from(text[..text.len() / 2].to_string()))
+        Response::new(Body::from(text[..half_of(&text)].to_string()))
     } else {
         Response::new(Body::from(text))
     };
@@ -224,6 +221,16 @@ async fn handle(axum::extract::State(sim): axum::extract::State<Sim>, req: Reque
         set_limit_header(&mut r, u, l);
     }
     r
+}
+
+/// About half of `text`'s length, on a character boundary (a body cut short for a fault must
+/// not panic on non-ASCII text).
+fn half_of(text: &str) -> usize {
+    let mut cut = text.len() / 2;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    cut
 }
 
 /// What the edge decided before routing: bucket levels are (used, limit).

@@ -34,14 +34,16 @@ struct Entry {
 }
 
 impl Unreadable {
-    /// Take in a listing: a ticket listed with a new version is forgotten (read afresh).
-    /// Returns the unreadable listed items worth one read now (new, or a new version).
+    /// Take in this poll's listing (the whole view or its newest pages): a ticket listed with
+    /// a new version is forgotten (read afresh). Returns the unreadable listed items worth one
+    /// read now (new, or a new version). Only tickets in this very listing are handed over:
+    /// one that left the bot's view (an agent took it) is never released by the bot.
     pub(super) fn observe_listing(
         &mut self,
         listed: &[Ticket],
         skipped: &[SkippedItem],
     ) -> Vec<u64> {
-        self.listed = listed
+        let now: HashMap<u64, Option<String>> = listed
             .iter()
             .map(|t| (t.id, t.updated_datetime.map(|u| u.to_string())))
             .chain(
@@ -50,9 +52,9 @@ impl Unreadable {
                     .filter_map(|s| Some((s.id?, s.version.clone()))),
             )
             .collect();
-        let listed = &self.listed;
         self.tickets
-            .retain(|id, e| listed.get(id).is_none_or(|v| *v == e.version));
+            .retain(|id, e| now.get(id).is_none_or(|v| *v == e.version));
+        self.listed = now;
         skipped
             .iter()
             .filter_map(|s| s.id)

@@ -902,11 +902,14 @@ fn bad_configuration_is_refused() {
     assert!(!bad(|_| {}));
 }
 
+/// The pieces of a body and the pause before each, made as they are sent.
+type BodyParts = Box<dyn Iterator<Item = (Vec<u8>, Duration)> + Send>;
+
 /// A raw loopback server for what wiremock cannot do (a body that stalls or never ends): every
 /// connection gets `head`, then `body(i)` for the i-th request, written by `write_body`.
 async fn raw_server(
     head: &'static str,
-    write_body: fn(usize) -> Vec<(Vec<u8>, Duration)>,
+    write_body: fn(usize) -> BodyParts,
 ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -958,10 +961,13 @@ async fn a_stalled_body_fails_on_the_stall_timeout_not_the_total_timeout() {
     let (base, served) = raw_server(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n",
         |_| {
-            vec![
-                (b"{\"id\": 5, \"status\":".to_vec(), Duration::ZERO),
-                (b" \"open\"}".to_vec(), Duration::from_secs(60)),
-            ]
+            Box::new(
+                [
+                    (b"{\"id\": 5, \"status\":".to_vec(), Duration::ZERO),
+                    (b" \"open\"}".to_vec(), Duration::from_secs(60)),
+                ]
+                .into_iter(),
+            )
         },
     )
     .await;
@@ -979,12 +985,11 @@ async fn a_stalled_body_fails_on_the_stall_timeout_not_the_total_timeout() {
     assert_eq!(served.load(Ordering::SeqCst), 2, "tried, then retried once");
 }
 
-fn endless_body(_: usize) -> Vec<(Vec<u8>, Duration)> {
-    // `{"data":[` then spaces forever (400 MB announced or chunked): valid JSON whitespace, so
-    // only the cap stops it.
-    let mut parts = vec![(b"{\"data\":[".to_vec(), Duration::ZERO)];
-    parts.extend((0..6400).map(|_| (vec![b' '; 64 * 1024], Duration::ZERO)));
-    parts
+fn endless_body(_: usize) -> BodyParts {
+    // `{"data":[` then 400 MB of spaces (announced or chunked), made as they are sent: valid
+    // JSON whitespace, so only the cap stops it.
+    let head = std::iter::once((b"{\"data\":[".to_vec(), Duration::ZERO));
+    Box::new(head.chain((0..6400).map(|_| (vec![b' '; 64 * 1024], Duration::ZERO))))
 }
 
 #[tokio::test]

@@ -286,6 +286,10 @@ pub struct GorgiasConfig {
     pub window: Duration,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// The largest response body read from Gorgias, in bytes; a larger one fails the request.
+    pub max_body: usize,
+    /// A response body that sends nothing for this long has stalled: the request fails.
+    pub stall_timeout: Duration,
 }
 
 /// `[bot]`: who the bot is and which tickets it works on.
@@ -689,6 +693,34 @@ fn parse_with_base(
     }
 }
 
+/// `gorgias.max_body` when not set: far above any real page of 100 tickets or any ticket.
+pub const DEFAULT_GORGIAS_MAX_BODY: usize = 20_000_000;
+/// What `gorgias.max_body` may be set to.
+pub const GORGIAS_MAX_BODY_RANGE: (usize, usize) = (64 * 1024, 1 << 30);
+
+/// "20MB", "512 KiB", "1000": digits then an optional unit (B, KB, MB, GB in powers of 1000;
+/// KiB, MiB, GiB in powers of 1024; case-insensitive). `None` for anything else or an overflow.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
 impl Config {
     /// A config with every default, for tests and the demo: the given Gorgias address, login
     /// and key, everything else as if the file had only `[gorgias]`.
@@ -923,6 +955,16 @@ struct RawGorgias {
     window: Option<String>,
     timeout: Option<String>,
     connect_timeout: Option<String>,
+    max_body: Option<RawSize>,
+    stall_timeout: Option<String>,
+}
+
+/// A size in bytes: a number, or a string such as "20MB" or "512KiB".
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawSize {
+    Bytes(u64),
+    Text(String),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1536,6 +1578,55 @@ impl Validator<'_> {
                 "10s",
                 false,
             ),
+            max_body: self.size(
+                "gorgias.max_body",
+                raw.max_body,
+                DEFAULT_GORGIAS_MAX_BODY,
+                GORGIAS_MAX_BODY_RANGE,
+            ),
+            stall_timeout: self.duration("gorgias.stall_timeout", raw.stall_timeout, "10s", false),
+        }
+    }
+
+    /// A byte count: a number, or digits with a unit (B, KB, MB, GB: powers of 1000; KiB, MiB,
+    /// GiB: of 1024), within `range`.
+    fn size(
+        &mut self,
+        key: &str,
+        raw: Option<RawSize>,
+        default: usize,
+        range: (usize, usize),
+    ) -> usize {
+        let Some(raw) = raw else {
+            return default;
+        };
+        let parsed = match &raw {
+            RawSize::Bytes(n) => Some(*n),
+            RawSize::Text(t) => parse_size(t),
+        };
+        let shown = match &raw {
+            RawSize::Bytes(n) => n.to_string(),
+            RawSize::Text(t) => format!("{t:?}"),
+        };
+        match parsed.map(|n| usize::try_from(n).unwrap_or(usize::MAX)) {
+            Some(n) if (range.0..=range.1).contains(&n) => n,
+            Some(_) => {
+                self.err(
+                    key,
+                    format!(
+                        "{shown} is out of range: {} to {} bytes (try \"20MB\")",
+                        range.0, range.1
+                    ),
+                );
+                default
+            }
+            None => {
+                self.err(
+                    key,
+                    format!("{shown} is not a size (try \"20MB\" or a number of bytes)"),
+                );
+                default
+            }
         }
     }
 
@@ -2883,6 +2974,37 @@ filter = "info,=[["
         assert!(has("log.filter:"), "{errors:#?}");
         let api = errors_of(&MINIMAL.replace(".com/\"", ".com/api\""));
         assert!(api[0].contains("must not end in /api"), "{api:#?}");
+    }
+
+    #[test]
+    fn gorgias_body_cap_and_stall_timeout_parse_and_are_checked() {
+        let c = Config::for_tests("https://x.gorgias.com", "bot@x.com", "k");
+        assert_eq!(c.gorgias.max_body, DEFAULT_GORGIAS_MAX_BODY);
+        assert_eq!(c.gorgias.stall_timeout, Duration::from_secs(10));
+        let with = |extra: &str| {
+            parse(&format!(
+                "[gorgias]\nbase_url = \"https://x.gorgias.com\"\nemail = \"b@x.com\"\n{extra}\n"
+            ))
+        };
+        let c = with("max_body = \"5MiB\"\nstall_timeout = \"3s\"").unwrap();
+        assert_eq!(c.gorgias.max_body, 5 << 20);
+        assert_eq!(c.gorgias.stall_timeout, Duration::from_secs(3));
+        assert_eq!(with("max_body = 100000").unwrap().gorgias.max_body, 100_000);
+        for (bad, why) in [
+            ("max_body = \"20 parsecs\"", "is not a size"),
+            ("max_body = \"1e20\"", "is not a size"),
+            ("max_body = \"99999999999999999999GB\"", "is not a size"),
+            ("max_body = 10", "out of range"),
+            ("max_body = \"2GiB\"", "out of range"),
+            ("stall_timeout = \"0s\"", "must be more than zero"),
+        ] {
+            let errors = with(bad).expect_err(bad).0;
+            assert!(errors.iter().any(|e| e.contains(why)), "{bad}: {errors:#?}");
+        }
+        assert_eq!(parse_size("20MB"), Some(20_000_000));
+        assert_eq!(parse_size(" 1 gib "), Some(1 << 30));
+        assert_eq!(parse_size("MB"), None);
+        assert_eq!(parse_size("-5"), None);
     }
 
     #[test]

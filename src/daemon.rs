@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
+mod closes_first;
+mod unreadable;
+
 /// The shortest time between two polls woken early by webhooks.
 pub const POKE_GAP: Duration = Duration::from_secs(2);
 
@@ -76,6 +79,8 @@ struct Listing {
     watermark: Option<Timestamp>,
     /// Tickets whose processing failed: looked at again on the next poll.
     retry: std::collections::HashSet<u64>,
+    /// Tickets that cannot be decoded: not read again on every poll.
+    unreadable: unreadable::Unreadable,
 }
 
 /// The running bot.
@@ -230,23 +235,26 @@ impl Daemon {
         };
         // Newest first: once a page reaches tickets last updated before the previous listing
         // (less a margin for ties), the rest of the list is what that listing already saw.
-        let (listed, complete) = match watermark.filter(|_| !full_due) {
-            None => (
-                self.client
-                    .ad_hoc_view_items(&self.view_filter, "updated_datetime")
-                    .await?,
-                true,
-            ),
-            Some(w) => {
-                self.client
-                    .ad_hoc_view_items_until(&self.view_filter, "updated_datetime", |page| {
+        let mut stats = PassStats::default();
+        let listing =
+            self.client
+                .ad_hoc_view_items_until(&self.view_filter, "updated_datetime", |page| {
+                    watermark.filter(|_| !full_due).is_some_and(|w| {
                         page.last()
                             .and_then(|t| t.updated_datetime)
                             .is_some_and(|u| u < w)
                     })
-                    .await?
-            }
+                });
+        // A stalled or long listing must not hold closes that fall due meanwhile.
+        let Some(listing) = self.serving_closes(listing, cancel, &mut stats).await? else {
+            return Ok(stats);
         };
+        let listing = listing?;
+        let unreadable_now = self
+            .listing()
+            .unreadable
+            .observe_listing(&listing.items, &listing.skipped);
+        let (listed, complete) = (listing.items, listing.complete);
         {
             let mut l = self.listing();
             if let Some(newest) = listed.iter().filter_map(|t| t.updated_datetime).max() {
@@ -294,10 +302,10 @@ impl Daemon {
                 todo.push(id);
             }
         }
-        let mut stats = PassStats {
-            seen: listed.len(),
-            ..Default::default()
-        };
+        // Listed items that did not decode are read once in full; known unreadable ones not.
+        todo.extend(unreadable_now.into_iter().filter(|id| queued.insert(*id)));
+        let todo = self.without_unreadable(todo);
+        stats.seen += listed.len();
         for id in todo {
             if cancel.is_cancelled() {
                 break;
@@ -307,6 +315,7 @@ impl Daemon {
             self.close_due(cancel, &mut stats).await?;
             self.process_counted(id, Cause::Poll, &mut stats).await?;
         }
+        self.hand_over_unreadable(cancel, &mut stats).await?;
         let now = self.clock.now();
         self.ledger
             .set_meta("last_poll_at", &now.to_string())
@@ -324,6 +333,9 @@ impl Daemon {
         for r in &due {
             if cancel.is_cancelled() {
                 break;
+            }
+            if self.listing().unreadable.skip(r.ticket_id) {
+                continue;
             }
             self.process_counted(r.ticket_id, Cause::Sweep, stats)
                 .await?;
@@ -361,6 +373,7 @@ impl Daemon {
             })
             .map(|r| r.ticket_id)
             .collect();
+        let due = self.without_unreadable(due);
         stats.seen += due.len();
         for id in due {
             if cancel.is_cancelled() {
@@ -388,10 +401,20 @@ impl Daemon {
         // Each ticket done is the loop being alive: a long pass (a backlog paced at the API
         // limit) must not look like a hang to systemd's watchdog.
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-        if result.is_ok() {
-            self.listing().retry.remove(&id);
-        } else {
-            self.listing().retry.insert(id);
+        match &result {
+            Ok(()) => {
+                self.listing().retry.remove(&id);
+            }
+            // Not read again on every poll: see `unreadable`.
+            Err(ProcessError::Gorgias(e @ GorgiasError::Decode { .. })) => {
+                self.listing().retry.remove(&id);
+                self.unreadable_found(id, e);
+                stats.failed += 1;
+                return Ok(());
+            }
+            Err(_) => {
+                self.listing().retry.insert(id);
+            }
         }
         match result {
             Ok(()) => stats.decided += 1,
@@ -931,6 +954,8 @@ pub fn client_on(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Clien
     cc.window = g.window;
     cc.timeout = g.timeout;
     cc.connect_timeout = g.connect_timeout;
+    cc.max_body = g.max_body;
+    cc.stall_timeout = g.stall_timeout;
     cc.clock = clock;
     Client::new(cc).context("building the Gorgias client")
 }
@@ -1008,13 +1033,14 @@ impl Daemon {
             quote(&tags.agent_required),
             quote(&tags.agent_check)
         );
+        let listing = self.client.ad_hoc_view_items(&filter, "updated_datetime");
         let listed = match self
-            .client
-            .ad_hoc_view_items(&filter, "updated_datetime")
-            .await
+            .serving_closes(listing, cancel, &mut PassStats::default())
+            .await?
         {
-            Ok(listed) => listed,
-            Err(e) => {
+            None => return Ok(0),
+            Some(Ok(listed)) => listed,
+            Some(Err(e)) => {
                 tracing::warn!(error = %e, "cannot list handed-over tickets for #kb notes; will try again");
                 return Ok(0);
             }

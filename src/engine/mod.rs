@@ -508,6 +508,55 @@ pub(super) fn handover(
     );
 }
 
+/// The handover of a ticket Gorgias sends but the bot cannot decode (a lone surrogate in a
+/// message, a malformed datetime), once its answer deadline has passed: tagged for a check, an
+/// internal note saying so, released. No reply: the bot can read neither what the customer
+/// wrote nor the channel to answer on. `version` (what Gorgias listed as the ticket's
+/// `updated_datetime`) keys the writes, so one unreadable version is handed over once.
+pub fn unreadable_handover(
+    ticket_id: u64,
+    row: Option<&TicketRow>,
+    now: Timestamp,
+    policy: &Policy,
+    version: &str,
+    error: &str,
+) -> Plan {
+    let mut row = row
+        .cloned()
+        .unwrap_or_else(|| TicketRow::new(ticket_id, now));
+    row.updated_at = Some(now);
+    row.pending_since = None;
+    row.close_deadline = None;
+    let mut plan = Plan::new(row);
+    let version: String = version
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '.' | '+'))
+        .take(40)
+        .collect();
+    let trigger = format!("unreadable:{version}");
+    let error: String = error.chars().take(200).collect();
+    plan.push(
+        Action::AddTags(vec![policy.tags.agent_check.clone()]),
+        &trigger,
+    );
+    plan.push(
+        Action::Note(format!(
+            "PerfectBot handover (unreadable): Gorgias returned this ticket in a form the bot \
+             could not read, so it has not answered it.\nerror: {error}"
+        )),
+        &trigger,
+    );
+    push_release(&mut plan, policy, &trigger);
+    plan.row.handovers += 1;
+    plan.set_state(TicketState::Escalated, Some("unreadable"), Rule::Unreadable);
+    plan.event(
+        "handover",
+        Some("unreadable"),
+        serde_json::json!({ "error": error }),
+    );
+    plan
+}
+
 /// Unassign, or assign to the configured team or user.
 fn push_release(plan: &mut Plan, policy: &Policy, trigger: &str) {
     let action = match (policy.assign_team_id, policy.assign_user_id) {

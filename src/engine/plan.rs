@@ -160,6 +160,8 @@ pub enum Rule {
     AwaitingOrder,
     /// The order number never came within `orders.number_wait`.
     OrderWaitExpired,
+    /// Gorgias sent the ticket, but it could not be decoded.
+    Unreadable,
 }
 
 impl Rule {
@@ -188,6 +190,7 @@ impl Rule {
             Self::OrderTurn => "order_turn",
             Self::AwaitingOrder => "awaiting_order",
             Self::OrderWaitExpired => "order_wait_expired",
+            Self::Unreadable => "unreadable",
         }
     }
 }

@@ -1118,7 +1118,7 @@ proptest! {
                 let unanswered_question = before.0.messages.iter().any(|m| {
                     m.is_from_customer()
                         && Some(m.id) > last_bot
-                        && crate::responder::smalltalk::small_talk(m.text()).is_none()
+                        && crate::responder::smalltalk::small_talk(&m.text()).is_none()
                 });
                 prop_assert!(
                     last_customer < last_bot || !unanswered_question,

@@ -25,16 +25,21 @@ use serde_json::{Value, json};
 use tracing::{debug, info, warn};
 
 use super::body::{NewMessage, NewView, TicketUpdate};
-use super::decode::{self, NextPage};
+use super::decode::{self, NextPage, SkippedItem};
 use super::error::GorgiasError;
 use super::model::{BusinessHoursSetting, Integration, Message, Team, Ticket, User, View};
-use super::pacing::{self, Pacer};
+use super::pacing::Pacer;
 use crate::clock::{Clock, SystemClock};
 
 /// Items per page (Gorgias's maximum).
 pub const PAGE_LIMIT: u32 = 100;
-/// Paging stops with an error after this many pages: no real list is that long, a broken server is.
-pub const MAX_PAGES: usize = 10_000;
+/// Paging stops after this many pages (serving what was read): no real list is that long, a
+/// broken server's is (at the account's pace, 2,000 pages are already 17 minutes).
+pub const MAX_PAGES: usize = 2_000;
+/// Paging stops once a list holds this many items (10 times the largest backlog measured).
+pub const MAX_LIST_ITEMS: usize = 100_000;
+/// How many distinct "logged once" warnings are remembered before the memory starts over.
+const WARNED_CAPACITY: usize = 10_000;
 /// How many times a message POST may be sent again after a failure that left it uncertain
 /// whether the message landed (each resend is preceded by a re-read of the ticket).
 pub const MESSAGE_RESENDS: u32 = 2;
@@ -70,6 +75,12 @@ pub struct ClientConfig {
     /// Whole request, including reading the body.
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// The largest response body read, in bytes: a larger one fails the request (not retried:
+    /// the same request would get the same answer) without being held in memory.
+    pub max_body: usize,
+    /// A response body that sends nothing for this long has stalled: the attempt fails (and is
+    /// retried like a timeout), long before `timeout` would end it.
+    pub stall_timeout: Duration,
     /// Retries after the first attempt for retryable failures (0 = never retry).
     pub max_retries: u32,
     /// Whose seconds `window` and `Retry-After` count: the system clock, or the bench's
@@ -79,7 +90,7 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// Defaults for an API-key integration: 40 requests per 20 s, 30 s timeout, 10 s connect
-    /// timeout, 3 retries.
+    /// timeout, bodies up to 20 MB that never stall for 10 s, 3 retries.
     pub fn new(base_url: impl Into<String>, auth: Auth) -> ClientConfig {
         ClientConfig {
             base_url: base_url.into(),
@@ -88,6 +99,8 @@ impl ClientConfig {
             window: Duration::from_secs(20),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            max_body: crate::config::DEFAULT_GORGIAS_MAX_BODY,
+            stall_timeout: Duration::from_secs(10),
             max_retries: 3,
             clock: Arc::new(SystemClock),
         }
@@ -137,6 +150,18 @@ enum RetryPolicy {
     RateLimitOnly,
 }
 
+/// The items of a list as far as it was read.
+#[derive(Debug)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    /// Read to its end. `false` when the caller's `enough` stopped it, or when the server's
+    /// paging could not be followed further (a repeated cursor, too many pages or items): the
+    /// pages read are served, but nothing may be concluded from what the list lacks.
+    pub complete: bool,
+    /// Items that did not decode (each logged once by the client).
+    pub skipped: Vec<SkippedItem>,
+}
+
 /// A Gorgias API client. Cheap to clone; clones share pacing, connections and counters.
 #[derive(Clone)]
 pub struct Client {
@@ -150,7 +175,11 @@ struct Inner {
     pacer: Pacer,
     counters: Counters,
     max_retries: u32,
+    max_body: usize,
+    stall_timeout: Duration,
     clock: Arc<dyn Clock>,
+    /// Warnings already given (see [`Client::warn_once`]).
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -181,8 +210,10 @@ impl Client {
                 cfg.base_url
             )));
         }
-        if cfg.timeout.is_zero() || cfg.connect_timeout.is_zero() {
-            return Err(invalid("timeout and connect_timeout must be above zero"));
+        if cfg.timeout.is_zero() || cfg.connect_timeout.is_zero() || cfg.stall_timeout.is_zero() {
+            return Err(invalid(
+                "timeout, connect_timeout and stall_timeout must be above zero",
+            ));
         }
         let pacer =
             Pacer::new(cfg.requests_per_window, cfg.clock.real(cfg.window)).map_err(invalid)?;
@@ -214,7 +245,10 @@ impl Client {
                 pacer,
                 counters: Counters::default(),
                 max_retries: cfg.max_retries,
+                max_body: cfg.max_body,
+                stall_timeout: cfg.stall_timeout,
                 clock: cfg.clock.clone(),
+                warned: std::sync::Mutex::new(std::collections::HashSet::new()),
             }),
         })
     }
@@ -248,20 +282,21 @@ impl Client {
         filters: &str,
         order_by: &str,
     ) -> Result<Vec<Ticket>, GorgiasError> {
-        let (items, _) = self
+        Ok(self
             .ad_hoc_view_items_until(filters, order_by, |_| false)
-            .await?;
-        Ok(items)
+            .await?
+            .items)
     }
 
     /// The first pages of an unsaved view, newest `order_by` first, up to and including the
-    /// first page for which `enough(page)` is true; and whether that was the whole list.
+    /// first page for which `enough(page)` is true; whether that was the whole list, and the
+    /// items that could not be decoded.
     pub async fn ad_hoc_view_items_until(
         &self,
         filters: &str,
         order_by: &str,
         enough: impl Fn(&[Ticket]) -> bool,
-    ) -> Result<(Vec<Ticket>, bool), GorgiasError> {
+    ) -> Result<Listed<Ticket>, GorgiasError> {
         let body = json!({"view": {"type": "ticket-list", "filters": filters, "order_by": order_by, "order_dir": "desc"}});
         self.list_until(
             Method::PUT,
@@ -368,9 +403,14 @@ impl Client {
         msg: &NewMessage,
         since: jiff::Timestamp,
     ) -> Result<Option<Message>, GorgiasError> {
-        let ticket = self.ticket(ticket_id).await?;
-        Ok(ticket
-            .messages
+        let messages = match self.ticket(ticket_id).await {
+            Ok(t) => t.messages,
+            // A ticket that does not decode as a whole (one bad message): its messages are
+            // listed one by one, and ours decodes.
+            Err(GorgiasError::Decode { .. }) => self.messages(ticket_id).await?,
+            Err(e) => return Err(e),
+        };
+        Ok(messages
             .into_iter()
             .filter(|m| {
                 m.sender.as_ref().is_some_and(|s| s.id == msg.sender.id)
@@ -396,7 +436,9 @@ impl Client {
                 RetryPolicy::Transient,
             )
             .await?;
-        decode_json("PUT", &path, &bytes)
+        // The write took effect; a ticket that does not decode as a whole (one unreadable
+        // message) still tells its status and assignees, which is what callers check.
+        decode_json("PUT", &path, &bytes).or_else(|e| lenient_ticket(&bytes).ok_or(e))
     }
 
     /// Add tags by name (`POST /api/tickets/{id}/tags`); tags are created on first use.
@@ -546,26 +588,51 @@ impl Client {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, GorgiasError> {
-        // A GET changes nothing, so a body cut short in transit is simply read again.
+        // A GET changes nothing, so a body cut short in transit is simply read again. A body
+        // that is whole but does not decode (a lone surrogate, a malformed date) would read the
+        // same again: that is returned at once.
         let mut attempt = 0;
         loop {
             let bytes = self
                 .call(Method::GET, path, Vec::new(), None, RetryPolicy::Transient)
                 .await?;
-            match decode_json("GET", path, &bytes) {
-                Err(e) if attempt < self.inner.max_retries => {
+            match serde_json::from_slice(&bytes) {
+                Ok(v) => return Ok(v),
+                Err(e)
+                    if e.classify() == serde_json::error::Category::Eof
+                        && attempt < self.inner.max_retries =>
+                {
                     attempt += 1;
                     bump(&self.inner.counters.retries);
-                    warn!(path, error = %e, "unreadable GET response; reading it again");
+                    warn!(path, error = %e, "GET response cut short; reading it again");
                     tokio::time::sleep(backoff_delay(attempt)).await;
                 }
-                other => return other,
+                Err(e) => {
+                    return Err(GorgiasError::Decode {
+                        method: "GET".to_owned(),
+                        path: path.to_owned(),
+                        detail: e.to_string(),
+                    });
+                }
             }
         }
     }
 
-    /// Every item of a cursor list: `limit=100`, cursors kept only in memory, a repeated cursor
-    /// is an error, and so is a list longer than `MAX_PAGES` pages.
+    /// Log `message` (with `detail`) the first time `key` is seen: a defect that repeats on
+    /// every poll is said once, not every few seconds.
+    fn warn_once(&self, key: String, message: &str, detail: &str) {
+        let mut warned = self.inner.warned.lock().unwrap_or_else(|p| p.into_inner());
+        if warned.len() >= WARNED_CAPACITY {
+            warned.clear();
+        }
+        if warned.insert(key) {
+            warn!(detail, "{message} (logged once)");
+        }
+    }
+
+    /// Every item of a cursor list: `limit=100`, cursors kept only in memory. Items that do not
+    /// decode are skipped (logged once each); a repeated cursor, more than `MAX_PAGES` pages
+    /// or `MAX_LIST_ITEMS` items end the paging with what was read.
     async fn list_all<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -573,14 +640,14 @@ impl Client {
         base_query: Vec<(String, String)>,
         body: Option<Value>,
     ) -> Result<Vec<T>, GorgiasError> {
-        let (items, _) = self
+        Ok(self
             .list_until(method, path, base_query, body, |_: &[T]| false)
-            .await?;
-        Ok(items)
+            .await?
+            .items)
     }
 
     /// [`Client::list_all`] that stops after the first page for which `enough(page)` is true.
-    /// Also says whether the list was read to its end.
+    /// Also says whether the list was read to its end, and which items did not decode.
     async fn list_until<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -588,8 +655,12 @@ impl Client {
         base_query: Vec<(String, String)>,
         body: Option<Value>,
         enough: impl Fn(&[T]) -> bool,
-    ) -> Result<(Vec<T>, bool), GorgiasError> {
-        let mut items = Vec::new();
+    ) -> Result<Listed<T>, GorgiasError> {
+        let mut out = Listed {
+            items: Vec::new(),
+            complete: false,
+            skipped: Vec::new(),
+        };
         let mut seen = std::collections::HashSet::new();
         let mut next: Option<NextPage> = None;
         for _ in 0..MAX_PAGES {
@@ -613,27 +684,60 @@ impl Client {
                 path: path.into(),
                 detail,
             })?;
-            let stop = enough(&page.items);
-            items.extend(page.items);
-            match page.next {
-                None => return Ok((items, true)),
-                Some(_) if stop => return Ok((items, false)),
-                Some(n) => {
-                    if !seen.insert(n.cursor.clone()) {
-                        return Err(GorgiasError::RepeatedCursor {
-                            method: method.to_string(),
-                            path: path.into(),
-                        });
-                    }
-                    next = Some(n);
-                }
+            for s in &page.skipped {
+                self.warn_once(
+                    format!("skip {path} {:?} {:?}", s.id, s.version),
+                    &format!(
+                        "{method} {path}: skipping item {} that could not be read; the rest of the list is served",
+                        s.id.map_or("(no id)".to_owned(), |id| id.to_string())
+                    ),
+                    &s.error,
+                );
             }
+            if page.ignored > 0 {
+                self.warn_once(
+                    format!("ignored {path}"),
+                    &format!(
+                        "{method} {path}: a page held more than {} items; the rest were ignored",
+                        decode::MAX_PAGE_ITEMS
+                    ),
+                    &format!("{} items ignored", page.ignored),
+                );
+            }
+            let stop = enough(&page.items);
+            out.items.extend(page.items);
+            out.skipped.extend(page.skipped);
+            let n = match page.next {
+                None => {
+                    out.complete = page.ignored == 0;
+                    return Ok(out);
+                }
+                Some(_) if stop => return Ok(out),
+                Some(n) => n,
+            };
+            if !seen.insert(n.cursor.clone()) {
+                self.warn_once(
+                    format!("cursor {path}"),
+                    &format!(
+                        "{method} {path}: the API returned the same cursor twice; serving the pages read and not paging further"
+                    ),
+                    &format!("{} items read", out.items.len()),
+                );
+                return Ok(out);
+            }
+            if out.items.len() + out.skipped.len() >= MAX_LIST_ITEMS {
+                break;
+            }
+            next = Some(n);
         }
-        Err(GorgiasError::Decode {
-            method: method.to_string(),
-            path: path.into(),
-            detail: format!("the list did not end after {MAX_PAGES} pages"),
-        })
+        self.warn_once(
+            format!("long {path}"),
+            &format!(
+                "{method} {path}: the list did not end within {MAX_PAGES} pages or {MAX_LIST_ITEMS} items; serving what was read"
+            ),
+            &format!("{} items read", out.items.len()),
+        );
+        Ok(out)
     }
 
     /// One logical request with the retries its policy allows. Returns the 2xx body.
@@ -728,18 +832,41 @@ impl Client {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(pacing::parse_retry_after);
-        let bytes = match resp.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(e) => return Err(transport(e)),
-        };
-        debug!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "gorgias request");
+            .and_then(|v| inner.pacer.retry_after(v));
         match status.as_u16() {
             200..=299 => bump(&inner.counters.status_2xx),
             400..=499 => bump(&inner.counters.status_4xx),
             500..=599 => bump(&inner.counters.status_5xx),
             _ => bump(&inner.counters.status_other),
         }
+        // Capped and with a stall timeout: a 400 MB or a dribbling answer costs neither the
+        // memory nor the minutes.
+        let bytes = match crate::netbody::read_capped(resp, inner.max_body, inner.stall_timeout)
+            .await
+        {
+            Ok(b) => b,
+            Err(crate::netbody::BodyError::Transport(e)) => return Err(transport(e)),
+            Err(crate::netbody::BodyError::Stalled { after }) => {
+                bump(&inner.counters.transport_errors);
+                crate::metrics::record_api_response(method.as_str(), path, "error");
+                warn!(%method, path, status = status.as_u16(), ?after, "Gorgias response body stalled");
+                return Err(GorgiasError::Stalled {
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                    after,
+                });
+            }
+            Err(crate::netbody::BodyError::TooLarge { limit }) => {
+                crate::metrics::record_api_response(method.as_str(), path, "too_large");
+                warn!(%method, path, status = status.as_u16(), limit, "Gorgias response larger than gorgias.max_body; not read");
+                return Err(GorgiasError::TooLarge {
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                    limit,
+                });
+            }
+        };
+        debug!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "gorgias request");
         crate::metrics::record_api_response(method.as_str(), path, status.as_str());
         if status.is_success() {
             return Ok(bytes);
@@ -824,6 +951,38 @@ fn decode_json<T: DeserializeOwned>(
         method: method.to_owned(),
         path: path.to_owned(),
         detail: e.to_string(),
+    })
+}
+
+/// The id, status and assignees of a ticket whose other fields do not decode.
+fn lenient_ticket(bytes: &[u8]) -> Option<Ticket> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Lenient {
+        id: u64,
+        #[serde(default)]
+        status: Option<String>,
+        #[serde(default)]
+        assignee_user: Option<Id>,
+        #[serde(default)]
+        assignee_team: Option<Id>,
+    }
+    let l: Lenient = serde_json::from_slice(bytes).ok()?;
+    Some(Ticket {
+        id: l.id,
+        status: l.status.unwrap_or_default(),
+        assignee_user: l.assignee_user.map(|u| super::model::UserRef {
+            id: u.id,
+            ..Default::default()
+        }),
+        assignee_team: l.assignee_team.map(|t| Team {
+            id: t.id,
+            ..Default::default()
+        }),
+        ..Ticket::default()
     })
 }
 

@@ -21,6 +21,8 @@ fn cfg(server: &MockServer) -> ClientConfig {
         window: Duration::from_secs(1),
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
+        max_body: 1 << 20,
+        stall_timeout: Duration::from_secs(2),
         max_retries: 3,
         clock: std::sync::Arc::new(crate::clock::SystemClock),
     }
@@ -556,24 +558,89 @@ async fn ad_hoc_view_puts_the_view_and_pages_in_the_query() {
 }
 
 #[tokio::test]
-async fn repeated_cursor_stops_paging() {
+async fn repeated_cursor_serves_the_pages_read_and_stops_paging() {
     let server = MockServer::start().await;
-    Mock::given(path("/api/teams"))
+    Mock::given(path("/api/views/0/items"))
         .and(query_param_is_missing("cursor"))
         .respond_with(page(&[1], json!({"next_cursor": "a"})))
         .mount(&server)
         .await;
-    Mock::given(path("/api/teams"))
+    Mock::given(path("/api/views/0/items"))
         .and(query_param("cursor", "a"))
         .respond_with(page(&[2], json!({"next_cursor": "a"})))
         .mount(&server)
         .await;
-    let err = client(&server).teams().await.unwrap_err();
-    assert!(
-        matches!(err, GorgiasError::RepeatedCursor { .. }),
-        "{err:?}"
+    let c = client(&server);
+    let listed = c
+        .ad_hoc_view_items_until("eq(ticket.status, 'open')", "updated_datetime", |_| false)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.items.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![1, 2],
+        "the good pages are served"
     );
-    assert_eq!(count(&server, "GET", "/api/teams").await, 2);
+    assert!(
+        !listed.complete,
+        "nothing may be concluded from a list cut short"
+    );
+    assert_eq!(count(&server, "PUT", "/api/views/0/items").await, 2);
+    // Said once, not on every poll.
+    assert_eq!(c.inner.warned.lock().unwrap().len(), 1);
+    c.ad_hoc_view_items("eq(ticket.status, 'open')", "updated_datetime")
+        .await
+        .unwrap();
+    assert_eq!(c.inner.warned.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_ticket_in_a_listing_is_skipped_and_the_rest_served() {
+    let server = MockServer::start().await;
+    let body = r#"{"data":[{"id":1,"status":"open"},
+        {"id":2,"status":"open","excerpt":"\ud800","updated_datetime":"2024-01-02T00:00:00Z"},
+        {"id":3,"status":"open","created_datetime":"not a date"}],"meta":{"next_cursor":null}}"#;
+    Mock::given(path("/api/views/0/items"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let listed = c
+        .ad_hoc_view_items_until("x", "updated_datetime", |_| false)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.iter().map(|t| t.id).collect::<Vec<_>>(), [1]);
+    assert!(listed.complete);
+    assert_eq!(
+        listed.skipped.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [Some(2), Some(3)]
+    );
+    // Each bad item is logged once, however often it is listed.
+    c.ad_hoc_view_items("x", "updated_datetime").await.unwrap();
+    assert_eq!(c.inner.warned.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_undecodable_ticket_is_read_once_but_a_cut_short_one_again() {
+    let server = MockServer::start().await;
+    let bad = r#"{"id":9,"status":"open","messages":[{"id":1,"body_text":"\ud800"}]}"#;
+    Mock::given(path("/api/tickets/9"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(bad, "application/json"))
+        .mount(&server)
+        .await;
+    let cut = Script::new(vec![
+        ResponseTemplate::new(200).set_body_raw(r#"{"id":8,"status":"op"#, "application/json"),
+        json_ok(json!({"id": 8, "status": "open"})),
+    ]);
+    Mock::given(path("/api/tickets/8"))
+        .respond_with(cut.clone())
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let err = c.ticket(9).await.unwrap_err();
+    assert!(matches!(err, GorgiasError::Decode { .. }), "{err:?}");
+    assert_eq!(count(&server, "GET", "/api/tickets/9").await, 1);
+    assert_eq!(c.ticket(8).await.unwrap().id, 8);
+    assert_eq!(cut.arrivals().len(), 2);
 }
 
 /// Replays arrivals through Gorgias's leaky bucket (capacity `limit`, leaking `limit` per
@@ -650,6 +717,40 @@ async fn full_server_bucket_header_makes_the_client_wait() {
         a[1] - a[0] >= Duration::from_millis(1400),
         "second request after {:?}",
         a[1] - a[0]
+    );
+}
+
+#[tokio::test]
+async fn hostile_rate_headers_neither_panic_nor_block_the_client() {
+    // `1e20/40` once panicked the pacer ("cannot convert float seconds to Duration").
+    let server = MockServer::start().await;
+    let script = Script::new(vec![
+        json_ok(json!({"id": 1})).insert_header("X-Gorgias-Account-Api-Call-Limit", "1e20/40"),
+        json_ok(json!({"id": 1})).insert_header("X-Gorgias-Account-Api-Call-Limit", "NaN/40"),
+        ResponseTemplate::new(429)
+            .insert_header("Retry-After", "1e20")
+            .insert_header("X-Gorgias-Account-Api-Call-Limit", "40/0"),
+        json_ok(json!({"id": 1})).insert_header(
+            "X-Gorgias-Account-Api-Call-Limit",
+            "99999999999999999999/40",
+        ),
+    ]);
+    Mock::given(method("GET"))
+        .respond_with(script.clone())
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    for _ in 0..3 {
+        assert_eq!(c.current_user().await.unwrap().id, 1);
+    }
+    assert_eq!(script.arrivals().len(), 4, "the 429 was retried once");
+    // The unusable Retry-After fell back to the client's own short wait, not 1e20 s or the
+    // 600 s cap.
+    assert!(
+        c.inner
+            .pacer
+            .blocked_until()
+            .is_none_or(|t| { t <= tokio::time::Instant::now() + Duration::from_secs(2) })
     );
 }
 
@@ -799,4 +900,124 @@ fn bad_configuration_is_refused() {
     assert!(bad(|c| c.timeout = Duration::ZERO));
     assert!(bad(|c| c.auth = Auth::Bearer("line\nbreak".into())));
     assert!(!bad(|_| {}));
+}
+
+/// The pieces of a body and the pause before each, made as they are sent.
+type BodyParts = Box<dyn Iterator<Item = (Vec<u8>, Duration)> + Send>;
+
+/// A raw loopback server for what wiremock cannot do (a body that stalls or never ends): every
+/// connection gets `head`, then `body(i)` for the i-th request, written by `write_body`.
+async fn raw_server(
+    head: &'static str,
+    write_body: fn(usize) -> BodyParts,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let i = count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let _ = sock.read(&mut buf).await;
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for (bytes, pause) in write_body(i) {
+                    tokio::time::sleep(pause).await;
+                    if sock.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), served)
+}
+
+fn raw_client(base: &str, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
+    let mut c = ClientConfig::new(
+        base,
+        Auth::Basic {
+            email: "bot@example.com".into(),
+            api_key: KEY.into(),
+        },
+    );
+    c.requests_per_window = 1000;
+    c.window = Duration::from_secs(1);
+    tweak(&mut c);
+    Client::new(c).unwrap()
+}
+
+#[tokio::test]
+async fn a_stalled_body_fails_on_the_stall_timeout_not_the_total_timeout() {
+    // Half a ticket, then silence for a minute: only the total timeout (60 s here) used to end
+    // it; the stall timeout ends each attempt after 300 ms of silence.
+    let (base, served) = raw_server(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n",
+        |_| {
+            Box::new(
+                [
+                    (b"{\"id\": 5, \"status\":".to_vec(), Duration::ZERO),
+                    (b" \"open\"}".to_vec(), Duration::from_secs(60)),
+                ]
+                .into_iter(),
+            )
+        },
+    )
+    .await;
+    let c = raw_client(&base, |c| {
+        c.timeout = Duration::from_secs(60);
+        c.stall_timeout = Duration::from_millis(300);
+        c.max_retries = 1;
+    });
+    let err = c.ticket(5).await.unwrap_err();
+    assert!(
+        matches!(err, GorgiasError::Stalled { ref path, .. } if path == "/api/tickets/5"),
+        "{err:?}"
+    );
+    assert!(err.is_transient(), "a stall is retried like a timeout");
+    assert_eq!(served.load(Ordering::SeqCst), 2, "tried, then retried once");
+}
+
+fn endless_body(_: usize) -> BodyParts {
+    // `{"data":[` then 400 MB of spaces (announced or chunked), made as they are sent: valid
+    // JSON whitespace, so only the cap stops it.
+    let head = std::iter::once((b"{\"data\":[".to_vec(), Duration::ZERO));
+    Box::new(head.chain((0..6400).map(|_| (vec![b' '; 64 * 1024], Duration::ZERO))))
+}
+
+#[tokio::test]
+async fn a_400_mb_listing_fails_cleanly_at_the_cap() {
+    for head in [
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 419430400\r\n\r\n",
+        // No length announced: the cap must stop it while reading.
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+    ] {
+        let (base, served) = raw_server(head, endless_body).await;
+        let c = raw_client(&base, |c| c.max_body = 1 << 20);
+        let err = c.teams().await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                GorgiasError::TooLarge {
+                    limit: 1_048_576,
+                    ..
+                }
+            ),
+            "{head:?}: {err:?}"
+        );
+        assert!(!err.is_transient());
+        assert_eq!(
+            served.load(Ordering::SeqCst),
+            1,
+            "not asked again at once: the next poll will"
+        );
+        assert!(err.to_string().contains("gorgias.max_body"), "{err}");
+    }
 }

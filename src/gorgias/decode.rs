@@ -4,6 +4,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::model::BusinessHoursSetting;
 
@@ -14,7 +15,27 @@ pub struct Page<T> {
     /// The cursor of the next page and, for `next_items` style, the other paging parameters
     /// it carried (e.g. `direction=next`) that must be sent along; `None` = last page.
     pub next: Option<NextPage>,
+    /// Items that did not decode; the others are served all the same.
+    pub skipped: Vec<SkippedItem>,
+    /// Items beyond [`MAX_PAGE_ITEMS`], ignored unread.
+    pub ignored: usize,
 }
+
+/// An item of a list that did not decode (a lone surrogate in a string, a malformed datetime):
+/// skipped, so one bad ticket never hides the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedItem {
+    /// Its `id`, when that much could be read.
+    pub id: Option<u64>,
+    /// Its `updated_datetime` exactly as sent, when present: what changes once it is edited.
+    pub version: Option<String>,
+    /// Why it did not decode (serde's message).
+    pub error: String,
+}
+
+/// The most items read from one page: we ask for [`super::client::PAGE_LIMIT`]; a server that
+/// sends a million `{}` must not turn 20 MB of text into gigabytes of structs.
+pub const MAX_PAGE_ITEMS: usize = 1_000;
 
 /// Where the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,35 +44,127 @@ pub struct NextPage {
     pub extra: Vec<(String, String)>,
 }
 
-/// Parse a list response: the envelope `{"data":[..],"meta":{..}}` or, leniently, a bare array
-/// (one page, nothing after it). Errors are serde's message (or a description of the problem).
-pub fn parse_page<T: DeserializeOwned>(bytes: &[u8]) -> Result<Page<T>, String> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    match v {
-        Value::Array(_) => Ok(Page {
-            items: serde_json::from_value(v).map_err(|e| e.to_string())?,
-            next: None,
-        }),
-        Value::Object(mut obj) => {
-            let data = obj.remove("data").unwrap_or(Value::Array(Vec::new()));
-            if !data.is_array() {
-                return Err(format!(
-                    "expected a list in \"data\", found {}",
-                    kind_of(&data)
-                ));
+/// The envelope, with every item left as raw text to be decoded on its own (`RawValue` does
+/// not validate what it skips, so a lone surrogate in one item cannot fail the page).
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    meta: Option<&'a RawValue>,
+}
+
+/// At most [`MAX_PAGE_ITEMS`] raw items of a JSON array, and how many more were skipped.
+struct RawItems<'a> {
+    items: Vec<&'a RawValue>,
+    ignored: usize,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawItems<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = RawItems<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list")
             }
-            let items = serde_json::from_value(data).map_err(|e| e.to_string())?;
-            let next = match obj.get("meta") {
-                Some(meta) => next_page(meta)?,
-                None => None,
-            };
-            Ok(Page { items, next })
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawItems<'a>, A::Error> {
+                let mut out = RawItems {
+                    items: Vec::new(),
+                    ignored: 0,
+                };
+                loop {
+                    if out.items.len() < MAX_PAGE_ITEMS {
+                        match seq.next_element::<&'de RawValue>()? {
+                            Some(r) => out.items.push(r),
+                            None => return Ok(out),
+                        }
+                    } else {
+                        match seq.next_element::<serde::de::IgnoredAny>()? {
+                            Some(_) => out.ignored += 1,
+                            None => return Ok(out),
+                        }
+                    }
+                }
+            }
         }
-        other => Err(format!(
-            "expected a list envelope, found {}",
-            kind_of(&other)
-        )),
+        d.deserialize_seq(V(std::marker::PhantomData))
     }
+}
+
+/// What can still be read of an item that did not decode.
+#[derive(serde::Deserialize)]
+struct ItemStub<'a> {
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(borrow, default)]
+    updated_datetime: Option<&'a RawValue>,
+}
+
+/// Parse a list response: the envelope `{"data":[..],"meta":{..}}` or, leniently, a bare array
+/// (one page, nothing after it). Each item is decoded on its own: one that does not decode is
+/// reported in `skipped` and the rest are served. Errors (the page itself is unreadable) are
+/// serde's message or a description of the problem.
+pub fn parse_page<T: DeserializeOwned>(bytes: &[u8]) -> Result<Page<T>, String> {
+    let raw: &RawValue = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let text = raw.get();
+    let (data, meta) = match text.as_bytes().first() {
+        Some(b'[') => (raw, None),
+        Some(b'{') => {
+            let env: Envelope<'_> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            (env.data.unwrap_or(empty_list()), env.meta)
+        }
+        _ => {
+            let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            return Err(format!("expected a list envelope, found {}", kind_of(&v)));
+        }
+    };
+    if !data.get().starts_with('[') {
+        let kind = serde_json::from_str::<Value>(data.get())
+            .map(|v| kind_of(&v))
+            .unwrap_or("something unreadable");
+        return Err(format!("expected a list in \"data\", found {kind}"));
+    }
+    let raw_items: RawItems<'_> = serde_json::from_str(data.get()).map_err(|e| e.to_string())?;
+    let mut items = Vec::with_capacity(raw_items.items.len());
+    let mut skipped = Vec::new();
+    for item in raw_items.items {
+        match serde_json::from_str::<T>(item.get()) {
+            Ok(v) => items.push(v),
+            Err(e) => {
+                let stub = serde_json::from_str::<ItemStub<'_>>(item.get()).ok();
+                skipped.push(SkippedItem {
+                    id: stub.as_ref().and_then(|s| s.id),
+                    version: stub
+                        .and_then(|s| s.updated_datetime)
+                        .map(|r| truncate(r.get(), 64)),
+                    error: e.to_string(),
+                });
+            }
+        }
+    }
+    let next = match meta {
+        Some(m) => {
+            let meta: Value = serde_json::from_str(m.get())
+                .map_err(|e| format!("\"meta\" is unreadable: {e}"))?;
+            next_page(&meta)?
+        }
+        None => None,
+    };
+    Ok(Page {
+        items,
+        next,
+        skipped,
+        ignored: raw_items.ignored,
+    })
+}
+
+fn empty_list() -> &'static RawValue {
+    static EMPTY: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| RawValue::from_string("[]".to_owned()).expect("valid JSON"))
 }
 
 /// `meta.next_cursor` wins; otherwise the cursor inside `meta.next_items`, a relative URL like
@@ -229,6 +342,48 @@ mod tests {
             parse_page::<Value>(br#"{"data":[],"meta":{"next_items":"/x?direction=next"}}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn one_bad_item_is_skipped_with_its_id_and_the_rest_is_served() {
+        use crate::gorgias::Ticket;
+        let body = br#"{"data":[
+            {"id":1,"status":"open","updated_datetime":"2024-01-01T00:00:00Z"},
+            {"id":2,"status":"open","excerpt":"broken \ud800 emoji","updated_datetime":"2024-01-02T00:00:00Z"},
+            {"id":3,"status":"open","created_datetime":"yesterday-ish","updated_datetime":"2024-01-03T00:00:00Z"},
+            {"id":"four","status":"open"},
+            {"id":5,"status":"open"}
+        ],"meta":{"next_cursor":"c2"}}"#;
+        let p: Page<Ticket> = parse_page(body).unwrap();
+        assert_eq!(p.items.iter().map(|t| t.id).collect::<Vec<_>>(), vec![1, 5]);
+        assert_eq!(p.next.unwrap().cursor, "c2");
+        let ids: Vec<_> = p.skipped.iter().map(|s| s.id).collect();
+        assert_eq!(ids, vec![Some(2), Some(3), None]);
+        assert_eq!(
+            p.skipped[0].version.as_deref(),
+            Some("\"2024-01-02T00:00:00Z\"")
+        );
+        let e = &p.skipped[0].error;
+        assert!(e.contains("surrogate") || e.contains("escape"), "{e}");
+        assert!(
+            p.skipped[1].error.contains("yesterday-ish"),
+            "{:?}",
+            p.skipped[1]
+        );
+        // A bare array is decoded item by item too.
+        let p: Page<Ticket> = parse_page(br#"[{"id":7},{"id":8,"subject":"\udc00"}]"#).unwrap();
+        assert_eq!((p.items.len(), p.skipped.len()), (1, 1));
+    }
+
+    #[test]
+    fn a_page_of_a_million_items_reads_only_the_first_thousand() {
+        let mut body = String::from("{\"data\":[");
+        body.push_str(&vec!["{}"; 1_000_000].join(","));
+        body.push_str("],\"meta\":{}}");
+        let p: Page<crate::gorgias::Ticket> = parse_page(body.as_bytes()).unwrap();
+        assert_eq!(p.items.len(), MAX_PAGE_ITEMS);
+        assert_eq!(p.ignored, 1_000_000 - MAX_PAGE_ITEMS);
+        assert!(p.next.is_none());
     }
 
     #[test]

@@ -54,6 +54,21 @@ pub enum GorgiasError {
     /// No answer within the configured timeout.
     #[error("{method} {path}: timed out")]
     Timeout { method: String, path: String },
+    /// The response body stopped arriving for `after` (a stalled read): transient.
+    #[error("{method} {path}: the response stalled (nothing received for {after:?})")]
+    Stalled {
+        method: String,
+        path: String,
+        after: Duration,
+    },
+    /// The response body was larger than `gorgias.max_body`; it was not read. Not retried at
+    /// once (the same request would get the same answer); the next poll asks again.
+    #[error("{method} {path}: response larger than {limit} bytes (gorgias.max_body); not read")]
+    TooLarge {
+        method: String,
+        path: String,
+        limit: usize,
+    },
     /// Connection refused, reset, DNS, TLS...
     #[error("{method} {path}: transport error: {detail}")]
     Transport {
@@ -68,9 +83,6 @@ pub enum GorgiasError {
         path: String,
         detail: String,
     },
-    /// The same cursor came back twice while paging: stopped to avoid an endless loop.
-    #[error("{method} {path}: the API returned the same cursor twice; stopped paging")]
-    RepeatedCursor { method: String, path: String },
     /// `Client::new` refused its configuration (bad base URL, zero rate, unusable credentials).
     /// The detail never contains the API key.
     #[error("invalid Gorgias client configuration: {detail}")]
@@ -85,6 +97,7 @@ impl GorgiasError {
             Self::RateLimited { .. }
                 | Self::Server { .. }
                 | Self::Timeout { .. }
+                | Self::Stalled { .. }
                 | Self::Transport { .. }
         )
     }

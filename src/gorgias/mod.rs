@@ -5,10 +5,12 @@ pub mod body;
 pub mod client;
 pub mod decode;
 pub mod error;
+pub mod html;
 pub mod model;
 pub mod pacing;
 
 pub use body::{NewMessage, NewView, TicketStatus, TicketUpdate};
-pub use client::{Auth, Client, ClientConfig, ClientStats};
+pub use client::{Auth, Client, ClientConfig, ClientStats, Listed};
+pub use decode::SkippedItem;
 pub use error::GorgiasError;
 pub use model::*;

@@ -5,17 +5,27 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Parse a Gorgias datetime: RFC 3339 with offset, or a naive datetime meaning UTC.
+/// The datetimes believed from Gorgias: from 1970 to 2200. Beyond, the time arithmetic done
+/// on them (a deadline is a datetime plus a duration) could overflow; a ticket carrying one is
+/// a ticket that cannot be read, and is handled as such.
+const SANE_SECONDS: std::ops::Range<i64> = 0..7_258_118_400;
+
+/// Parse a Gorgias datetime: RFC 3339 with offset, or a naive datetime meaning UTC, between
+/// 1970 and 2200.
 pub fn parse_datetime(s: &str) -> Result<Timestamp, String> {
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return Ok(t);
+    let t = match s.parse::<Timestamp>() {
+        Ok(t) => t,
+        Err(_) => match s.parse::<jiff::civil::DateTime>() {
+            Ok(dt) => jiff::tz::TimeZone::UTC
+                .to_timestamp(dt)
+                .map_err(|e| format!("{s:?}: {e}"))?,
+            Err(e) => return Err(format!("{s:?} is not a datetime: {e}")),
+        },
+    };
+    if !SANE_SECONDS.contains(&t.as_second()) {
+        return Err(format!("{s:?} is outside 1970 to 2200"));
     }
-    match s.parse::<jiff::civil::DateTime>() {
-        Ok(dt) => jiff::tz::TimeZone::UTC
-            .to_timestamp(dt)
-            .map_err(|e| format!("{s:?}: {e}")),
-        Err(e) => Err(format!("{s:?} is not a datetime: {e}")),
-    }
+    Ok(t)
 }
 
 /// Serde helpers for `Option<Timestamp>` in Gorgias's formats.
@@ -39,6 +49,71 @@ pub mod opt_datetime {
             None => s.serialize_none(),
         }
     }
+}
+
+/// Deserialize a list of at most `max` items, failing on the first one past it: a hostile
+/// answer (a million `{}` messages fit in a few MB) must not become gigabytes of structs. A
+/// ticket that fails this way is a ticket that cannot be read, and is handled as such.
+fn bounded_list<'de, D, T>(d: D, max: usize, what: &'static str) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct V<T> {
+        max: usize,
+        what: &'static str,
+        _t: std::marker::PhantomData<T>,
+    }
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a list of at most {} {}", self.max, self.what)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                if out.len() >= self.max {
+                    return Err(serde::de::Error::custom(format!(
+                        "more than {} {}",
+                        self.max, self.what
+                    )));
+                }
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V {
+        max,
+        what,
+        _t: std::marker::PhantomData,
+    })
+}
+
+/// The most messages read from one ticket (a chat has tens; a thread of years, hundreds).
+pub const MAX_MESSAGES: usize = 5_000;
+/// The most tags, team members, macros or business-hours ranges read from one object.
+pub const MAX_SMALL_LIST: usize = 1_000;
+
+fn messages_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Message>, D::Error> {
+    bounded_list(d, MAX_MESSAGES, "messages")
+}
+fn tags_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Tag>, D::Error> {
+    bounded_list(d, MAX_SMALL_LIST, "tags")
+}
+fn members_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<UserRef>, D::Error> {
+    bounded_list(d, MAX_SMALL_LIST * 10, "members")
+}
+fn ranges_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<BusinessHoursRange>, D::Error> {
+    bounded_list(d, MAX_SMALL_LIST, "business-hours ranges")
+}
+fn macros_list<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<serde_json::Value>>, D::Error> {
+    bounded_list(d, MAX_SMALL_LIST, "macros").map(Some)
 }
 
 /// A Gorgias user (`GET /api/users`, `/api/users/0`).
@@ -84,6 +159,7 @@ pub struct UserRef {
 pub struct Team {
     pub id: u64,
     pub name: Option<String>,
+    #[serde(deserialize_with = "members_list")]
     pub members: Vec<UserRef>,
 }
 
@@ -130,6 +206,7 @@ pub struct Message {
     pub source: Option<Source>,
     pub integration_id: Option<u64>,
     pub rule_id: Option<u64>,
+    #[serde(deserialize_with = "macros_list")]
     pub macros: Option<Vec<serde_json::Value>>,
     pub body_text: Option<String>,
     pub body_html: Option<String>,
@@ -157,13 +234,22 @@ impl Message {
             || self.rule_id.is_some()
             || self.macros.as_ref().is_some_and(|m| !m.is_empty())
     }
-    /// The text to read: stripped text, else body text, else nothing.
-    pub fn text(&self) -> &str {
-        self.stripped_text
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .or(self.body_text.as_deref())
-            .unwrap_or("")
+    /// The text to read: stripped text, else body text, else the text of the HTML body (for
+    /// messages that carry only `body_html`; bounded by [`super::html::MAX_TEXT_CHARS`]).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        fn non_empty(s: &Option<String>) -> Option<&str> {
+            s.as_deref().filter(|s| !s.trim().is_empty())
+        }
+        if let Some(t) = non_empty(&self.stripped_text).or(non_empty(&self.body_text)) {
+            return std::borrow::Cow::Borrowed(t);
+        }
+        match non_empty(&self.body_html) {
+            Some(html) => std::borrow::Cow::Owned(super::html::html_to_text(
+                html,
+                super::html::MAX_TEXT_CHARS,
+            )),
+            None => std::borrow::Cow::Borrowed(""),
+        }
     }
 }
 
@@ -184,8 +270,10 @@ pub struct Ticket {
     pub language: Option<String>,
     pub subject: Option<String>,
     pub excerpt: Option<String>,
+    #[serde(deserialize_with = "tags_list")]
     pub tags: Vec<Tag>,
     /// Empty in compact tickets.
+    #[serde(deserialize_with = "messages_list")]
     pub messages: Vec<Message>,
     pub messages_count: Option<u64>,
     #[serde(with = "opt_datetime")]
@@ -258,6 +346,7 @@ pub struct BusinessHoursRange {
 pub struct BusinessHoursSetting {
     pub timezone: String,
     /// Empty = always open.
+    #[serde(deserialize_with = "ranges_list")]
     pub business_hours: Vec<BusinessHoursRange>,
 }
 
@@ -271,6 +360,66 @@ mod tests {
         let b = parse_datetime("2024-02-14T21:31:12.367230").unwrap();
         assert_eq!(a, b);
         assert!(parse_datetime("yesterday").is_err());
+        // Values jiff accepts but arithmetic on them (plus a deadline) could overflow.
+        for far in [
+            "9999-12-30T00:00:00Z",
+            "-009999-01-02T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert!(parse_datetime(far).is_err(), "{far}");
+        }
+    }
+
+    #[test]
+    fn a_message_with_only_html_reads_as_the_html_text() {
+        let m: Message = serde_json::from_str(
+            r#"{"id":1,"body_text":"","body_html":"<div>Where is <b>order</b> #12?<br>Thanks &amp; bye</div>"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.text(), "Where is order #12?\nThanks & bye");
+        let plain: Message =
+            serde_json::from_str(r#"{"id":2,"body_text":"plain","body_html":"<p>html</p>"}"#)
+                .unwrap();
+        assert_eq!(
+            plain.text(),
+            "plain",
+            "the text body wins when there is one"
+        );
+        let none: Message = serde_json::from_str(r#"{"id":3,"body_text":"  "}"#).unwrap();
+        assert_eq!(none.text(), "");
+        let huge = Message {
+            body_html: Some("<p>long words here</p>".repeat(100_000)),
+            ..Message::default()
+        };
+        assert!(huge.text().chars().count() <= crate::gorgias::html::MAX_TEXT_CHARS);
+    }
+
+    #[test]
+    fn huge_lists_inside_a_ticket_fail_it_instead_of_filling_memory() {
+        let many = |n: usize| vec!["{}"; n].join(",");
+        let ok: Ticket = serde_json::from_str(&format!(
+            r#"{{"id":1,"messages":[{}]}}"#,
+            many(MAX_MESSAGES)
+        ))
+        .unwrap();
+        assert_eq!(ok.messages.len(), MAX_MESSAGES);
+        let err = serde_json::from_str::<Ticket>(&format!(
+            r#"{{"id":1,"messages":[{}]}}"#,
+            many(1_000_000)
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("more than 5000 messages"), "{err}");
+        let err = serde_json::from_str::<Ticket>(&format!(
+            r#"{{"id":1,"tags":[{}]}}"#,
+            many(MAX_SMALL_LIST + 1)
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("tags"), "{err}");
+        // null lists are empty lists, as before.
+        let t: Ticket = serde_json::from_str(r#"{"id":1,"tags":null,"messages":null}"#).unwrap();
+        assert!(t.tags.is_empty() && t.messages.is_empty());
+        let m: Message = serde_json::from_str(r#"{"id":1,"macros":null}"#).unwrap();
+        assert_eq!(m.macros, Some(vec![]));
     }
 
     #[test]

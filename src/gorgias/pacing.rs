@@ -13,6 +13,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota};
@@ -31,6 +32,9 @@ pub struct Pacer {
     window: Duration,
     period: Duration,
     headroom: u32,
+    /// Whether a malformed header was already logged (once each, not on every response).
+    bad_call_limit: AtomicBool,
+    bad_retry_after: AtomicBool,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -69,6 +73,8 @@ impl Pacer {
             window,
             period,
             headroom: headroom(n.get()),
+            bad_call_limit: AtomicBool::new(false),
+            bad_retry_after: AtomicBool::new(false),
         })
     }
 
@@ -132,41 +138,105 @@ impl Pacer {
     }
 
     /// Sync from `X-Gorgias-Account-Api-Call-Limit: used/limit`; returns the wait it imposed.
-    /// A malformed header is ignored.
+    /// A header that does not parse is ignored, and said so once (not on every response).
     pub fn observe_call_limit(&self, header: &str) -> Option<Duration> {
-        let wait = call_limit_wait(header, self.window)?;
+        let Some((used, limit)) = parse_call_limit(header) else {
+            if !self.bad_call_limit.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    value = %clip(header),
+                    "ignoring an X-Gorgias-Account-Api-Call-Limit header that is not \"used/limit\" \
+                     in whole numbers (logged once)"
+                );
+            }
+            return None;
+        };
+        let wait = call_limit_wait(used, limit, self.window)?;
         self.block_for(wait);
         Some(wait)
     }
+
+    /// A 429's `Retry-After`, checked by [`parse_retry_after`]; one that does not parse is
+    /// ignored (the caller falls back to its own wait), and said so once.
+    pub fn retry_after(&self, header: &str) -> Option<Duration> {
+        let parsed = parse_retry_after(header);
+        if parsed.is_none() && !self.bad_retry_after.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                value = %clip(header),
+                "ignoring a Retry-After header that is not a number of seconds (logged once)"
+            );
+        }
+        parsed
+    }
 }
 
-/// How long to hold off given the server's `used/limit`, leaking `limit` per `window`.
-/// `None` when the server's bucket has room (or the header does not parse).
-pub fn call_limit_wait(header: &str, window: Duration) -> Option<Duration> {
+/// The largest bucket size believed from the header: Gorgias's are 40 and 80.
+pub const MAX_CALL_LIMIT: u32 = 10_000;
+
+/// `used/limit` in whole numbers, `limit` in `1..=MAX_CALL_LIMIT`; `used` above `limit` is
+/// clamped to it (a full bucket). Anything else (`1e20/40`, `-1/40`, `3/0`, `NaN/40`) is `None`.
+pub fn parse_call_limit(header: &str) -> Option<(u32, u32)> {
     let (used, limit) = header.trim().split_once('/')?;
-    let used: f64 = used.trim().parse().ok()?;
-    let limit: u32 = limit.trim().parse().ok()?;
-    if limit == 0 || !used.is_finite() {
+    let used = whole_number(used)?;
+    let limit = u32::try_from(whole_number(limit)?).ok()?;
+    if limit == 0 || limit > MAX_CALL_LIMIT {
         return None;
     }
-    let mark = f64::from(limit - headroom(limit));
+    Some((u32::try_from(used).unwrap_or(u32::MAX).min(limit), limit))
+}
+
+/// ASCII digits only (no sign, exponent or fraction), at most 18 of them so they fit a u64.
+fn whole_number(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// A header value for a log line: short, whatever its length.
+fn clip(v: &str) -> String {
+    v.chars().take(64).collect()
+}
+
+/// How long to hold off given the server's `used/limit` (as [`parse_call_limit`] gives them),
+/// leaking `limit` per `window`: `(used + 1 - (limit - headroom)) * window / limit`, in integer
+/// arithmetic, so at most `(headroom + 1) / limit` of a window. `None` when the bucket has room.
+pub fn call_limit_wait(used: u32, limit: u32, window: Duration) -> Option<Duration> {
+    if limit == 0 {
+        return None;
+    }
+    let used = used.min(limit);
+    let mark = limit - headroom(limit);
     if used < mark {
         return None;
     }
-    let over = used + 1.0 - mark;
-    Some(window.mul_f64(over / f64::from(limit)))
+    let over = used + 1 - mark;
+    Some(window.saturating_mul(over) / limit)
 }
 
-/// Parse `Retry-After` as (possibly fractional) seconds; an HTTP date or garbage gives `None`.
+/// Parse `Retry-After` as seconds: digits with an optional fraction (`1`, `2.5`), capped at
+/// [`MAX_RETRY_AFTER`]. An HTTP date, an exponent, a sign or garbage gives `None`.
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
-    let secs: f64 = v.trim().parse().ok()?;
-    if secs.is_finite() && secs >= 0.0 {
-        Some(Duration::from_secs_f64(
-            secs.min(MAX_RETRY_AFTER.as_secs_f64()),
-        ))
-    } else {
-        None
+    let v = v.trim();
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || (v.contains('.') && frac.is_empty()) {
+        return None;
     }
+    let cap = MAX_RETRY_AFTER.as_secs();
+    // Over 18 digits of seconds is far past the cap anyway.
+    let secs = if whole.len() > 18 {
+        cap
+    } else {
+        whole.parse::<u64>().ok()?.min(cap)
+    };
+    let mut nanos = 0u32;
+    let mut scale = 100_000_000u32;
+    for b in frac.bytes().take(9) {
+        nanos += u32::from(b - b'0') * scale;
+        scale /= 10;
+    }
+    Some(Duration::new(secs, nanos).min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -184,18 +254,13 @@ mod tests {
     #[test]
     fn call_limit_header_waits_only_near_the_top() {
         let w = Duration::from_secs(20);
-        assert_eq!(call_limit_wait("10/40", w), None);
-        assert_eq!(call_limit_wait("37/40", w), None);
-        assert_eq!(
-            call_limit_wait("38/40", w),
-            Some(Duration::from_millis(500))
-        );
-        assert_eq!(
-            call_limit_wait("40/40", w),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(call_limit_wait("garbage", w), None);
-        assert_eq!(call_limit_wait("3/0", w), None);
+        let wait = |h: &str| parse_call_limit(h).and_then(|(u, l)| call_limit_wait(u, l, w));
+        assert_eq!(wait("10/40"), None);
+        assert_eq!(wait("37/40"), None);
+        assert_eq!(wait("38/40"), Some(Duration::from_millis(500)));
+        assert_eq!(wait("40/40"), Some(Duration::from_millis(1500)));
+        assert_eq!(wait("garbage"), None);
+        assert_eq!(wait("3/0"), None);
     }
 
     #[test]
@@ -208,6 +273,50 @@ mod tests {
         assert_eq!(parse_retry_after("99999"), Some(MAX_RETRY_AFTER));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after("-1"), None);
+        for hostile in ["1e20", "NaN", "inf", "+5", "1.", ".5", "0x10", "", "1 2"] {
+            assert_eq!(parse_retry_after(hostile), None, "{hostile:?}");
+        }
+        assert_eq!(
+            parse_retry_after(&"9".repeat(400)),
+            Some(MAX_RETRY_AFTER),
+            "a number too long for any integer is capped, not a panic"
+        );
+        assert_eq!(parse_retry_after("0.0000000001"), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn hostile_call_limit_headers_never_panic_and_are_ignored_or_clamped() {
+        // Each of these once reached `Duration::mul_f64` with a huge or odd factor.
+        for hostile in [
+            "1e20/40",
+            "NaN/40",
+            "inf/40",
+            "-1/40",
+            "40/1e3",
+            "40/-40",
+            "1.5/40",
+            "40/40/40",
+            "/40",
+            "40/",
+            "",
+            "99999999999999999999/40",
+            "40/99999999999",
+            "40/20000",
+        ] {
+            assert_eq!(parse_call_limit(hostile), None, "{hostile:?}");
+        }
+        assert_eq!(parse_call_limit(" 12 / 40 "), Some((12, 40)));
+        assert_eq!(parse_call_limit("4000000000/40"), Some((40, 40)), "clamped");
+        let p = Pacer::new(40, Duration::from_secs(20)).unwrap();
+        assert_eq!(p.observe_call_limit("1e20/40"), None);
+        assert!(p.blocked_until().is_none());
+        // An absurd count is a full bucket: the wait stays within a window.
+        let w = p.observe_call_limit("4000000000/40").unwrap();
+        assert!(w <= Duration::from_secs(20), "{w:?}");
+        assert_eq!(
+            call_limit_wait(u32::MAX, MAX_CALL_LIMIT, Duration::MAX),
+            Some(Duration::MAX / MAX_CALL_LIMIT)
+        );
     }
 
     #[test]

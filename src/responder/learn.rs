@@ -58,19 +58,19 @@ pub fn source_of(ticket_id: u64, message_id: u64) -> String {
 /// them oldest first).
 pub fn harvest(ticket: &Ticket, prefix: &str, bot_user_id: u64) -> Vec<LearnedNote> {
     let mut out = Vec::new();
-    let mut question: Option<&str> = None;
+    let mut question: Option<String> = None;
     for m in &ticket.messages {
         if m.is_from_customer() && !is_from(m, bot_user_id) {
-            let text = m.text().trim();
-            if !text.is_empty() {
-                question = Some(text);
+            let text = m.text();
+            if !text.trim().is_empty() {
+                question = Some(text.trim().to_owned());
             }
             continue;
         }
         if !m.is_internal_note() || !m.from_agent || is_from(m, bot_user_id) {
             continue;
         }
-        let (Some(answer), Some(q)) = (strip_prefix(m.text(), prefix), question) else {
+        let (Some(answer), Some(q)) = (strip_prefix(&m.text(), prefix), question.as_deref()) else {
             continue;
         };
         out.push(LearnedNote {

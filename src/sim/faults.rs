@@ -37,6 +37,13 @@ pub struct Faults {
     /// Probability that the connection drops while the body is being sent. The request has taken
     /// effect.
     pub reset_rate: f64,
+    /// The body stalls halfway for this long (headers and the first half sent at once): a
+    /// stalled read. The request has taken effect.
+    pub stall: Option<Duration>,
+    /// Text replacements in every 2xx JSON body, whatever `path_prefix` and `methods` say,
+    /// e.g. a customer's words replaced by `\ud800` (a lone surrogate, which no Rust string can
+    /// hold) or a datetime by garbage: data the client must survive.
+    pub rewrite: Vec<(String, String)>,
     /// For this long after `set_faults`, every request answers 429 with `Retry-After`.
     pub storm_for: Option<Duration>,
     /// If set, faults (other than the storm) hit only paths starting with this, e.g.
@@ -171,6 +178,7 @@ pub(crate) struct Decision {
     pub error_status: Option<u16>,
     pub malformed: bool,
     pub reset: bool,
+    pub stall: Option<Duration>,
 }
 
 /// Fault settings, the RNG, the storm deadline, the bucket and the log: one lock guards them.
@@ -239,6 +247,7 @@ impl Traffic {
             error_status: (r_err < f.error_rate).then(|| [500, 502, 503][r_status as usize]),
             malformed: r_mal < f.malformed_rate,
             reset: r_reset < f.reset_rate,
+            stall: f.stall,
         }
     }
 

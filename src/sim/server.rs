@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -171,10 +172,30 @@ async fn handle(axum::extract::State(sim): axum::extract::State<Sim>, req: Reque
     };
     record(&sim, &pattern, status, Some(user_id));
 
-    let text = value.map(|v| v.to_string()).unwrap_or_default();
-    let mut r = if decision.reset {
+    let mut text = value.map(|v| v.to_string()).unwrap_or_default();
+    if (200..300).contains(&status) {
+        let rewrite = sim.traffic().faults.rewrite.clone();
+        for (from, to) in &rewrite {
+            text = text.replace(from.as_str(), to);
+        }
+    }
+    let mut r = if let Some(stall) = decision.stall.filter(|_| !text.is_empty()) {
         sim.traffic().stats.faults_injected += 1;
-        let half = Bytes::from(text[..text.len() / 2].to_string());
+        let cut = half_of(&text);
+        let (first, second) = (
+            Bytes::from(text[..cut].to_string()),
+            Bytes::from(text[cut..].to_string()),
+        );
+        let stream = futures::stream::iter([first])
+            .map(Ok::<Bytes, std::io::Error>)
+            .chain(futures::stream::once(async move {
+                tokio::time::sleep(stall).await;
+                Ok(second)
+            }));
+        Response::new(Body::from_stream(stream))
+    } else if decision.reset {
+        sim.traffic().stats.faults_injected += 1;
+        let half = Bytes::from(text[..half_of(&text)].to_string());
         let stream = futures::stream::iter(vec![
             Ok::<Bytes, std::io::Error>(half),
             Err(std::io::Error::new(
@@ -185,7 +206,7 @@ async fn handle(axum::extract::State(sim): axum::extract::State<Sim>, req: Reque
         Response::new(Body::from_stream(stream))
     } else if decision.malformed && (200..300).contains(&status) && !text.is_empty() {
         sim.traffic().stats.faults_injected += 1;
-        Response::new(Body::from(text[..text.len() / 2].to_string()))
+        Response::new(Body::from(text[..half_of(&text)].to_string()))
     } else {
         Response::new(Body::from(text))
     };
@@ -200,6 +221,16 @@ async fn handle(axum::extract::State(sim): axum::extract::State<Sim>, req: Reque
         set_limit_header(&mut r, u, l);
     }
     r
+}
+
+/// About half of `text`'s length, on a character boundary (a body cut short for a fault must
+/// not panic on non-ASCII text).
+fn half_of(text: &str) -> usize {
+    let mut cut = text.len() / 2;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    cut
 }
 
 /// What the edge decided before routing: bucket levels are (used, limit).

@@ -262,3 +262,142 @@ async fn ledger_failure_stops_the_daemon(failure: SimulatedFailure, why: &str) {
         }
     }
 }
+
+/// Polls succeed (what /healthz reports and what feeds the watchdog), within 10 s.
+async fn wait_healthy(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let health = app.daemon.health.check();
+        if health.is_ok() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "/healthz is not 200: {health:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How many `GET /api/tickets/{id}` requests for `id` so far.
+fn ticket_gets(app: &TestApp, id: u64) -> usize {
+    let path = format!("/api/tickets/{id}");
+    app.sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.trim_end_matches('/') == path)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_tickets_are_skipped_then_handed_over_while_the_others_are_served() {
+    let app = spawn_app(|_, _| {}).await;
+    // A lone surrogate in a customer's message (in the listing's excerpt and the full ticket),
+    // and a ticket whose created_datetime is garbage. Neither can be decoded; both are set up
+    // before the bot may see them (the second is assigned to it only once poisoned).
+    app.sim.set_faults(Faults {
+        rewrite: vec![("POISON-MARK".into(), "\\ud800".into())],
+        ..Faults::default()
+    });
+    let surrogate = app.chat(Some("s@example.org"), "POISON-MARK where is my order?");
+    let bad_date = app.chat_with(Some("d@example.org"), "Where is my order?", |t| {
+        t.assignee_user = None;
+    });
+    let created = app.sim.ticket_json(bad_date).unwrap()["created_datetime"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.sim.set_faults(Faults {
+        rewrite: vec![
+            ("POISON-MARK".into(), "\\ud800".into()),
+            (
+                format!("\"created_datetime\":\"{created}\""),
+                "\"created_datetime\":\"last tuesday-ish\"".into(),
+            ),
+        ],
+        ..Faults::default()
+    });
+    app.sim.assign(bad_date, Some(app.bot()), None);
+    // The other tickets are answered meanwhile, and the bot stays healthy.
+    let good: Vec<u64> = (0..3)
+        .map(|i| {
+            app.chat(
+                Some(&format!("g{i}@example.org")),
+                "How long does shipping take?",
+            )
+        })
+        .collect();
+    for id in &good {
+        app.wait_ticket(*id, "answered", |t| {
+            t.messages
+                .iter()
+                .any(|m| m.from_agent && !m.is_internal_note())
+        })
+        .await;
+    }
+    wait_healthy(&app).await;
+    // Past the answer deadline (3 s here), each unreadable ticket is handed over: tagged for a
+    // check, released, an internal note saying it could not be read; never a reply.
+    for id in [surrogate, bad_date] {
+        let t = app
+            .wait_ticket(id, "the unreadable ticket handed over", |t| {
+                t.assignee_user.is_none()
+                    && tag_names(t)
+                        .iter()
+                        .any(|x| x == "PerfectBot: Agent Check Recommended")
+            })
+            .await;
+        let notes = app.bot_notes(id);
+        assert_eq!(notes.len(), 1, "ticket {id}: {notes:?}");
+        assert!(notes[0].contains("could not read"), "{notes:?}");
+        assert!(app.bot_replies(id).is_empty(), "ticket {id}: {t:#?}");
+        let row = app.row(id).await.unwrap();
+        assert_eq!(row.state, TicketState::Escalated);
+        assert_eq!(row.reason.as_deref(), Some("unreadable"));
+    }
+    wait_healthy(&app).await;
+    // Read once when found, once more at the deadline; not on each of the ~15 polls between
+    // (the poisoned ticket once cost 39 GETs per 20 s).
+    let gets = [ticket_gets(&app, surrogate), ticket_gets(&app, bad_date)];
+    assert!(
+        gets.iter().all(|n| *n <= 3),
+        "GETs of the unreadable tickets: {gets:?}"
+    );
+    app.settle().await;
+    assert_eq!(
+        [ticket_gets(&app, surrogate), ticket_gets(&app, bad_date)],
+        gets,
+        "once handed over, left alone"
+    );
+    for id in [surrogate, bad_date] {
+        assert_eq!(app.bot_notes(id).len(), 1, "handed over once");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_listing_does_not_hold_a_due_close() {
+    let app = spawn_app(|cfg, _| {
+        // The stall must be ended by neither timeout during the test: only closing first
+        // can get the close done in time.
+        cfg.gorgias.stall_timeout = Duration::from_secs(120);
+        cfg.gorgias.timeout = Duration::from_secs(240);
+    })
+    .await;
+    let id = app.chat(Some("stall@example.org"), "How long does shipping take?");
+    let row = app.wait_state(id, TicketState::Answered).await;
+    assert!(row.close_deadline.is_some());
+    // Every listing from now on stalls halfway through its body for two minutes.
+    app.sim.set_faults(Faults {
+        stall: Some(Duration::from_secs(120)),
+        path_prefix: Some("/api/views".into()),
+        ..Faults::default()
+    });
+    // The close (due 2 s after the answer) lands while the listing is still stalled; before,
+    // it waited for the listing to give up.
+    app.wait_ticket(id, "closed during a stalled listing", |t| !t.is_open())
+        .await;
+    assert_eq!(app.row(id).await.unwrap().state, TicketState::Closed);
+    // Stopping does not wait for the stalled listing either.
+    app.sim.set_faults(Faults::default());
+    tokio::time::timeout(Duration::from_secs(30), app.stop())
+        .await
+        .expect("the daemon stops while a listing is stalled");
+}

@@ -151,7 +151,7 @@ async fn kill_9_in_the_middle_of_work_leaves_no_duplicate_and_loses_nothing() {
     for (id, want) in &tickets {
         let t: perfectbot::gorgias::Ticket =
             serde_json::from_value(sim.ticket_json(*id).unwrap()).unwrap();
-        let replies: Vec<&str> = t
+        let replies: Vec<std::borrow::Cow<str>> = t
             .messages
             .iter()
             .filter(|m| {

@@ -72,7 +72,9 @@ impl Health {
 
     /// The latest poll failed with `error`.
     pub fn poll_failed(&self, error: &str) {
-        self.last.lock().expect("health mutex poisoned").failed = Some(error.to_owned());
+        // The error may quote a response: /healthz shows an excerpt.
+        let error = crate::ledger::excerpt(error, 1024).into_owned();
+        self.last.lock().expect("health mutex poisoned").failed = Some(error);
     }
 
     /// `Ok` while the latest poll succeeded recently; otherwise why not, in words.

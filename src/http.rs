@@ -336,8 +336,14 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/webhook", post(webhook))
+        // A hint is a few hundred bytes; axum's default (2 MB) times the connection limit would
+        // let clients hold half a gigabyte.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
         .with_state(state)
 }
+
+/// The largest `/webhook` body read; a larger one is refused with 413.
+pub const MAX_WEBHOOK_BODY: usize = 64 * 1024;
 
 async fn healthz(State(s): State<HttpState>) -> Response {
     match s.health.check() {

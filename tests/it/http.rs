@@ -201,6 +201,12 @@ async fn webhook_rejects_bad_calls_and_a_good_one_wakes_the_poller() {
         hook(&base, Some(SECRET), r#"{"ticket_id": true}"#).await.0,
         400
     );
+    // A hint is small: a body past the cap is refused unread.
+    let padded = format!(
+        r#"{{"ticket_id": 1, "pad": "{}"}}"#,
+        "x".repeat(http::MAX_WEBHOOK_BODY)
+    );
+    assert_eq!(hook(&base, Some(SECRET), &padded).await.0, 413);
     app.settle().await;
     assert!(app.row(id).await.is_none(), "bad webhooks woke the poller");
     assert!(app.bot_replies(id).is_empty());

@@ -111,9 +111,13 @@ impl CloseTimers {
             }
             Some(d) if armed.get(&ticket_id).is_some_and(|(at, _)| *at == d) => {}
             Some(d) => {
-                let mono = tokio::time::Instant::now()
-                    .checked_add(real)
-                    .unwrap_or_else(far_future);
+                let now = tokio::time::Instant::now();
+                // Tickets can leave without being looked at again (deleted, forgotten): drop
+                // the entries whose wait is over once there are many, so the map stays small.
+                if armed.len() >= PRUNE_AT {
+                    armed.retain(|_, (_, mono)| *mono > now);
+                }
+                let mono = now.checked_add(real).unwrap_or_else(far_future);
                 armed.insert(ticket_id, (d, mono));
             }
         }
@@ -153,6 +157,9 @@ impl CloseTimers {
     }
 }
 
+/// The size at which [`CloseTimers::arm`] drops entries that no longer hold anything.
+const PRUNE_AT: usize = 4096;
+
 /// An instant about 30 years ahead: "never" for a wait that does not fit in an `Instant`.
 fn far_future() -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
@@ -189,6 +196,12 @@ mod tests {
         assert!(timers.held(9, Some(deadline)).is_some());
         timers.arm(9, None, Duration::ZERO);
         assert_eq!(timers.held(9, Some(deadline)), None);
+        // Entries whose wait is over are dropped once there are many.
+        for id in 100..100 + PRUNE_AT as u64 {
+            timers.arm(id, Some(deadline), Duration::ZERO);
+        }
+        timers.arm(1, Some(deadline), Duration::from_secs(60));
+        assert!(timers.lock().len() < 10, "{}", timers.lock().len());
         // Once the monotonic wait is over, the close is free.
         timers.arm(10, Some(deadline), Duration::from_millis(20));
         let until = Instant::now() + Duration::from_secs(10);

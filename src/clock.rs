@@ -90,9 +90,126 @@ impl Clock for ManualClock {
     }
 }
 
+/// The close deadlines this process armed, each with the monotonic instant it stands for, so
+/// that a step of the wall clock (NTP, a VM resumed, an operator) never closes a ticket early:
+/// a close fires only once both the wall clock and the monotonic clock say it is due. After a
+/// restart the map is empty and the wall clock (the ledger's deadlines) is all there is.
+#[derive(Debug, Default)]
+pub struct CloseTimers {
+    armed: Mutex<std::collections::HashMap<u64, (Timestamp, tokio::time::Instant)>>,
+}
+
+impl CloseTimers {
+    /// Records the ticket's close deadline as decided at wall time `now`, to fire `real` later
+    /// on the monotonic clock (`real` is the wait in real time: see [`Clock::real`]). A
+    /// deadline already armed is kept as first armed; `None` forgets the ticket.
+    pub fn arm(&self, ticket_id: u64, deadline: Option<Timestamp>, real: Duration) {
+        let mut armed = self.lock();
+        match deadline {
+            None => {
+                armed.remove(&ticket_id);
+            }
+            Some(d) if armed.get(&ticket_id).is_some_and(|(at, _)| *at == d) => {}
+            Some(d) => {
+                let now = tokio::time::Instant::now();
+                // Tickets can leave without being looked at again (deleted, forgotten): drop
+                // the entries whose wait is over once there are many, so the map stays small.
+                if armed.len() >= PRUNE_AT {
+                    armed.retain(|_, (_, mono)| *mono > now);
+                }
+                let mono = now.checked_add(real).unwrap_or_else(far_future);
+                armed.insert(ticket_id, (d, mono));
+            }
+        }
+    }
+
+    /// How much longer the monotonic clock says to wait before closing the ticket at its
+    /// `deadline`; `None` when nothing holds it (not armed here, armed for another deadline,
+    /// or the wait is over).
+    pub fn held(&self, ticket_id: u64, deadline: Option<Timestamp>) -> Option<Duration> {
+        let armed = self.lock();
+        let (at, mono) = armed.get(&ticket_id)?;
+        if Some(*at) != deadline {
+            return None;
+        }
+        let left = mono.saturating_duration_since(tokio::time::Instant::now());
+        (!left.is_zero()).then_some(left)
+    }
+
+    /// The shortest monotonic wait among the deadlines the wall clock already says are due
+    /// (`now`), for the worker's wake-up; entries whose wait is over are dropped.
+    pub fn shortest_hold(&self, now: Timestamp) -> Option<Duration> {
+        let mut armed = self.lock();
+        let mono_now = tokio::time::Instant::now();
+        armed.retain(|_, (_, mono)| *mono > mono_now);
+        armed
+            .values()
+            .filter(|(at, _)| *at <= now)
+            .map(|(_, mono)| mono.saturating_duration_since(mono_now))
+            .min()
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, (Timestamp, tokio::time::Instant)>>
+    {
+        self.armed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The size at which [`CloseTimers::arm`] drops entries that no longer hold anything.
+const PRUNE_AT: usize = 4096;
+
+/// An instant about 30 years ahead: "never" for a wait that does not fit in an `Instant`.
+fn far_future() -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(Duration::from_secs(30 * 365 * 86_400))
+        .unwrap_or(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_close_waits_for_the_monotonic_clock_whatever_the_wall_clock_says() {
+        let timers = CloseTimers::default();
+        let wall: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+        let deadline = wall + SignedDuration::from_secs(60);
+        timers.arm(7, Some(deadline), Duration::from_secs(60));
+        // The wall clock jumps two hours: the deadline is past by the wall, not by the monotonic
+        // clock.
+        let jumped = wall + SignedDuration::from_hours(2);
+        let held = timers.held(7, Some(deadline)).expect("held");
+        assert!(held > Duration::from_secs(30) && held <= Duration::from_secs(60));
+        assert!(timers.shortest_hold(jumped).is_some());
+        // Not yet due by the wall clock: nothing for the wake-up to wait on.
+        assert_eq!(timers.shortest_hold(wall), None);
+        // Re-arming the same deadline keeps the first instant; another deadline (the ticket was
+        // answered again) is not held by the old one.
+        timers.arm(7, Some(deadline), Duration::from_secs(3600));
+        assert!(timers.held(7, Some(deadline)).expect("held") <= Duration::from_secs(60));
+        assert_eq!(timers.held(7, Some(jumped)), None);
+        // Unknown tickets (a restart) are not held; a huge wait does not overflow.
+        assert_eq!(timers.held(8, Some(deadline)), None);
+        timers.arm(9, Some(deadline), Duration::MAX);
+        assert!(timers.held(9, Some(deadline)).is_some());
+        timers.arm(9, None, Duration::ZERO);
+        assert_eq!(timers.held(9, Some(deadline)), None);
+        // Entries whose wait is over are dropped once there are many.
+        for id in 100..100 + PRUNE_AT as u64 {
+            timers.arm(id, Some(deadline), Duration::ZERO);
+        }
+        timers.arm(1, Some(deadline), Duration::from_secs(60));
+        assert!(timers.lock().len() < 10, "{}", timers.lock().len());
+        // Once the monotonic wait is over, the close is free.
+        timers.arm(10, Some(deadline), Duration::from_millis(20));
+        let until = Instant::now() + Duration::from_secs(10);
+        while timers.held(10, Some(deadline)).is_some() {
+            assert!(Instant::now() < until, "the hold never ended");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 
     #[test]
     fn fast_clock_runs_speed_times_faster_and_shortens_real_waits() {

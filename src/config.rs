@@ -36,6 +36,28 @@ const DEFAULT_KB_DIR: &str = "/etc/perfectbot/kb";
 const DEFAULT_LOG_FILTER: &str = "info,tokio_cron_scheduler=warn";
 const DEFAULT_SWEEP: &str = "*/10 * * * * *";
 
+/// The range each duration key accepts. The maxima are far above any sensible setting yet keep
+/// every deadline the bot computes from them (a timestamp plus a duration) far inside the
+/// calendar; the minima keep the loops from spinning.
+mod limits {
+    use std::time::Duration;
+
+    const MS: Duration = Duration::from_millis(1);
+    const SEC: Duration = Duration::from_secs(1);
+    const HOUR: Duration = Duration::from_secs(3600);
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    pub const WINDOW: (Duration, Duration) = (SEC, HOUR);
+    pub const TIMEOUT: (Duration, Duration) = (MS, Duration::from_secs(10 * 60));
+    pub const POLL_INTERVAL: (Duration, Duration) = (Duration::from_millis(100), HOUR);
+    pub const CLOSE_AFTER: (Duration, Duration) = (MS, Duration::from_secs(30 * 86_400));
+    pub const EMAIL_WAIT: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(7 * 86_400));
+    pub const ANSWER_DEADLINE: (Duration, Duration) = (MS, DAY);
+    pub const ORDERS_WINDOW: (Duration, Duration) = (HOUR, Duration::from_secs(3 * 365 * 86_400));
+    /// Not a duration: the most requests per window the pacer is asked to allow.
+    pub const MAX_REQUESTS_PER_WINDOW: u32 = 100_000;
+}
+
 const DEFAULT_ONLINE: &str = "Thanks for your patience! I'm passing you to a member of our team now. They will reply here shortly.";
 const DEFAULT_NO_AGENTS: &str = "I've passed your conversation to our team. Everyone is busy right now, but someone will get back to you as soon as possible.";
 const DEFAULT_AFTER_HOURS: &str =
@@ -256,6 +278,9 @@ pub struct Config {
     pub http: HttpConfig,
     pub log: LogConfig,
     pub orders: OrdersConfig,
+    /// What loading found allowed but risky (a key file others can read, plain http): shown
+    /// by [`Config::notes`].
+    pub load_warnings: Vec<String>,
 }
 
 /// `[orders]`: "where is my order?" answered from the Shopify orders Gorgias holds on the
@@ -290,6 +315,9 @@ pub struct GorgiasConfig {
     pub max_body: usize,
     /// A response body that sends nothing for this long has stalled: the request fails.
     pub stall_timeout: Duration,
+    /// `http://` to a host other than this machine was allowed (the key then crosses the
+    /// network in clear: a warning at start-up).
+    pub allow_insecure_http: bool,
 }
 
 /// `[bot]`: who the bot is and which tickets it works on.
@@ -683,6 +711,7 @@ fn parse_with_base(
         base_dir: base_dir.to_path_buf(),
         env,
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     let raw = v.deserialize(text)?;
     let config = v.validate(raw);
@@ -743,6 +772,7 @@ impl Config {
             base_dir: PathBuf::new(),
             env: &env,
             errors: Vec::new(),
+            warnings: Vec::new(),
         };
         let config = v.validate(raw);
         assert!(v.errors.is_empty(), "Config::for_tests: {:?}", v.errors);
@@ -864,7 +894,7 @@ impl Config {
     /// Things that are allowed but worth a warning at start-up (e.g. listening on a
     /// non-loopback address). Never contains a secret.
     pub fn notes(&self) -> Vec<String> {
-        let mut notes = Vec::new();
+        let mut notes = self.load_warnings.clone();
         if let Some(addr) = self.http.listen {
             if !addr.ip().is_loopback() {
                 notes.push(format!(
@@ -957,6 +987,7 @@ struct RawGorgias {
     connect_timeout: Option<String>,
     max_body: Option<RawSize>,
     stall_timeout: Option<String>,
+    allow_insecure_http: bool,
 }
 
 /// A size in bytes: a number, or a string such as "20MB" or "512KiB".
@@ -1082,6 +1113,8 @@ struct Validator<'e> {
     base_dir: PathBuf,
     env: &'e dyn Fn(&str) -> Option<String>,
     errors: Vec<String>,
+    /// Allowed but worth a warning (they end up in [`Config::notes`]).
+    warnings: Vec<String>,
 }
 
 impl Validator<'_> {
@@ -1192,27 +1225,52 @@ impl Validator<'_> {
         }
     }
 
+    /// A humantime duration within `[min, max]` (`min` zero allows "0s"). The maxima keep
+    /// every deadline computed from a duration far inside the calendar's range, and the minima
+    /// keep loops from spinning.
     fn duration(
         &mut self,
         key: &str,
         raw: Option<String>,
         default: &str,
-        zero_ok: bool,
+        (min, max): (Duration, Duration),
     ) -> Duration {
         let fallback =
             humantime::parse_duration(default).expect("built-in default durations parse");
         let Some(text) = raw else {
             return fallback;
         };
+        let show = |d: Duration| humantime::format_duration(d).to_string();
         match humantime::parse_duration(text.trim()) {
-            Ok(d) if d.is_zero() && !zero_ok => {
+            Ok(d) if d.is_zero() && !min.is_zero() => {
                 self.err(
                     key,
                     format!("{text:?} must be more than zero (try {default:?})"),
                 );
                 fallback
             }
+            Ok(d) if d < min => {
+                self.err(
+                    key,
+                    format!(
+                        "{text:?} is less than the minimum of {:?} (try {default:?})",
+                        show(min)
+                    ),
+                );
+                fallback
+            }
+            Ok(d) if d > max => {
+                self.err(
+                    key,
+                    format!(
+                        "{text:?} is more than the maximum of {:?} (try {default:?})",
+                        show(max)
+                    ),
+                );
+                fallback
+            }
             Ok(d) => d,
+            // humantime also fails on a number too large for a Duration ("9999999999999y").
             Err(_) => {
                 self.err(key, format!("{text:?} is not a duration (try {default:?})"));
                 fallback
@@ -1240,15 +1298,33 @@ impl Validator<'_> {
         }
     }
 
+    /// An http(s) URL with a host and nothing after the path. Its messages never show a user
+    /// name or password written into the URL: such a URL is refused without echoing it.
     fn http_url(&mut self, key: &str, text: &str, example: &str) -> Option<String> {
         let trimmed = text.trim().trim_end_matches('/');
         let parsed = match url::Url::parse(trimmed) {
             Ok(u) => u,
             Err(_) => {
-                self.err(key, format!("{text:?} is not a URL (e.g. {example:?})"));
+                let shown = redact_userinfo(text);
+                self.err(key, format!("{shown:?} is not a URL (e.g. {example:?})"));
                 return None;
             }
         };
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            let mut shown = parsed.clone();
+            let _ = shown.set_username("");
+            let _ = shown.set_password(None);
+            self.err(
+                key,
+                format!(
+                    "\"{}\" has a user name or password in it (not shown); give the address \
+                     alone and the credentials through the key file or the environment \
+                     (see config.toml.example)",
+                    shown.as_str().trim_end_matches('/')
+                ),
+            );
+            return None;
+        }
         if parsed.scheme() != "https" && parsed.scheme() != "http" {
             self.err(
                 key,
@@ -1319,7 +1395,16 @@ impl Validator<'_> {
                 self.err(key, format!("the file {} is empty", path.display()));
                 Err(())
             }
-            Ok(text) => Ok(SecretString::from(text.trim())),
+            Ok(text) => {
+                if let Some(mode) = loose_mode(path) {
+                    self.warnings.push(format!(
+                        "{key}: the file {} can be read by other users (mode {mode:04o}); \
+                         chmod 600 it (or use systemd's LoadCredential=)",
+                        path.display()
+                    ));
+                }
+                Ok(SecretString::from(text.trim()))
+            }
             Err(e) => {
                 self.err(key, format!("cannot read the file {}: {e}", path.display()));
                 Err(())
@@ -1363,6 +1448,7 @@ impl Validator<'_> {
             http,
             log,
             orders,
+            load_warnings: self.warnings.clone(),
         }
     }
 
@@ -1483,9 +1569,24 @@ impl Validator<'_> {
         }
         OrdersConfig {
             enabled: raw.enabled,
-            recent_window: self.duration("orders.recent_window", raw.recent_window, "60d", false),
-            late_after: self.duration("orders.late_after", raw.late_after, "5d", false),
-            number_wait: self.duration("orders.number_wait", raw.number_wait, "10m", false),
+            recent_window: self.duration(
+                "orders.recent_window",
+                raw.recent_window,
+                "60d",
+                limits::ORDERS_WINDOW,
+            ),
+            late_after: self.duration(
+                "orders.late_after",
+                raw.late_after,
+                "5d",
+                limits::ORDERS_WINDOW,
+            ),
+            number_wait: self.duration(
+                "orders.number_wait",
+                raw.number_wait,
+                "10m",
+                limits::EMAIL_WAIT,
+            ),
             messages: OrderMessages { default, languages },
         }
     }
@@ -1560,9 +1661,35 @@ impl Validator<'_> {
                 );
                 40
             }
+            Some(n) if n > limits::MAX_REQUESTS_PER_WINDOW => {
+                self.err(
+                    "gorgias.requests_per_window",
+                    format!(
+                        "{n} is more than the maximum of {} (try 40)",
+                        limits::MAX_REQUESTS_PER_WINDOW
+                    ),
+                );
+                40
+            }
             Some(n) => n,
             None => 40,
         };
+        if base_url.starts_with("http://") && !is_loopback_url(&base_url) {
+            if raw.allow_insecure_http {
+                self.warnings.push(format!(
+                    "gorgias.base_url = {base_url:?} is plain http:// to another machine: the API \
+                     key crosses the network in clear (allowed by gorgias.allow_insecure_http)"
+                ));
+            } else {
+                self.err(
+                    "gorgias.base_url",
+                    format!(
+                        "{base_url:?} is plain http:// to another machine, which would send the \
+                         API key in clear; use https:// (or set gorgias.allow_insecure_http = true)"
+                    ),
+                );
+            }
+        }
         GorgiasConfig {
             base_url,
             email,
@@ -1570,13 +1697,13 @@ impl Validator<'_> {
             api_key_file,
             bearer: raw.bearer,
             requests_per_window,
-            window: self.duration("gorgias.window", raw.window, "20s", false),
-            timeout: self.duration("gorgias.timeout", raw.timeout, "30s", false),
+            window: self.duration("gorgias.window", raw.window, "20s", limits::WINDOW),
+            timeout: self.duration("gorgias.timeout", raw.timeout, "30s", limits::TIMEOUT),
             connect_timeout: self.duration(
                 "gorgias.connect_timeout",
                 raw.connect_timeout,
                 "10s",
-                false,
+                limits::TIMEOUT,
             ),
             max_body: self.size(
                 "gorgias.max_body",
@@ -1584,7 +1711,13 @@ impl Validator<'_> {
                 DEFAULT_GORGIAS_MAX_BODY,
                 GORGIAS_MAX_BODY_RANGE,
             ),
-            stall_timeout: self.duration("gorgias.stall_timeout", raw.stall_timeout, "10s", false),
+            stall_timeout: self.duration(
+                "gorgias.stall_timeout",
+                raw.stall_timeout,
+                "10s",
+                limits::TIMEOUT,
+            ),
+            allow_insecure_http: raw.allow_insecure_http,
         }
     }
 
@@ -1696,15 +1829,30 @@ impl Validator<'_> {
             },
         };
         TimingConfig {
-            poll_interval: self.duration("timing.poll_interval", raw.poll_interval, "5s", false),
+            poll_interval: self.duration(
+                "timing.poll_interval",
+                raw.poll_interval,
+                "5s",
+                limits::POLL_INTERVAL,
+            ),
             sweep,
-            close_after: self.duration("timing.close_after", raw.close_after, "15m", false),
-            email_wait: self.duration("timing.email_wait", raw.email_wait, "5m", true),
+            close_after: self.duration(
+                "timing.close_after",
+                raw.close_after,
+                "15m",
+                limits::CLOSE_AFTER,
+            ),
+            email_wait: self.duration(
+                "timing.email_wait",
+                raw.email_wait,
+                "5m",
+                limits::EMAIL_WAIT,
+            ),
             answer_deadline: self.duration(
                 "timing.answer_deadline",
                 raw.answer_deadline,
                 "2m",
-                false,
+                limits::ANSWER_DEADLINE,
             ),
         }
     }
@@ -1795,7 +1943,7 @@ impl Validator<'_> {
                 None
             }
         };
-        let timeout = self.duration("openai.timeout", raw.timeout, "20s", false);
+        let timeout = self.duration("openai.timeout", raw.timeout, "20s", limits::TIMEOUT);
         let api_key_file = raw.api_key_file.as_deref().map(|p| self.resolve(p));
         if !needed {
             return None;
@@ -1809,6 +1957,12 @@ impl Validator<'_> {
             )
             .ok()?;
         let (base_url, model) = (base_url?, model?);
+        if api_key.is_some() && base_url.starts_with("http://") && !is_loopback_url(&base_url) {
+            self.warnings.push(format!(
+                "openai.base_url = {base_url:?} is plain http:// to another machine: the API key \
+                 crosses the network in clear"
+            ));
+        }
         // Local servers (Ollama, llama.cpp, vLLM) take no key; the hosted services do.
         let host = url::Url::parse(&base_url)
             .ok()
@@ -2221,6 +2375,49 @@ fn check_cron(text: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The permission bits of a secret file when its group or others may read or write it.
+fn loose_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+        (mode & 0o066 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// True when the URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`): plain http
+/// there never crosses a network.
+fn is_loopback_url(text: &str) -> bool {
+    let Ok(u) = url::Url::parse(text) else {
+        return false;
+    };
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// `text` with anything between `://` and an `@` before the next `/` replaced by `***`, for
+/// messages about a URL that did not parse (it may still carry a password).
+fn redact_userinfo(text: &str) -> String {
+    let Some(scheme_end) = text.find("://") else {
+        return text.to_string();
+    };
+    let rest = &text[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..scheme_end + 3], &rest[at..]),
+        None => text.to_string(),
+    }
 }
 
 fn parse_date(text: &str) -> Option<Date> {
@@ -2936,6 +3133,126 @@ from = "9am"
                 .any(|e| e.contains("business_hours.ranges: are set")),
             "{errors:#?}"
         );
+    }
+
+    #[test]
+    fn durations_beyond_their_maximum_are_refused_naming_file_key_and_value() {
+        let errors = errors_of(&format!(
+            "{MINIMAL}[timing]\nclose_after = \"8000y\"\nemail_wait = \"9000y\"\n\
+             answer_deadline = \"2days\"\npoll_interval = \"1ns\"\n\
+             [openai]\ntimeout = \"99999999999999999999y\"\n"
+        ));
+        let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+        assert!(
+            has(
+                "config.toml: timing.close_after: \"8000y\" is more than the maximum of \"30days\""
+            ),
+            "{errors:#?}"
+        );
+        assert!(
+            has("config.toml: timing.email_wait: \"9000y\" is more than the maximum"),
+            "{errors:#?}"
+        );
+        assert!(has(
+            "timing.answer_deadline: \"2days\" is more than the maximum of \"1day\""
+        ));
+        assert!(has(
+            "timing.poll_interval: \"1ns\" is less than the minimum of \"100ms\""
+        ));
+        assert!(has(
+            "openai.timeout: \"99999999999999999999y\" is not a duration"
+        ));
+        // The largest accepted values load.
+        let c = parse(&format!(
+            "{MINIMAL}window = \"1h\"\ntimeout = \"10m\"\nconnect_timeout = \"10m\"\n\
+             requests_per_window = 100000\n\
+             [timing]\nclose_after = \"30d\"\nemail_wait = \"7d\"\nanswer_deadline = \"1d\"\n\
+             poll_interval = \"1h\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.timing.close_after, Duration::from_secs(30 * 86_400));
+        let errors = errors_of(&format!("{MINIMAL}requests_per_window = 4000000000\n"));
+        assert!(
+            errors[0].contains("gorgias.requests_per_window: 4000000000 is more than the maximum"),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_is_refused_unless_allowed_then_warned() {
+        let url = |u: &str| format!("[gorgias]\nbase_url = \"{u}\"\nemail = \"bot@x.org\"\n");
+        let errors = errors_of(&url("http://store.example.com"));
+        assert!(
+            errors[0].contains("gorgias.base_url: \"http://store.example.com\" is plain http://")
+                && errors[0].contains("allow_insecure_http"),
+            "{errors:#?}"
+        );
+        let c = parse(&format!(
+            "{}allow_insecure_http = true\n",
+            url("http://store.example.com")
+        ))
+        .unwrap();
+        assert!(c.gorgias.allow_insecure_http);
+        assert!(
+            c.notes()
+                .iter()
+                .any(|n| n.contains("plain http://") && n.contains("in clear")),
+            "{:?}",
+            c.notes()
+        );
+        for local in [
+            "http://127.0.0.1:8089",
+            "http://localhost:8089",
+            "http://[::1]:80",
+        ] {
+            let c = parse(&url(local)).unwrap();
+            assert!(
+                !c.notes().iter().any(|n| n.contains("plain http")),
+                "{local}"
+            );
+        }
+        assert!(parse(&url("https://store.example.com")).is_ok());
+    }
+
+    #[test]
+    fn credentials_in_a_base_url_are_refused_and_never_echoed() {
+        for url in [
+            "https://user:hunter2pass@store.example.com",
+            "https://hunter2pass@store.example.com/",
+            "https://user:hunter2pass@exa mple.com",
+        ] {
+            let errors = errors_of(&format!(
+                "[gorgias]\nbase_url = \"{url}\"\nemail = \"bot@x.org\"\n\
+                 [responder]\nkind = \"openai\"\n[openai]\nmodel = \"m\"\nbase_url = \"{url}\"\n"
+            ));
+            let all = errors.join("\n");
+            assert!(!all.contains("hunter2pass"), "{all}");
+            assert!(all.contains("gorgias.base_url:"), "{all}");
+            assert!(all.contains("openai.base_url:"), "{all}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key");
+        std::fs::write(&key, "k-123\n").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let text = format!("{MINIMAL}api_key_file = \"{}\"\n", key.display());
+        let c = parse_str("config.toml", &text, &|_| None).unwrap();
+        let notes = c.notes();
+        assert!(
+            notes.iter().any(|n| n.contains("gorgias.api_key")
+                && n.contains(&key.display().to_string())
+                && n.contains("0644")),
+            "{notes:?}"
+        );
+        assert!(!notes.iter().any(|n| n.contains("k-123")));
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = parse_str("config.toml", &text, &|_| None).unwrap();
+        assert!(!c.notes().iter().any(|n| n.contains("other users")));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::engine::{self, Answering, Availability, Input, Plan, Policy, Rule};
 use crate::executor::{ExecError, Executor, StepOutcome};
 use crate::gorgias::{Auth, Client, ClientConfig, GorgiasError, Ticket};
 use crate::hours::BusinessHours;
-use crate::ledger::{Ledger, LedgerError, TicketRow, TicketState};
+use crate::ledger::{Ledger, LedgerError, LedgerLock, TicketRow, TicketState};
 use crate::responder::{Outcome, Responder};
 use anyhow::Context as _;
 use jiff::{SignedDuration, Timestamp};
@@ -106,6 +106,10 @@ pub struct Daemon {
     listing: Mutex<Listing>,
     view_filter: String,
     responder_timeout: Duration,
+    /// One bot per ledger: held from `build` until the daemon stops or is dropped.
+    ledger_lock: Mutex<Option<LedgerLock>>,
+    /// Close deadlines armed by this process, on the monotonic clock too.
+    close_timers: crate::clock::CloseTimers,
 }
 
 impl Daemon {
@@ -123,6 +127,8 @@ impl Daemon {
                     .id
             }
         };
+        // Before the ledger is touched: a second daemon on it would redo the first's work.
+        let ledger_lock = LedgerLock::acquire(&config.ledger.path)?;
         let ledger = Ledger::open(&config.ledger.path)
             .await
             .with_context(|| format!("opening the ledger {}", config.ledger.path.display()))?;
@@ -206,6 +212,8 @@ impl Daemon {
             listing: Mutex::new(Listing::default()),
             view_filter,
             responder_timeout,
+            ledger_lock: Mutex::new(Some(ledger_lock)),
+            close_timers: crate::clock::CloseTimers::default(),
         })
     }
 
@@ -223,6 +231,7 @@ impl Daemon {
     /// that changed since the ledger last saw them (plus tracked ones that left the view, and
     /// ones waiting on a responder retry), decide and act on each.
     pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        self.ledger.check_file()?;
         self.knowledge.reload_if_changed(&*self.responder).await;
         let (full_due, watermark, retry) = {
             let l = self.listing();
@@ -258,7 +267,7 @@ impl Daemon {
         {
             let mut l = self.listing();
             if let Some(newest) = listed.iter().filter_map(|t| t.updated_datetime).max() {
-                l.watermark = Some(newest - LISTING_MARGIN);
+                l.watermark = Some(engine::later(newest, -LISTING_MARGIN));
             }
             if complete {
                 l.last_full = Some(self.clock.now());
@@ -337,6 +346,14 @@ impl Daemon {
             if self.listing().unreadable.skip(r.ticket_id) {
                 continue;
             }
+            if let Some(left) = self.close_timers.held(r.ticket_id, r.close_deadline) {
+                tracing::debug!(
+                    ticket_id = r.ticket_id,
+                    left_ms = left.as_millis() as u64,
+                    "close due by the wall clock but not by the monotonic clock; waiting"
+                );
+                continue;
+            }
             self.process_counted(r.ticket_id, Cause::Sweep, stats)
                 .await?;
         }
@@ -346,6 +363,7 @@ impl Daemon {
     /// One sweep: idle closes due, `awaiting_email` past `email_wait`, customer messages
     /// unanswered past `answer_deadline`. Each ticket is read fresh and re-decided.
     pub async fn sweep_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        self.ledger.check_file()?;
         let mut stats = PassStats::default();
         stats.seen += self.close_due(cancel, &mut stats).await?;
         let now = self.clock.now();
@@ -362,13 +380,13 @@ impl Daemon {
             .filter(|r| {
                 let email_due = r.state == TicketState::AwaitingEmail
                     && r.email_requested_at
-                        .is_some_and(|at| at + self.policy.email_wait <= now);
+                        .is_some_and(|at| engine::later(at, self.policy.email_wait) <= now);
                 let order_due = r.state == TicketState::AwaitingOrder
                     && r.last_bot_reply_at
-                        .is_some_and(|at| at + self.policy.orders.number_wait <= now);
+                        .is_some_and(|at| engine::later(at, self.policy.orders.number_wait) <= now);
                 let answer_due = r
                     .pending_since
-                    .is_some_and(|at| at + self.policy.answer_deadline <= now);
+                    .is_some_and(|at| engine::later(at, self.policy.answer_deadline) <= now);
                 email_due || answer_due || order_due
             })
             .map(|r| r.ticket_id)
@@ -511,11 +529,26 @@ impl Daemon {
                 }
             }
         }
+        if plan.rule == Rule::IdleClose
+            && let Some(left) = self
+                .close_timers
+                .held(id, row.as_ref().and_then(|r| r.close_deadline))
+        {
+            tracing::warn!(
+                ticket_id = id,
+                left_ms = left.as_millis() as u64,
+                "the wall clock is ahead of the time this process measured: the close waits"
+            );
+            return Ok(());
+        }
         if is_shadow(&self.config) {
             let tag = &self.policy.tags.preview;
             plan = plan.shadowed(tag, ticket.has_tag(tag));
         }
         let outcomes = self.executor.execute(&ticket, &plan, now).await?;
+        let deadline = plan.row.close_deadline;
+        let wait = deadline.map_or(Duration::ZERO, |d| engine::until(now, d).unsigned_abs());
+        self.close_timers.arm(id, deadline, self.clock.real(wait));
         self.report(&ticket, &plan, &outcomes, cause, now);
         Ok(())
     }
@@ -697,10 +730,17 @@ impl Daemon {
         let mut poke_due: Option<tokio::time::Instant> = None;
         let result = loop {
             let next = self.ledger.next_deadline().await?;
+            let now = self.clock.now();
             let sleep_for = match next {
-                Some(d) => self.clock.real(
-                    engine::until(self.clock.now(), d).unsigned_abs() + Duration::from_millis(5),
-                ),
+                // Due by the wall clock but held by the monotonic one (a clock step): wake when
+                // the hold ends rather than spin.
+                Some(d) if d <= now => match self.close_timers.shortest_hold(now) {
+                    Some(left) => left + Duration::from_millis(5),
+                    None => self.clock.real(Duration::from_millis(5)),
+                },
+                Some(d) => self
+                    .clock
+                    .real(engine::until(now, d).unsigned_abs() + Duration::from_millis(5)),
                 None => self.clock.real(Duration::from_secs(3600)),
             };
             let work = tokio::select! {
@@ -786,14 +826,22 @@ impl Daemon {
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         let mut scheduler = scheduler;
         let _ = scheduler.shutdown().await;
+        // Stopped: another daemon may take the ledger (the in-process restart of tests; a
+        // process releases it by ending anyway).
+        self.ledger_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         result
     }
 
     /// The retention sweep: forgets finished tickets, actions and events untouched for
     /// [`RETENTION`]. Long enough that nothing pruned can still be re-triggered.
     pub async fn prune_once(&self) -> Result<(), LedgerError> {
-        let cutoff =
-            self.clock.now() - SignedDuration::try_from(RETENTION).unwrap_or(SignedDuration::MAX);
+        let cutoff = engine::later(
+            self.clock.now(),
+            -SignedDuration::try_from(RETENTION).unwrap_or(SignedDuration::MAX),
+        );
         let stats = self.ledger.prune(cutoff).await?;
         if stats.tickets + stats.actions + stats.events > 0 {
             tracing::info!(

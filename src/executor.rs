@@ -106,6 +106,26 @@ impl Executor {
                 outcomes[i] = Some(StepOutcome::AlreadyDone);
                 continue;
             }
+            if matches!(action, Action::Reply(_))
+                && bot_replied_after(ticket, &plan.steps[i].trigger, self.bot_user_id)
+            {
+                tracing::warn!(
+                    ticket_id = ticket.id,
+                    trigger = %arow.key.trigger,
+                    "the bot's own reply already follows this customer message in Gorgias \
+                     (a lost or replaced ledger?): not replying again"
+                );
+                self.ledger
+                    .finish_action(
+                        arow.id,
+                        ActionStatus::Done,
+                        Some("not sent: the bot had already replied after this message"),
+                        now,
+                    )
+                    .await?;
+                outcomes[i] = Some(StepOutcome::AlreadyDone);
+                continue;
+            }
             let outcome = self
                 .perform_logged(ticket, &arow, &action, plan, now)
                 .await?;
@@ -406,6 +426,28 @@ pub fn landed_in(t: &Ticket, action: &Action, bot_user_id: u64) -> bool {
     }
 }
 
+/// Defence in depth behind the ledger (DESIGN.md section 9): a reply keyed by a customer
+/// message (`m<id>`) whose ticket already shows a public message of the bot's after that
+/// message. The ledger normally prevents this; a lost or replaced ledger does not.
+fn bot_replied_after(t: &Ticket, trigger: &str, bot_user_id: u64) -> bool {
+    let Some(id) = trigger
+        .strip_prefix('m')
+        .and_then(|r| r.parse::<u64>().ok())
+    else {
+        return false;
+    };
+    let key = |m: &crate::gorgias::Message| (m.created_datetime.unwrap_or(Timestamp::MIN), m.id);
+    let Some(customer) = t.messages.iter().find(|m| m.id == id) else {
+        return false;
+    };
+    t.messages.iter().any(|m| {
+        m.from_agent
+            && !m.is_internal_note()
+            && m.sender.as_ref().is_some_and(|s| s.id == bot_user_id)
+            && key(m) > key(customer)
+    })
+}
+
 /// The assignee Gorgias reports after a release; a mismatch is treated as transient so that the
 /// step stays pending and is checked and retried on the next poll.
 fn released(t: &Ticket, ok: bool) -> Result<(), GorgiasError> {
@@ -492,6 +534,41 @@ fn short(e: &GorgiasError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_is_known_as_sent_when_the_bots_message_follows_the_customers() {
+        use crate::gorgias::{Message, UserRef};
+        let msg = |id: u64, secs: i64, from_agent: bool, sender: u64, public: bool| Message {
+            id,
+            from_agent,
+            public: Some(public),
+            sender: Some(UserRef {
+                id: sender,
+                ..Default::default()
+            }),
+            body_text: Some("x".into()),
+            created_datetime: Some(Timestamp::from_second(secs).unwrap()),
+            ..Default::default()
+        };
+        let mut t = Ticket {
+            id: 1,
+            messages: vec![msg(10, 100, false, 50, true)],
+            ..Default::default()
+        };
+        assert!(!bot_replied_after(&t, "m10", 7));
+        // An internal note, or someone else's reply, is not the bot's answer.
+        t.messages.push(msg(11, 101, true, 7, false));
+        t.messages.push(msg(12, 102, true, 8, true));
+        assert!(!bot_replied_after(&t, "m10", 7));
+        t.messages.push(msg(13, 103, true, 7, true));
+        assert!(bot_replied_after(&t, "m10", 7));
+        // Not keyed by a customer message (an email wait running out), or a message not there.
+        assert!(!bot_replied_after(&t, "email_wait:5", 7));
+        assert!(!bot_replied_after(&t, "m99", 7));
+        // A newer customer message has no answer yet.
+        t.messages.push(msg(14, 104, false, 50, true));
+        assert!(!bot_replied_after(&t, "m14", 7));
+    }
 
     #[test]
     fn payloads_round_trip() {

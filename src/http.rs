@@ -4,6 +4,13 @@
 //!
 //! It must not act on tickets: a webhook only wakes the poller early (the daemon's `poke`), and
 //! polling stays the truth, so a forged, lost or duplicated webhook can at worst cost one poll.
+//!
+//! It must not be starved either: at most [`Limits::max_connections`] connections are open at
+//! once (the rest wait in the kernel's accept queue, costing the process no file handle), and a
+//! connection must deliver each request in full (headers and body) within
+//! [`Limits::request_timeout`] of opening or of the previous response, or it is closed. So
+//! slow or idle clients, however many, cannot hold the file handles the bot needs for Gorgias
+//! and its ledger, and `/healthz` answers once a slot frees.
 
 use crate::daemon::Daemon;
 use axum::Router;
@@ -15,10 +22,14 @@ use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::{ExposeSecret as _, SecretString};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq as _;
-use tokio::sync::Notify;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -61,7 +72,9 @@ impl Health {
 
     /// The latest poll failed with `error`.
     pub fn poll_failed(&self, error: &str) {
-        self.last.lock().expect("health mutex poisoned").failed = Some(error.to_owned());
+        // The error may quote a response: /healthz shows an excerpt.
+        let error = crate::ledger::excerpt(error, 1024).into_owned();
+        self.last.lock().expect("health mutex poisoned").failed = Some(error);
     }
 
     /// `Ok` while the latest poll succeeded recently; otherwise why not, in words.
@@ -108,22 +121,63 @@ impl HttpState {
     }
 }
 
+/// How much the listener lets its clients hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections open at once. The unit's `LimitNOFILE=` leaves room above this for the
+    /// ledger, the Gorgias and LLM connections and the knowledge files.
+    pub max_connections: usize,
+    /// The time a connection has to deliver a whole request (headers and body), counted from
+    /// when it was accepted or last answered; also how long an idle keep-alive connection stays.
+    pub request_timeout: Duration,
+}
+
+impl Limits {
+    /// 256 connections (a scraper, a health check and Gorgias's webhooks need a handful) and
+    /// 10 s per request (a webhook body is a few kilobytes).
+    pub const DEFAULT: Limits = Limits {
+        max_connections: 256,
+        request_timeout: Duration::from_secs(10),
+    };
+}
+
 /// A running listener.
 pub struct Server {
     /// Where it listens (the real port when asked for port 0).
     pub addr: SocketAddr,
     /// Ends once the cancellation token fires and open requests are done.
     pub task: JoinHandle<std::io::Result<()>>,
+    permits: Arc<Semaphore>,
+    limits: Limits,
+}
+
+impl Server {
+    /// Connections open right now (accepted and not yet closed).
+    pub fn open_connections(&self) -> usize {
+        self.limits
+            .max_connections
+            .saturating_sub(self.permits.available_permits())
+    }
 }
 
 /// Bind `listen` and serve `/healthz`, `/metrics` and `/webhook` until `cancel` (graceful: open
-/// requests finish). Also runs the metrics upkeep while it lives.
+/// requests finish), within [`Limits::DEFAULT`]. Also runs the metrics upkeep while it lives.
 pub async fn serve(
     listen: SocketAddr,
     state: HttpState,
     cancel: CancellationToken,
 ) -> anyhow::Result<Server> {
-    let listener = tokio::net::TcpListener::bind(listen)
+    serve_with_limits(listen, state, cancel, Limits::DEFAULT).await
+}
+
+/// [`serve`] with other limits (tests use small ones).
+pub async fn serve_with_limits(
+    listen: SocketAddr,
+    state: HttpState,
+    cancel: CancellationToken,
+    limits: Limits,
+) -> anyhow::Result<Server> {
+    let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("http.listen: cannot listen on {listen}: {e}"))?;
     let addr = listener
@@ -143,13 +197,137 @@ pub async fn serve(
         });
     }
     let app = router(state);
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let limited = LimitedListener {
+        inner: listener,
+        permits: permits.clone(),
+        request_timeout: limits.request_timeout,
+    };
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        axum::serve(limited, app)
             .with_graceful_shutdown(async move { cancel.cancelled().await })
             .await
     });
-    tracing::info!(%addr, "http listener up: /healthz, /metrics, /webhook");
-    Ok(Server { addr, task })
+    tracing::info!(%addr, max_connections = limits.max_connections,
+        "http listener up: /healthz, /metrics, /webhook");
+    Ok(Server {
+        addr,
+        task,
+        permits,
+        limits: Limits {
+            max_connections: limits.max_connections.max(1),
+            ..limits
+        },
+    })
+}
+
+/// Accepts a connection only while a permit is free; each connection carries its permit and a
+/// request deadline.
+struct LimitedListener {
+    inner: TcpListener,
+    permits: Arc<Semaphore>,
+    request_timeout: Duration,
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = Deadlined;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Deadlined, SocketAddr) {
+        // Waiting for a permit before accepting leaves the surplus in the kernel's queue.
+        let permit = match self.permits.clone().acquire_owned().await {
+            Ok(p) => p,
+            // Never closed; if it were, accept nothing more.
+            Err(_) => std::future::pending().await,
+        };
+        loop {
+            match self.inner.accept().await {
+                Ok((io, addr)) => return (Deadlined::new(io, permit, self.request_timeout), addr),
+                Err(e) => {
+                    // Out of file handles and the like: wait, as axum's own listener does.
+                    tracing::warn!(error = %e, "http: accept failed; retrying in 1 s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection that fails (and is closed) when a request is not in within the deadline: the
+/// deadline starts at accept and starts again each time a response is written.
+struct Deadlined {
+    io: TcpStream,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Deadlined {
+    fn new(io: TcpStream, permit: OwnedSemaphorePermit, timeout: Duration) -> Deadlined {
+        Deadlined {
+            io,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+            _permit: permit,
+        }
+    }
+
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        self.deadline.as_mut().poll(cx).is_ready()
+    }
+}
+
+fn timed_out() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "http: request not received in time",
+    )
+}
+
+impl AsyncRead for Deadlined {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.expired(cx) {
+            return Poll::Ready(Err(timed_out()));
+        }
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Deadlined {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.expired(cx) {
+            return Poll::Ready(Err(timed_out()));
+        }
+        let written = Pin::new(&mut self.io).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = written
+            && n > 0
+        {
+            // A response is going out: the next request gets a fresh deadline.
+            let next = tokio::time::Instant::now() + self.timeout;
+            self.deadline.as_mut().reset(next);
+        }
+        written
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }
 
 /// The routes, for `serve` and for tests that drive the router directly.
@@ -158,8 +336,14 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/webhook", post(webhook))
+        // A hint is a few hundred bytes; axum's default (2 MB) times the connection limit would
+        // let clients hold half a gigabyte.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
         .with_state(state)
 }
+
+/// The largest `/webhook` body read; a larger one is refused with 413.
+pub const MAX_WEBHOOK_BODY: usize = 64 * 1024;
 
 async fn healthz(State(s): State<HttpState>) -> Response {
     match s.health.check() {

@@ -22,6 +22,7 @@
 //! - [`clock`] injects wall time.
 //! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`metrics`] names
 //!   the Prometheus metrics and records them.
+//! - [`logfmt`] keeps the text log format one line per event whatever the logged values hold.
 //! - [`netbody`] reads untrusted HTTP response bodies with a size cap and a stall timeout.
 //! - [`bench`] runs the measured workloads (`perfectbot bench`).
 
@@ -37,6 +38,7 @@ pub mod hours;
 pub mod http;
 pub mod knowledge;
 pub mod ledger;
+pub mod logfmt;
 pub mod metrics;
 pub mod netbody;
 pub mod ops;

@@ -335,6 +335,7 @@ fn init_logs(format: LogFormat, filter: &str) {
     } else {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .fmt_fields(perfectbot::logfmt::text_fields())
             .with_writer(std::io::stderr)
             .try_init();
     }

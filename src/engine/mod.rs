@@ -143,7 +143,7 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
     match plan.row.state {
         TicketState::AwaitingEmail => {
             let asked = plan.row.email_requested_at.unwrap_or(input.now);
-            if input.now >= asked + policy.email_wait {
+            if input.now >= later(asked, policy.email_wait) {
                 let reason = reason_of(&plan.row);
                 let trigger = format!("email_wait:{}", asked.as_microsecond());
                 handover(
@@ -165,7 +165,10 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
             let deadline = match plan.row.close_deadline {
                 Some(d) => d,
                 None => {
-                    let d = plan.row.last_bot_reply_at.unwrap_or(input.now) + policy.close_after;
+                    let d = later(
+                        plan.row.last_bot_reply_at.unwrap_or(input.now),
+                        policy.close_after,
+                    );
                     plan.row.close_deadline = Some(d);
                     d
                 }
@@ -287,7 +290,7 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
                 );
             }
             plan.row.last_bot_reply_at = Some(input.now);
-            plan.row.close_deadline = Some(input.now + policy.close_after);
+            plan.row.close_deadline = Some(later(input.now, policy.close_after));
             plan.row.pending_since = None;
             plan.row.answers += 1;
             plan.set_state(TicketState::Answered, Some("answered"), Rule::CustomerTurn);
@@ -330,7 +333,7 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
         Answering::Failed(why) => {
             // Fail-safe: retry on the next poll, and hand over once the customer has waited
             // `answer_deadline`; never silence, never a close.
-            if input.now >= waiting_since + policy.answer_deadline {
+            if input.now >= later(waiting_since, policy.answer_deadline) {
                 mark_handled_through(&mut plan.row, Some(latest));
                 plan.event(
                     "responder_failed",
@@ -391,7 +394,7 @@ fn small_talk(
         plan.row.last_bot_reply_at = Some(input.now);
     }
     plan.row.pending_since = None;
-    plan.row.close_deadline = Some(input.now + policy.close_after);
+    plan.row.close_deadline = Some(later(input.now, policy.close_after));
     plan.set_state(TicketState::Answered, Some("small_talk"), Rule::SmallTalk);
     plan.event(
         "small_talk",
@@ -763,6 +766,17 @@ fn history(t: &Ticket, unanswered: &[&Message], policy: &Policy) -> Vec<(Speaker
             (who, m.text().to_string())
         })
         .collect()
+}
+
+/// `at + d`, held at the ends of the calendar instead of overflowing: timestamps come from
+/// Gorgias (a message dated 9999-12-31) and durations from the config, and deadline arithmetic
+/// must never panic on either.
+pub fn later(at: Timestamp, d: SignedDuration) -> Timestamp {
+    at.checked_add(d).unwrap_or(if d.is_negative() {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
 }
 
 /// How long until `deadline`, never negative.

@@ -84,7 +84,7 @@ pub(super) fn order_turn(
                 );
             }
             plan.row.last_bot_reply_at = Some(input.now);
-            plan.row.close_deadline = Some(input.now + policy.close_after);
+            plan.row.close_deadline = Some(super::later(input.now, policy.close_after));
             plan.row.pending_since = None;
             plan.row.answers += 1;
             plan.set_state(TicketState::Answered, Some("answered"), Rule::OrderTurn);
@@ -132,7 +132,7 @@ pub(super) fn order_turn(
 /// `orders.number_wait` has passed since the bot asked.
 pub(super) fn number_wait(input: &Input<'_>, policy: &Policy, plan: &mut Plan) {
     let asked = plan.row.last_bot_reply_at.unwrap_or(input.now);
-    if input.now >= asked + policy.orders.number_wait {
+    if input.now >= super::later(asked, policy.orders.number_wait) {
         let trigger = format!("order_wait:{}", asked.as_microsecond());
         order_handover(
             input,

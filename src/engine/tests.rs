@@ -1384,3 +1384,69 @@ fn courtesy_replies_speak_the_tickets_language() {
     let again = first_turn(&t, &policy());
     assert_eq!(again.steps[0].trigger, "m1");
 }
+
+#[test]
+fn deadline_arithmetic_saturates_instead_of_panicking() {
+    // Durations far beyond what the config allows, and dates at the ends of the calendar as a
+    // hostile Gorgias could send them: every deadline is held at the end, nothing panics.
+    let mut p = policy();
+    p.close_after = SignedDuration::MAX;
+    p.email_wait = SignedDuration::MAX;
+    p.answer_deadline = SignedDuration::MAX;
+    let mut t = T::new().customer(1, 0, "when will my order ship?");
+    t.0.messages[0].created_datetime = Some(Timestamp::MAX);
+    let o = answer("Orders ship in 2 days.");
+    let plan = run_with(
+        &t,
+        None,
+        Timestamp::MAX,
+        Answering::Outcome(&o),
+        &Availability::Online,
+        &p,
+    );
+    assert_eq!(plan.row.close_deadline, Some(Timestamp::MAX));
+    let failed = run_with(
+        &t,
+        None,
+        at(1),
+        Answering::Failed("down"),
+        &Availability::Online,
+        &p,
+    );
+    assert_eq!(failed.rule, Rule::ResponderRetry);
+    let answered = TicketRow {
+        last_bot_reply_at: Some(Timestamp::MAX),
+        ..row_in(TicketState::Answered)
+    };
+    let quiet = T::new().customer(1, 0, "hi").bot(2, 1, "hello");
+    let mut row = answered.clone();
+    row.last_customer_msg_id = Some(1);
+    row.last_customer_msg_at = Some(at(0));
+    let waiting = run_with(
+        &quiet,
+        Some(&row),
+        at(10),
+        Answering::NotAsked,
+        &Availability::Online,
+        &p,
+    );
+    assert_eq!(waiting.rule, Rule::Waiting);
+    let awaiting = TicketRow {
+        email_requested_at: Some(Timestamp::MAX),
+        ..row.clone()
+    };
+    let awaiting = TicketRow {
+        state: TicketState::AwaitingEmail,
+        ..awaiting
+    };
+    let plan = run_with(
+        &quiet,
+        Some(&awaiting),
+        at(10),
+        Answering::NotAsked,
+        &Availability::Online,
+        &p,
+    );
+    assert_eq!(plan.rule, Rule::AwaitingEmail);
+    assert_eq!(later(Timestamp::MIN, -SignedDuration::MAX), Timestamp::MIN);
+}

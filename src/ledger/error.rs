@@ -14,6 +14,13 @@ pub enum LedgerError {
     /// it: under systemd, `StateDirectory=` does).
     #[error("the ledger's directory {dir} does not exist (ledger file {path})")]
     DirMissing { path: PathBuf, dir: PathBuf },
+    /// The ledger file could not be created.
+    #[error("cannot create the ledger {}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// SQLite could not open (or configure) the file.
     #[error("cannot open the ledger {path}: {source}")]
     Open {
@@ -37,26 +44,50 @@ pub enum LedgerError {
         expected: i64,
     },
     /// SQLITE_READONLY: the file, its directory or the connection is read-only.
-    #[error("the ledger is read-only ({what}): {source}")]
+    #[error("the ledger {} is read-only ({what}): {source}", path.display())]
     ReadOnly {
+        /// The ledger file (filled in by the handle the call went through).
+        path: PathBuf,
         what: String,
         #[source]
         source: rusqlite::Error,
     },
     /// SQLITE_FULL: the disk (or the database's size limit) is full.
-    #[error("the ledger's disk is full ({what}): {source}")]
+    #[error("the disk of the ledger {} is full ({what}): {source}", path.display())]
     Full {
+        path: PathBuf,
         what: String,
         #[source]
         source: rusqlite::Error,
     },
     /// Any other SQLite failure (busy past the timeout, I/O error, damaged file, ...).
-    #[error("ledger error ({what}): {source}")]
+    #[error("ledger error in {} ({what}): {source}", path.display())]
     Sqlite {
+        path: PathBuf,
         what: String,
         #[source]
         source: rusqlite::Error,
     },
+    /// Another process holds the ledger's lock: one bot per ledger.
+    #[error(
+        "the ledger {} is in use by another perfectbot (its lock {} is held); \
+         exactly one bot may run on a ledger",
+        path.display(),
+        lock.display()
+    )]
+    InUse { path: PathBuf, lock: PathBuf },
+    /// The lock file beside the ledger could not be created or locked.
+    #[error("cannot lock the ledger {} (lock file {}): {source}", path.display(), lock.display())]
+    Lock {
+        path: PathBuf,
+        lock: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ledger file the bot opened is gone from its path or was replaced by another file:
+    /// what the bot writes would be lost, and a fresh ledger forgets what was done.
+    #[error("the ledger {} {how} while the bot was running", path.display())]
+    Lost { path: PathBuf, how: &'static str },
     /// A stored value this build cannot read (an unknown state or kind, a negative id, a
     /// timestamp out of range): names the table, row and value.
     #[error("corrupt ledger data: {detail}")]
@@ -76,11 +107,24 @@ impl LedgerError {
     /// Wraps an SQLite error, sorting out read-only and full from the rest.
     pub(crate) fn sqlite(what: impl Into<String>, source: rusqlite::Error) -> Self {
         let what = what.into();
+        // The handle names the file ([`Self::in_file`]): the connection's thread does not know it.
+        let path = PathBuf::new();
         match source.sqlite_error_code() {
-            Some(ErrorCode::ReadOnly) => Self::ReadOnly { what, source },
-            Some(ErrorCode::DiskFull) => Self::Full { what, source },
-            _ => Self::Sqlite { what, source },
+            Some(ErrorCode::ReadOnly) => Self::ReadOnly { path, what, source },
+            Some(ErrorCode::DiskFull) => Self::Full { path, what, source },
+            _ => Self::Sqlite { path, what, source },
         }
+    }
+
+    /// Names the ledger file in an SQLite failure that does not name it yet.
+    pub(crate) fn in_file(mut self, file: &std::path::Path) -> Self {
+        if let Self::ReadOnly { path, .. } | Self::Full { path, .. } | Self::Sqlite { path, .. } =
+            &mut self
+            && path.as_os_str().is_empty()
+        {
+            *path = file.to_path_buf();
+        }
+        self
     }
 
     /// True when the ledger cannot (or can no longer be trusted to) record writes: the daemon
@@ -90,11 +134,15 @@ impl LedgerError {
     pub fn is_fatal(&self) -> bool {
         match self {
             Self::DirMissing { .. }
+            | Self::Create { .. }
             | Self::Open { .. }
             | Self::Migrate { .. }
             | Self::SchemaMismatch { .. }
             | Self::ReadOnly { .. }
             | Self::Full { .. }
+            | Self::InUse { .. }
+            | Self::Lock { .. }
+            | Self::Lost { .. }
             | Self::Closed => true,
             Self::Sqlite { source, .. } => matches!(
                 source.sqlite_error_code(),

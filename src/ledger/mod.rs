@@ -15,6 +15,7 @@
 
 mod error;
 mod learned;
+mod lock;
 mod records;
 mod schema;
 mod types;
@@ -25,6 +26,7 @@ mod tests;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
@@ -32,6 +34,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use error::Ctx;
 pub use error::LedgerError;
 pub use learned::LearnedRow;
+pub use lock::{LedgerLock, lock_path};
 pub use records::{NewEvent, PruneStats};
 pub use types::*;
 
@@ -42,13 +45,108 @@ pub(crate) use schema::KB_INDEX_TABLE;
 pub struct Ledger {
     conn: tokio_rusqlite::Connection,
     read_only: bool,
+    /// The file, named in every error (":memory:" for an in-memory ledger).
+    path: Arc<PathBuf>,
+    /// The file's identity when it was opened read-write (see [`Ledger::check_file`]).
+    identity: Option<FileId>,
 }
 
 impl fmt::Debug for Ledger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ledger")
+            .field("path", &self.path)
             .field("read_only", &self.read_only)
             .finish_non_exhaustive()
+    }
+}
+
+/// The most bytes of one customer-supplied text the ledger keeps (an excerpt of a longer one):
+/// the ledger records what happened, it is not an archive of messages, and a 1 MB message must
+/// not cost 1 MB per event.
+pub const EXCERPT_BYTES: usize = 4096;
+
+/// `text` cut to at most `max` bytes on a character boundary, with "…" marking a cut.
+pub fn excerpt(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}…", &text[..end]))
+}
+
+/// Every string in a JSON value cut to an [`excerpt`] of [`EXCERPT_BYTES`].
+fn excerpt_strings(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) if s.len() > EXCERPT_BYTES => {
+            *s = excerpt(s, EXCERPT_BYTES).into_owned();
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(excerpt_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(excerpt_strings),
+        _ => {}
+    }
+}
+
+/// Which file a path names: device and inode. A file deleted and created anew at the same path
+/// gets another identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    fn of(path: &Path) -> std::io::Result<FileId> {
+        let m = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            Ok(FileId {
+                dev: m.dev(),
+                ino: m.ino(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = m;
+            Ok(FileId { dev: 0, ino: 0 })
+        }
+    }
+}
+
+/// Creates the ledger file private to its owner (0600) when it does not exist yet: it holds
+/// customer text. SQLite gives its -wal and -shm files the same permissions. An existing file
+/// is left as it is, with a warning if others may read it.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if let Ok(m) = std::fs::metadata(path) {
+                    let mode = m.permissions().mode() & 0o777;
+                    if mode & 0o077 != 0 {
+                        tracing::warn!(path = %path.display(), mode = format!("{mode:04o}"),
+                            "the ledger can be read by other users; it holds customer text (chmod 600 it)");
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
     }
 }
 
@@ -89,13 +187,24 @@ impl Ledger {
                 });
             }
         }
+        let owned = path.to_path_buf();
+        tokio::task::spawn_blocking(move || create_private(&owned))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r)
+            .map_err(|source| LedgerError::Create {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let conn = tokio_rusqlite::Connection::open(path)
             .await
             .map_err(|source| LedgerError::Open {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Self::set_up(conn, path.to_path_buf()).await
+        let mut ledger = Self::set_up(conn, path.to_path_buf()).await?;
+        ledger.identity = FileId::of(path).ok();
+        Ok(ledger)
     }
 
     /// Opens a private in-memory ledger (tests, `demo`).
@@ -114,6 +223,7 @@ impl Ledger {
         conn: tokio_rusqlite::Connection,
         path: PathBuf,
     ) -> Result<Ledger, LedgerError> {
+        let path_for_errors = path.clone();
         conn.call(move |c| {
             let mode = schema::configure_read_write(c).map_err(|source| LedgerError::Open {
                 path: path.clone(),
@@ -131,6 +241,8 @@ impl Ledger {
         Ok(Ledger {
             conn,
             read_only: false,
+            path: Arc::new(path_for_errors),
+            identity: None,
         })
     }
 
@@ -147,6 +259,7 @@ impl Ledger {
                 source,
             })?;
         let path = path.to_path_buf();
+        let path_for_errors = path.clone();
         conn.call(move |c| {
             let open_err = |source| LedgerError::Open {
                 path: path.clone(),
@@ -170,6 +283,8 @@ impl Ledger {
         Ok(Ledger {
             conn,
             read_only: true,
+            path: Arc::new(path_for_errors),
+            identity: None,
         })
     }
 
@@ -178,12 +293,40 @@ impl Ledger {
         self.read_only
     }
 
+    /// The ledger file (":memory:" for an in-memory ledger).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checks that the path still names the file this handle opened: `Lost` when it was
+    /// deleted or replaced (by hand, a restore, a cleanup job). Writes would then go to an
+    /// unlinked file and be lost, and the next start would meet a fresh ledger that knows
+    /// nothing of what was done. Ok for in-memory and read-only handles.
+    pub fn check_file(&self) -> Result<(), LedgerError> {
+        let Some(opened) = self.identity else {
+            return Ok(());
+        };
+        let how = match FileId::of(&self.path) {
+            Ok(now) if now == opened => return Ok(()),
+            Ok(_) => "was replaced by another file",
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "was deleted",
+            Err(_) => "can no longer be found",
+        };
+        Err(LedgerError::Lost {
+            path: self.path.to_path_buf(),
+            how,
+        })
+    }
+
     async fn call<R, F>(&self, f: F) -> Result<R, LedgerError>
     where
         F: FnOnce(&mut Connection) -> Result<R, LedgerError> + Send + 'static,
         R: Send + 'static,
     {
-        Ok(self.conn.call(f).await?)
+        self.conn
+            .call(f)
+            .await
+            .map_err(|e| LedgerError::from(e).in_file(&self.path))
     }
 
     // ---- tickets ----
@@ -542,7 +685,8 @@ impl Ledger {
 
     /// Sets a meta value (e.g. `last_poll_at`, `last_poll_ok`, `last_error`).
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), LedgerError> {
-        let (key, value) = (key.to_owned(), value.to_owned());
+        // Values can carry text from outside (an error message quoting a response).
+        let (key, value) = (key.to_owned(), excerpt(value, EXCERPT_BYTES).into_owned());
         self.call(move |c| {
             let what = format!("set meta {key}");
             in_write_tx(c, &what, |tx| {
@@ -1039,7 +1183,11 @@ fn insert_event(c: &Connection, what: &str, e: &NewEvent) -> Result<(), LedgerEr
     let detail = e
         .detail
         .as_ref()
-        .map(|d| json_text("event detail", d))
+        .map(|d| {
+            let mut d = d.clone();
+            excerpt_strings(&mut d);
+            json_text("event detail", &d)
+        })
         .transpose()?;
     c.prepare_cached(
         "INSERT INTO events (at, ticket_id, kind, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -867,3 +867,121 @@ async fn begin_plan_records_every_step_and_the_row_in_one_go() {
         "never Started twice"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_ledger_and_its_wal_files_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ledger.db");
+    let ledger = Ledger::open(&path).await.expect("open");
+    ledger
+        .save_ticket(&row(1, TicketState::Active, 1))
+        .await
+        .expect("save");
+    for file in ["ledger.db", "ledger.db-wal", "ledger.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .expect(file)
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{file}: {mode:04o}");
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_or_replaced_ledger_file_is_noticed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ledger.db");
+    let ledger = Ledger::open(&path).await.expect("open");
+    ledger.check_file().expect("the file it opened");
+    std::fs::remove_file(&path).expect("delete");
+    let err = ledger.check_file().expect_err("deleted");
+    assert!(err.is_fatal());
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the ledger {} was deleted while the bot was running",
+            path.display()
+        )
+    );
+    // A fresh file at the same path is another file.
+    let _other = Ledger::open(&path).await.expect("a new ledger");
+    let err = ledger.check_file().expect_err("replaced");
+    assert!(
+        err.to_string().contains("was replaced by another file"),
+        "{err}"
+    );
+    // In-memory and read-only handles have nothing to check.
+    Ledger::open_in_memory()
+        .await
+        .unwrap()
+        .check_file()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn runtime_errors_name_the_ledger_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("named.db");
+    let ledger = Ledger::open(&path).await.expect("open");
+    ledger
+        .simulate_failure_for_tests(SimulatedFailure::ReadOnly)
+        .await
+        .expect("hook");
+    let err = ledger
+        .save_ticket(&row(3, TicketState::Active, 3))
+        .await
+        .expect_err("read-only");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("save ticket 3"), "{err}");
+}
+
+#[tokio::test]
+async fn one_lock_per_ledger_until_it_is_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ledger.db");
+    let first = LedgerLock::acquire(&path).expect("first lock");
+    assert_eq!(first.path(), dir.path().join("ledger.db.lock"));
+    let err = LedgerLock::acquire(&path).expect_err("second lock");
+    assert!(matches!(err, LedgerError::InUse { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    // Readers are not held back by the lock.
+    let ledger = Ledger::open(&path).await.expect("open");
+    drop(ledger);
+    let _reader = Ledger::open_read_only(&path).await.expect("read-only open");
+    drop(first);
+    let _again = LedgerLock::acquire(&path).expect("free again once dropped");
+}
+
+#[tokio::test]
+async fn long_customer_text_is_kept_as_a_bounded_excerpt() {
+    let ledger = Ledger::open_in_memory().await.expect("open");
+    // A multi-byte character straddles the cut.
+    let question = format!("a{}", "é".repeat(500_000));
+    let mut e = NewEvent::ticket(ts(1), 7, "answered");
+    e.detail = Some(serde_json::json!({ "question": question, "score": 1.5, "n": [question] }));
+    ledger.record_event(e).await.expect("record");
+    let stored = ledger.events_since(ts(0)).await.expect("read");
+    let detail: serde_json::Value =
+        serde_json::from_str(stored[0].detail.as_ref().expect("detail")).expect("json");
+    let q = detail["question"].as_str().expect("question");
+    assert!(q.len() <= EXCERPT_BYTES, "{}", q.len());
+    assert!(q.len() > EXCERPT_BYTES - 8);
+    assert!(q.starts_with("aé") && q.ends_with('…'));
+    assert_eq!(detail["n"][0].as_str(), Some(q));
+    assert_eq!(detail["score"], 1.5);
+    ledger
+        .set_meta("last_error", &"x".repeat(1 << 20))
+        .await
+        .unwrap();
+    let meta = ledger.meta("last_error").await.unwrap().unwrap();
+    assert!(meta.len() <= EXCERPT_BYTES);
+    assert_eq!(excerpt("short", 10), "short");
+}

@@ -546,6 +546,26 @@ pub fn knowledge_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The most one knowledge file may hold: far above any FAQ, and a file that is not one (a log,
+/// a dump copied into the folder by mistake) fails by name instead of filling memory.
+pub const MAX_KB_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The file's text, failing once it is over `limit` bytes (read at most one byte past it).
+fn read_capped(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "larger than the {} MiB a knowledge file may hold",
+            limit / (1024 * 1024)
+        )));
+    }
+    Ok(text)
+}
+
 /// The entries of every `*.toml` and `*.md` file of `dir` (not recursive; hidden files
 /// skipped), in file-name order, without building an index. Same errors as [`Kb::load_dir`].
 pub fn read_dir_entries(dir: &Path) -> Result<Vec<KbEntry>, KbError> {
@@ -562,7 +582,7 @@ pub fn read_dir_entries(dir: &Path) -> Result<Vec<KbEntry>, KbError> {
     }
     let mut entries = Vec::new();
     for path in &files {
-        let content = std::fs::read_to_string(path).map_err(|source| KbError::Read {
+        let content = read_capped(path, MAX_KB_FILE_BYTES).map_err(|source| KbError::Read {
             path: path.clone(),
             source,
         })?;
@@ -1199,6 +1219,20 @@ mod tests {
         let e = Kb::load_dir(dir.path()).unwrap().entries();
         assert_eq!(e[0].language.as_deref(), Some("fr"));
         assert_eq!(e[1].language.as_deref(), Some("de"));
+    }
+
+    #[test]
+    fn a_knowledge_file_past_the_size_cap_fails_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "ok.md", "## Q?\nA.\n");
+        let huge = std::fs::File::create(dir.path().join("dump.md")).unwrap();
+        huge.set_len(MAX_KB_FILE_BYTES + 1).unwrap();
+        let err = Kb::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("dump.md") && err.contains("larger than the 16 MiB"),
+            "{err}"
+        );
+        assert!(read_capped(&dir.path().join("ok.md"), MAX_KB_FILE_BYTES).is_ok());
     }
 
     #[test]

@@ -74,6 +74,60 @@ fn check_config_reports_every_problem_and_exits_2() {
     }
 }
 
+/// What once passed check-config and then crashed `run` (a duration overflowing a timestamp),
+/// and what leaked (plain http to another host, credentials in the URL): refused up front, by
+/// check-config and by `run` alike, without echoing the password.
+#[test]
+fn check_config_and_run_refuse_huge_durations_plain_http_and_credentials_in_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "config.toml",
+        "[gorgias]\nbase_url = \"http://user:hunter2pw@store.example.com\"\nemail = \"bot@example.org\"\n\
+         [timing]\nclose_after = \"8000y\"\nemail_wait = \"9000y\"\n",
+    );
+    let plain = write(
+        dir.path(),
+        "plain.toml",
+        "[gorgias]\nbase_url = \"http://store.example.com\"\nemail = \"bot@example.org\"\n",
+    );
+    for (command, file) in [
+        ("check-config", &cfg),
+        ("run", &cfg),
+        ("check-config", &plain),
+    ] {
+        let out = Command::cargo_bin("perfectbot")
+            .unwrap()
+            .args([command, "--config"])
+            .arg(file)
+            .env("PERFECTBOT_GORGIAS_API_KEY", "k")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0), "{command} accepted {file:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let needles: &[&str] = if file == &cfg {
+            &[
+                "config.toml: timing.close_after: \"8000y\" is more than the maximum",
+                "config.toml: timing.email_wait: \"9000y\" is more than the maximum",
+                "gorgias.base_url: \"http://store.example.com\" has a user name or password",
+            ]
+        } else {
+            &["plain.toml: gorgias.base_url: \"http://store.example.com\" is plain http://"]
+        };
+        for needle in needles {
+            assert!(
+                err.contains(needle),
+                "{command}: missing {needle:?} in:\n{err}"
+            );
+        }
+        let all = format!("{err}{}", String::from_utf8_lossy(&out.stdout));
+        assert!(!all.contains("hunter2pw"), "{all}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
 #[test]
 fn check_config_names_a_missing_file() {
     let out = Command::cargo_bin("perfectbot")

@@ -201,6 +201,12 @@ async fn webhook_rejects_bad_calls_and_a_good_one_wakes_the_poller() {
         hook(&base, Some(SECRET), r#"{"ticket_id": true}"#).await.0,
         400
     );
+    // A hint is small: a body past the cap is refused unread.
+    let padded = format!(
+        r#"{{"ticket_id": 1, "pad": "{}"}}"#,
+        "x".repeat(http::MAX_WEBHOOK_BODY)
+    );
+    assert_eq!(hook(&base, Some(SECRET), &padded).await.0, 413);
     app.settle().await;
     assert!(app.row(id).await.is_none(), "bad webhooks woke the poller");
     assert!(app.bot_replies(id).is_empty());
@@ -247,4 +253,104 @@ async fn gorgias_http_integration_wakes_the_poller() {
         "{deliveries:?}"
     );
     app.stop().await;
+}
+
+/// A client that sends a request one byte every 100 ms (headers first, then, for a webhook, a
+/// body that never ends) and reads until the server closes; returns once it is closed.
+async fn slow_client(addr: std::net::SocketAddr, with_body: bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut rd, mut wr) = stream.into_split();
+    let head = if with_body {
+        format!(
+            "POST /webhook HTTP/1.1\r\nhost: x\r\n{SECRET_HEADER}: {SECRET}\r\n\
+             content-type: application/json\r\ncontent-length: 100000\r\n\r\n{{\"a\":\""
+        )
+    } else {
+        "GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ".to_string()
+    };
+    let writer = tokio::spawn(async move {
+        let mut bytes = head.into_bytes().into_iter().chain(std::iter::repeat(b'a'));
+        // Headers are sent whole when a body trickles (that is the slow part).
+        if with_body {
+            let head: Vec<u8> = bytes.by_ref().take_while(|b| *b != b'"').collect();
+            if wr.write_all(&head).await.is_err() {
+                return;
+            }
+        }
+        for b in bytes {
+            if wr.write_all(&[b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut buf = [0u8; 1024];
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            // A 408 or the like before the close is fine: the point is the close.
+            Ok(_) => {}
+        }
+    }
+    writer.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_cannot_hold_the_listener_and_healthz_stays_reachable() {
+    let state = HttpState {
+        health: Arc::new(Health::new(Duration::from_secs(1))),
+        poke: Arc::new(Notify::new()),
+        webhook_secret: Some(SecretString::from(SECRET)),
+        metrics: perfectbot::metrics::install().expect("recorder"),
+    };
+    state.health.poll_succeeded();
+    let cancel = CancellationToken::new();
+    let limits = http::Limits {
+        max_connections: 8,
+        request_timeout: Duration::from_secs(1),
+    };
+    let server = Arc::new(
+        http::serve_with_limits(
+            "127.0.0.1:0".parse().unwrap(),
+            state,
+            cancel.clone(),
+            limits,
+        )
+        .await
+        .expect("listener"),
+    );
+    let addr = server.addr;
+    // 20 slow clients, half trickling headers, half a webhook body: every one is cut off.
+    let clients: Vec<_> = (0..20)
+        .map(|i| tokio::spawn(slow_client(addr, i % 2 == 1)))
+        .collect();
+    // Never more than the cap open at once, while they come and go.
+    let watch = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let mut most = 0;
+            for _ in 0..100 {
+                most = most.max(server.open_connections());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            most
+        })
+    };
+    // /healthz answers while they hold the slots (it waits at most for one to time out).
+    let base = format!("http://{addr}");
+    let health = tokio::time::timeout(Duration::from_secs(30), get(&format!("{base}/healthz")))
+        .await
+        .expect("/healthz reachable while slow clients hold the listener");
+    assert_eq!(health, (200, "ok\n".to_string()));
+    for c in clients {
+        tokio::time::timeout(Duration::from_secs(60), c)
+            .await
+            .expect("a slow client was never cut off")
+            .expect("client task");
+    }
+    let most = watch.await.expect("watch");
+    assert!(most <= 8, "{most} connections open at once");
+    assert!(most >= 1, "the watcher saw the slow clients");
+    cancel.cancel();
 }

@@ -105,3 +105,51 @@ async fn polls_between_full_listings_read_only_the_newest_page_and_still_see_eve
     );
     drop(server);
 }
+
+/// A step of the wall clock (NTP, a resumed VM) of +2 h just after an answer must not close the
+/// ticket: the close waits for the monotonic clock too. After a restart the wall clock (the
+/// ledger's deadline) is all there is, and the close happens.
+#[tokio::test]
+async fn a_wall_clock_step_does_not_close_a_ticket_answered_seconds_ago() {
+    let clock = ManualClock::new("2026-11-23T10:00:00Z".parse::<Timestamp>().unwrap());
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let (sim, server, seeded) = perfectbot::sim::start_seeded_on(relaxed_sim(), shared.clone())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config_for(&server, &seeded, dir.path());
+    cfg.timing.close_after = std::time::Duration::from_secs(60);
+    let daemon = Daemon::build(cfg.clone(), shared.clone()).await.unwrap();
+    let cancel = CancellationToken::new();
+    let a = bot_chat(
+        &sim,
+        seeded.bot.id,
+        "a@example.org",
+        "How long does shipping take?",
+    );
+    daemon.poll_once(&cancel).await.unwrap();
+    assert_eq!(
+        daemon.ledger.ticket(a).await.unwrap().unwrap().state,
+        TicketState::Answered
+    );
+    clock.advance(SignedDuration::from_secs(3));
+    clock.advance(SignedDuration::from_hours(2));
+    daemon.sweep_once(&cancel).await.unwrap();
+    daemon.poll_once(&cancel).await.unwrap();
+    assert_eq!(
+        daemon.ledger.ticket(a).await.unwrap().unwrap().state,
+        TicketState::Answered,
+        "closed 3 s after the answer because the wall clock jumped"
+    );
+    assert_eq!(sim.ticket_json(a).unwrap()["status"], "open");
+
+    // A new process knows only the wall clock: the deadline has passed, the ticket closes.
+    drop(daemon);
+    let daemon = Daemon::build(cfg, shared).await.unwrap();
+    daemon.sweep_once(&cancel).await.unwrap();
+    assert_eq!(
+        daemon.ledger.ticket(a).await.unwrap().unwrap().state,
+        TicketState::Closed
+    );
+    assert_eq!(sim.ticket_json(a).unwrap()["status"], "closed");
+}

@@ -277,3 +277,219 @@ async fn a_handover_cut_after_its_tag_is_finished_on_restart() {
     );
     running.stop().await;
 }
+
+/// Waits (up to 30 s) until the daemon's log file contains `needle`.
+async fn wait_for_log(log: &Path, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} never appeared in the log:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn args(words: &[&str], cfg: &Path) -> Vec<String> {
+    let mut v: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    v.push("--config".into());
+    v.push(cfg.display().to_string());
+    v
+}
+
+/// One bot per ledger: a second `perfectbot run` on the same ledger refuses to start, naming
+/// the ledger, while the read-only commands keep working; a `kill -9` of the first leaves
+/// nothing stale behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_daemon_on_one_ledger_refuses_to_start_and_kill_9_leaves_no_stale_lock() {
+    let (sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(&server, &seeded, dir.path());
+    let first_log = dir.path().join("first.log");
+    let mut first = start(&cfg, &first_log);
+    wait_for_log(&first_log, "perfectbot running").await;
+    let id = bot_chat(
+        &sim,
+        seeded.bot.id,
+        "a@example.org",
+        "How long does shipping take?",
+    );
+
+    // Bounded: a second daemon that did start would otherwise run until killed.
+    let second_log = dir.path().join("second.log");
+    let mut second = start(&cfg, &second_log);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the second daemon started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success(), "the second daemon exited 0");
+    let err = std::fs::read_to_string(&second_log).unwrap();
+    let ledger = dir.path().join("ledger.db");
+    assert!(
+        err.contains(&format!(
+            "the ledger {} is in use by another perfectbot",
+            ledger.display()
+        )),
+        "{err}"
+    );
+    // Readers do not take the lock.
+    for cmd in [&["status"][..], &["report"][..], &["kb", "list"][..]] {
+        let out = perfectbot(args(cmd, &cfg)).await;
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed while the daemon runs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The first daemon goes on alone: one reply.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim.ticket_json(id).unwrap()["status"] != "closed" {
+        assert!(
+            Instant::now() < deadline,
+            "the first daemon stopped working"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    assert!(dir.path().join("ledger.db.lock").exists());
+    let again_log = dir.path().join("again.log");
+    let _again = start(&cfg, &again_log);
+    wait_for_log(&again_log, "perfectbot running").await;
+    let bot = seeded.bot.id;
+    let replies = sim.ticket_json(id).unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["sender"]["id"] == bot && m["public"] == true)
+        .count();
+    assert_eq!(replies, 1);
+}
+
+/// In-process too: a second `Daemon::build` on a ledger in use fails naming it; once the first
+/// daemon has stopped, the ledger is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_daemon_in_process_is_refused_until_the_first_stops() {
+    use perfectbot::clock::SystemClock;
+    use perfectbot::daemon::Daemon;
+    use std::sync::Arc;
+    let mut app = spawn_app(|_, _| {}).await;
+    let config = app.daemon.config.clone();
+    let err = Daemon::build(config.clone(), Arc::new(SystemClock))
+        .await
+        .err()
+        .expect("a second daemon on one ledger");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains(&format!(
+            "the ledger {} is in use by another perfectbot",
+            config.ledger.path.display()
+        )),
+        "{text}"
+    );
+    app.cancel.cancel();
+    app.handle.take().unwrap().await.unwrap().unwrap();
+    let again = Daemon::build(config, Arc::new(SystemClock)).await;
+    assert!(again.is_ok(), "{:?}", again.err());
+}
+
+/// A ledger deleted under a running daemon: it stops with an error naming the file and a
+/// non-zero exit, instead of writing into a file no one will read again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_ledger_stops_the_daemon_with_an_error_naming_it() {
+    let (sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(&server, &seeded, dir.path());
+    let log = dir.path().join("daemon.log");
+    let mut child = start(&cfg, &log);
+    wait_for_log(&log, "perfectbot running").await;
+    let id = bot_chat(
+        &sim,
+        seeded.bot.id,
+        "a@example.org",
+        "How long does shipping take?",
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim.ticket_json(id).unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .len()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ledger = dir.path().join("ledger.db");
+    std::fs::remove_file(&ledger).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the daemon kept running without its ledger:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(&format!(
+            "the ledger {} was deleted while the bot was running",
+            ledger.display()
+        )),
+        "{text}"
+    );
+}
+
+/// Defence in depth behind the ledger: against a fresh ledger, a ticket the bot already
+/// answered in Gorgias gets no second reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_ledger_never_answers_again_what_the_bot_already_answered() {
+    use perfectbot::ledger::{ActionKey, ActionKind, ActionStatus};
+    let (sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let bot = seeded.bot.id;
+    let id = bot_chat(&sim, bot, "a@example.org", "How long does shipping take?");
+    let msg_id = sim.ticket_json(id).unwrap()["messages"][0]["id"]
+        .as_u64()
+        .unwrap();
+    sim.agent_says(id, bot, "Orders ship within 2 business days.");
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_daemon(config_for(&server, &seeded, dir.path())).await;
+    let key = ActionKey {
+        ticket_id: id,
+        kind: ActionKind::Reply,
+        trigger: format!("m{msg_id}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let action = running.daemon.ledger.action(&key).await.unwrap();
+        if action
+            .as_ref()
+            .is_some_and(|a| a.status != ActionStatus::Pending)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the ticket was never decided");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running.stop().await;
+    let replies = sim.ticket_json(id).unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["sender"]["id"] == bot && m["public"] == true)
+        .count();
+    assert_eq!(replies, 1, "the bot answered a second time");
+}

@@ -81,12 +81,23 @@ fn unit_keeps_the_key_out_of_the_unit_and_notifies() {
         "DynamicUser=yes",
         "StateDirectory=perfectbot",
         "ExecStartPre=/usr/local/bin/perfectbot check-config",
+        // Above the listener's 256 connections (http::Limits::DEFAULT) with room to spare.
+        "LimitNOFILE=4096",
     ] {
         assert!(UNIT.contains(needle), "the unit lacks {needle}");
     }
     assert!(
         !UNIT.contains("PERFECTBOT_GORGIAS_API_KEY="),
         "no key in the unit"
+    );
+    let nofile: usize = UNIT
+        .lines()
+        .find_map(|l| l.strip_prefix("LimitNOFILE="))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("LimitNOFILE= is a number");
+    assert!(
+        nofile >= 2 * perfectbot::http::Limits::DEFAULT.max_connections + 1024,
+        "LimitNOFILE={nofile} leaves too little above the listener's connections"
     );
 }
 

@@ -14,7 +14,8 @@
 //! - [`sim`] is a Gorgias simulator used by tests, benchmarks and `perfectbot demo`.
 //! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
 //! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
-//! - [`demo`] runs the lifecycle against the simulator for a newcomer.
+//! - [`demo`] runs the lifecycle against the simulator for a newcomer; [`tryit`] (`perfectbot try`)
+//!   runs the simulator's chat page and the daemon together for a person to play the customer.
 //! - [`preview`] chats with the configured responder and policy in a terminal (no Gorgias).
 //! - [`ops`] is the operator's commands: `status`, `report` (ledger, read-only) and `setup` (views).
 //! - [`clock`] injects wall time.
@@ -41,3 +42,4 @@ pub mod ops;
 pub mod preview;
 pub mod responder;
 pub mod sim;
+pub mod tryit;

@@ -57,6 +57,20 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8089")]
         listen: SocketAddr,
     },
+    /// Try the bot by hand: the simulator's customer chat page and the real daemon together.
+    /// Prints the page's URL; opens nothing.
+    Try {
+        /// Where the simulator (its API and the chat page) listens.
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        listen: SocketAddr,
+        /// How long the bot waits before closing an answered ticket.
+        #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+        close_after: Duration,
+        /// Keep the config, knowledge base and ledger in this directory (default: a temporary
+        /// one, removed at exit).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Measure the bot against the built-in simulator (see BENCHMARKS.md).
     Bench {
         /// fast: a few minutes; full: about 45 minutes; scale: the 1,000 and 10,000 runs alone.
@@ -159,6 +173,14 @@ fn main() -> ExitCode {
         Command::Sim { listen } => {
             init_logs(LogFormat::Auto, "info");
             with_runtime(perfectbot::sim::run_cli(listen))
+        }
+        Command::Try {
+            listen,
+            close_after,
+            dir,
+        } => {
+            init_logs(LogFormat::Text, "warn,perfectbot=info");
+            with_runtime(perfectbot::tryit::run(listen, close_after, dir))
         }
         Command::Bench { size, json, only } => {
             init_logs(LogFormat::Text, "error");

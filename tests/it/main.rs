@@ -3,6 +3,7 @@
 
 mod answering;
 mod bad_input;
+mod browser;
 mod cli;
 mod client_sim;
 mod common;

@@ -18,7 +18,7 @@
 //!   runs the simulator's chat page and the daemon together for a person to play the customer.
 //! - [`preview`] chats with the configured responder and policy in a terminal (no Gorgias).
 //! - [`ops`] is the operator's commands: `status`, `report` (ledger, read-only) and `setup` (views).
-//! - [`clock`] injects wall time.
+//! - [`clock`] injects wall time; [`logs`] sends log lines to stderr or the journal.
 //! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`metrics`] names
 //!   the Prometheus metrics and records them.
 //! - [`netbody`] reads untrusted HTTP response bodies with a size cap and a stall timeout.
@@ -36,6 +36,7 @@ pub mod hours;
 pub mod http;
 pub mod knowledge;
 pub mod ledger;
+pub mod logs;
 pub mod metrics;
 pub mod netbody;
 pub mod ops;

@@ -11,6 +11,7 @@ mod faults;
 mod http;
 mod kb;
 mod lifecycle;
+mod newcomer;
 mod ops;
 mod polling;
 mod restart;

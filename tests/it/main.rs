@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod client_sim;
 mod common;
+mod dashboards;
 mod faults;
 mod http;
 mod kb;

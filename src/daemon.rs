@@ -123,7 +123,7 @@ impl Daemon {
                 client
                     .current_user()
                     .await
-                    .context("identity check: GET /api/users/0 (is the API key right?)")?
+                    .map_err(|e| identity_error(e, &config.gorgias.base_url))?
                     .id
             }
         };
@@ -419,9 +419,12 @@ impl Daemon {
         // Each ticket done is the loop being alive: a long pass (a backlog paced at the API
         // limit) must not look like a hang to systemd's watchdog.
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-        match &result {
+        // `insert` is false when the ticket already failed last time: its repeats are debug,
+        // so a ticket that keeps failing through an outage is one warning, not one per pass.
+        let first_failure = match &result {
             Ok(()) => {
                 self.listing().retry.remove(&id);
+                false
             }
             // Not read again on every poll: see `unreadable`.
             Err(ProcessError::Gorgias(e @ GorgiasError::Decode { .. })) => {
@@ -430,10 +433,8 @@ impl Daemon {
                 stats.failed += 1;
                 return Ok(());
             }
-            Err(_) => {
-                self.listing().retry.insert(id);
-            }
-        }
+            Err(_) => self.listing().retry.insert(id),
+        };
         match result {
             Ok(()) => stats.decided += 1,
             Err(ProcessError::Exec(e)) if e.is_fatal() => {
@@ -444,7 +445,11 @@ impl Daemon {
             }
             Err(e) => {
                 stats.failed += 1;
-                tracing::warn!(ticket_id = id, error = %e, "ticket not processed; will retry");
+                if first_failure {
+                    tracing::warn!(ticket_id = id, error = %e, "ticket not processed; will retry");
+                } else {
+                    tracing::debug!(ticket_id = id, error = %e, "ticket not processed again; will retry");
+                }
                 let _ = self
                     .ledger
                     .set_meta(
@@ -728,6 +733,9 @@ impl Daemon {
         let busy_poke_gap = self.clock.real(BUSY_POKE_GAP);
         let mut last_poll = Instant::now();
         let mut poke_due: Option<tokio::time::Instant> = None;
+        // While Gorgias keeps failing, one warning when it starts and one info line when it
+        // recovers, not a warning per pass (the journal would fill with the same line).
+        let mut outage: Option<Outage> = None;
         let result = loop {
             let next = self.ledger.next_deadline().await?;
             let now = self.clock.now();
@@ -782,6 +790,10 @@ impl Daemon {
             };
             if matches!(work, Work::Poll) {
                 self.observe_poll(started.elapsed(), &pass).await;
+            } else {
+                // Closes happen in sweeps: the tickets gauge must not wait for the next poll
+                // to agree with closes_total.
+                self.observe_counts().await;
             }
             match pass {
                 Ok(stats) => {
@@ -795,10 +807,22 @@ impl Daemon {
                             "pass done"
                         );
                     }
-                    let _ = self
-                        .ledger
-                        .set_meta("last_pass_ok", &self.clock.now().to_string())
-                        .await;
+                    if let Some(o) = outage.take() {
+                        tracing::info!(
+                            failed_passes = o.failures,
+                            down_for = %humantime::format_duration(Duration::from_secs(o.started.elapsed().as_secs())),
+                            "Gorgias answers again: passes recovered after {} failed pass(es)",
+                            o.failures
+                        );
+                    }
+                    // Only a poll proves that Gorgias answers: a sweep with nothing due never
+                    // calls it, so it would report a good pass through an outage.
+                    if matches!(work, Work::Poll) {
+                        let _ = self
+                            .ledger
+                            .set_meta("last_pass_ok", &self.clock.now().to_string())
+                            .await;
+                    }
                     if matches!(work, Work::Poll) {
                         // The watchdog is fed only by polls that worked: a wedged or failing
                         // poll loop gets the service restarted.
@@ -815,7 +839,19 @@ impl Daemon {
                     ));
                 }
                 Err(PassError::Gorgias(e)) => {
-                    tracing::warn!(?work, error = %e, "pass failed; will try again");
+                    match &mut outage {
+                        None => {
+                            tracing::warn!(?work, error = %e, "{}; retrying every pass (one line when it recovers)", outage_reason(&e));
+                            outage = Some(Outage {
+                                started: Instant::now(),
+                                failures: 1,
+                            });
+                        }
+                        Some(o) => {
+                            o.failures += 1;
+                            tracing::debug!(?work, error = %e, failures = o.failures, "pass failed again");
+                        }
+                    }
                     let _ = self
                         .ledger
                         .set_meta("last_error", &format!("{}: {e}", self.clock.now()))
@@ -823,6 +859,7 @@ impl Daemon {
                 }
             }
         };
+        self.observe_counts().await;
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         let mut scheduler = scheduler;
         let _ = scheduler.shutdown().await;
@@ -887,9 +924,32 @@ impl Daemon {
             Ok(_) => self.health.poll_succeeded(),
             Err(e) => self.health.poll_failed(&e.to_string()),
         }
+        self.observe_counts().await;
+    }
+
+    /// The tickets-by-state gauge from the ledger.
+    async fn observe_counts(&self) {
         if let Ok(counts) = self.ledger.counts_by_state().await {
             crate::metrics::record_ticket_counts(&counts);
         }
+    }
+}
+
+/// A run of failed passes, from the first failure.
+struct Outage {
+    started: Instant,
+    failures: u32,
+}
+
+/// The first line of an outage: unreachable is not the same problem as a refusal.
+fn outage_reason(e: &crate::gorgias::GorgiasError) -> &'static str {
+    use crate::gorgias::GorgiasError as E;
+    match e {
+        E::Transport { .. } | E::Timeout { .. } => "Gorgias cannot be reached",
+        E::Unauthorized { .. } => "Gorgias refuses the API key",
+        E::RateLimited { .. } => "Gorgias is rate limiting the bot",
+        E::Server { .. } => "Gorgias answers with server errors",
+        _ => "a pass against Gorgias failed",
     }
 }
 
@@ -1089,7 +1149,9 @@ impl Daemon {
             None => return Ok(0),
             Some(Ok(listed)) => listed,
             Some(Err(e)) => {
-                tracing::warn!(error = %e, "cannot list handed-over tickets for #kb notes; will try again");
+                // debug: this listing is the poll's own view query; when it fails, the poll's
+                // pass-level warning has said so once already.
+                tracing::debug!(error = %e, "cannot list handed-over tickets for #kb notes; will try again");
                 return Ok(0);
             }
         };
@@ -1120,4 +1182,26 @@ impl Daemon {
         self.knowledge.escalated_keep_only(&ids);
         Ok(read)
     }
+}
+
+/// The start-up identity check's failure, with the next step that fits it: a refused or
+/// timed-out connection is about the address or the network, not the key.
+fn identity_error(e: crate::gorgias::GorgiasError, base_url: &str) -> anyhow::Error {
+    use crate::gorgias::GorgiasError as E;
+    let hint = match &e {
+        E::Unauthorized { .. } => {
+            "Gorgias refused the credentials: check gorgias.email and the API key (and that the user is active)".to_string()
+        }
+        E::Transport { .. } | E::Timeout { .. } => format!(
+            "cannot reach Gorgias at {base_url}: check gorgias.base_url, DNS and the network (the API key was not tried)"
+        ),
+        E::NotFound { .. } => format!(
+            "{base_url} answered 404 for /api/users/0: is gorgias.base_url your account's address (https://STORE.gorgias.com)?"
+        ),
+        E::Decode { .. } => format!(
+            "{base_url} did not answer like the Gorgias API: is gorgias.base_url right?"
+        ),
+        _ => "Gorgias answered with an error; retry later".to_string(),
+    };
+    anyhow::Error::new(e).context(format!("identity check: GET /api/users/0 failed. {hint}"))
 }

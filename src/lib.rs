@@ -16,10 +16,11 @@
 //! - [`sim`] is a Gorgias simulator used by tests, benchmarks and `perfectbot demo`.
 //! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
 //! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
-//! - [`demo`] runs the lifecycle against the simulator for a newcomer.
+//! - [`demo`] runs the lifecycle against the simulator for a newcomer; [`tryit`] (`perfectbot try`)
+//!   runs the simulator's chat page and the daemon together for a person to play the customer.
 //! - [`preview`] chats with the configured responder and policy in a terminal (no Gorgias).
 //! - [`ops`] is the operator's commands: `status`, `report` (ledger, read-only) and `setup` (views).
-//! - [`clock`] injects wall time.
+//! - [`clock`] injects wall time; [`logs`] sends log lines to stderr or the journal.
 //! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`metrics`] names
 //!   the Prometheus metrics and records them.
 //! - [`logfmt`] keeps the text log format one line per event whatever the logged values hold.
@@ -39,6 +40,7 @@ pub mod http;
 pub mod knowledge;
 pub mod ledger;
 pub mod logfmt;
+pub mod logs;
 pub mod metrics;
 pub mod netbody;
 pub mod ops;
@@ -46,3 +48,4 @@ pub mod orders;
 pub mod preview;
 pub mod responder;
 pub mod sim;
+pub mod tryit;

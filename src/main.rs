@@ -12,6 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// Where the Debian package puts the config, and where every command looks without --config.
+const DEFAULT_CONFIG: &str = "/etc/perfectbot/config.toml";
+
 #[derive(Parser)]
 #[command(
     name = "perfectbot",
@@ -28,20 +31,20 @@ enum Command {
     /// Run the bot (the daemon).
     Run {
         /// The configuration file.
-        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        #[arg(long, env = "PERFECTBOT_CONFIG", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
     /// Validate a configuration file without touching the network; exit 2 when invalid.
     CheckConfig {
         /// The configuration file.
-        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        #[arg(long, env = "PERFECTBOT_CONFIG", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
     /// Chat with the configured responder and policy on stdin/stdout; nothing goes to Gorgias.
     /// Piped input: one new conversation per line, one decision per line.
     Preview {
         /// The configuration file.
-        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        #[arg(long, env = "PERFECTBOT_CONFIG", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
         /// Print each decision as one JSON object (decision, reason, text, sources, score).
         #[arg(long)]
@@ -56,6 +59,20 @@ enum Command {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8089")]
         listen: SocketAddr,
+    },
+    /// Try the bot by hand: the simulator's customer chat page and the real daemon together.
+    /// Prints the page's URL; opens nothing.
+    Try {
+        /// Where the simulator (its API and the chat page) listens.
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        listen: SocketAddr,
+        /// How long the bot waits before closing an answered ticket.
+        #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+        close_after: Duration,
+        /// Keep the config, knowledge base and ledger in this directory (default: a temporary
+        /// one, removed at exit).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Measure the bot against the built-in simulator (see BENCHMARKS.md).
     Bench {
@@ -84,7 +101,7 @@ enum Command {
     /// read-only, no network, safe while the daemon runs.
     Status {
         /// The configuration file.
-        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        #[arg(long, env = "PERFECTBOT_CONFIG", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
         /// One JSON object instead of text.
         #[arg(long)]
@@ -94,7 +111,7 @@ enum Command {
     /// lags, and the questions it could not answer. Read-only, no network.
     Report {
         /// The configuration file.
-        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        #[arg(long, env = "PERFECTBOT_CONFIG", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
         /// How far back to look ("7d", "24h").
         #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
@@ -111,7 +128,7 @@ enum Command {
     /// Create the team's Gorgias views (idempotent), and with --webhook the HTTP integration.
     Setup {
         /// The configuration file.
-        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        #[arg(long, env = "PERFECTBOT_CONFIG", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
         /// The daemon's public /webhook URL: also create the Gorgias HTTP integration.
         #[arg(long)]
@@ -125,7 +142,7 @@ enum KbCommand {
     /// Read-only (files and ledger), no network.
     List {
         /// The configuration file.
-        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        #[arg(long, env = "PERFECTBOT_CONFIG", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
         /// A JSON array instead of text.
         #[arg(long)]
@@ -145,6 +162,16 @@ fn parse_language(tag: &str) -> Result<String, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::CheckConfig { .. }
+            | Command::Status { .. }
+            | Command::Report { .. }
+            | Command::Kb { .. }
+            | Command::Bench { .. }
+    ) {
+        quiet_on_broken_pipe();
+    }
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => with_runtime(run(config)),
@@ -159,6 +186,14 @@ fn main() -> ExitCode {
         Command::Sim { listen } => {
             init_logs(LogFormat::Auto, "info");
             with_runtime(perfectbot::sim::run_cli(listen))
+        }
+        Command::Try {
+            listen,
+            close_after,
+            dir,
+        } => {
+            init_logs(LogFormat::Text, "warn,perfectbot=info");
+            with_runtime(perfectbot::tryit::run(listen, close_after, dir))
         }
         Command::Bench { size, json, only } => {
             init_logs(LogFormat::Text, "error");
@@ -200,33 +235,77 @@ fn with_runtime(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> E
     match rt.block_on(fut) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("perfectbot: {e:#}");
+            report_error(&e);
             ExitCode::FAILURE
         }
     }
 }
 
+/// An error that ends a command, said once: through the logs when they go to the journal or
+/// as JSON (where operators read them, with the error priority), else once on stderr.
+fn report_error(e: &anyhow::Error) {
+    if LOGS_ELSEWHERE.load(std::sync::atomic::Ordering::Relaxed) {
+        tracing::error!("{e:#}");
+    } else {
+        eprintln!("perfectbot: {e:#}");
+    }
+}
+
+/// Set when `run` sent its logs to the journal or to JSON: its fatal error goes there too.
+static LOGS_ELSEWHERE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn check_config(path: &std::path::Path) -> ExitCode {
-    match config::load(path) {
-        Ok(cfg) => {
-            println!("{}: valid", path.display());
-            println!("{}", cfg.summary());
-            for note in cfg.notes() {
-                println!("note: {note}");
-            }
-            ExitCode::SUCCESS
-        }
+    let cfg = match config::load(path) {
+        Ok(cfg) => cfg,
         Err(errors) => {
             eprintln!("{errors}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
         }
+    };
+    // The file is valid; what it points at must be usable too, or `run` would fail at start.
+    let pre = match perfectbot::ops::preflight::check(&cfg) {
+        Ok(pre) => pre,
+        Err(problems) => {
+            for p in problems {
+                eprintln!("{}: {p}", path.display());
+            }
+            return ExitCode::from(2);
+        }
+    };
+    println!("{}: valid", path.display());
+    println!("{}", cfg.summary());
+    println!(
+        "knowledge:       {} entries in {}",
+        pre.kb_entries,
+        cfg.kb.dir.display()
+    );
+    println!(
+        "ledger:          {}{}",
+        pre.ledger.display(),
+        if pre.ledger_exists {
+            ""
+        } else {
+            " (created at the first start)"
+        }
+    );
+    for note in cfg.notes() {
+        println!("note: {note}");
     }
+    ExitCode::SUCCESS
 }
 
 async fn run(path: PathBuf) -> anyhow::Result<()> {
     let cfg = config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     init_logs(cfg.log.format, &cfg.log.filter);
+    let journald = match cfg.log.format {
+        LogFormat::Journald => true,
+        LogFormat::Auto => std::env::var_os("JOURNAL_STREAM").is_some(),
+        _ => false,
+    };
+    LOGS_ELSEWHERE.store(
+        cfg.log.format == LogFormat::Json || journald,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     for note in cfg.notes() {
         tracing::warn!("{note}");
     }
@@ -241,7 +320,21 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
         .await
         .context("starting")?;
     daemon.kb_reload = kb_reload;
-    tracing::info!(bot_user_id = daemon.bot_user_id(), "perfectbot running");
+    let version = env!("CARGO_PKG_VERSION");
+    let mode = match daemon.config.bot.mode {
+        config::Mode::Live => "live",
+        config::Mode::Shadow => "shadow",
+    };
+    let entries = daemon.knowledge.entries().len();
+    tracing::info!(
+        version,
+        mode,
+        knowledge_entries = entries,
+        config = %path.display(),
+        bot_user_id = daemon.bot_user_id(),
+        "perfectbot {version} running: {mode} mode, {entries} knowledge entries, config {}",
+        path.display()
+    );
     let server = match daemon.config.http.listen {
         Some(listen) => {
             let state = perfectbot::http::HttpState::for_daemon(&daemon)?;
@@ -311,32 +404,16 @@ fn spawn_signal_handler(cancel: CancellationToken, kb_reload: Arc<tokio::sync::N
 }
 
 fn init_logs(format: LogFormat, filter: &str) {
-    use tracing_subscriber::EnvFilter;
-    use tracing_subscriber::prelude::*;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
-    let journald = match format {
-        LogFormat::Journald => true,
-        LogFormat::Auto => std::env::var_os("JOURNAL_STREAM").is_some(),
-        _ => false,
-    };
-    if journald && let Ok(layer) = tracing_journald::layer() {
-        let _ = tracing_subscriber::registry()
-            .with(filter)
-            .with(layer)
-            .try_init();
-        return;
-    }
-    if format == LogFormat::Json {
-        let _ = tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .try_init();
-    } else {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .fmt_fields(perfectbot::logfmt::text_fields())
-            .with_writer(std::io::stderr)
-            .try_init();
+    perfectbot::logs::init(format, filter);
+}
+
+/// A closed stdout (`perfectbot status | head -1`) ends a one-shot command quietly, as it ends
+/// `ls`: the default SIGPIPE action, instead of Rust's ignored SIGPIPE and a panic in
+/// `println!`. Never for the long-running commands: a journal restart must not kill the daemon.
+fn quiet_on_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

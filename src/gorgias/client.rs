@@ -768,7 +768,9 @@ impl Client {
             })
             .notify(|e, d| {
                 bump(&self.inner.counters.retries);
-                warn!(%method, path, error = %e, wait_ms = d.as_millis() as u64, "retrying Gorgias request");
+                // debug, not warn: a request's retries are routine, and an outage is told once by
+                // the daemon's pass-level warning (and its recovery line), not once per retry.
+                tracing::debug!(%method, path, error = %e, wait_ms = d.as_millis() as u64, "retrying Gorgias request");
             })
             .await
     }

@@ -8,6 +8,7 @@
 //! owns both. `status` and `report` read the config with placeholder secrets, so an operator
 //! can run them from a shell that cannot read the API key (systemd hands it only to the unit).
 
+pub mod preflight;
 pub mod report;
 pub mod setup;
 pub mod status;
@@ -105,6 +106,17 @@ pub fn relative(now: jiff::Timestamp, at: jiff::Timestamp) -> String {
     }
 }
 
+/// A moment as people read it: to the second, in UTC ("2026-12-07T00:54:13Z"), never with
+/// nanoseconds.
+pub fn stamp(t: jiff::Timestamp) -> String {
+    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
+}
+
+/// A moment in JSON output: RFC 3339 to the millisecond.
+pub fn stamp_ms(t: jiff::Timestamp) -> String {
+    t.round(jiff::Unit::Millisecond).unwrap_or(t).to_string()
+}
+
 /// "42s ago" for a moment behind `now` (a clock skew ahead of it shows as "just now").
 pub fn ago(now: jiff::Timestamp, at: jiff::Timestamp) -> String {
     let d = now.duration_since(at);
@@ -119,6 +131,13 @@ pub fn ago(now: jiff::Timestamp, at: jiff::Timestamp) -> String {
 mod tests {
     use super::*;
     use jiff::Timestamp;
+
+    #[test]
+    fn stamps_never_show_nanoseconds() {
+        let t: Timestamp = "2026-12-07T00:54:13.443393147Z".parse().unwrap();
+        assert_eq!(stamp(t), "2026-12-07T00:54:13Z");
+        assert_eq!(stamp_ms(t), "2026-12-07T00:54:13.443Z");
+    }
 
     #[test]
     fn short_durations_use_at_most_two_units() {

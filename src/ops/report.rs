@@ -191,7 +191,11 @@ fn contains_email(s: &str) -> bool {
 impl Report {
     /// The report as a readable block.
     pub fn to_text(&self) -> String {
-        let mut out = format!("Report from {} to {}\n", self.since, self.until);
+        let mut out = format!(
+            "Report from {} to {}\n",
+            super::stamp(self.since),
+            super::stamp(self.until)
+        );
         out.push_str(&format!("  answered:               {}\n", self.answered));
         out.push_str(&format!("  auto-closed:            {}\n", self.auto_closed));
         let handed: u64 = self.handovers.values().sum();
@@ -229,8 +233,8 @@ impl Report {
     /// The report as one JSON object with stable keys.
     pub fn to_json(&self) -> Value {
         json!({
-            "since": self.since.to_string(),
-            "until": self.until.to_string(),
+            "since": super::stamp_ms(self.since),
+            "until": super::stamp_ms(self.until),
             "answered": self.answered,
             "auto_closed": self.auto_closed,
             "handovers": self.handovers,

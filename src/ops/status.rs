@@ -173,7 +173,7 @@ impl Status {
                 "  ticket {:<8} {} ({})\n",
                 d.ticket_id,
                 relative(now, d.at),
-                d.at
+                super::stamp(d.at)
             ));
         }
         if !self.email_waits.is_empty() {
@@ -183,13 +183,13 @@ impl Status {
                     "  ticket {:<8} {} ({})\n",
                     d.ticket_id,
                     relative(now, d.at),
-                    d.at
+                    super::stamp(d.at)
                 ));
             }
         }
 
         let when = |t: Option<Timestamp>| match t {
-            Some(t) => format!("{t} ({})", ago(now, t)),
+            Some(t) => format!("{} ({})", super::stamp(t), ago(now, t)),
             None => "never".to_owned(),
         };
         out.push_str(&format!(
@@ -218,7 +218,7 @@ impl Status {
                     .map_or_else(String::new, |r| format!(" ({r})"));
                 out.push_str(&format!(
                     "  {} {}{ticket} {}{reason}: {}\n",
-                    e.at,
+                    super::stamp(e.at),
                     ago(now, e.at),
                     e.kind,
                     e.message.as_deref().unwrap_or("-")
@@ -243,14 +243,14 @@ impl Status {
         let deadline = |d: &Deadline| {
             json!({
                 "ticket_id": d.ticket_id,
-                "at": d.at.to_string(),
+                "at": super::stamp_ms(d.at),
                 "in_secs": d.at.duration_since(now).as_secs(),
             })
         };
-        let ts = |t: Option<Timestamp>| t.map(|t| t.to_string());
+        let ts = |t: Option<Timestamp>| t.map(super::stamp_ms);
         let age = |t: Option<Timestamp>| t.map(|t| now.duration_since(t).as_secs());
         json!({
-            "now": now.to_string(),
+            "now": super::stamp_ms(now),
             "tickets": self.counts,
             "next_closes": self.next_closes.iter().map(deadline).collect::<Vec<_>>(),
             "email_waits": self.email_waits.iter().map(deadline).collect::<Vec<_>>(),
@@ -261,7 +261,7 @@ impl Status {
             "last_pass_ok_age_secs": age(self.last_pass_ok),
             "last_error": self.last_error,
             "recent_errors": self.recent_errors.iter().map(|e| json!({
-                "at": e.at.to_string(),
+                "at": super::stamp_ms(e.at),
                 "ticket_id": e.ticket_id,
                 "kind": e.kind,
                 "reason": e.reason,

@@ -11,6 +11,7 @@
 //! language), `faults` (rate limit, faults, request log),
 //! `webhooks` (delivery of HTTP integrations while served).
 
+mod chat;
 mod customers;
 mod faults;
 pub mod filter;
@@ -245,10 +246,31 @@ impl Sim {
 
     /// Bind `addr` (port 0 picks a free port), serve in a spawned task, return the handle.
     pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<SimServer> {
+        self.serve_app(addr, server::router(self.clone())).await
+    }
+
+    /// [`Sim::serve`] plus the customer chat page at `/chat` (simulator-only routes, outside
+    /// `/api`): conversations start as chat tickets assigned to `seeded.bot`, and the page's
+    /// agent is `seeded.agents[0]`.
+    pub async fn serve_with_chat(
+        &self,
+        addr: SocketAddr,
+        seeded: &Seeded,
+    ) -> std::io::Result<SimServer> {
+        let setup = chat::ChatSetup::from_seeded(seeded).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the chat page needs a seeded account with an agent",
+            )
+        })?;
+        let app = chat::router(self.clone(), setup).merge(server::router(self.clone()));
+        self.serve_app(addr, app).await
+    }
+
+    async fn serve_app(&self, addr: SocketAddr, app: axum::Router) -> std::io::Result<SimServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let stop = tokio_util::sync::CancellationToken::new();
-        let app = server::router(self.clone());
         tokio::spawn(webhooks::run(self.clone(), stop.clone()));
         let stopped = stop.clone();
         let task = tokio::spawn(async move {
@@ -684,19 +706,34 @@ pub async fn start_seeded_on(
     Ok((sim, server, seeded))
 }
 
-/// `perfectbot sim --listen ADDR`: seed the default account, serve, print the base URL and
-/// credentials, run until ctrl-c.
+/// `perfectbot sim --listen ADDR`: seed the default account, serve the API and the customer chat
+/// page, print the page's URL, the credentials and a ready config, run until ctrl-c.
 pub async fn run_cli(listen: SocketAddr) -> anyhow::Result<()> {
     use anyhow::Context;
     let sim = Sim::new(SimOptions::default());
     let seeded = sim.seed_default();
     let server = sim
-        .serve(listen)
+        .serve_with_chat(listen, &seeded)
         .await
         .with_context(|| format!("binding the simulator to {listen}"))?;
+    // This is the point of the command: the credentials of a throwaway fake account.
+    print!("{}", cli_banner(&server.base_url(), &seeded));
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for ctrl-c")?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// What `perfectbot sim` prints: where the chat page is, the account, a config for the bot and
+/// how to create a ticket from a script.
+pub fn cli_banner(base_url: &str, seeded: &Seeded) -> String {
     let mut out = String::new();
     out.push_str("Gorgias simulator running\n");
-    out.push_str(&format!("  base_url   {}\n", server.base_url()));
+    out.push_str(&format!(
+        "  chat page  {base_url}/chat   (play the customer)\n"
+    ));
+    out.push_str(&format!("  base_url   {base_url}\n"));
     out.push_str(&format!(
         "  bot        id={} email={} api_key={}\n",
         seeded.bot.id, seeded.bot.email, seeded.bot.api_key
@@ -708,13 +745,23 @@ pub async fn run_cli(listen: SocketAddr) -> anyhow::Result<()> {
         ));
     }
     out.push_str(&format!("  team       id={} Support\n", seeded.team_id));
-    out.push_str("  rate limit 40 requests / 20 s\n");
+    out.push_str("  rate limit 40 requests / 20 s\n\n");
+    out.push_str("A config for the bot (save it as sim.toml next to a kb/ directory of knowledge files):\n\n");
+    out.push_str(&format!(
+        "[gorgias]\nbase_url = \"{base_url}\"\nemail = \"{}\"\n\n[ledger]\npath = \"sim-ledger.db\"\n\n[kb]\ndir = \"kb\"\n\n",
+        seeded.bot.email
+    ));
+    out.push_str(&format!(
+        "then: PERFECTBOT_GORGIAS_API_KEY={} perfectbot run --config sim.toml\n",
+        seeded.bot.api_key
+    ));
+    out.push_str(
+        "(or run `perfectbot try`: this simulator and the bot together, ready to chat)\n\n",
+    );
+    out.push_str("Create a chat ticket assigned to the bot from a script:\n");
+    out.push_str(&format!(
+        "  curl -s -H 'Content-Type: application/json' \\\n    -d '{{\"text\":\"How long does shipping take?\",\"language\":\"en\",\"email\":\"ana@example.org\"}}' \\\n    {base_url}/chat/api/conversations\n"
+    ));
     out.push_str("Press ctrl-c to stop.\n");
-    // This is the point of the command: the credentials of a throwaway fake account.
-    print!("{out}");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for ctrl-c")?;
-    server.shutdown().await;
-    Ok(())
+    out
 }

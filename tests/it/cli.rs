@@ -14,11 +14,18 @@ fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
 fn check_config_accepts_a_good_file_and_prints_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let key = write(dir.path(), "key", "secret-key-123\n");
+    std::fs::create_dir(dir.path().join("kb")).unwrap();
+    write(
+        &dir.path().join("kb"),
+        "a.md",
+        "## Gift wrapping\nYes, gift wrapping is free.\n",
+    );
     let cfg = write(
         dir.path(),
         "config.toml",
         &format!(
-            "[gorgias]\nbase_url = \"http://127.0.0.1:9\"\nemail = \"bot@example.org\"\napi_key_file = \"{}\"\n",
+            "[gorgias]\nbase_url = \"http://127.0.0.1:9\"\nemail = \"bot@example.org\"\napi_key_file = \"{}\"\n\
+             [ledger]\npath = \"ledger.db\"\n[kb]\ndir = \"kb\"\n",
             key.display()
         ),
     );

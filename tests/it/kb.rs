@@ -200,10 +200,15 @@ async fn sighup_reloads_the_knowledge_files_and_logs_the_count() {
             .unwrap()
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v["fields"]["message"] == what)
+            .find(|v| {
+                v["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with(what))
+            })
     };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while logged("perfectbot running").is_none() {
+    let started = format!("perfectbot {} running", env!("CARGO_PKG_VERSION"));
+    while logged(&started).is_none() {
         assert!(Instant::now() < deadline, "the daemon never started");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -3,13 +3,16 @@
 
 mod answering;
 mod bad_input;
+mod browser;
 mod cli;
 mod client_sim;
 mod common;
+mod dashboards;
 mod faults;
 mod http;
 mod kb;
 mod lifecycle;
+mod newcomer;
 mod ops;
 mod orders;
 mod polling;

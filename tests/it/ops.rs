@@ -43,9 +43,17 @@ async fn status_reads_a_running_daemons_ledger() {
     let path = app.daemon.config.ledger.path.clone();
     let ledger = ops::open_ledger(&path).await.unwrap();
     assert!(ledger.is_read_only());
-    let s = ops::status::gather(&ledger, Timestamp::now(), SignedDuration::from_secs(3))
-        .await
-        .unwrap();
+    // The tickets' rows land during the first poll, its last_poll_at at the poll's end.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let s = loop {
+        let s = ops::status::gather(&ledger, Timestamp::now(), SignedDuration::from_secs(3))
+            .await
+            .unwrap();
+        if s.last_poll_at.is_some() || std::time::Instant::now() > deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(s.counts["answered"], 1);
     assert_eq!(s.counts["escalated"], 1);
     assert_eq!(s.next_closes.len(), 1);

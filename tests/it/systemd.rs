@@ -53,10 +53,7 @@ fn unit_verifies_cleanly() {
     let unit = dir.path().join("perfectbot.service");
     std::fs::write(
         &unit,
-        UNIT.replace(
-            "/usr/local/bin/perfectbot",
-            env!("CARGO_BIN_EXE_perfectbot"),
-        ),
+        UNIT.replace("/usr/bin/perfectbot", env!("CARGO_BIN_EXE_perfectbot")),
     )
     .unwrap();
     let out = Command::new("systemd-analyze")
@@ -80,7 +77,10 @@ fn unit_keeps_the_key_out_of_the_unit_and_notifies() {
         "LoadCredential=gorgias_api_key:",
         "DynamicUser=yes",
         "StateDirectory=perfectbot",
-        "ExecStartPre=/usr/local/bin/perfectbot check-config",
+        "ExecStartPre=/usr/bin/perfectbot check-config",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "LoadCredential=webhook_secret:/etc/perfectbot/webhook_secret",
+        "Documentation=file:///usr/share/doc/perfectbot/README.md",
         // Above the listener's 256 connections (http::Limits::DEFAULT) with room to spare.
         "LimitNOFILE=4096",
     ] {
@@ -230,11 +230,15 @@ async fn journald_gets_priorities_and_ticket_fields() {
     );
     let mut got: Vec<Entry> = Vec::new();
     let mut buf = vec![0u8; 65536];
-    // tracing-journald: INFO -> 5 (notice), WARN -> 4 (warning), ERROR -> 3.
+    // Syslog priorities: INFO -> 6, WARN -> 4, ERROR -> 3. The ticket id is a field and in
+    // the MESSAGE text, so `journalctl -u perfectbot | grep ticket_id=N` finds the line.
     let has_info_about_ticket = |got: &Vec<Entry>| {
         let id = id.to_string();
+        let text = format!("ticket_id={id}");
         got.iter().any(|e| {
-            field(e, "PRIORITY") == Some("5") && field(e, "F_TICKET_ID") == Some(id.as_str())
+            field(e, "PRIORITY") == Some("6")
+                && field(e, "F_TICKET_ID") == Some(id.as_str())
+                && field(e, "MESSAGE").is_some_and(|m| m.contains(&text))
         })
     };
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -14,6 +14,9 @@ pub fn write_config(server: &SimServer, seeded: &Seeded, dir: &Path) -> PathBuf 
     std::fs::create_dir_all(&kb).unwrap();
     std::fs::write(kb.join("shop.toml"), KB).unwrap();
     std::fs::write(dir.join("key"), &seeded.bot.api_key).unwrap();
+    // A key file is private, as the daemon asks (a readable one is warned about).
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir.join("key"), std::fs::Permissions::from_mode(0o600)).unwrap();
     let text = format!(
         r#"[gorgias]
 base_url = "{}"
@@ -311,7 +314,7 @@ async fn a_second_daemon_on_one_ledger_refuses_to_start_and_kill_9_leaves_no_sta
     let cfg = write_config(&server, &seeded, dir.path());
     let first_log = dir.path().join("first.log");
     let mut first = start(&cfg, &first_log);
-    wait_for_log(&first_log, "perfectbot running").await;
+    wait_for_log(&first_log, "running: live mode").await;
     let id = bot_chat(
         &sim,
         seeded.bot.id,
@@ -364,7 +367,7 @@ async fn a_second_daemon_on_one_ledger_refuses_to_start_and_kill_9_leaves_no_sta
     assert!(dir.path().join("ledger.db.lock").exists());
     let again_log = dir.path().join("again.log");
     let _again = start(&cfg, &again_log);
-    wait_for_log(&again_log, "perfectbot running").await;
+    wait_for_log(&again_log, "running: live mode").await;
     let bot = seeded.bot.id;
     let replies = sim.ticket_json(id).unwrap()["messages"]
         .as_array()
@@ -411,7 +414,7 @@ async fn a_deleted_ledger_stops_the_daemon_with_an_error_naming_it() {
     let cfg = write_config(&server, &seeded, dir.path());
     let log = dir.path().join("daemon.log");
     let mut child = start(&cfg, &log);
-    wait_for_log(&log, "perfectbot running").await;
+    wait_for_log(&log, "running: live mode").await;
     let id = bot_chat(
         &sim,
         seeded.bot.id,

@@ -1,7 +1,8 @@
 //! The running bot: wiring (client, ledger, responder, policy, business hours), the poll loop,
 //! the sweeps and the deadline timer. One worker does all ticket work serially, so a poll and a
 //! sweep never act on the same ticket at once; the cron ticker, the deadline timer and webhooks
-//! only signal it.
+//! only signal it. Responder calls are the exception: they run concurrently off the worker
+//! ([`crate::inflight`]), and the worker decides a ticket again when its answer arrives.
 //!
 //! `poll_once` and `sweep_once` are callable directly (tests, the demo); `run_until_cancelled`
 //! drives them.
@@ -13,6 +14,7 @@ use crate::engine::{self, Answering, Availability, Input, Plan, Policy, Rule};
 use crate::executor::{ExecError, Executor, StepOutcome};
 use crate::gorgias::{Auth, Client, ClientConfig, GorgiasError, Ticket};
 use crate::hours::BusinessHours;
+use crate::inflight::{Answered, Progress};
 use crate::ledger::{Ledger, LedgerError, TicketRow, TicketState};
 use crate::responder::{Outcome, Responder};
 use anyhow::Context as _;
@@ -54,6 +56,8 @@ pub struct Notice {
 enum Cause {
     Poll,
     Sweep,
+    /// Its responder call finished.
+    Answer,
 }
 
 /// Counters of one poll or sweep.
@@ -100,7 +104,8 @@ pub struct Daemon {
     presence: Mutex<Option<(Instant, Option<bool>)>>,
     listing: Mutex<Listing>,
     view_filter: String,
-    responder_timeout: Duration,
+    /// Responder calls in flight (bounded by `openai.concurrency`).
+    inflight: crate::inflight::InFlight,
 }
 
 impl Daemon {
@@ -180,6 +185,8 @@ impl Daemon {
             .answer_deadline
             .min(Duration::from_secs(30))
             .max(Duration::from_secs(1));
+        let concurrency = config.openai.as_ref().map_or(4, |o| o.concurrency);
+        let inflight = crate::inflight::InFlight::new(concurrency, responder_timeout);
         let health = Arc::new(crate::http::Health::new(
             clock.real(config.timing.poll_interval),
         ));
@@ -200,7 +207,7 @@ impl Daemon {
             presence: Mutex::new(None),
             listing: Mutex::new(Listing::default()),
             view_filter,
-            responder_timeout,
+            inflight,
         })
     }
 
@@ -214,10 +221,46 @@ impl Daemon {
         self.policy.bot_user_id
     }
 
+    /// One poll and the answers it asked for: [`Daemon::poll_pass`], then every responder call
+    /// it started is awaited and its ticket decided. For callers that drive the daemon step by
+    /// step (tests, the demo, bench); the running loop never waits for answers.
+    pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        let mut stats = self.poll_pass(cancel).await?;
+        self.settle_answers(cancel, &mut stats).await?;
+        Ok(stats)
+    }
+
+    /// Waits for every responder call in flight and decides its ticket (those decisions may
+    /// start new calls, e.g. for a customer who wrote meanwhile: awaited too).
+    pub async fn settle_answers(
+        &self,
+        cancel: &CancellationToken,
+        stats: &mut PassStats,
+    ) -> Result<(), PassError> {
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            // A finished call's slot is marked done and its id sent under one lock: while
+            // nothing is queued, a call still counted as running will signal.
+            let id = match self.inflight.try_done() {
+                Some(id) => id,
+                None if self.inflight.running() > 0 => match self.inflight.next_done().await {
+                    Some(id) => id,
+                    None => break,
+                },
+                None => break,
+            };
+            self.process_counted(id, Cause::Answer, stats).await?;
+        }
+        Ok(())
+    }
+
     /// One poll: list the bot's open tickets through one view query, read in full only those
     /// that changed since the ledger last saw them (plus tracked ones that left the view, and
-    /// ones waiting on a responder retry), decide and act on each.
-    pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+    /// ones waiting on a responder retry), decide and act on each. Answers are asked for, not
+    /// awaited: each ticket is decided again when its responder call finishes.
+    pub async fn poll_pass(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
         self.knowledge.reload_if_changed(&*self.responder).await;
         let (full_due, watermark, retry) = {
             let l = self.listing();
@@ -334,6 +377,13 @@ impl Daemon {
     /// One sweep: idle closes due, `awaiting_email` past `email_wait`, customer messages
     /// unanswered past `answer_deadline`. Each ticket is read fresh and re-decided.
     pub async fn sweep_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        let mut stats = self.sweep_pass(cancel).await?;
+        self.settle_answers(cancel, &mut stats).await?;
+        Ok(stats)
+    }
+
+    /// [`Daemon::sweep_once`] without waiting for the answers it asked for (the running loop).
+    async fn sweep_pass(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
         let mut stats = PassStats::default();
         stats.seen += self.close_due(cancel, &mut stats).await?;
         let now = self.clock.now();
@@ -411,7 +461,7 @@ impl Daemon {
 
     /// Read one ticket fresh, decide (asking the responder if needed), act.
     async fn process(&self, id: u64, cause: Cause) -> Result<(), ProcessError> {
-        let mut ticket = match self.client.ticket(id).await {
+        let ticket = match self.client.ticket(id).await {
             Ok(t) => t,
             Err(GorgiasError::NotFound { .. }) => return self.forget_deleted(id).await,
             Err(e) => return Err(e.into()),
@@ -440,31 +490,20 @@ impl Daemon {
             &availability,
             Answering::NotAsked,
         );
-        if let Some(turn) = plan.need_answer.take() {
-            let asked = Instant::now();
-            let result =
-                tokio::time::timeout(self.responder_timeout, self.responder.answer(&turn)).await;
-            let failure;
-            let answering = match &result {
-                Ok(Ok(outcome)) => Answering::Outcome(outcome),
-                Ok(Err(e)) => {
-                    failure = e.to_string();
-                    Answering::Failed(&failure)
+        match plan.need_answer.take() {
+            // The ticket was read fresh above, after the call finished, and the outcome is for
+            // exactly this turn: a customer who wrote meanwhile gets a new call instead.
+            Some(turn) => match self.inflight.answer(id, &turn, &self.responder) {
+                Progress::Waiting => return Ok(()),
+                Progress::Ready(answered) => {
+                    let answering = match &answered {
+                        Answered::Outcome(outcome) => Answering::Outcome(outcome),
+                        Answered::Failed(why) => Answering::Failed(why),
+                    };
+                    plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
                 }
-                Err(_) => Answering::Failed("the responder timed out"),
-            };
-            let now = self.clock.now();
-            plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
-            // Before a handover taken after a slow responder, look again at what Gorgias says
-            // now (a customer wrote, an agent took it, a tag appeared) and decide on that.
-            if is_handover(&plan) && asked.elapsed() > Duration::from_secs(1) {
-                ticket = self.client.ticket(id).await?;
-                plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
-                if plan.need_answer.is_some() {
-                    // The conversation moved on: decide it on the next poll.
-                    return Ok(());
-                }
-            }
+            },
+            None => self.inflight.forget(id),
         }
         if is_shadow(&self.config) {
             let tag = &self.policy.tags.preview;
@@ -659,6 +698,7 @@ impl Daemon {
                     Work::Poll
                 }
                 Some(()) = sweep_rx.recv() => Work::Sweep,
+                Some(id) = self.inflight.next_done() => Work::Answer(id),
                 _ = tokio::time::sleep(sleep_for) => Work::Sweep,
                 _ = self.kb_reload.notified() => {
                     self.knowledge.reload_files(&*self.responder, "SIGHUP").await;
@@ -675,8 +715,14 @@ impl Daemon {
                 poke_due = None;
             }
             let pass = match work {
-                Work::Poll => self.poll_once(&cancel).await,
-                Work::Sweep => self.sweep_once(&cancel).await,
+                Work::Poll => self.poll_pass(&cancel).await,
+                Work::Sweep => self.sweep_pass(&cancel).await,
+                Work::Answer(id) => {
+                    let mut stats = PassStats::default();
+                    self.process_counted(id, Cause::Answer, &mut stats)
+                        .await
+                        .map(|()| stats)
+                }
             };
             if matches!(work, Work::Poll) {
                 self.observe_poll(started.elapsed(), &pass).await;
@@ -783,6 +829,8 @@ impl Daemon {
 enum Work {
     Poll,
     Sweep,
+    /// Decide a ticket whose responder call finished.
+    Answer(u64),
 }
 
 /// Why a whole pass failed.
@@ -810,13 +858,6 @@ enum ProcessError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Exec(#[from] ExecError),
-}
-
-fn is_handover(plan: &Plan) -> bool {
-    matches!(
-        plan.row.state,
-        TicketState::Escalated | TicketState::AwaitingEmail
-    ) && plan.previous_state != Some(plan.row.state)
 }
 
 /// Remember the mode in the ledger; going from shadow to live forgets the shadow rows, which

@@ -33,6 +33,7 @@ pub mod executor;
 pub mod gorgias;
 pub mod hours;
 pub mod http;
+pub mod inflight;
 pub mod knowledge;
 pub mod ledger;
 pub mod metrics;

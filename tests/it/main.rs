@@ -10,6 +10,7 @@ mod faults;
 mod http;
 mod kb;
 mod lifecycle;
+mod llm;
 mod ops;
 mod polling;
 mod restart;

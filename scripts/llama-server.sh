@@ -7,7 +7,8 @@
 #   scripts/llama-server.sh start        # start in the background, wait until healthy, print the URL
 #   scripts/llama-server.sh stop         # stop the server this script started
 #
-# Environment: LLAMA_DIR (work directory, default target/llama), LLAMA_PORT (default 8089).
+# Environment: LLAMA_DIR (work directory, default target/llama), LLAMA_PORT (default 8089),
+# LLAMA_EMBEDDINGS=1 to start it with --embeddings (then /v1/embeddings answers too).
 set -euo pipefail
 
 LLAMA_VERSION=11434.0.0
@@ -73,10 +74,14 @@ start() {
         echo "http://127.0.0.1:$PORT"
         return
     fi
+    local extra=()
+    if [ "${LLAMA_EMBEDDINGS:-0}" = 1 ]; then
+        extra+=(--embeddings)
+    fi
+    # -np 1 --cache-ram 0: one slot and no prompt cache keep it near 0.4 GB.
     nohup "$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" \
-        --chat-template-file "$TEMPLATE" --jinja -np 1 --cache-ram 0 -c 4096 \
-        --embeddings \
-        >"$DIR/server.log" 2>&1 &
+        --chat-template-file "$TEMPLATE" --jinja -np 1 --cache-ram 0 -c 8192 \
+        "${extra[@]}" >"$DIR/server.log" 2>&1 &
     echo $! >"$DIR/server.pid"
     for _ in $(seq 1 120); do
         if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/health', timeout=2)" 2>/dev/null; then

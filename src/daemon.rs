@@ -535,6 +535,7 @@ impl Daemon {
     }
 
     async fn forget_deleted(&self, id: u64) -> Result<(), ProcessError> {
+        self.inflight.forget(id);
         if let Some(mut row) = self.ledger.ticket(id).await? {
             row.state = TicketState::Released;
             row.reason = Some("deleted".into());

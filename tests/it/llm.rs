@@ -122,6 +122,46 @@ async fn a_hanging_model_call_holds_no_other_tickets_answer_handover_or_close() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_who_writes_during_the_call_gets_one_reply_to_the_whole_turn() {
+    let model = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(completion(&answer(TRACK, "shop.toml#4")).set_delay(Duration::from_secs(2)))
+        .mount(&model)
+        .await;
+    let uri = model.uri();
+    let app = spawn_app(|cfg, _| {
+        use_openai(cfg, &uri);
+        cfg.timing.answer_deadline = Duration::from_secs(60);
+    })
+    .await;
+    let id = app.chat(Some("f@example.org"), "How can I track my order?");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while model.received_requests().await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the model was never asked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // While the first call runs, the customer adds to the turn.
+    app.sim
+        .customer_says(id, "It is order 1234, the parcel from Monday");
+    app.wait_state(id, TicketState::Answered).await;
+    assert_eq!(app.bot_replies(id), vec![TRACK.to_owned()], "one reply");
+    let requests = model.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2, "the first outcome was for an older turn");
+    let last: Value = serde_json::from_slice(&requests[1].body).unwrap();
+    let turn = last["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        turn.contains("track my order") && turn.contains("order 1234"),
+        "{turn}"
+    );
+    app.settle().await;
+    assert_eq!(app.bot_replies(id).len(), 1, "still one reply");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_answer_reaches_gorgias_as_escaped_text() {
     let text = "Open <b>My account</b> > Orders: <script>alert(1)</script> & follow the link.";
     let model = MockServer::start().await;

@@ -505,7 +505,13 @@ async fn real_llama_server_speaks_the_protocol() {
             .all(|r| r["response_format"] == json!({"type": "json_object"}))
     );
 
-    // 4. Guards, with the server's real envelopes and a content swapped in.
+    // 4. Guards, with the server's real envelopes and a content swapped in. A clean answer
+    // passes (so the swap works), the others are stopped by a guard.
+    *shared.mode.lock().unwrap() = Mode::Tamper("You can follow it under My account > Orders.");
+    let preview = Preview::from_config(&config("json_schema")).await.unwrap();
+    let d = preview.decide(&[], questions[0]).await.to_json();
+    eprintln!("guard (clean answer): {d}");
+    assert_eq!(d["decision"], "answer", "{d}");
     for (text, why) in [
         (
             "Please confirm your order at http://phish.example/verify first.",

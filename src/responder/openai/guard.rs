@@ -192,7 +192,12 @@ fn check_contacts(text: &str, knowledge: &str) -> Result<(), Refusal> {
     let known_links: Vec<String> = words(knowledge).filter_map(link).collect();
     for word in words(text) {
         if let Some(l) = link(word) {
-            let ok = known_links.iter().any(|k| k == &l) || known.contains(&l);
+            // The same link, or a shorter form of one (its site, a parent path): never a
+            // different host that happens to start the same ("shop.exam" in "shop.example").
+            let ok = known_links.iter().any(|k| {
+                k.strip_prefix(l.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+            });
             if !ok {
                 return Err(Refusal::UnknownContact(
                     word.trim_end_matches(TRAILING).to_owned(),
@@ -230,7 +235,7 @@ fn link(word: &str) -> Option<String> {
     } else if let Some(i) = w.find("://") {
         // Any other scheme (ftp://, javascript://...) is a link too.
         w[i + 3..].to_owned()
-    } else if w.starts_with("www.") || looks_like_domain_path(&w) {
+    } else if w.starts_with("www.") || looks_like_domain(&w) {
         w.clone()
     } else {
         return None;
@@ -240,19 +245,19 @@ fn link(word: &str) -> Option<String> {
     (!rest.is_empty()).then(|| rest.to_owned())
 }
 
-/// `host.tld/...`: a link written without a scheme ("phish.example/verify").
-fn looks_like_domain_path(w: &str) -> bool {
-    let Some((host, _)) = w.split_once('/') else {
-        return false;
-    };
+/// `host.tld` or `host.tld/...`: a link written without a scheme ("phish.example/verify").
+/// Errs on the side of seeing a link ("node.js" is one): an answer refused by mistake is
+/// handed over, a link let through by mistake reaches the customer.
+fn looks_like_domain(w: &str) -> bool {
+    let host = w.split(['/', '?', '#']).next().unwrap_or(w);
     let labels: Vec<&str> = host.split('.').collect();
     labels.len() >= 2
         && labels
             .iter()
             .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        && labels
-            .last()
-            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        && labels.last().is_some_and(|tld| {
+            (2..=24).contains(&tld.len()) && tld.chars().all(|c| c.is_ascii_alphabetic())
+        })
 }
 
 fn email(word: &str) -> Option<String> {
@@ -454,7 +459,8 @@ mod tests {
             "Track it on http://www.shop.example/track/",
             "See shop.example/orders (or write to Help@Shop.example).",
             "Call us on +33 (0)1 23 45 67 89? No: +33 1 23 45 67 89.",
-            "Orders leave within 1 business day, e.g. today.",
+            "Orders leave within 1 business day, e.g. today, for 4.95 EUR.",
+            "Everything is on shop.example, see https://shop.example/track",
         ] {
             let r = check_contacts(text, SHIPPING);
             // "+33 (0)1..." holds a 0 the knowledge does not: a different number.
@@ -479,6 +485,14 @@ mod tests {
             ),
             ("See www.other.example", "www.other.example"),
             ("Open phish.example/login now", "phish.example/login"),
+            ("Visit phish.example today", "phish.example"),
+            ("Visit https://shop.exam/track", "https://shop.exam/track"),
+            ("See https://shop.exam", "https://shop.exam"),
+            // A query the knowledge does not have is another link.
+            (
+                "See https://shop.example/track?u=evil",
+                "https://shop.example/track?u=evil",
+            ),
             ("Use javascript://alert(1)", "javascript://alert"),
             ("Write to refunds@phish.example.", "refunds@phish.example"),
             ("Call 0800 123 4567", "08001234567"),

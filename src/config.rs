@@ -391,7 +391,59 @@ pub struct OpenAiConfig {
     /// `None` for local servers that need no key (Ollama, llama.cpp, vLLM).
     pub api_key: Option<SecretString>,
     pub api_key_file: Option<PathBuf>,
+    /// Each call's timeout (connect, request and body together).
     pub timeout: Duration,
+    /// Sampling temperature; 0 makes the decision as repeatable as the server allows.
+    pub temperature: f64,
+    /// The most tokens the model may write per call. Leave room: a JSON-schema grammar still
+    /// lets a small model pad with whitespace.
+    pub max_tokens: u32,
+    /// How the decision's shape is asked for (`json_schema`, falling back to `json_object` when
+    /// the server refuses it).
+    pub response_format: StructuredOutput,
+    /// How many knowledge entries (the search's best) ground a call when the whole knowledge
+    /// base does not fit `context_tokens`.
+    pub grounding_entries: usize,
+    /// The whole knowledge base grounds each call when its entries fit this many tokens
+    /// (estimated at 4 characters a token).
+    pub context_tokens: usize,
+    /// A longer answer is not sent (no knowledge, handed over).
+    pub max_answer_chars: usize,
+    /// How many responder calls may run at once.
+    pub concurrency: usize,
+    /// The largest response body read from the endpoint.
+    pub max_body_bytes: usize,
+}
+
+/// How the `openai` responder asks for its structured decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StructuredOutput {
+    /// `response_format: json_schema` (strict), falling back to `json_object` on a server
+    /// that refuses the schema.
+    JsonSchema,
+    /// `response_format: json_object` only, with the schema spelled out in the prompt.
+    JsonObject,
+}
+
+impl OpenAiConfig {
+    /// The `[openai]` defaults for an endpoint (no key).
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            model: model.into(),
+            api_key: None,
+            api_key_file: None,
+            timeout: Duration::from_secs(20),
+            temperature: 0.0,
+            max_tokens: 1024,
+            response_format: StructuredOutput::JsonSchema,
+            grounding_entries: 8,
+            context_tokens: 3000,
+            max_answer_chars: 1500,
+            concurrency: 4,
+            max_body_bytes: 2_000_000,
+        }
+    }
 }
 
 /// `[handover]`.
@@ -1047,6 +1099,14 @@ struct RawOpenAi {
     model: Option<String>,
     api_key_file: Option<String>,
     timeout: Option<String>,
+    temperature: Option<f64>,
+    max_tokens: Option<u32>,
+    response_format: Option<String>,
+    grounding_entries: Option<usize>,
+    context_tokens: Option<usize>,
+    max_answer_chars: Option<usize>,
+    concurrency: Option<usize>,
+    max_body_bytes: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1344,6 +1404,24 @@ impl Validator<'_> {
             return None;
         }
         Some(trimmed.to_string())
+    }
+
+    /// A count of at least `min` (the default when absent; an error naming the key below it).
+    fn at_least<T: Copy + PartialOrd + fmt::Display>(
+        &mut self,
+        key: &str,
+        raw: Option<T>,
+        min: T,
+        default: T,
+    ) -> T {
+        match raw {
+            Some(n) if n < min => {
+                self.err(key, format!("{n} must be at least {min} (try {default})"));
+                default
+            }
+            Some(n) => n,
+            None => default,
+        }
     }
 
     fn non_empty(&mut self, key: &str, raw: Option<String>, default: &str) -> String {
@@ -1945,6 +2023,53 @@ impl Validator<'_> {
         };
         let timeout = self.duration("openai.timeout", raw.timeout, "20s", limits::TIMEOUT);
         let api_key_file = raw.api_key_file.as_deref().map(|p| self.resolve(p));
+        let d = OpenAiConfig::new("", "");
+        let temperature = match raw.temperature {
+            Some(t) if !t.is_finite() || !(0.0..=2.0).contains(&t) => {
+                self.err(
+                    "openai.temperature",
+                    format!("{t} must be between 0 and 2 (try 0)"),
+                );
+                d.temperature
+            }
+            Some(t) => t,
+            None => d.temperature,
+        };
+        let response_format = self.choice(
+            "openai.response_format",
+            raw.response_format,
+            d.response_format,
+            &[
+                ("json_schema", StructuredOutput::JsonSchema),
+                ("json_object", StructuredOutput::JsonObject),
+            ],
+        );
+        let max_tokens = self.at_least("openai.max_tokens", raw.max_tokens, 64, d.max_tokens);
+        let grounding_entries = self.at_least(
+            "openai.grounding_entries",
+            raw.grounding_entries,
+            1,
+            d.grounding_entries,
+        );
+        let context_tokens = self.at_least(
+            "openai.context_tokens",
+            raw.context_tokens,
+            0,
+            d.context_tokens,
+        );
+        let max_answer_chars = self.at_least(
+            "openai.max_answer_chars",
+            raw.max_answer_chars,
+            1,
+            d.max_answer_chars,
+        );
+        let concurrency = self.at_least("openai.concurrency", raw.concurrency, 1, d.concurrency);
+        let max_body_bytes = self.at_least(
+            "openai.max_body_bytes",
+            raw.max_body_bytes,
+            1024,
+            d.max_body_bytes,
+        );
         if !needed {
             return None;
         }
@@ -1984,6 +2109,14 @@ impl Validator<'_> {
             api_key,
             api_key_file,
             timeout,
+            temperature,
+            max_tokens,
+            response_format,
+            grounding_entries,
+            context_tokens,
+            max_answer_chars,
+            concurrency,
+            max_body_bytes,
         })
     }
 
@@ -3436,6 +3569,45 @@ filter = "info,=[["
         assert_eq!(c.business_hours.holidays.len(), 2);
         assert!(c.http.webhook_secret.is_some());
         assert_eq!(c.http.listen, Some("127.0.0.1:9184".parse().unwrap()));
+    }
+
+    #[test]
+    fn example_openai_section_documents_the_real_defaults() {
+        let example = include_str!("../config.toml.example");
+        let section: String = example
+            .lines()
+            .skip_while(|l| *l != "# [openai]")
+            .skip(1)
+            .take_while(|l| !l.starts_with('['))
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.split_once(" = ")
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            })
+            .filter(|l| !l.starts_with("api_key_file"))
+            // A local server: no key needed.
+            .map(|l| l.replace("https://api.openai.com/v1", "http://127.0.0.1:8089"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(section.contains("max_answer_chars"), "{section}");
+        let text = format!("{MINIMAL}\n[responder]\nkind = \"openai\"\n[openai]\n{section}");
+        let c = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let got = c.openai.expect("an [openai] section");
+        let mut want = OpenAiConfig::new(got.base_url.clone(), got.model.clone());
+        want.api_key = got.api_key.clone();
+        assert_eq!(format!("{got:?}"), format!("{want:?}"));
+        let bad = format!(
+            "{MINIMAL}\n[responder]\nkind = \"openai\"\n[openai]\nbase_url = \"http://127.0.0.1:1\"\nmodel = \"m\"\nconcurrency = 0\nmax_body_bytes = 10\ntemperature = 3.0\nresponse_format = \"xml\"\n"
+        );
+        let errors = errors_of(&bad);
+        for key in [
+            "openai.concurrency: 0 must be at least 1",
+            "openai.max_body_bytes: 10 must be at least 1024",
+            "openai.temperature: 3 must be between 0 and 2",
+            "openai.response_format: \"xml\" is not one of",
+        ] {
+            assert!(errors.iter().any(|e| e.contains(key)), "{key}: {errors:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The running bot: wiring (client, ledger, responder, policy, business hours), the poll loop,
 //! the sweeps and the deadline timer. One worker does all ticket work serially, so a poll and a
 //! sweep never act on the same ticket at once; the cron ticker, the deadline timer and webhooks
-//! only signal it.
+//! only signal it. Responder calls are the exception: they run concurrently off the worker
+//! ([`crate::inflight`]), and the worker decides a ticket again when its answer arrives.
 //!
 //! `poll_once` and `sweep_once` are callable directly (tests, the demo); `run_until_cancelled`
 //! drives them.
@@ -13,6 +14,7 @@ use crate::engine::{self, Answering, Availability, Input, Plan, Policy, Rule};
 use crate::executor::{ExecError, Executor, StepOutcome};
 use crate::gorgias::{Auth, Client, ClientConfig, GorgiasError, Ticket};
 use crate::hours::BusinessHours;
+use crate::inflight::{Answered, Progress};
 use crate::ledger::{Ledger, LedgerError, LedgerLock, TicketRow, TicketState};
 use crate::responder::{Outcome, Responder};
 use anyhow::Context as _;
@@ -57,6 +59,8 @@ pub struct Notice {
 enum Cause {
     Poll,
     Sweep,
+    /// Its responder call finished.
+    Answer,
 }
 
 /// Counters of one poll or sweep.
@@ -105,11 +109,12 @@ pub struct Daemon {
     presence: Mutex<Option<(Instant, Option<bool>)>>,
     listing: Mutex<Listing>,
     view_filter: String,
-    responder_timeout: Duration,
     /// One bot per ledger: held from `build` until the daemon stops or is dropped.
     ledger_lock: Mutex<Option<LedgerLock>>,
     /// Close deadlines armed by this process, on the monotonic clock too.
     close_timers: crate::clock::CloseTimers,
+    /// Responder calls in flight (bounded by `openai.concurrency`).
+    inflight: crate::inflight::InFlight,
 }
 
 impl Daemon {
@@ -191,6 +196,8 @@ impl Daemon {
             .answer_deadline
             .min(Duration::from_secs(30))
             .max(Duration::from_secs(1));
+        let concurrency = config.openai.as_ref().map_or(4, |o| o.concurrency);
+        let inflight = crate::inflight::InFlight::new(concurrency, responder_timeout);
         let health = Arc::new(crate::http::Health::new(
             clock.real(config.timing.poll_interval),
         ));
@@ -211,9 +218,9 @@ impl Daemon {
             presence: Mutex::new(None),
             listing: Mutex::new(Listing::default()),
             view_filter,
-            responder_timeout,
             ledger_lock: Mutex::new(Some(ledger_lock)),
             close_timers: crate::clock::CloseTimers::default(),
+            inflight,
         })
     }
 
@@ -227,10 +234,46 @@ impl Daemon {
         self.policy.bot_user_id
     }
 
+    /// One poll and the answers it asked for: [`Daemon::poll_pass`], then every responder call
+    /// it started is awaited and its ticket decided. For callers that drive the daemon step by
+    /// step (tests, the demo, bench); the running loop never waits for answers.
+    pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        let mut stats = self.poll_pass(cancel).await?;
+        self.settle_answers(cancel, &mut stats).await?;
+        Ok(stats)
+    }
+
+    /// Waits for every responder call in flight and decides its ticket (those decisions may
+    /// start new calls, e.g. for a customer who wrote meanwhile: awaited too).
+    pub async fn settle_answers(
+        &self,
+        cancel: &CancellationToken,
+        stats: &mut PassStats,
+    ) -> Result<(), PassError> {
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            // A finished call's slot is marked done and its id sent under one lock: while
+            // nothing is queued, a call still counted as running will signal.
+            let id = match self.inflight.try_done() {
+                Some(id) => id,
+                None if self.inflight.running() > 0 => match self.inflight.next_done().await {
+                    Some(id) => id,
+                    None => break,
+                },
+                None => break,
+            };
+            self.process_counted(id, Cause::Answer, stats).await?;
+        }
+        Ok(())
+    }
+
     /// One poll: list the bot's open tickets through one view query, read in full only those
     /// that changed since the ledger last saw them (plus tracked ones that left the view, and
-    /// ones waiting on a responder retry), decide and act on each.
-    pub async fn poll_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+    /// ones waiting on a responder retry), decide and act on each. Answers are asked for, not
+    /// awaited: each ticket is decided again when its responder call finishes.
+    pub async fn poll_pass(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
         self.ledger.check_file()?;
         self.knowledge.reload_if_changed(&*self.responder).await;
         let (full_due, watermark, retry) = {
@@ -363,6 +406,13 @@ impl Daemon {
     /// One sweep: idle closes due, `awaiting_email` past `email_wait`, customer messages
     /// unanswered past `answer_deadline`. Each ticket is read fresh and re-decided.
     pub async fn sweep_once(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
+        let mut stats = self.sweep_pass(cancel).await?;
+        self.settle_answers(cancel, &mut stats).await?;
+        Ok(stats)
+    }
+
+    /// [`Daemon::sweep_once`] without waiting for the answers it asked for (the running loop).
+    async fn sweep_pass(&self, cancel: &CancellationToken) -> Result<PassStats, PassError> {
         self.ledger.check_file()?;
         let mut stats = PassStats::default();
         stats.seen += self.close_due(cancel, &mut stats).await?;
@@ -508,31 +558,20 @@ impl Daemon {
                 }
             }
         }
-        if let Some(turn) = plan.need_answer.take() {
-            let asked = Instant::now();
-            let result =
-                tokio::time::timeout(self.responder_timeout, self.responder.answer(&turn)).await;
-            let failure;
-            let answering = match &result {
-                Ok(Ok(outcome)) => Answering::Outcome(outcome),
-                Ok(Err(e)) => {
-                    failure = e.to_string();
-                    Answering::Failed(&failure)
+        match plan.need_answer.take() {
+            // The ticket was read fresh above, after the call finished, and the outcome is for
+            // exactly this turn: a customer who wrote meanwhile gets a new call instead.
+            Some(turn) => match self.inflight.answer(id, &turn, &self.responder) {
+                Progress::Waiting => return Ok(()),
+                Progress::Ready(answered) => {
+                    let answering = match &answered {
+                        Answered::Outcome(outcome) => Answering::Outcome(outcome),
+                        Answered::Failed(why) => Answering::Failed(why),
+                    };
+                    plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
                 }
-                Err(_) => Answering::Failed("the responder timed out"),
-            };
-            let now = self.clock.now();
-            plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
-            // Before a handover taken after a slow responder, look again at what Gorgias says
-            // now (a customer wrote, an agent took it, a tag appeared) and decide on that.
-            if is_handover(&plan) && asked.elapsed() > Duration::from_secs(1) {
-                ticket = self.client.ticket(id).await?;
-                plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
-                if plan.need_answer.is_some() {
-                    // The conversation moved on: decide it on the next poll.
-                    return Ok(());
-                }
-            }
+            },
+            None => self.inflight.forget(id),
         }
         if plan.rule == Rule::IdleClose
             && let Some(left) = self
@@ -596,6 +635,7 @@ impl Daemon {
     }
 
     async fn forget_deleted(&self, id: u64) -> Result<(), ProcessError> {
+        self.inflight.forget(id);
         if let Some(mut row) = self.ledger.ticket(id).await? {
             row.state = TicketState::Released;
             row.reason = Some("deleted".into());
@@ -769,6 +809,7 @@ impl Daemon {
                     Work::Poll
                 }
                 Some(()) = sweep_rx.recv() => Work::Sweep,
+                Some(id) = self.inflight.next_done() => Work::Answer(id),
                 _ = tokio::time::sleep(sleep_for) => Work::Sweep,
                 _ = self.kb_reload.notified() => {
                     self.knowledge.reload_files(&*self.responder, "SIGHUP").await;
@@ -785,8 +826,14 @@ impl Daemon {
                 poke_due = None;
             }
             let pass = match work {
-                Work::Poll => self.poll_once(&cancel).await,
-                Work::Sweep => self.sweep_once(&cancel).await,
+                Work::Poll => self.poll_pass(&cancel).await,
+                Work::Sweep => self.sweep_pass(&cancel).await,
+                Work::Answer(id) => {
+                    let mut stats = PassStats::default();
+                    self.process_counted(id, Cause::Answer, &mut stats)
+                        .await
+                        .map(|()| stats)
+                }
             };
             if matches!(work, Work::Poll) {
                 self.observe_poll(started.elapsed(), &pass).await;
@@ -957,6 +1004,8 @@ fn outage_reason(e: &crate::gorgias::GorgiasError) -> &'static str {
 enum Work {
     Poll,
     Sweep,
+    /// Decide a ticket whose responder call finished.
+    Answer(u64),
 }
 
 /// Why a whole pass failed.
@@ -986,6 +1035,7 @@ enum ProcessError {
     Exec(#[from] ExecError),
 }
 
+/// Whether the plan hands the ticket over now (or asks for the email first).
 fn is_handover(plan: &Plan) -> bool {
     matches!(
         plan.row.state,

@@ -37,6 +37,7 @@ pub mod executor;
 pub mod gorgias;
 pub mod hours;
 pub mod http;
+pub mod inflight;
 pub mod knowledge;
 pub mod ledger;
 pub mod logfmt;

@@ -243,7 +243,10 @@ pub fn build_responder_with(config: &Config, kb: kb::Kb) -> anyhow::Result<Arc<d
                 .openai
                 .as_ref()
                 .context("responder.kind = \"openai\" needs an [openai] section")?;
-            Arc::new(openai::OpenAiResponder::new(openai, kb)?)
+            Arc::new(
+                openai::OpenAiResponder::new(openai, kb)?
+                    .with_intent(crate::daemon::intent_config(config)),
+            )
         }
     })
 }

@@ -37,13 +37,10 @@ async fn fake_model(content: &str) -> MockServer {
 
 fn use_openai(cfg: &mut perfectbot::config::Config, server: &MockServer) {
     cfg.responder.kind = ResponderKind::OpenAi;
-    cfg.openai = Some(OpenAiConfig {
-        base_url: server.uri(),
-        model: "fake-model".into(),
-        api_key: Some(FAKE_KEY.into()),
-        api_key_file: None,
-        timeout: Duration::from_secs(5),
-    });
+    let mut openai = OpenAiConfig::new(server.uri(), "fake-model");
+    openai.api_key = Some(FAKE_KEY.into());
+    openai.timeout = Duration::from_secs(5);
+    cfg.openai = Some(openai);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

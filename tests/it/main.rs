@@ -12,6 +12,7 @@ mod faults;
 mod http;
 mod kb;
 mod lifecycle;
+mod llm;
 mod newcomer;
 mod ops;
 mod orders;

@@ -19,6 +19,7 @@ pub mod intent;
 pub mod kb;
 pub mod learn;
 pub mod openai;
+pub mod embed;
 mod text;
 
 use std::fmt;

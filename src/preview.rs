@@ -122,7 +122,8 @@ impl Preview {
             )
         })?;
         entries.extend(learned_entries(&config.ledger.path).await);
-        let responder = build_responder_with(config, Kb::from_entries(entries)?)?;
+        let embedder = crate::responder::build_embedder(config)?;
+        let responder = build_responder_with(config, Kb::from_entries_with(entries, embedder)?)?;
         // The same bound the daemon puts around the responder.
         let timeout = config
             .timing

@@ -18,6 +18,7 @@ mod learned;
 mod records;
 mod schema;
 mod types;
+pub(crate) mod vectors;
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ mod bad_input;
 mod cli;
 mod client_sim;
 mod common;
+mod eval;
 mod faults;
 mod http;
 mod kb;

@@ -395,7 +395,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
         let live = LiveKb::load(dir.path(), "#kb").unwrap();
-        let r = KbResponder::new(live.build().unwrap(), 1.0);
+        let r = KbResponder::new(
+            live.build().unwrap(),
+            crate::responder::kb::DEFAULT_CONFIDENCE,
+        );
         assert!(!live.files_changed());
         write(dir.path(), "b.md", "## Student discount\nTen percent.\n");
         assert!(live.files_changed());
@@ -433,7 +436,10 @@ mod tests {
         let live = LiveKb::load(&kb_dir, "#kb")
             .unwrap()
             .index_in(KbStore::for_ledger(&path));
-        let r = KbResponder::new(Kb::from_entries(vec![]).unwrap(), 1.0);
+        let r = KbResponder::new(
+            Kb::from_entries(vec![]).unwrap(),
+            crate::responder::kb::DEFAULT_CONFIDENCE,
+        );
         assert!(index_rows(&path).is_empty());
         live.load_learned(&ledger, &r).await.unwrap();
         assert_eq!(index_rows(&path), ["a.md#1"]);
@@ -483,7 +489,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
         let live = LiveKb::load(dir.path(), "#kb").unwrap();
-        let r = KbResponder::new(live.build().unwrap(), 1.0);
+        let r = KbResponder::new(
+            live.build().unwrap(),
+            crate::responder::kb::DEFAULT_CONFIDENCE,
+        );
         let ledger = Ledger::open_in_memory().await.unwrap();
         let ticket: Ticket = serde_json::from_value(json!({
             "id": 3,

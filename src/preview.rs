@@ -336,7 +336,10 @@ mod tests {
     fn kb_preview() -> Preview {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kb");
         let kb = Kb::load_dir(&dir).unwrap();
-        preview_over(Arc::new(KbResponder::new(kb, 1.0)))
+        preview_over(Arc::new(KbResponder::new(
+            kb,
+            crate::responder::kb::DEFAULT_CONFIDENCE,
+        )))
     }
 
     async fn run_on(preview: &Preview, input: &str, opts: Options) -> String {
@@ -369,7 +372,7 @@ mod tests {
         assert_eq!(lines[0]["decision"], "answer");
         assert_eq!(lines[0]["reason"], Value::Null);
         assert_eq!(lines[0]["sources"], json!(["shop.toml#4"]));
-        assert!(lines[0]["score"].as_f64().unwrap() >= 1.0);
+        assert!(lines[0]["score"].as_f64().unwrap() >= crate::responder::kb::DEFAULT_CONFIDENCE);
         assert!(lines[0]["text"].as_str().unwrap().contains("tracking link"));
         assert_eq!(lines[1]["decision"], "handover");
         assert_eq!(lines[1]["reason"], "requested");

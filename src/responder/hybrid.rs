@@ -39,6 +39,10 @@ pub const BM25_ONLY_MODEL: [f64; 2] = [-2.084, 1.57];
 /// anyway (`perfectbot eval` prints the whole curve).
 pub const DEFAULT_CONFIDENCE: f64 = 0.8;
 
+/// The confidence below which an entry BM25 did not match is left out of [`super::kb::Kb::search`]
+/// (grounding lists, "anything at all?"): the dense side alone ranks every entry.
+pub const SEARCH_FLOOR: f64 = 0.3;
+
 /// The confidence the BM25-only model gives a normalised BM25 score.
 pub fn bm25_confidence(score: f64) -> f64 {
     sigmoid(BM25_ONLY_MODEL[0] + BM25_ONLY_MODEL[1] * score)
@@ -241,7 +245,9 @@ pub fn fuse(
         .enumerate()
         .take(k)
         .map(|(pos, &row)| {
-            let next = order.get(pos + 1).map(|r| fused[*r]).unwrap_or(0.0);
+            // With no next entry the margin is unknown: none, rather than the whole score (a
+            // one-entry knowledge base must not look certain of everything).
+            let next = order.get(pos + 1).map_or(fused[row], |r| fused[*r]);
             let dense_here = dense.filter(|d| d.len() == n).map(|d| d[row]);
             (
                 row,

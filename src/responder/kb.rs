@@ -831,10 +831,13 @@ impl Kb {
     }
 
     /// The `k` best entries for a customer text with their fused scores, best first (see
-    /// [`Kb::retrieve`]). Empty when nothing matches.
+    /// [`Kb::retrieve`]), keeping only entries with some evidence: a BM25 match, or a
+    /// confidence of at least [`hybrid::SEARCH_FLOOR`]. Empty when nothing matches (the dense
+    /// side alone ranks every entry, even for gibberish).
     pub fn search(&self, text: &str, k: usize) -> Vec<(KbEntry, f64)> {
         self.retrieve(text, k)
             .into_iter()
+            .filter(|(_, ev)| ev.bm25 > 0.0 || ev.confidence() >= hybrid::SEARCH_FLOOR)
             .map(|(entry, evidence)| (entry, evidence.fused))
             .collect()
     }
@@ -1259,12 +1262,16 @@ mod tests {
                 }
             }
         }
-        // Just under the figures reached (tuned: 0.914 / 0.088 / 0.029; held-out: 0.667 / 0.200
-        // / 0.067), so that a change that loses recall or answers more strangers fails here.
+        // Just under the figures reached, so that a change that loses recall or answers more
+        // strangers fails here. With BM25 alone (min_score 1.0) they were tuned: 0.914 / 0.088 /
+        // 0.029, held-out: 0.667 / 0.200 / 0.067. With the hybrid decision at the default
+        // confidence 0.8, chosen on the blind dev set (tests/data/eval/kb_dev.jsonl), they are
+        // tuned: 0.743 / 0.000 / 0.014, held-out: 0.667 / 0.000 / 0.000: the tuned part was BM25's
+        // own tuning set, and the stricter operating point answers no unrelated question.
         let f = measure(&kb, &tuned, DEFAULT_CONFIDENCE);
-        assert!(f.accuracy >= 0.90, "accuracy {:.3}", f.accuracy);
+        assert!(f.accuracy >= 0.72, "accuracy {:.3}", f.accuracy);
         assert!(
-            f.wrong_answer_rate <= 0.09,
+            f.wrong_answer_rate <= 0.03,
             "wrong-answer rate {:.3}",
             f.wrong_answer_rate
         );
@@ -1276,12 +1283,12 @@ mod tests {
         let f = measure(&kb, &held, DEFAULT_CONFIDENCE);
         assert!(f.accuracy >= 0.65, "held-out accuracy {:.3}", f.accuracy);
         assert!(
-            f.wrong_answer_rate <= 0.20,
+            f.wrong_answer_rate <= 0.05,
             "held-out wrong-answer rate {:.3}",
             f.wrong_answer_rate
         );
         assert!(
-            f.paraphrase_wrong <= 0.07,
+            f.paraphrase_wrong <= 0.03,
             "held-out paraphrases answered wrongly {:.3}",
             f.paraphrase_wrong
         );
@@ -1436,9 +1443,10 @@ mod tests {
         .unwrap();
         let hit = kb.search("can I pay with amex", 1);
         assert_eq!(hit[0].0.id, "card");
-        // "present" and "gift" are one term: the text's coverage is full, not doubled.
-        let one = kb.search("gift wrapping", 1)[0].1;
-        let both = kb.search("gift present wrapping", 1)[0].1;
+        // "present" and "gift" are one term: the text's coverage is full, not doubled (the BM25
+        // side; the dense side reads the words as they are).
+        let one = kb.retrieve("gift wrapping", 1)[0].1.bm25;
+        let both = kb.retrieve("gift present wrapping", 1)[0].1.bm25;
         assert_eq!(kb.search("present wrapping", 1)[0].0.id, "wrap");
         assert!((one - both).abs() < 1e-9, "{one} vs {both}");
         // "free of charge" is not a question about prices.
@@ -1513,11 +1521,14 @@ mod tests {
             }
             other => panic!("expected an answer, got {other:?}"),
         }
+        // The dense side ranks every entry, so "no knowledge" now carries the best confidence.
         let turn = Turn::from_message("what is the meaning of life");
-        assert_eq!(
-            responder.answer(&turn).await.unwrap(),
-            Outcome::NoKnowledge { best_score: None }
-        );
+        match responder.answer(&turn).await.unwrap() {
+            Outcome::NoKnowledge {
+                best_score: Some(s),
+            } => assert!(s < DEFAULT_CONFIDENCE, "{s}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

@@ -44,9 +44,10 @@ async fn held_out_set_meets_its_floors() {
     assert!(en(&s, "answered_uncovered") <= HELD_OUT_UNCOVERED_EN, "{s}");
 }
 
-/// Set once from the single held-out measurement (see the commit that set them).
-const HELD_OUT_RIGHT_EN: f64 = 0.0;
-const HELD_OUT_UNCOVERED_EN: f64 = 1.0;
+/// Just past the single held-out measurement (right answers 0.518, uncovered answered 0.182
+/// for English at kb.confidence 0.8), taken after all tuning; never tuned on.
+const HELD_OUT_RIGHT_EN: f64 = 0.49;
+const HELD_OUT_UNCOVERED_EN: f64 = 0.21;
 
 #[test]
 fn bad_case_lines_are_named() {

@@ -2424,6 +2424,50 @@ a = 1
     }
 
     #[test]
+    fn kb_embedding_and_confidence_keys_are_read_and_checked() {
+        let c = parse(&format!(
+            "{MINIMAL}\n[kb]\nconfidence = 0.6\nembedding = \"openai\"\nembedding_url = \"http://127.0.0.1:11434\"\nembedding_model = \"nomic-embed-text\"\nembedding_batch = 8\n"
+        ))
+        .unwrap();
+        assert_eq!(c.kb.confidence, 0.6);
+        match &c.kb.embedding {
+            Embedding::OpenAi(o) => {
+                assert_eq!(o.model, "nomic-embed-text");
+                assert_eq!(o.batch, 8);
+                assert_eq!(o.timeout, Duration::from_secs(10));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The deprecated threshold still works, mapped to BM25's confidence.
+        let c = parse(&format!(
+            "{MINIMAL}\n[kb]\nmin_score = 1.0\nembedding = \"none\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.kb.deprecated_min_score, Some(1.0));
+        assert_eq!(c.kb.confidence, 0.374);
+        assert!(matches!(c.kb.embedding, Embedding::None));
+        let errs = errors_of(&format!(
+            "{MINIMAL}\n[kb]\nconfidence = 1.5\nembedding = \"bert\"\n"
+        ));
+        assert!(errs.iter().any(|e| e.contains("kb.confidence")), "{errs:?}");
+        assert!(errs.iter().any(|e| e.contains("kb.embedding")), "{errs:?}");
+        let errs = errors_of(&format!("{MINIMAL}\n[kb]\nembedding = \"model2vec\"\n"));
+        assert!(
+            errs.iter().any(|e| e.contains("kb.model2vec_dir")),
+            "{errs:?}"
+        );
+        let errs = errors_of(&format!("{MINIMAL}\n[kb]\nembedding = \"openai\"\n"));
+        assert!(
+            errs.iter().any(|e| e.contains("kb.embedding_url")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.contains("kb.embedding_model")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
     fn secret_never_appears_in_debug_or_summary() {
         let c = parse(MINIMAL).unwrap();
         assert!(!format!("{c:?}").contains(KEY));

@@ -262,3 +262,51 @@ pub fn fuse(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fusion_ranks_by_blend_and_reports_agreement_and_margin() {
+        // Entry 0: BM25 strong, dense middling; entry 1: dense best; entry 2: nothing.
+        let out = fuse(&[(0, 2.5)], Some(&[0.5, 0.6, 0.1]), 3, 3);
+        assert_eq!(out[0].0, 0, "0.5 + 0.25 beats 0.6");
+        assert!((out[0].1.fused - 0.75).abs() < 1e-9);
+        assert!((out[0].1.margin - 0.15).abs() < 1e-9);
+        assert!(!out[0].1.agree, "the dense ranking put entry 1 first");
+        let out = fuse(&[(1, 1.0)], Some(&[0.5, 0.6, 0.1]), 3, 1);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].1.agree);
+        // BM25 alone ranks only what it matched; out-of-range rows are ignored.
+        let out = fuse(&[(2, 1.0), (9, 5.0)], None, 3, 5);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.dense, None);
+        // One entry: no margin, so no false certainty.
+        let out = fuse(&[(0, 3.0)], Some(&[0.9]), 1, 1);
+        assert_eq!(out[0].1.margin, 0.0);
+    }
+
+    #[test]
+    fn confidence_grows_with_the_evidence() {
+        let ev = |fused, margin, dense, bm25, agree| Evidence {
+            fused,
+            margin,
+            dense: Some(dense),
+            bm25,
+            agree,
+        };
+        let weak = ev(0.5, 0.01, 0.5, 0.0, false).confidence();
+        let strong = ev(1.0, 0.2, 0.8, 2.0, true).confidence();
+        assert!(weak < 0.35 && strong > 0.95, "{weak} {strong}");
+        assert!((bm25_confidence(1.0) - 0.374).abs() < 0.001);
+        let none = Evidence {
+            fused: 1.0,
+            margin: 1.0,
+            dense: None,
+            bm25: 1.0,
+            agree: false,
+        };
+        assert_eq!(none.confidence(), bm25_confidence(1.0));
+    }
+}

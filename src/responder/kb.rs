@@ -1578,6 +1578,77 @@ mod tests {
         assert_eq!(answer_text(&sv, None).as_deref(), Some("Ja."));
     }
 
+    /// The built-in model, counting the texts it embeds.
+    struct Counting(std::sync::atomic::AtomicUsize);
+    impl Embedder for Counting {
+        fn model_id(&self) -> &str {
+            embed::BUILTIN_ID
+        }
+        fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, embed::EmbedError> {
+            self.0
+                .fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
+            embed::builtin().embed(texts)
+        }
+    }
+
+    #[tokio::test]
+    async fn ledger_build_embeds_only_new_or_changed_texts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let _ledger = crate::ledger::Ledger::open(&path).await.unwrap();
+        let store = KbStore::for_ledger(&path);
+        let counting = Arc::new(Counting(Default::default()));
+        let count = || counting.0.load(std::sync::atomic::Ordering::SeqCst);
+        let e: Option<Arc<dyn Embedder>> = Some(counting.clone());
+        let a = entry("a", "Gift wrapping", "3 EUR.");
+        let b = entry("b", "Student discount", "10%.");
+        let kb = store
+            .build_with(vec![a.clone(), b.clone()], e.clone())
+            .unwrap();
+        assert_eq!(count(), 4, "two texts per entry");
+        assert_eq!(kb.embedding_model(), Some(embed::BUILTIN_ID));
+        // A restart: everything is cached.
+        store
+            .build_with(vec![a.clone(), b.clone()], e.clone())
+            .unwrap();
+        assert_eq!(count(), 4);
+        // One answer edited: its long text only.
+        let mut b2 = b.clone();
+        b2.answer = "15% with a student card.".into();
+        let kb = store.build_with(vec![a.clone(), b2], e.clone()).unwrap();
+        assert_eq!(count(), 5);
+        assert_eq!(kb.retrieve("student discount", 1)[0].0.id, "b");
+        // The old long text was forgotten: the cache holds what is in use.
+        let rows: i64 = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM kb_vectors", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 4);
+        // Without a model, BM25 alone.
+        let kb = store.build_with(vec![a, b], None).unwrap();
+        assert_eq!(kb.embedding_model(), None);
+        assert_eq!(kb.search("gift wrapping", 1)[0].0.id, "a");
+    }
+
+    #[test]
+    fn hybrid_retrieval_uses_both_rankings() {
+        let kb = Kb::load_dir(&data("kb")).unwrap();
+        let bm25_only = Kb::from_entries_with(kb.entries(), None).unwrap();
+        let text = "how many days till my stuff gets here";
+        let hits = kb.retrieve(text, 40);
+        assert_eq!(hits[0].0.id, "shop.toml#1");
+        assert!(hits[0].1.dense.is_some());
+        // The dense side ranks every entry; BM25 alone only the ones sharing words.
+        assert_eq!(hits.len(), kb.len());
+        assert!(bm25_only.retrieve(text, 40).len() < kb.len());
+        assert!(
+            bm25_only
+                .retrieve(text, 1)
+                .iter()
+                .all(|(_, e)| e.dense.is_none())
+        );
+    }
+
     #[test]
     fn replace_swaps_the_knowledge_base() {
         let responder = KbResponder::new(

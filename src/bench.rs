@@ -46,6 +46,8 @@ pub enum Phase {
     Idle,
     Sweep,
     Conversations,
+    /// The built-in embedding model and the hybrid search on the example knowledge base.
+    Embed,
 }
 
 /// Gorgias's default budget for an API key.
@@ -148,6 +150,70 @@ pub struct Report {
     pub idle: Option<IdleFigures>,
     pub sweep: Option<SweepFigures>,
     pub conversations: Vec<ConversationFigures>,
+    pub embed: Option<EmbedFigures>,
+}
+
+/// The built-in model's cost per customer message (one thread, after loading).
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbedFigures {
+    pub messages: usize,
+    /// Loading the compiled-in model (tokenizer parse, weights), once per process.
+    pub load_ms: f64,
+    /// Embedding one message: median and 99th percentile.
+    pub embed_median_us: f64,
+    pub embed_p99_us: f64,
+    /// The whole kb decision for one message (BM25 + embedding + fusion), median.
+    pub decide_median_us: f64,
+}
+
+/// Times the built-in model on chat-sized messages (the questions of the example knowledge base
+/// and variations), `rounds` passes.
+fn embed_costs(rounds: usize) -> anyhow::Result<EmbedFigures> {
+    use crate::responder::embed::builtin;
+    use crate::responder::kb::{DEFAULT_CONFIDENCE, Kb, KbResponder};
+    let started = std::time::Instant::now();
+    let model = builtin();
+    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kb");
+    let entries = crate::responder::kb::read_dir_entries(&dir).or_else(|_| {
+        crate::responder::kb::read_dir_entries(std::path::Path::new("tests/data/kb"))
+    })?;
+    let texts: Vec<String> = entries
+        .iter()
+        .flat_map(|e| {
+            [
+                e.question.clone(),
+                format!("hi, quick question: {} thanks", e.question.to_lowercase()),
+            ]
+        })
+        .collect();
+    let responder = KbResponder::new(Kb::from_entries(entries)?, DEFAULT_CONFIDENCE);
+    let time = |f: &dyn Fn(&str)| -> Vec<f64> {
+        let mut us = Vec::with_capacity(rounds * texts.len());
+        for _ in 0..rounds {
+            for t in &texts {
+                let at = std::time::Instant::now();
+                f(t);
+                us.push(at.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        us.sort_by(f64::total_cmp);
+        us
+    };
+    let embed = time(&|t| {
+        std::hint::black_box(model.embed_one(t));
+    });
+    let decide = time(&|t| {
+        std::hint::black_box(responder.decide(t, None));
+    });
+    let pick = |v: &[f64], q: f64| v[((v.len() - 1) as f64 * q) as usize];
+    Ok(EmbedFigures {
+        messages: embed.len(),
+        load_ms,
+        embed_median_us: pick(&embed, 0.5),
+        embed_p99_us: pick(&embed, 0.99),
+        decide_median_us: pick(&decide, 0.5),
+    })
 }
 
 /// Run the workloads of `size` (all, or only `only`) and return the figures (progress goes to
@@ -169,6 +235,11 @@ pub async fn run(size: Size, only: Option<Phase>) -> anyhow::Result<Report> {
     if on(Phase::Sweep) {
         eprintln!("bench: sweep over 100,000 ledger rows ...");
         sweep = Some(sweep_large(100_000).await?);
+    }
+    let mut embed = None;
+    if on(Phase::Embed) {
+        eprintln!("bench: embedding customer messages with the built-in model ...");
+        embed = Some(embed_costs(20)?);
     }
     let mut conversations = Vec::new();
     let short = Duration::from_secs(5);
@@ -213,6 +284,7 @@ pub async fn run(size: Size, only: Option<Phase>) -> anyhow::Result<Report> {
     Ok(Report {
         size: format!("{size:?}").to_lowercase(),
         debug_build: cfg!(debug_assertions),
+        embed,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         memory,
         idle,
@@ -233,6 +305,19 @@ pub fn table(r: &Report) -> String {
             r.cores
         ),
     );
+    if let Some(e) = &r.embed {
+        line(
+            "embed: load / one message (median, p99)",
+            format!(
+                "{:.0} ms / {:.1} us, {:.1} us ({} messages)",
+                e.load_ms, e.embed_median_us, e.embed_p99_us, e.messages
+            ),
+        );
+        line(
+            "embed: kb decision per message (median)",
+            format!("{:.1} us", e.decide_median_us),
+        );
+    }
     for c in &r.conversations {
         line("", String::new());
         line(

@@ -30,6 +30,8 @@ pub const PLACEHOLDERS: [&str; 3] = ["next_open", "email", "customer_name"];
 pub const ENV_GORGIAS_API_KEY: &str = "PERFECTBOT_GORGIAS_API_KEY";
 /// Environment variable holding the OpenAI-compatible API key (the last place looked).
 pub const ENV_OPENAI_API_KEY: &str = "PERFECTBOT_OPENAI_API_KEY";
+/// The environment variable read for `kb.embedding_api_key` when no credential file has it.
+pub const ENV_EMBEDDING_API_KEY: &str = "PERFECTBOT_EMBEDDING_API_KEY";
 
 const DEFAULT_LEDGER_PATH: &str = "/var/lib/perfectbot/ledger.db";
 const DEFAULT_KB_DIR: &str = "/etc/perfectbot/kb";
@@ -378,8 +380,27 @@ pub enum ResponderKind {
 #[derive(Debug, Clone)]
 pub struct KbConfig {
     pub dir: PathBuf,
-    pub min_score: f64,
+    /// How sure the `kb` responder must be that its best entry is the right answer (0..1).
+    pub confidence: f64,
+    /// The deprecated `kb.min_score`, when set (already mapped into `confidence`); the daemon
+    /// logs a warning naming it.
+    pub deprecated_min_score: Option<f64>,
     pub note_prefix: String,
+    /// Where the knowledge entries' dense vectors come from.
+    pub embedding: Embedding,
+}
+
+/// `kb.embedding`: the model that gives knowledge entries and customer texts their vectors.
+#[derive(Debug, Clone)]
+pub enum Embedding {
+    /// The model compiled into the binary (the default).
+    Builtin,
+    /// A model2vec-format directory (`tokenizer.json` + `model.safetensors`).
+    Model2Vec { dir: PathBuf },
+    /// An OpenAI-compatible `/v1/embeddings`.
+    OpenAi(crate::responder::embed::OpenAiEmbeddingConfig),
+    /// No vectors: BM25 alone.
+    None,
 }
 
 /// `[openai]`: an OpenAI-compatible chat-completions endpoint.
@@ -880,9 +901,15 @@ impl Config {
                 )
             }
             _ => format!(
-                "responder:       kb from {} (min score {})",
+                "responder:       kb from {} (confidence {}, embedding {})",
                 self.kb.dir.display(),
-                self.kb.min_score
+                self.kb.confidence,
+                match &self.kb.embedding {
+                    Embedding::Builtin => "builtin".to_owned(),
+                    Embedding::Model2Vec { dir } => format!("model2vec {}", dir.display()),
+                    Embedding::OpenAi(o) => format!("openai {} at {}", o.model, o.base_url),
+                    Embedding::None => "none".to_owned(),
+                }
             ),
         });
         lines.push(format!(
@@ -1089,7 +1116,15 @@ struct RawResponder {
 struct RawKb {
     dir: Option<String>,
     min_score: Option<f64>,
+    confidence: Option<f64>,
     note_prefix: Option<String>,
+    embedding: Option<String>,
+    model2vec_dir: Option<String>,
+    embedding_url: Option<String>,
+    embedding_model: Option<String>,
+    embedding_api_key_file: Option<String>,
+    embedding_timeout: Option<String>,
+    embedding_batch: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1955,16 +1990,29 @@ impl Validator<'_> {
     }
 
     fn kb(&mut self, raw: RawKb) -> KbConfig {
-        let min_score = match raw.min_score {
+        use crate::responder::hybrid::{DEFAULT_CONFIDENCE, bm25_confidence};
+        let deprecated_min_score = match raw.min_score {
             Some(s) if !s.is_finite() || s < 0.0 => {
                 self.err(
                     "kb.min_score",
-                    format!("{s} must be a number of 0 or more (try 1.0)"),
+                    format!("{s} must be a number of 0 or more (deprecated: use kb.confidence)"),
                 );
-                1.0
+                None
             }
-            Some(s) => s,
-            None => 1.0,
+            other => other,
+        };
+        let confidence = match (raw.confidence, deprecated_min_score) {
+            (Some(c), _) if !c.is_finite() || !(0.0..=1.0).contains(&c) => {
+                self.err(
+                    "kb.confidence",
+                    format!("{c} must be between 0 and 1 (try {DEFAULT_CONFIDENCE})"),
+                );
+                DEFAULT_CONFIDENCE
+            }
+            (Some(c), _) => c,
+            // The old threshold on the BM25 score, as the confidence BM25 alone gives it.
+            (None, Some(s)) => (bm25_confidence(s) * 1000.0).round() / 1000.0,
+            (None, None) => DEFAULT_CONFIDENCE,
         };
         let dir = match raw.dir {
             Some(d) if d.trim().is_empty() => {
@@ -1974,10 +2022,108 @@ impl Validator<'_> {
             Some(d) => self.resolve(&d),
             None => PathBuf::from(DEFAULT_KB_DIR),
         };
+        #[derive(Clone, Copy)]
+        enum Kind {
+            Builtin,
+            Model2Vec,
+            OpenAi,
+            None,
+        }
+        let kind = self.choice(
+            "kb.embedding",
+            raw.embedding,
+            Kind::Builtin,
+            &[
+                ("builtin", Kind::Builtin),
+                ("model2vec", Kind::Model2Vec),
+                ("openai", Kind::OpenAi),
+                ("none", Kind::None),
+            ],
+        );
+        let timeout = self.duration(
+            "kb.embedding_timeout",
+            raw.embedding_timeout,
+            "10s",
+            limits::TIMEOUT,
+        );
+        let batch = match raw.embedding_batch {
+            Some(0) => {
+                self.err("kb.embedding_batch", "0 must be at least 1 (try 32)");
+                32
+            }
+            Some(n) => n.min(2048),
+            None => 32,
+        };
+        let embedding = match kind {
+            Kind::Builtin => Embedding::Builtin,
+            Kind::None => Embedding::None,
+            Kind::Model2Vec => match raw.model2vec_dir {
+                Some(d) if !d.trim().is_empty() => Embedding::Model2Vec {
+                    dir: self.resolve(&d),
+                },
+                _ => {
+                    self.err(
+                        "kb.model2vec_dir",
+                        "missing: kb.embedding = \"model2vec\" needs the model's directory \
+                         (tokenizer.json and model.safetensors)",
+                    );
+                    Embedding::None
+                }
+            },
+            Kind::OpenAi => {
+                let example = "http://127.0.0.1:11434";
+                let url = match raw.embedding_url.as_deref() {
+                    Some(u) => self.http_url("kb.embedding_url", u, example),
+                    None => {
+                        self.err(
+                            "kb.embedding_url",
+                            format!(
+                                "missing: kb.embedding = \"openai\" needs it (e.g. {example:?})"
+                            ),
+                        );
+                        None
+                    }
+                };
+                let model = raw.embedding_model.filter(|m| !m.trim().is_empty());
+                if model.is_none() {
+                    self.err(
+                        "kb.embedding_model",
+                        "missing: kb.embedding = \"openai\" needs it (e.g. \"nomic-embed-text\")",
+                    );
+                }
+                let key_file = raw
+                    .embedding_api_key_file
+                    .as_deref()
+                    .map(|p| self.resolve(p));
+                let api_key = self
+                    .secret(
+                        "kb.embedding_api_key",
+                        "embedding_api_key",
+                        key_file.as_deref(),
+                        Some(ENV_EMBEDDING_API_KEY),
+                    )
+                    .ok()
+                    .flatten();
+                match (url, model) {
+                    (Some(base_url), Some(model)) => {
+                        Embedding::OpenAi(crate::responder::embed::OpenAiEmbeddingConfig {
+                            base_url,
+                            model,
+                            api_key,
+                            timeout,
+                            batch,
+                        })
+                    }
+                    _ => Embedding::None,
+                }
+            }
+        };
         KbConfig {
             dir,
-            min_score,
+            confidence,
+            deprecated_min_score,
             note_prefix: self.non_empty("kb.note_prefix", raw.note_prefix, "#kb"),
+            embedding,
         }
     }
 
@@ -2681,7 +2827,11 @@ email = "bot@your-store.com"
         );
         assert_eq!(c.responder.kind, ResponderKind::Kb);
         assert_eq!(c.kb.dir, PathBuf::from("/etc/perfectbot/kb"));
-        assert_eq!(c.kb.min_score, 1.0);
+        assert_eq!(
+            c.kb.confidence,
+            crate::responder::hybrid::DEFAULT_CONFIDENCE
+        );
+        assert!(matches!(c.kb.embedding, Embedding::Builtin));
         assert_eq!(c.kb.note_prefix, "#kb");
         assert!(c.openai.is_none());
         assert_eq!(c.handover.collect_email, CollectEmail::Always);
@@ -2904,6 +3054,50 @@ a = 1
         assert_eq!(
             key(&parse_str("config.toml", &text, &full_env).unwrap()),
             "from-file"
+        );
+    }
+
+    #[test]
+    fn kb_embedding_and_confidence_keys_are_read_and_checked() {
+        let c = parse(&format!(
+            "{MINIMAL}\n[kb]\nconfidence = 0.6\nembedding = \"openai\"\nembedding_url = \"http://127.0.0.1:11434\"\nembedding_model = \"nomic-embed-text\"\nembedding_batch = 8\n"
+        ))
+        .unwrap();
+        assert_eq!(c.kb.confidence, 0.6);
+        match &c.kb.embedding {
+            Embedding::OpenAi(o) => {
+                assert_eq!(o.model, "nomic-embed-text");
+                assert_eq!(o.batch, 8);
+                assert_eq!(o.timeout, Duration::from_secs(10));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The deprecated threshold still works, mapped to BM25's confidence.
+        let c = parse(&format!(
+            "{MINIMAL}\n[kb]\nmin_score = 1.0\nembedding = \"none\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.kb.deprecated_min_score, Some(1.0));
+        assert_eq!(c.kb.confidence, 0.374);
+        assert!(matches!(c.kb.embedding, Embedding::None));
+        let errs = errors_of(&format!(
+            "{MINIMAL}\n[kb]\nconfidence = 1.5\nembedding = \"bert\"\n"
+        ));
+        assert!(errs.iter().any(|e| e.contains("kb.confidence")), "{errs:?}");
+        assert!(errs.iter().any(|e| e.contains("kb.embedding")), "{errs:?}");
+        let errs = errors_of(&format!("{MINIMAL}\n[kb]\nembedding = \"model2vec\"\n"));
+        assert!(
+            errs.iter().any(|e| e.contains("kb.model2vec_dir")),
+            "{errs:?}"
+        );
+        let errs = errors_of(&format!("{MINIMAL}\n[kb]\nembedding = \"openai\"\n"));
+        assert!(
+            errs.iter().any(|e| e.contains("kb.embedding_url")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.contains("kb.embedding_model")),
+            "{errs:?}"
         );
     }
 

@@ -150,7 +150,8 @@ impl Daemon {
                 // The index lives in the ledger file (see `knowledge`'s module doc).
                 .index_in(crate::responder::kb::KbStore::for_ledger(
                     &config.ledger.path,
-                )),
+                ))
+                .embed_with(crate::responder::build_embedder(&config)?),
         );
         knowledge
             .load_learned(&ledger, &*responder)

@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use jiff::Timestamp;
@@ -30,6 +30,7 @@ use serde_json::json;
 use crate::gorgias::Ticket;
 use crate::ledger::{LearnedRow, Ledger, LedgerError};
 use crate::responder::Responder;
+use crate::responder::embed::Embedder;
 use crate::responder::kb::{self, Kb, KbEntry, KbError, KbStore};
 use crate::responder::learn;
 
@@ -46,6 +47,7 @@ struct State {
 pub struct LiveKb {
     dir: PathBuf,
     store: KbStore,
+    embedder: Option<Arc<dyn Embedder>>,
     note_prefix: String,
     state: Mutex<State>,
     escalated: Mutex<Escalated>,
@@ -100,6 +102,7 @@ impl LiveKb {
         Ok(LiveKb {
             dir: dir.to_owned(),
             store: KbStore::Memory,
+            embedder: Some(crate::responder::embed::builtin()),
             note_prefix: note_prefix.to_owned(),
             state: Mutex::new(State {
                 files,
@@ -113,6 +116,13 @@ impl LiveKb {
     /// Where the index is built from now on (the daemon: [`KbStore::for_ledger`]).
     pub fn index_in(mut self, store: KbStore) -> LiveKb {
         self.store = store;
+        self
+    }
+
+    /// The embedding model for the entries' vectors from now on (`None`: BM25 alone; the
+    /// default is the built-in model).
+    pub fn embed_with(mut self, embedder: Option<Arc<dyn Embedder>>) -> LiveKb {
+        self.embedder = embedder;
         self
     }
 
@@ -135,7 +145,7 @@ impl LiveKb {
 
     /// The index over every entry, built in the store. Blocking (see [`KbStore::build`]).
     pub fn build(&self) -> Result<Kb, KbError> {
-        self.store.build(self.entries())
+        self.store.build_with(self.entries(), self.embedder.clone())
     }
 
     /// Whether a knowledge file was added, removed or changed since the last read (a few
@@ -286,7 +296,8 @@ impl LiveKb {
     async fn install(&self, responder: &dyn Responder) -> usize {
         let entries = self.entries();
         let store = self.store.clone();
-        let built = tokio::task::spawn_blocking(move || store.build(entries)).await;
+        let embedder = self.embedder.clone();
+        let built = tokio::task::spawn_blocking(move || store.build_with(entries, embedder)).await;
         match built {
             Ok(Ok(kb)) => {
                 let n = kb.len();
@@ -384,7 +395,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
         let live = LiveKb::load(dir.path(), "#kb").unwrap();
-        let r = KbResponder::new(live.build().unwrap(), 1.0);
+        let r = KbResponder::new(
+            live.build().unwrap(),
+            crate::responder::kb::DEFAULT_CONFIDENCE,
+        );
         assert!(!live.files_changed());
         write(dir.path(), "b.md", "## Student discount\nTen percent.\n");
         assert!(live.files_changed());
@@ -422,7 +436,10 @@ mod tests {
         let live = LiveKb::load(&kb_dir, "#kb")
             .unwrap()
             .index_in(KbStore::for_ledger(&path));
-        let r = KbResponder::new(Kb::from_entries(vec![]).unwrap(), 1.0);
+        let r = KbResponder::new(
+            Kb::from_entries(vec![]).unwrap(),
+            crate::responder::kb::DEFAULT_CONFIDENCE,
+        );
         assert!(index_rows(&path).is_empty());
         live.load_learned(&ledger, &r).await.unwrap();
         assert_eq!(index_rows(&path), ["a.md#1"]);
@@ -472,7 +489,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "a.md", "## Gift wrapping\nYes, for free.\n");
         let live = LiveKb::load(dir.path(), "#kb").unwrap();
-        let r = KbResponder::new(live.build().unwrap(), 1.0);
+        let r = KbResponder::new(
+            live.build().unwrap(),
+            crate::responder::kb::DEFAULT_CONFIDENCE,
+        );
         let ledger = Ledger::open_in_memory().await.unwrap();
         let ticket: Ticket = serde_json::from_value(json!({
             "id": 3,

@@ -26,13 +26,17 @@
 //! - [`logfmt`] keeps the text log format one line per event whatever the logged values hold.
 //! - [`netbody`] reads untrusted HTTP response bodies with a size cap and a stall timeout.
 //! - [`bench`] runs the measured workloads (`perfectbot bench`).
+//! - [`conversation`] runs a synthetic ticket through the engine's two phases with the
+//!   configured responder; [`eval`] scores labelled messages with it (`perfectbot eval`).
 
 pub mod bench;
 pub mod clock;
 pub mod config;
+pub mod conversation;
 pub mod daemon;
 pub mod demo;
 pub mod engine;
+pub mod eval;
 pub mod executor;
 pub mod gorgias;
 pub mod hours;

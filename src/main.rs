@@ -54,6 +54,18 @@ enum Command {
         #[arg(long, value_parser = parse_language)]
         language: Option<String>,
     },
+    /// Score the configured bot on labelled messages (JSON Lines: text, expect, entry, ...)
+    /// through the daemon's decision path; no Gorgias key, nothing sent to Gorgias.
+    Eval {
+        /// The configuration file.
+        #[arg(long, env = "PERFECTBOT_CONFIG")]
+        config: PathBuf,
+        /// The labelled cases, one JSON object per line.
+        cases: PathBuf,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the built-in Gorgias simulator (seeded with a bot user, two agents, a team).
     Sim {
         /// Where to listen.
@@ -182,6 +194,14 @@ fn main() -> ExitCode {
         } => {
             init_logs(LogFormat::Text, "warn");
             with_runtime(async move { perfectbot::preview::run(&config, json, language).await })
+        }
+        Command::Eval {
+            config,
+            cases,
+            json,
+        } => {
+            init_logs(LogFormat::Text, "error");
+            with_runtime(async move { perfectbot::eval::run(&config, &cases, json).await })
         }
         Command::Sim { listen } => {
             init_logs(LogFormat::Auto, "info");

@@ -127,7 +127,8 @@ impl Preview {
             )
         })?;
         entries.extend(learned_entries(&config.ledger.path).await);
-        let responder = build_responder_with(config, Kb::from_entries(entries)?)?;
+        let embedder = crate::responder::build_embedder(config)?;
+        let responder = build_responder_with(config, Kb::from_entries_with(entries, embedder)?)?;
         // The same bound the daemon puts around the responder.
         let timeout = config
             .timing
@@ -384,7 +385,10 @@ mod tests {
     fn kb_preview() -> Preview {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kb");
         let kb = Kb::load_dir(&dir).unwrap();
-        preview_over(Arc::new(KbResponder::new(kb, 1.0)))
+        preview_over(Arc::new(KbResponder::new(
+            kb,
+            crate::responder::kb::DEFAULT_CONFIDENCE,
+        )))
     }
 
     async fn run_on(preview: &Preview, input: &str, opts: Options) -> String {
@@ -417,7 +421,7 @@ mod tests {
         assert_eq!(lines[0]["decision"], "answer");
         assert_eq!(lines[0]["reason"], Value::Null);
         assert_eq!(lines[0]["sources"], json!(["shop.toml#4"]));
-        assert!(lines[0]["score"].as_f64().unwrap() >= 1.0);
+        assert!(lines[0]["score"].as_f64().unwrap() >= crate::responder::kb::DEFAULT_CONFIDENCE);
         assert!(lines[0]["text"].as_str().unwrap().contains("tracking link"));
         assert_eq!(lines[1]["decision"], "handover");
         assert_eq!(lines[1]["reason"], "requested");

@@ -19,6 +19,7 @@ mod lock;
 mod records;
 mod schema;
 mod types;
+pub(crate) mod vectors;
 
 #[cfg(test)]
 mod tests;

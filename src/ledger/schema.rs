@@ -101,6 +101,19 @@ pub(crate) const KB_INDEX_TABLE: &str = "CREATE VIRTUAL TABLE kb_index USING fts
      question, answer, keywords, entry_id UNINDEXED, \
      tokenize = 'porter unicode61 remove_diacritics 2');";
 
+/// Version 4: dense vectors of knowledge texts, cached by embedding model and content hash, so a
+/// restart or a reload embeds only the texts that changed. `vector` is `dim` little-endian f32.
+/// Derived data like `kb_index`: deleting rows only costs a re-embedding.
+const V4: &str = r#"
+CREATE TABLE kb_vectors (
+    model  TEXT NOT NULL,
+    hash   TEXT NOT NULL,
+    dim    INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, hash)
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -109,13 +122,14 @@ pub(crate) fn migrations() -> Migrations<'static> {
         // V3: the knowledge index. Derived data: the daemon rewrites every row at start, on a
         // file change, SIGHUP or a learned note, so no bookkeeping table is needed.
         M::up(KB_INDEX_TABLE).comment("kb_index (FTS5)"),
+        M::up(V4).comment("kb_vectors"),
     ])
 }
 
 /// The schema version after all migrations (what `user_version` must read).
 pub(crate) fn latest_version() -> i64 {
     // One per `M::up` in `migrations()`.
-    3
+    4
 }
 
 /// Pragmas for the daemon's read-write connection.

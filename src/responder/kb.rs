@@ -21,12 +21,13 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde::Deserialize;
 
-use super::text;
+use super::embed::{self, Embedder};
+use super::hybrid::{self, DenseIndex, Evidence, NoCache, VectorCache};
 use super::{AnswerFuture, Outcome, Responder, ResponderError, Turn};
+use super::{lang, text};
 use crate::ledger::KB_INDEX_TABLE;
 
-/// The default `kb.min_score`: the normalised score an entry needs to be used as an answer.
-pub const DEFAULT_MIN_SCORE: f64 = 1.0;
+pub use super::hybrid::DEFAULT_CONFIDENCE;
 
 /// One question/answer pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -628,12 +629,24 @@ impl KbStore {
         }
     }
 
-    /// Indexes `entries` here and returns the knowledge base searching it. Blocking (SQLite
-    /// I/O, and for the ledger a wait for its write lock): call it off the async runtime.
+    /// Indexes `entries` here with the built-in embedding model and returns the knowledge base
+    /// searching it. Blocking (SQLite I/O, and for the ledger a wait for its write lock): call
+    /// it off the async runtime.
     pub fn build(&self, entries: Vec<KbEntry>) -> Result<Kb, KbError> {
+        self.build_with(entries, Some(embed::builtin()))
+    }
+
+    /// Like [`KbStore::build`], with dense vectors from `embedder` (`None`: BM25 alone). In the
+    /// ledger, vectors are cached by model and content hash: only new or changed texts are
+    /// embedded.
+    pub fn build_with(
+        &self,
+        entries: Vec<KbEntry>,
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Result<Kb, KbError> {
         match self {
-            KbStore::Memory => Kb::from_entries(entries),
-            KbStore::Ledger(path) => Kb::index_in_ledger(path, entries),
+            KbStore::Memory => Kb::from_entries_with(entries, embedder),
+            KbStore::Ledger(path) => Kb::index_in_ledger(path, entries, embedder),
         }
     }
 }
@@ -645,6 +658,56 @@ pub struct Kb {
     entries: Vec<KbEntry>,
     by_id: HashMap<String, usize>,
     conn: Mutex<Connection>,
+    /// The entries' vectors; `None` for BM25 alone (`embedding = "none"`, or the model failed
+    /// at build time).
+    dense: Option<DenseIndex>,
+}
+
+/// The ledger's `kb_vectors` as a [`VectorCache`]. A cache that cannot be read or written only
+/// costs embedding again: logged, never fatal.
+struct LedgerCache<'a>(&'a Connection);
+
+impl VectorCache for LedgerCache<'_> {
+    fn get(&mut self, model: &str, hashes: &[&str]) -> Vec<Option<Vec<f32>>> {
+        match crate::ledger::vectors::cached_vectors(self.0, model, hashes) {
+            Ok(mut found) => hashes.iter().map(|h| found.remove(*h)).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the vector cache; embedding everything");
+                vec![None; hashes.len()]
+            }
+        }
+    }
+    fn put(&mut self, model: &str, new: &[(&str, &[f32])], keep: &[&str]) {
+        if let Err(e) = crate::ledger::vectors::store_vectors(self.0, model, new, keep) {
+            tracing::warn!(error = %e, "cannot write the vector cache");
+        }
+    }
+}
+
+/// The dense index of `entries`, or `None` (logged) when the model fails: the knowledge base
+/// then searches with BM25 alone rather than not at all.
+fn dense_index(
+    embedder: Option<Arc<dyn Embedder>>,
+    entries: &[KbEntry],
+    cache: &mut dyn VectorCache,
+) -> Option<DenseIndex> {
+    let embedder = embedder?;
+    let model = embedder.model_id().to_owned();
+    match DenseIndex::build(embedder, entries, cache) {
+        Ok((index, embedded)) => {
+            tracing::debug!(
+                model,
+                entries = entries.len(),
+                embedded,
+                "knowledge vectors ready"
+            );
+            Some(index)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, model, "cannot embed the knowledge entries; searching with BM25 alone");
+            None
+        }
+    }
 }
 /// Checks that ids are unique and non-empty and questions and answers non-empty; returns each
 /// id's position.
@@ -716,14 +779,24 @@ impl Kb {
     /// indexed in a private in-memory database. Ids must be unique and questions and answers non-empty. An empty list is allowed and
     /// yields a knowledge base that never matches.
     pub fn from_entries(entries: Vec<KbEntry>) -> Result<Kb, KbError> {
+        Kb::from_entries_with(entries, Some(embed::builtin()))
+    }
+
+    /// Like [`Kb::from_entries`], with vectors from `embedder` (`None`: BM25 alone).
+    pub fn from_entries_with(
+        entries: Vec<KbEntry>,
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Result<Kb, KbError> {
         let by_id = validate(&entries)?;
         let mut conn = Connection::open_in_memory()?;
         conn.execute_batch(KB_INDEX_TABLE)?;
         write_index(&mut conn, &entries)?;
+        let dense = dense_index(embedder, &entries, &mut NoCache);
         Ok(Kb {
             entries,
             by_id,
             conn: Mutex::new(conn),
+            dense,
         })
     }
 
@@ -731,7 +804,11 @@ impl Kb {
     /// knowledge base searching it, on its own connection. The rewrite is one `BEGIN IMMEDIATE`
     /// transaction (delete every row, insert every entry): searches, which read in a
     /// transaction of their own, see the old index or the new one, never a mix. Blocking.
-    pub fn index_in_ledger(path: &Path, entries: Vec<KbEntry>) -> Result<Kb, KbError> {
+    pub fn index_in_ledger(
+        path: &Path,
+        entries: Vec<KbEntry>,
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Result<Kb, KbError> {
         let by_id = validate(&entries)?;
         let in_ledger = |source| KbError::Ledger {
             path: path.to_owned(),
@@ -747,10 +824,14 @@ impl Kb {
         conn.execute_batch("PRAGMA synchronous = NORMAL;")
             .map_err(in_ledger)?;
         write_index(&mut conn, &entries).map_err(in_ledger)?;
+        // Outside the index transaction: a remote model may take seconds, and the ledger's
+        // writer must not wait for it. Each cache statement commits on its own.
+        let dense = dense_index(embedder, &entries, &mut LedgerCache(&conn));
         Ok(Kb {
             entries,
             by_id,
             conn: Mutex::new(conn),
+            dense,
         })
     }
 
@@ -769,20 +850,47 @@ impl Kb {
         self.entries.clone()
     }
 
-    /// The `k` best entries for a customer text with their normalised scores, best first.
-    /// Empty when the text has no searchable words or nothing matches.
+    /// The `k` best entries for a customer text with their fused scores, best first (see
+    /// [`Kb::retrieve`]), keeping only entries with some evidence: a BM25 match, or a
+    /// confidence of at least [`hybrid::SEARCH_FLOOR`]. Empty when nothing matches (the dense
+    /// side alone ranks every entry, even for gibberish).
     pub fn search(&self, text: &str, k: usize) -> Vec<(KbEntry, f64)> {
-        match self.search_rows(text, k) {
-            Ok(rows) => rows
-                .into_iter()
-                .map(|(row, score)| (self.entries[row].clone(), score))
-                .collect(),
+        self.retrieve(text, k)
+            .into_iter()
+            .filter(|(_, ev)| ev.bm25 > 0.0 || ev.confidence() >= hybrid::SEARCH_FLOOR)
+            .map(|(entry, evidence)| (entry, evidence.fused))
+            .collect()
+    }
+
+    /// The embedding model's cache id, `None` for BM25 alone.
+    pub fn embedding_model(&self) -> Option<&str> {
+        self.dense.as_ref().map(DenseIndex::model_id)
+    }
+
+    /// The `k` best entries for a customer text, best first, with what the two retrievers say
+    /// about each ([`hybrid::fuse`]). With vectors, every entry is ranked (the dense side scores
+    /// them all); without, only those BM25 matched.
+    pub fn retrieve(&self, text: &str, k: usize) -> Vec<(KbEntry, Evidence)> {
+        if k == 0 || self.entries.is_empty() {
+            return Vec::new();
+        }
+        let bm25 = match self.search_rows(text, self.entries.len().max(20)) {
+            Ok(rows) => rows,
             Err(e) => {
                 // Terms are plain alphanumerics, so a query error is a bug, not bad input.
                 tracing::error!(error = %e, "knowledge base search failed");
                 Vec::new()
             }
-        }
+        };
+        let dense = self
+            .dense
+            .as_ref()
+            .filter(|_| !text.trim().is_empty())
+            .and_then(|d| d.scores(text));
+        hybrid::fuse(&bm25, dense.as_deref(), self.entries.len(), k)
+            .into_iter()
+            .map(|(row, evidence)| (self.entries[row].clone(), evidence))
+            .collect()
     }
 
     fn search_rows(&self, text: &str, k: usize) -> Result<Vec<(usize, f64)>, rusqlite::Error> {
@@ -873,7 +981,8 @@ const ANSWER_ONLY_WEIGHT: f64 = 1.0 / 3.0;
 /// The corpus size assumed at least when weighing words (see `search_rows`).
 const MIN_CORPUS: usize = 30;
 
-/// The score compared with `kb.min_score`, from an entry's *evidence* (the IDF-weighted sum of
+/// The normalised BM25 score of an entry (one input of the answer decision in
+/// [`hybrid`]; with `embedding = "none"` the only one), from its *evidence* (the IDF-weighted sum of
 /// the query words it contains; answer-only hits weigh a third) and *coverage* (evidence over
 /// the IDF of all query words).
 ///
@@ -892,18 +1001,20 @@ fn normalise(evidence: f64, coverage: f64) -> f64 {
     1.9 * evidence.max(0.0).sqrt() * coverage
 }
 
-/// The `kb` responder: answers with the best entry when its score clears `min_score`.
+/// The `kb` responder: answers with the best entry when the confidence of the fused evidence
+/// ([`Evidence::confidence`]) reaches `kb.confidence`.
 pub struct KbResponder {
     kb: Arc<RwLock<Kb>>,
-    min_score: f64,
+    confidence: f64,
 }
 
 impl KbResponder {
-    /// A responder over `kb` answering when the best score is at least `min_score`.
-    pub fn new(kb: Kb, min_score: f64) -> Self {
+    /// A responder over `kb` answering when the best entry's confidence is at least
+    /// `confidence` (0..1).
+    pub fn new(kb: Kb, confidence: f64) -> Self {
         Self {
             kb: Arc::new(RwLock::new(kb)),
-            min_score,
+            confidence,
         }
     }
 
@@ -919,38 +1030,62 @@ impl KbResponder {
         Arc::clone(&self.kb)
     }
 
-    /// The threshold in use.
-    pub fn min_score(&self) -> f64 {
-        self.min_score
+    /// The confidence threshold in use.
+    pub fn confidence(&self) -> f64 {
+        self.confidence
     }
 
-    /// The decision for one text, synchronous: a SQLite search, sub-millisecond, but on a
-    /// ledger-backed index it is still file I/O; async callers use [`Responder::answer`].
+    /// The decision for one text, synchronous: a SQLite search and an embedding (in-process,
+    /// or a network call for a remote model); async callers use [`Responder::answer`].
     pub fn decide(&self, text: &str, language: Option<&str>) -> Outcome {
-        decide_in(&self.kb, self.min_score, text, language)
+        decide_in(&self.kb, self.confidence, text, language)
     }
 }
 
-fn decide_in(kb: &RwLock<Kb>, min_score: f64, text: &str, language: Option<&str>) -> Outcome {
+/// The language of an entry: its declared one, else the one its text shows.
+fn entry_language(entry: &KbEntry) -> Option<&'static str> {
+    match entry.language.as_deref() {
+        Some(declared) => lang::supported(declared),
+        None => lang::detect(&format!("{}\n{}", entry.question, entry.answer)),
+    }
+}
+
+/// The answer text for a customer writing in `customer`: the entry's answer, led in by a line
+/// in the customer's language when the entry is written in another one. `None` when the
+/// languages differ and there is no such line (a language without data): no knowledge rather
+/// than an answer the customer may not read.
+fn answer_text(entry: &KbEntry, customer: Option<&str>) -> Option<String> {
+    match (customer, entry_language(entry)) {
+        (Some(c), Some(e)) if c != e => {
+            lang::lead_in(c, e).map(|lead| format!("{lead}\n\n{}", entry.answer))
+        }
+        (Some(_), None) if entry.language.is_some() => None,
+        _ => Some(entry.answer.clone()),
+    }
+}
+
+fn decide_in(kb: &RwLock<Kb>, confidence: f64, text: &str, language: Option<&str>) -> Outcome {
     let kb = kb.read().unwrap_or_else(|p| p.into_inner());
-    let results = kb.search(text, 5);
-    let best_score = results.first().map(|(_, s)| *s);
-    // Entries in another language than the customer's are never used as answers; entries
-    // without a language fit everyone.
-    let fitting =
-        results
-            .into_iter()
-            .find(|(entry, _)| match (language, entry.language.as_deref()) {
-                (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
-                _ => true,
-            });
-    match fitting {
-        Some((entry, score)) if score >= min_score => Outcome::Answer {
-            text: entry.answer,
+    let Some((entry, evidence)) = kb.retrieve(text, 2).into_iter().next() else {
+        return Outcome::NoKnowledge { best_score: None };
+    };
+    let score = evidence.confidence();
+    if score < confidence {
+        return Outcome::NoKnowledge {
+            best_score: Some(score),
+        };
+    }
+    // The message's own words first: a ticket's language is often the shop's default.
+    let customer = lang::detect(text).or_else(|| language.and_then(lang::supported));
+    match answer_text(&entry, customer) {
+        Some(text) => Outcome::Answer {
+            text,
             sources: vec![entry.id],
             score,
         },
-        _ => Outcome::NoKnowledge { best_score },
+        None => Outcome::NoKnowledge {
+            best_score: Some(score),
+        },
     }
 }
 
@@ -968,12 +1103,12 @@ impl Responder for KbResponder {
         // The search is SQLite (for the daemon, on the ledger file): never on a runtime worker.
         // spawn_blocking rather than block_in_place, which panics on a current-thread runtime.
         let kb = Arc::clone(&self.kb);
-        let min_score = self.min_score;
+        let confidence = self.confidence;
         let text = turn.text();
         let language = turn.language.clone();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                decide_in(&kb, min_score, &text, language.as_deref())
+                decide_in(&kb, confidence, &text, language.as_deref())
             })
             .await
             .map_err(|e| ResponderError::Internal {
@@ -1110,8 +1245,8 @@ mod tests {
             ranked_first(&tuned),
             ranked_first(&held),
         );
-        println!("kb min_score | part     | top-1 acc | paraphrases wrong | unrelated answered");
-        for min_score in [0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5] {
+        println!("kb confidence | part     | top-1 acc | paraphrases wrong | unrelated answered");
+        for min_score in [0.5, 0.6, 0.7, 0.8, 0.9] {
             for (name, part) in [("tuned", &tuned), ("held-out", &held), ("all", &set)] {
                 let f = measure(&kb, part, min_score);
                 println!(
@@ -1121,7 +1256,7 @@ mod tests {
             }
         }
         if std::env::var_os("KB_EVAL_MISSES").is_some() {
-            let r = KbResponder::new(Kb::from_entries(kb.entries()).unwrap(), DEFAULT_MIN_SCORE);
+            let r = KbResponder::new(Kb::from_entries(kb.entries()).unwrap(), DEFAULT_CONFIDENCE);
             // The tuned part only: looking at held-out misses would make them tuned too.
             for p in &tuned.paraphrases {
                 let out = r.decide(&p.text, None);
@@ -1147,12 +1282,16 @@ mod tests {
                 }
             }
         }
-        // Just under the figures reached (tuned: 0.914 / 0.088 / 0.029; held-out: 0.667 / 0.200
-        // / 0.067), so that a change that loses recall or answers more strangers fails here.
-        let f = measure(&kb, &tuned, DEFAULT_MIN_SCORE);
-        assert!(f.accuracy >= 0.90, "accuracy {:.3}", f.accuracy);
+        // Just under the figures reached, so that a change that loses recall or answers more
+        // strangers fails here. With BM25 alone (min_score 1.0) they were tuned: 0.914 / 0.088 /
+        // 0.029, held-out: 0.667 / 0.200 / 0.067. With the hybrid decision at the default
+        // confidence 0.8, chosen on the blind dev set (tests/data/eval/kb_dev.jsonl), they are
+        // tuned: 0.743 / 0.000 / 0.014, held-out: 0.667 / 0.000 / 0.000: the tuned part was BM25's
+        // own tuning set, and the stricter operating point answers no unrelated question.
+        let f = measure(&kb, &tuned, DEFAULT_CONFIDENCE);
+        assert!(f.accuracy >= 0.72, "accuracy {:.3}", f.accuracy);
         assert!(
-            f.wrong_answer_rate <= 0.09,
+            f.wrong_answer_rate <= 0.03,
             "wrong-answer rate {:.3}",
             f.wrong_answer_rate
         );
@@ -1161,15 +1300,15 @@ mod tests {
             "paraphrases answered wrongly {:.3}",
             f.paraphrase_wrong
         );
-        let f = measure(&kb, &held, DEFAULT_MIN_SCORE);
+        let f = measure(&kb, &held, DEFAULT_CONFIDENCE);
         assert!(f.accuracy >= 0.65, "held-out accuracy {:.3}", f.accuracy);
         assert!(
-            f.wrong_answer_rate <= 0.20,
+            f.wrong_answer_rate <= 0.05,
             "held-out wrong-answer rate {:.3}",
             f.wrong_answer_rate
         );
         assert!(
-            f.paraphrase_wrong <= 0.07,
+            f.paraphrase_wrong <= 0.03,
             "held-out paraphrases answered wrongly {:.3}",
             f.paraphrase_wrong
         );
@@ -1338,9 +1477,10 @@ mod tests {
         .unwrap();
         let hit = kb.search("can I pay with amex", 1);
         assert_eq!(hit[0].0.id, "card");
-        // "present" and "gift" are one term: the text's coverage is full, not doubled.
-        let one = kb.search("gift wrapping", 1)[0].1;
-        let both = kb.search("gift present wrapping", 1)[0].1;
+        // "present" and "gift" are one term: the text's coverage is full, not doubled (the BM25
+        // side; the dense side reads the words as they are).
+        let one = kb.retrieve("gift wrapping", 1)[0].1.bm25;
+        let both = kb.retrieve("gift present wrapping", 1)[0].1.bm25;
         assert_eq!(kb.search("present wrapping", 1)[0].0.id, "wrap");
         assert!((one - both).abs() < 1e-9, "{one} vs {both}");
         // "free of charge" is not a question about prices.
@@ -1401,7 +1541,7 @@ mod tests {
     #[tokio::test]
     async fn responder_answers_above_the_threshold_and_declines_below() {
         let kb = Kb::load_dir(&data("kb")).unwrap();
-        let responder = KbResponder::new(kb, DEFAULT_MIN_SCORE);
+        let responder = KbResponder::new(kb, DEFAULT_CONFIDENCE);
         let turn = Turn::from_message("Which payment methods do you accept?");
         match responder.answer(&turn).await.unwrap() {
             Outcome::Answer {
@@ -1411,21 +1551,24 @@ mod tests {
             } => {
                 assert!(text.contains("PayPal"));
                 assert_eq!(sources, vec!["shop.toml#8".to_owned()]);
-                assert!(score >= DEFAULT_MIN_SCORE);
+                assert!(score >= DEFAULT_CONFIDENCE);
             }
             other => panic!("expected an answer, got {other:?}"),
         }
+        // The dense side ranks every entry, so "no knowledge" now carries the best confidence.
         let turn = Turn::from_message("what is the meaning of life");
-        assert_eq!(
-            responder.answer(&turn).await.unwrap(),
-            Outcome::NoKnowledge { best_score: None }
-        );
+        match responder.answer(&turn).await.unwrap() {
+            Outcome::NoKnowledge {
+                best_score: Some(s),
+            } => assert!(s < DEFAULT_CONFIDENCE, "{s}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]
     async fn responder_joins_the_turns_messages() {
         let kb = Kb::load_dir(&data("kb")).unwrap();
-        let responder = KbResponder::new(kb, DEFAULT_MIN_SCORE);
+        let responder = KbResponder::new(kb, DEFAULT_CONFIDENCE);
         let turn = Turn {
             messages: vec!["hi".into(), "i forgot my password".into()],
             ..Turn::default()
@@ -1435,31 +1578,116 @@ mod tests {
     }
 
     #[test]
-    fn responder_skips_entries_in_another_language() {
-        let mut fr = entry("fr", "Livraison gratuite", "Oui, dès 50 EUR.");
+    fn an_answer_in_another_language_than_the_customers_says_so() {
+        // Entries in another language used to be skipped; now they answer, led in by a line in
+        // the customer's language naming the answer's language (or not at all when no such
+        // line exists).
+        let mut fr = entry("fr", "Livraison gratuite ?", "Oui, dès 50 EUR.");
         fr.language = Some("fr".into());
-        let responder = KbResponder::new(Kb::from_entries(vec![fr]).unwrap(), 0.0);
-        assert!(matches!(
-            responder.decide("livraison gratuite", Some("fr")),
-            Outcome::Answer { .. }
-        ));
-        assert!(matches!(
-            responder.decide("livraison gratuite", Some("en")),
-            Outcome::NoKnowledge {
-                best_score: Some(_)
+        let responder = KbResponder::new(Kb::from_entries(vec![fr.clone()]).unwrap(), 0.0);
+        match responder.decide("est-ce que la livraison est gratuite ?", Some("en")) {
+            Outcome::Answer { text, .. } => assert_eq!(text, "Oui, dès 50 EUR."),
+            other => panic!("{other:?}"),
+        }
+        match responder.decide("is the delivery free, livraison gratuite?", Some("de")) {
+            Outcome::Answer { text, .. } => {
+                assert!(
+                    text.starts_with("Our answer to this is written in French:\n\n"),
+                    "{text}"
+                )
             }
-        ));
-        assert!(matches!(
-            responder.decide("livraison gratuite", None),
-            Outcome::Answer { .. }
-        ));
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            answer_text(&fr, Some("de"))
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+            "Unsere Antwort darauf ist auf Französisch verfasst:"
+        );
+        let mut sv = entry("sv", "Fri frakt?", "Ja.");
+        sv.language = Some("sv".into());
+        assert_eq!(answer_text(&sv, Some("fr")), None);
+        assert_eq!(answer_text(&sv, None).as_deref(), Some("Ja."));
+    }
+
+    /// The built-in model, counting the texts it embeds.
+    struct Counting(std::sync::atomic::AtomicUsize);
+    impl Embedder for Counting {
+        fn model_id(&self) -> &str {
+            embed::BUILTIN_ID
+        }
+        fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, embed::EmbedError> {
+            self.0
+                .fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
+            embed::builtin().embed(texts)
+        }
+    }
+
+    #[tokio::test]
+    async fn ledger_build_embeds_only_new_or_changed_texts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let _ledger = crate::ledger::Ledger::open(&path).await.unwrap();
+        let store = KbStore::for_ledger(&path);
+        let counting = Arc::new(Counting(Default::default()));
+        let count = || counting.0.load(std::sync::atomic::Ordering::SeqCst);
+        let e: Option<Arc<dyn Embedder>> = Some(counting.clone());
+        let a = entry("a", "Gift wrapping", "3 EUR.");
+        let b = entry("b", "Student discount", "10%.");
+        let kb = store
+            .build_with(vec![a.clone(), b.clone()], e.clone())
+            .unwrap();
+        assert_eq!(count(), 4, "two texts per entry");
+        assert_eq!(kb.embedding_model(), Some(embed::BUILTIN_ID));
+        // A restart: everything is cached.
+        store
+            .build_with(vec![a.clone(), b.clone()], e.clone())
+            .unwrap();
+        assert_eq!(count(), 4);
+        // One answer edited: its long text only.
+        let mut b2 = b.clone();
+        b2.answer = "15% with a student card.".into();
+        let kb = store.build_with(vec![a.clone(), b2], e.clone()).unwrap();
+        assert_eq!(count(), 5);
+        assert_eq!(kb.retrieve("student discount", 1)[0].0.id, "b");
+        // The old long text was forgotten: the cache holds what is in use.
+        let rows: i64 = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM kb_vectors", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 4);
+        // Without a model, BM25 alone.
+        let kb = store.build_with(vec![a, b], None).unwrap();
+        assert_eq!(kb.embedding_model(), None);
+        assert_eq!(kb.search("gift wrapping", 1)[0].0.id, "a");
+    }
+
+    #[test]
+    fn hybrid_retrieval_uses_both_rankings() {
+        let kb = Kb::load_dir(&data("kb")).unwrap();
+        let bm25_only = Kb::from_entries_with(kb.entries(), None).unwrap();
+        let text = "how many days till my stuff gets here";
+        let hits = kb.retrieve(text, 40);
+        assert_eq!(hits[0].0.id, "shop.toml#1");
+        assert!(hits[0].1.dense.is_some());
+        // The dense side ranks every entry; BM25 alone only the ones sharing words.
+        assert_eq!(hits.len(), kb.len());
+        assert!(bm25_only.retrieve(text, 40).len() < kb.len());
+        assert!(
+            bm25_only
+                .retrieve(text, 1)
+                .iter()
+                .all(|(_, e)| e.dense.is_none())
+        );
     }
 
     #[test]
     fn replace_swaps_the_knowledge_base() {
         let responder = KbResponder::new(
             Kb::from_entries(vec![entry("old", "Gift wrapping", "Yes.")]).unwrap(),
-            DEFAULT_MIN_SCORE,
+            DEFAULT_CONFIDENCE,
         );
         assert!(matches!(
             responder.decide("gift wrapping", None),

@@ -3,7 +3,11 @@
 //! This module owns the [`Responder`] interface and the types that cross it ([`Turn`],
 //! [`Outcome`], [`HandoverReason`], [`ResponderError`]). The submodules are the pieces the engine
 //! and the responders share:
-//! - [`kb`]: the knowledge base (SQLite FTS5, BM25) and the `kb` responder;
+//! - [`kb`]: the knowledge base (SQLite FTS5 with BM25, plus dense vectors) and the `kb`
+//!   responder;
+//! - [`embed`]: embedding models (built-in, model2vec, OpenAI-compatible) behind one trait;
+//! - [`hybrid`]: dense retrieval, its fusion with BM25 and the calibrated answer decision;
+//! - [`lang`]: the language of a text and the lead-in of an answer in another language;
 //! - [`intent`]: pure detection of handover requests and frustration;
 //! - [`smalltalk`]: pure detection of greetings, thanks, acknowledgements and goodbyes;
 //! - [`email`]: pure extraction of an email address from free text;
@@ -16,8 +20,11 @@
 //! engine's job.
 
 pub mod email;
+pub mod embed;
+pub mod hybrid;
 pub mod intent;
 pub mod kb;
+pub mod lang;
 pub mod learn;
 pub mod openai;
 pub mod smalltalk;
@@ -221,15 +228,31 @@ pub trait Responder: Send + Sync {
     }
 }
 
-/// The configured responder (`responder.kind`), with its knowledge base loaded from `kb.dir`.
-/// The one place the daemon and `preview` build it, so both answer alike.
+/// The configured embedding model (`kb.embedding`), `None` for BM25 alone. A model2vec
+/// directory is read here: an error names it.
+pub fn build_embedder(config: &Config) -> anyhow::Result<Option<Arc<dyn embed::Embedder>>> {
+    use crate::config::Embedding;
+    Ok(match &config.kb.embedding {
+        Embedding::Builtin => Some(embed::builtin()),
+        Embedding::Model2Vec { dir } => Some(Arc::new(
+            embed::StaticModel::load_dir(dir).context("kb.embedding = \"model2vec\"")?,
+        )),
+        Embedding::OpenAi(cfg) => Some(Arc::new(embed::OpenAiEmbedder::new(cfg))),
+        Embedding::None => None,
+    })
+}
+
+/// The configured responder (`responder.kind`), with its knowledge base loaded from `kb.dir`
+/// and indexed in memory with the configured embedding model. The one place the daemon and
+/// `preview` build it, so both answer alike.
 pub fn build_responder(config: &Config) -> anyhow::Result<Arc<dyn Responder>> {
-    let kb = kb::Kb::load_dir(&config.kb.dir).with_context(|| {
+    let entries = kb::read_dir_entries(&config.kb.dir).with_context(|| {
         format!(
             "loading the knowledge base from {}",
             config.kb.dir.display()
         )
     })?;
+    let kb = kb::Kb::from_entries_with(entries, build_embedder(config)?)?;
     build_responder_with(config, kb)
 }
 
@@ -237,7 +260,16 @@ pub fn build_responder(config: &Config) -> anyhow::Result<Arc<dyn Responder>> {
 /// (`preview`: files plus the ledger's learned entries).
 pub fn build_responder_with(config: &Config, kb: kb::Kb) -> anyhow::Result<Arc<dyn Responder>> {
     Ok(match config.responder.kind {
-        ResponderKind::Kb => Arc::new(kb::KbResponder::new(kb, config.kb.min_score)),
+        ResponderKind::Kb => {
+            if let Some(old) = config.kb.deprecated_min_score {
+                tracing::warn!(
+                    min_score = old,
+                    confidence = config.kb.confidence,
+                    "kb.min_score is deprecated: replace it with kb.confidence (0..1; see config.toml.example)"
+                );
+            }
+            Arc::new(kb::KbResponder::new(kb, config.kb.confidence))
+        }
         ResponderKind::OpenAi => {
             let openai = config
                 .openai

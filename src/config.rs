@@ -306,7 +306,26 @@ pub struct KbConfig {
     pub dir: PathBuf,
     pub min_score: f64,
     pub note_prefix: String,
+    /// Import the account's Gorgias macros that have a response text (`kb.macros`).
+    pub macros: bool,
+    /// Only macros whose name starts with this (`kb.macro_name_prefix`).
+    pub macro_name_prefix: Option<String>,
+    /// Only macros in these languages (lowercase ISO 639-1; empty = every language).
+    pub macro_languages: Vec<String>,
+    /// Help-centre or FAQ sites: sitemap URLs or page URLs (`kb.sites`).
+    pub sites: Vec<String>,
+    /// How often macros and sites are read again (`kb.refresh`, default 1h).
+    pub refresh: Duration,
+    /// At most this many pages read per site (`kb.site_max_pages`).
+    pub site_max_pages: usize,
+    /// A page or sitemap larger than this many bytes is skipped (`kb.site_max_page_bytes`).
+    pub site_max_page_bytes: usize,
 }
+
+/// Default `kb.site_max_pages`.
+pub const DEFAULT_SITE_MAX_PAGES: usize = 1000;
+/// Default `kb.site_max_page_bytes`: 2 MB, far above a help article's HTML.
+pub const DEFAULT_SITE_MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// `[openai]`: an OpenAI-compatible chat-completions endpoint.
 #[derive(Debug, Clone)]
@@ -883,6 +902,13 @@ struct RawKb {
     dir: Option<String>,
     min_score: Option<f64>,
     note_prefix: Option<String>,
+    macros: Option<bool>,
+    macro_name_prefix: Option<String>,
+    macro_languages: Option<Vec<String>>,
+    sites: Option<Vec<String>>,
+    refresh: Option<String>,
+    site_max_pages: Option<u64>,
+    site_max_page_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1144,6 +1170,32 @@ impl Validator<'_> {
             return None;
         }
         Some(trimmed.to_string())
+    }
+
+    /// A site to read: an http(s) URL with a host (a query is allowed: some FAQ pages need
+    /// one); the fragment is dropped.
+    fn site_url(&mut self, key: &str, text: &str) -> Option<String> {
+        let example = "https://help.example.com/sitemap.xml";
+        let mut parsed = match url::Url::parse(text.trim()) {
+            Ok(u) => u,
+            Err(_) => {
+                self.err(key, format!("{text:?} is not a URL (e.g. {example:?})"));
+                return None;
+            }
+        };
+        if parsed.scheme() != "https" && parsed.scheme() != "http" {
+            self.err(
+                key,
+                format!("{text:?} must start with https:// (or http://)"),
+            );
+            return None;
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            self.err(key, format!("{text:?} has no host name (e.g. {example:?})"));
+            return None;
+        }
+        parsed.set_fragment(None);
+        Some(parsed.to_string())
     }
 
     fn non_empty(&mut self, key: &str, raw: Option<String>, default: &str) -> String {
@@ -1449,10 +1501,61 @@ impl Validator<'_> {
             Some(d) => self.resolve(&d),
             None => PathBuf::from(DEFAULT_KB_DIR),
         };
+        let macro_languages = raw
+            .macro_languages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|l| {
+                let l = l.trim().to_lowercase();
+                if l.is_empty() {
+                    self.err("kb.macro_languages", "\"\" is not a language (e.g. \"en\")");
+                    None
+                } else {
+                    Some(l)
+                }
+            })
+            .collect();
+        let mut sites = Vec::new();
+        for (i, site) in raw.sites.unwrap_or_default().into_iter().enumerate() {
+            let key = format!("kb.sites[{i}]");
+            if let Some(url) = self.site_url(&key, &site) {
+                if sites.contains(&url) {
+                    self.err(&key, format!("{site:?} is listed twice"));
+                } else {
+                    sites.push(url);
+                }
+            }
+        }
+        let bounded = |v: &mut Validator<'_>, key: &str, raw: Option<u64>, default: usize| match raw
+        {
+            Some(0) => {
+                v.err(key, format!("0 must be more than zero (default {default})"));
+                default
+            }
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            None => default,
+        };
         KbConfig {
             dir,
             min_score,
             note_prefix: self.non_empty("kb.note_prefix", raw.note_prefix, "#kb"),
+            macros: raw.macros.unwrap_or(false),
+            macro_name_prefix: raw.macro_name_prefix.filter(|p| !p.is_empty()),
+            macro_languages,
+            sites,
+            refresh: self.duration("kb.refresh", raw.refresh, "1h", false),
+            site_max_pages: bounded(
+                self,
+                "kb.site_max_pages",
+                raw.site_max_pages,
+                DEFAULT_SITE_MAX_PAGES,
+            ),
+            site_max_page_bytes: bounded(
+                self,
+                "kb.site_max_page_bytes",
+                raw.site_max_page_bytes,
+                DEFAULT_SITE_MAX_PAGE_BYTES,
+            ),
         }
     }
 

@@ -10,6 +10,8 @@
 //!   it also holds intent/frustration detection and email extraction.
 //! - [`knowledge`] keeps the responder's knowledge base live: files re-read when they change
 //!   or on SIGHUP, `#kb` internal notes learned into the ledger; and `perfectbot kb list`.
+//! - [`sources`] reads the knowledge the shop keeps elsewhere (Gorgias macros, help-centre
+//!   websites) into the live knowledge base, every `kb.refresh` and on SIGHUP.
 //! - [`hours`] answers "are we open, and when do we open next" in the business's time zone.
 //! - [`sim`] is a Gorgias simulator used by tests, benchmarks and `perfectbot demo`.
 //! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
@@ -41,3 +43,4 @@ pub mod ops;
 pub mod preview;
 pub mod responder;
 pub mod sim;
+pub mod sources;

@@ -23,6 +23,7 @@ pub const API_RATE_LIMITED: &str = "perfectbot_api_rate_limited_total";
 pub const POLL_DURATION: &str = "perfectbot_poll_duration_seconds";
 pub const POLL_FAILURES: &str = "perfectbot_poll_failures_total";
 pub const TICKETS: &str = "perfectbot_tickets";
+pub const KB_ENTRIES: &str = "perfectbot_kb_entries";
 
 /// Close lag: from the close deadline to the close landing. Mostly the poll interval.
 const CLOSE_LAG_BUCKETS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
@@ -91,6 +92,10 @@ fn describe() {
     );
     describe_counter!(POLL_FAILURES, "Polls that failed as a whole.");
     describe_gauge!(TICKETS, "Tickets in the ledger, by state.");
+    describe_gauge!(
+        KB_ENTRIES,
+        "Knowledge entries in use, by source kind (file, note, macro, site)."
+    );
     counter!(ANSWERS).absolute(0);
     counter!(CLOSES).absolute(0);
     counter!(API_RATE_LIMITED).absolute(0);
@@ -155,6 +160,20 @@ pub fn record_poll(took: Duration, ok: bool) {
 pub fn record_ticket_counts(counts: &BTreeMap<String, u64>) {
     for (state, n) in counts {
         gauge!(TICKETS, "state" => state.clone()).set(*n as f64);
+    }
+}
+
+/// Set the knowledge-entries gauge from the entry ids in use (every kind, zeros included).
+pub fn record_kb_entries<'a>(ids: impl IntoIterator<Item = &'a str>) {
+    let mut counts: BTreeMap<&'static str, u64> = ["file", "note", "macro", "site"]
+        .into_iter()
+        .map(|k| (k, 0))
+        .collect();
+    for id in ids {
+        *counts.entry(crate::sources::kind_of(id)).or_default() += 1;
+    }
+    for (kind, n) in counts {
+        gauge!(KB_ENTRIES, "source" => kind).set(n as f64);
     }
 }
 

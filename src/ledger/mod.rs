@@ -17,6 +17,7 @@ mod error;
 mod learned;
 mod records;
 mod schema;
+mod sourced;
 mod types;
 
 #[cfg(test)]
@@ -33,6 +34,7 @@ use error::Ctx;
 pub use error::LedgerError;
 pub use learned::LearnedRow;
 pub use records::{NewEvent, PruneStats};
+pub use sourced::{SourceStatusRow, SourcedRow};
 pub use types::*;
 
 pub(crate) use schema::KB_INDEX_TABLE;

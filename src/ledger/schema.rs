@@ -101,6 +101,30 @@ pub(crate) const KB_INDEX_TABLE: &str = "CREATE VIRTUAL TABLE kb_index USING fts
      question, answer, keywords, entry_id UNINDEXED, \
      tokenize = 'porter unicode61 remove_diacritics 2');";
 
+/// Version 4: knowledge read from the shop's own sources (Gorgias macros, help-centre pages),
+/// kept so that a restart while a source is down still answers with its last good entries,
+/// and so that `kb list` and `status` can show them. `kb_sourced` holds one row per entry
+/// (`entry_id` = `macro:ID` or `site:URL#heading`), `kb_sources` one row per source with its
+/// last refresh and error.
+const V4: &str = r#"
+CREATE TABLE kb_sourced (
+    source   TEXT    NOT NULL,
+    entry_id TEXT    NOT NULL,
+    question TEXT    NOT NULL,
+    answer   TEXT    NOT NULL,
+    language TEXT,
+    read_at  INTEGER NOT NULL,
+    PRIMARY KEY (source, entry_id)
+) STRICT;
+CREATE TABLE kb_sources (
+    name         TEXT    NOT NULL PRIMARY KEY,
+    last_attempt INTEGER,
+    last_ok      INTEGER,
+    last_error   TEXT,
+    entries      INTEGER NOT NULL DEFAULT 0
+) STRICT;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -109,13 +133,14 @@ pub(crate) fn migrations() -> Migrations<'static> {
         // V3: the knowledge index. Derived data: the daemon rewrites every row at start, on a
         // file change, SIGHUP or a learned note, so no bookkeeping table is needed.
         M::up(KB_INDEX_TABLE).comment("kb_index (FTS5)"),
+        M::up(V4).comment("kb_sourced, kb_sources"),
     ])
 }
 
 /// The schema version after all migrations (what `user_version` must read).
 pub(crate) fn latest_version() -> i64 {
     // One per `M::up` in `migrations()`.
-    3
+    4
 }
 
 /// Pragmas for the daemon's read-write connection.

@@ -53,6 +53,8 @@ pub struct Status {
     pub recent_errors: Vec<RecentError>,
     /// Actions recorded but not confirmed (normally 0 between passes).
     pub pending_actions: usize,
+    /// The knowledge sources (macros, sites): last refresh, last error, entries in use.
+    pub sources: Vec<crate::ledger::SourceStatusRow>,
     /// A last poll older than this is flagged as stale (the daemon may be down or stuck);
     /// None: never flagged.
     pub stale_after: Option<SignedDuration>,
@@ -115,6 +117,7 @@ pub async fn gather(
     errors.truncate(SHOWN);
     let recent_errors = errors.into_iter().map(recent_error).collect();
     let pending_actions = ledger.pending_actions().await?.len();
+    let sources = ledger.source_statuses().await?;
     Ok(Status {
         now,
         counts,
@@ -125,6 +128,7 @@ pub async fn gather(
         last_error,
         recent_errors,
         pending_actions,
+        sources,
         stale_after: None,
     })
 }
@@ -225,6 +229,23 @@ impl Status {
                 ));
             }
         }
+        if !self.sources.is_empty() {
+            out.push_str("Knowledge sources:\n");
+            for src in &self.sources {
+                let ok = src
+                    .last_ok
+                    .map_or_else(|| "never".to_owned(), |t| format!("{t} {}", ago(now, t)));
+                let error = match (&src.last_error, src.last_attempt) {
+                    (Some(e), Some(at)) => format!("; FAILING since {at}: {e}"),
+                    (Some(e), None) => format!("; FAILING: {e}"),
+                    _ => String::new(),
+                };
+                out.push_str(&format!(
+                    "  {}: {} entries, last refreshed {ok}{error}\n",
+                    src.name, src.entries
+                ));
+            }
+        }
         out.push_str(&format!(
             "Unfinished actions: {}{}\n",
             self.pending_actions,
@@ -268,6 +289,13 @@ impl Status {
                 "message": e.message,
             })).collect::<Vec<_>>(),
             "pending_actions": self.pending_actions,
+            "sources": self.sources.iter().map(|s| json!({
+                "name": s.name,
+                "entries": s.entries,
+                "last_attempt": ts(s.last_attempt),
+                "last_ok": ts(s.last_ok),
+                "last_error": s.last_error,
+            })).collect::<Vec<_>>(),
         })
     }
 }

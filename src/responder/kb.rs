@@ -618,6 +618,67 @@ impl KbStore {
     }
 }
 
+impl KbStore {
+    /// Like [`KbStore::build`] for `entries` when only the entries whose ids are in `changed`
+    /// differ from the last build in this store (added, edited or removed): in the ledger, only
+    /// their rows are deleted and re-inserted (one `BEGIN IMMEDIATE` transaction); in memory,
+    /// where each index is private to its knowledge base, the index is built anew. Blocking.
+    pub fn update(&self, entries: Vec<KbEntry>, changed: &[String]) -> Result<Kb, KbError> {
+        let KbStore::Ledger(path) = self else {
+            return Kb::from_entries(entries);
+        };
+        let by_id = validate(&entries)?;
+        let in_ledger = |source| KbError::Ledger {
+            path: path.to_owned(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(in_ledger)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(in_ledger)?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL;")
+            .map_err(in_ledger)?;
+        write_changes(&mut conn, &entries, &by_id, changed).map_err(in_ledger)?;
+        Ok(Kb {
+            entries,
+            by_id,
+            conn: Mutex::new(conn),
+        })
+    }
+}
+
+/// Deletes the rows of the `changed` ids and inserts the current version of those still in
+/// `entries` (row ids assigned by SQLite: searches resolve rows by `entry_id`).
+fn write_changes(
+    conn: &mut Connection,
+    entries: &[KbEntry],
+    by_id: &HashMap<String, usize>,
+    changed: &[String],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let ids = serde_json::Value::from(changed.to_vec()).to_string();
+    tx.execute(
+        "DELETE FROM kb_index WHERE entry_id IN (SELECT value FROM json_each(?1))",
+        [ids],
+    )?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO kb_index (question, answer, keywords, entry_id) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for entry in changed
+            .iter()
+            .filter_map(|id| by_id.get(id).map(|&i| &entries[i]))
+        {
+            insert.execute(params![
+                entry.question,
+                entry.answer,
+                entry.keywords.join(" ; "),
+                entry.id
+            ])?;
+        }
+    }
+    tx.commit()
+}
+
 /// A searchable knowledge base: the entries, and a SQLite connection on the FTS5 index over
 /// them (in memory, or the ledger's `kb_index` table). Searches lock the connection briefly
 /// (well under a millisecond on hundreds of page-cached entries).
@@ -912,22 +973,42 @@ impl KbResponder {
 }
 
 fn decide_in(kb: &RwLock<Kb>, min_score: f64, text: &str, language: Option<&str>) -> Outcome {
+    decide_for(kb, min_score, &Turn::from_message(text), text, language)
+}
+
+/// The decision for `text`, with `turn` giving the values of template variables (macros).
+fn decide_for(
+    kb: &RwLock<Kb>,
+    min_score: f64,
+    turn: &Turn,
+    text: &str,
+    language: Option<&str>,
+) -> Outcome {
     let kb = kb.read().unwrap_or_else(|p| p.into_inner());
     let results = kb.search(text, 5);
     let best_score = results.first().map(|(_, s)| *s);
     // Entries in another language than the customer's are never used as answers; entries
-    // without a language fit everyone.
-    let fitting =
-        results
-            .into_iter()
-            .find(|(entry, _)| match (language, entry.language.as_deref()) {
-                (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
-                _ => true,
-            });
+    // without a language fit everyone. An entry whose template variables cannot be rendered for
+    // this ticket (a macro greeting a customer whose name is unknown) is not used for it.
+    let fitting = results
+        .into_iter()
+        .filter(|(entry, _)| match (language, entry.language.as_deref()) {
+            (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
+            _ => true,
+        })
+        .find_map(
+            |(entry, score)| match super::template::render(&entry.answer, turn) {
+                Ok(answer) => Some((entry.id, answer, score)),
+                Err(variable) => {
+                    tracing::debug!(entry = %entry.id, variable, "entry not used: a template variable has no value for this ticket");
+                    None
+                }
+            },
+        );
     match fitting {
-        Some((entry, score)) if score >= min_score => Outcome::Answer {
-            text: entry.answer,
-            sources: vec![entry.id],
+        Some((id, answer, score)) if score >= min_score => Outcome::Answer {
+            text: answer,
+            sources: vec![id],
             score,
         },
         _ => Outcome::NoKnowledge { best_score },
@@ -951,9 +1032,10 @@ impl Responder for KbResponder {
         let min_score = self.min_score;
         let text = turn.text();
         let language = turn.language.clone();
+        let turn = turn.clone();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                decide_in(&kb, min_score, &text, language.as_deref())
+                decide_for(&kb, min_score, &turn, &text, language.as_deref())
             })
             .await
             .map_err(|e| ResponderError::Internal {

@@ -141,6 +141,7 @@ impl OpenAiResponder {
     async fn grounding(&self, turn: &Turn) -> Result<Vec<(KbEntry, f64)>, ResponderError> {
         let kb = Arc::clone(&self.kb);
         let (text, language) = (turn.text(), turn.language.clone());
+        let for_template = turn.clone();
         tokio::task::spawn_blocking(move || {
             let kb = kb.read().unwrap_or_else(|p| p.into_inner());
             kb.search(&text, GROUNDING_ENTRIES)
@@ -151,6 +152,12 @@ impl OpenAiResponder {
                         _ => true,
                     },
                 )
+                // A macro's variables rendered for this ticket; one that cannot be is left out
+                // of the grounding (the model must not see, or copy, a `{{...}}`).
+                .filter_map(|(mut entry, score)| {
+                    entry.answer = super::template::render(&entry.answer, &for_template).ok()?;
+                    Some((entry, score))
+                })
                 .collect()
         })
         .await
@@ -740,6 +747,7 @@ mod tests {
             ],
             language: Some("en".into()),
             customer_name: Some("Ada".into()),
+            ..Turn::default()
         };
         r.answer(&turn).await.unwrap();
         let requests = server.received_requests().await.unwrap();

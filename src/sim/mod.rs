@@ -12,13 +12,16 @@
 
 mod faults;
 pub mod filter;
+mod macros;
 mod server;
+pub mod site;
 mod state;
 #[cfg(test)]
 mod tests;
 mod webhooks;
 
 pub use faults::{Delay, Faults, RequestRecord, SimStats};
+pub use macros::{NewMacro, response_text_action};
 pub use state::HoursShape;
 pub use webhooks::WebhookDelivery;
 

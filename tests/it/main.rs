@@ -14,4 +14,5 @@ mod ops;
 mod polling;
 mod restart;
 mod shadow;
+mod sources;
 mod systemd;

@@ -2131,6 +2131,45 @@ email = "bot@your-store.com"
     }
 
     #[test]
+    fn knowledge_sources_parse_and_bad_ones_are_named() {
+        let c = parse(&format!(
+            "{MINIMAL}[kb]\nmacros = true\nmacro_name_prefix = \"FAQ: \"\n\
+             macro_languages = [\"EN\", \"fr\"]\nrefresh = \"30m\"\n\
+             sites = [\"https://help.example.com/sitemap.xml#top\", \"http://127.0.0.1:8080/faq?x=1\"]\n"
+        ))
+        .unwrap();
+        assert!(c.kb.macros);
+        assert_eq!(c.kb.macro_name_prefix.as_deref(), Some("FAQ: "));
+        assert_eq!(c.kb.macro_languages, ["en", "fr"]);
+        assert_eq!(c.kb.refresh, Duration::from_secs(1800));
+        assert_eq!(
+            c.kb.sites,
+            [
+                "https://help.example.com/sitemap.xml",
+                "http://127.0.0.1:8080/faq?x=1"
+            ]
+        );
+        let d = parse(MINIMAL).unwrap();
+        assert!(!d.kb.macros && d.kb.sites.is_empty());
+        assert_eq!(d.kb.refresh, Duration::from_secs(3600));
+        let errors = errors_of(&format!(
+            "{MINIMAL}[kb]\nsites = [\"ftp://x.example/a\", \"not a url\", \"https://a.example/\", \"https://a.example/\"]\n\
+             site_max_pages = 0\nrefresh = \"0s\"\nmacro_languages = [\" \"]\n"
+        ));
+        let all = errors.join("\n");
+        for want in [
+            "kb.sites[0]: \"ftp://x.example/a\" must start with https://",
+            "kb.sites[1]: \"not a url\" is not a URL",
+            "kb.sites[3]: \"https://a.example/\" is listed twice",
+            "kb.site_max_pages: 0 must be more than zero",
+            "kb.refresh: \"0s\" must be more than zero",
+            "kb.macro_languages:",
+        ] {
+            assert!(all.contains(want), "{want} not in:\n{all}");
+        }
+    }
+
+    #[test]
     fn minimal_file_gets_every_default() {
         let c = parse(MINIMAL).expect("minimal config parses");
         assert_eq!(c.gorgias.base_url, "https://your-store.gorgias.com");

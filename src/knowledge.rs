@@ -577,6 +577,81 @@ mod tests {
         assert_eq!(answers(&r, "gift wrapping").as_deref(), Some("a.md#1"));
     }
 
+    fn index_rowids(ledger: &Path) -> Vec<(i64, String, String)> {
+        let conn = rusqlite::Connection::open(ledger).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT rowid, entry_id, answer FROM kb_index ORDER BY entry_id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    fn sourced(id: &str, question: &str, answer: &str) -> KbEntry {
+        KbEntry {
+            id: id.into(),
+            question: question.into(),
+            answer: answer.into(),
+            keywords: vec![],
+            language: None,
+            source: id.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_source_refresh_reindexes_only_the_entries_that_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let kb_dir = dir.path().join("kb");
+        std::fs::create_dir(&kb_dir).unwrap();
+        write(&kb_dir, "a.md", "## Gift wrapping\nYes, for free.\n");
+        let path = dir.path().join("ledger.db");
+        let ledger = Ledger::open(&path).await.unwrap();
+        let live = LiveKb::load(&kb_dir, "#kb")
+            .unwrap()
+            .index_in(KbStore::for_ledger(&path));
+        let r = KbResponder::new(Kb::from_entries(vec![]).unwrap(), 1.0);
+        live.load_learned(&ledger, &r).await.unwrap();
+        let macros = vec![
+            sourced("macro:1", "Replacement laces", "Laces cost 4 EUR."),
+            sourced("macro:2", "Engraving on watches", "Engraving is free."),
+        ];
+        live.set_sourced("macros", macros.clone(), None, &r).await;
+        assert_eq!(index_rowids(&path).len(), 3);
+        assert_eq!(answers(&r, "replacement laces").as_deref(), Some("macro:1"));
+
+        // Nothing changed: nothing built (the responder keeps whatever it has).
+        r.replace(Kb::from_entries(vec![]).unwrap());
+        live.set_sourced("macros", macros.clone(), None, &r).await;
+        assert_eq!(answers(&r, "replacement laces"), None);
+
+        // One macro edited, one archived: only their rows are rewritten. A row no build of
+        // ours wrote proves it: a full rebuild would delete it.
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO kb_index (question, answer, keywords, entry_id) \
+                 VALUES ('sentinel', 'sentinel', '', 'sentinel')",
+                [],
+            )
+            .unwrap();
+        let edited = vec![sourced("macro:1", "Replacement laces", "Laces cost 3 EUR.")];
+        live.set_sourced("macros", edited, None, &r).await;
+        let after = index_rowids(&path);
+        let ids: Vec<&str> = after.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(ids, ["a.md#1", "macro:1", "sentinel"]);
+        assert_eq!(after[1].2, "Laces cost 3 EUR.");
+        assert_eq!(answers(&r, "engraving on watches"), None);
+        match r.decide("replacement laces", None) {
+            Outcome::Answer { text, .. } => assert_eq!(text, "Laces cost 3 EUR."),
+            other => panic!("{other:?}"),
+        }
+        // A source no longer configured is dropped with its entries.
+        live.set_sourced("site:x", vec![], Some(&["site:x".to_owned()]), &r)
+            .await;
+        assert_eq!(index_rowids(&path).len(), 2, "a.md#1 and the sentinel");
+    }
+
     #[test]
     fn in_memory_ledger_path_indexes_in_memory() {
         assert_eq!(KbStore::for_ledger(Path::new(":memory:")), KbStore::Memory);

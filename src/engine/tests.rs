@@ -1179,3 +1179,23 @@ fn default_text_keeps_english_words_whatever_the_tickets_language() {
         vec!["An agent will be with you shortly, there.".to_string()]
     );
 }
+
+#[test]
+fn an_answer_with_a_template_placeholder_left_in_it_is_never_sent() {
+    let t = T::new().customer(1, 0, "Do you sell laces?");
+    let unrendered = answer("Hi {{ticket.customer.firstname}}, yes we do.");
+    let p = run(&t, None, at(10), Answering::Outcome(&unrendered));
+    assert!(
+        replies(&p).iter().all(|r| !r.contains("{{")),
+        "{:?}",
+        replies(&p)
+    );
+    assert_eq!(p.row.state, TicketState::Escalated);
+    assert!(actions(&p).contains(&Action::AddTags(vec![policy().tags.agent_check.clone()])));
+    // Asked first, the turn carries what templates need: the ticket id, the customer's name
+    // and email.
+    let asked = run(&t, None, at(10), Answering::NotAsked);
+    let turn = asked.need_answer.unwrap();
+    assert_eq!(turn.ticket_id, Some(t.0.id));
+    assert!(turn.customer_email.is_some());
+}

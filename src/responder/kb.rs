@@ -1482,6 +1482,31 @@ mod tests {
         assert!(matches!(out, Outcome::Answer { ref sources, .. } if sources[0] == "shop.toml#20"));
     }
 
+    #[tokio::test]
+    async fn macro_variables_are_rendered_per_turn_or_the_entry_is_not_used() {
+        let kb = Kb::from_entries(vec![entry(
+            "macro:7",
+            "Replacement laces for hiking boots",
+            "Hi {{ticket.customer.firstname}}, laces cost 4 EUR.",
+        )])
+        .unwrap();
+        let r = KbResponder::new(kb, DEFAULT_MIN_SCORE);
+        let named = Turn {
+            customer_name: Some("Ada Lovelace".into()),
+            ..Turn::from_message("replacement laces for hiking boots")
+        };
+        match r.answer(&named).await.unwrap() {
+            Outcome::Answer { text, .. } => assert_eq!(text, "Hi Ada, laces cost 4 EUR."),
+            other => panic!("{other:?}"),
+        }
+        // No name known: the macro is not used for this ticket.
+        let anonymous = Turn::from_message("replacement laces for hiking boots");
+        assert!(matches!(
+            r.answer(&anonymous).await.unwrap(),
+            Outcome::NoKnowledge { .. }
+        ));
+    }
+
     #[test]
     fn responder_skips_entries_in_another_language() {
         let mut fr = entry("fr", "Livraison gratuite", "Oui, dès 50 EUR.");

@@ -103,9 +103,23 @@ async fn a_question_only_a_macro_answers_is_answered_and_macro_edits_are_followe
     let second = app.chat(None, LACES);
     wait_reply(&app, second, "Hi Test, laces are now 3 EUR.").await;
 
-    // Archived: never used again.
+    // Archived: never used again. SIGHUP (what main does with it) refreshes the sources.
     assert!(app.sim.archive_macro(laces));
-    refresh(&app).await;
+    app.daemon.kb_reload.notify_one();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app
+        .daemon
+        .knowledge
+        .sourced("macros")
+        .iter()
+        .any(|e| e.id == format!("macro:{laces}"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not refresh the macros"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let third = app.chat(Some("l@example.com"), LACES);
     app.wait_state(third, TicketState::Escalated).await;
     assert!(

@@ -156,6 +156,35 @@ impl Sim {
         self.state().macros.remove(&id).is_some()
     }
 
+    /// The demo's macros: a few canned answers a shop's agents would keep. Returns their ids.
+    pub fn seed_demo_macros(&self) -> Vec<u64> {
+        let m = |name: &str, text: &str| NewMacro {
+            name: name.into(),
+            language: Some("en".into()),
+            text: text.into(),
+            ..NewMacro::default()
+        };
+        vec![
+            self.create_macro(m(
+                "Replacement laces for hiking boots",
+                "Hi {{ticket.customer.firstname}}, yes: replacement laces cost 4 EUR, in the \
+                 Spare parts section of the shop.",
+            )),
+            self.create_macro(m(
+                "Engraving on watches",
+                "Engraving on watches is free for up to 12 characters.",
+            )),
+            self.create_macro(NewMacro {
+                name: "Close and tag as spam".into(),
+                raw_actions: Some(vec![
+                    json!({"type": "user", "name": "addTags", "arguments": {"tags": "spam"}}),
+                    json!({"type": "user", "name": "setStatus", "arguments": {"status": "closed"}}),
+                ]),
+                ..NewMacro::default()
+            }),
+        ]
+    }
+
     /// A macro as the API returns it.
     pub fn macro_json(&self, id: u64) -> Option<Value> {
         self.state().macros.get(&id).map(SimMacro::json)

@@ -709,6 +709,21 @@ pub async fn run_cli(listen: SocketAddr) -> anyhow::Result<()> {
     }
     out.push_str(&format!("  team       id={} Support\n", seeded.team_id));
     out.push_str("  rate limit 40 requests / 20 s\n");
+    let macros = sim.seed_demo_macros();
+    let site = site::Site::help_centre();
+    let site_server = site
+        .serve_on(SocketAddr::new(listen.ip(), 0))
+        .await
+        .context("serving the help-centre website")?;
+    out.push_str(&format!(
+        "  macros     {} (GET /api/macros; try [kb] macros = true)\n",
+        macros.len()
+    ));
+    out.push_str(&format!(
+        "  help site  {} (try [kb] sites = [\"{}\"])\n",
+        site_server.base_url(),
+        site_server.sitemap_url()
+    ));
     out.push_str("Press ctrl-c to stop.\n");
     // This is the point of the command: the credentials of a throwaway fake account.
     print!("{out}");
@@ -716,5 +731,6 @@ pub async fn run_cli(listen: SocketAddr) -> anyhow::Result<()> {
         .await
         .context("waiting for ctrl-c")?;
     server.shutdown().await;
+    drop(site_server);
     Ok(())
 }

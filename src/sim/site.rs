@@ -107,7 +107,7 @@ impl Site {
         site
     }
 
-    /// A help centre with a few articles (returns, shipping, gift cards), as in the demo.
+    /// A help centre with a few articles (returns, boot care, gift cards), as in the demo.
     pub fn help_centre() -> Site {
         let site = Site::new();
         site.set_article(
@@ -124,6 +124,15 @@ impl Site {
                     "<p>Refunds reach your account within 5 working days of the return arriving.</p>",
                 ),
             ],
+        );
+        site.set_article(
+            "boot-care",
+            "Boot care",
+            &[(
+                "Can I wash my hiking boots in the machine?",
+                "<p>No: clean them by hand with lukewarm water and a soft brush, then let them \
+                 dry away from the heater.</p>",
+            )],
         );
         site.set_article(
             "gift-cards",

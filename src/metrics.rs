@@ -219,6 +219,27 @@ mod tests {
     }
 
     #[test]
+    fn knowledge_entries_are_counted_by_source() {
+        let handle = install().expect("install");
+        record_kb_entries([
+            "shop.toml#1",
+            "note:5",
+            "macro:7",
+            "macro:8",
+            "site:http://h/a#q",
+        ]);
+        let text = handle.render();
+        for line in [
+            "perfectbot_kb_entries{source=\"file\"} 1",
+            "perfectbot_kb_entries{source=\"note\"} 1",
+            "perfectbot_kb_entries{source=\"macro\"} 2",
+            "perfectbot_kb_entries{source=\"site\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} not in:\n{text}");
+        }
+    }
+
+    #[test]
     fn install_is_idempotent_and_renders_recorded_events() {
         let a = install().expect("first install");
         let b = install().expect("second install returns the same handle");

@@ -234,7 +234,7 @@ impl Status {
             for src in &self.sources {
                 let ok = src
                     .last_ok
-                    .map_or_else(|| "never".to_owned(), |t| format!("{t} {}", ago(now, t)));
+                    .map_or_else(|| "never".to_owned(), |t| format!("{t} ({})", ago(now, t)));
                 let error = match (&src.last_error, src.last_attempt) {
                     (Some(e), Some(at)) => format!("; FAILING since {at}: {e}"),
                     (Some(e), None) => format!("; FAILING: {e}"),
@@ -363,6 +363,20 @@ mod tests {
         l.set_meta("last_error", "2026-03-01T09:59:00Z: Gorgias 503")
             .await
             .unwrap();
+        let src = |s: i64| now - SignedDuration::from_secs(s);
+        l.record_source_refresh("macros", src(60), Ok(3))
+            .await
+            .unwrap();
+        l.record_source_refresh("site:https://help.example/sitemap.xml", src(120), Ok(8))
+            .await
+            .unwrap();
+        l.record_source_refresh(
+            "site:https://help.example/sitemap.xml",
+            src(10),
+            Err("HTTP 503".into()),
+        )
+        .await
+        .unwrap();
 
         let s = gather(&l, now, SignedDuration::from_secs(300))
             .await
@@ -399,6 +413,19 @@ mod tests {
         assert!(text.contains("Gorgias 503"), "{text}");
         assert!(text.contains("openai timed out"), "{text}");
         assert!(!text.contains("ticket 4 "), "only the 5 earliest: {text}");
+        assert!(
+            text.contains(
+                "  macros: 3 entries, last refreshed 2026-03-01T09:59:00Z (1m 00s ago)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  site:https://help.example/sitemap.xml: 8 entries, last refreshed \
+                 2026-03-01T09:58:00Z (2m 00s ago); FAILING since 2026-03-01T09:59:50Z: HTTP 503"
+            ),
+            "{text}"
+        );
 
         let j = s.to_json();
         assert_eq!(j["tickets"]["answered"], 6);
@@ -407,6 +434,8 @@ mod tests {
         assert_eq!(j["last_poll_age_secs"], 4);
         assert_eq!(j["pending_actions"], 0);
         assert_eq!(j["last_poll_stale"], false);
+        assert_eq!(j["sources"][1]["last_error"], "HTTP 503");
+        assert_eq!(j["sources"][0]["entries"], 3);
 
         let mut s = s;
         s.stale_after = Some(SignedDuration::from_secs(60));

@@ -617,9 +617,14 @@ fn looks_like_sitemap(url: &Url) -> bool {
     path.ends_with(".xml") || path.ends_with(".xml.gz") || path.contains("sitemap")
 }
 
-/// Same scheme, host and port.
+/// Same host (a leading `www.` aside) and port (the scheme's default counts as none), so that
+/// the usual redirects (http to https, example.com to www.example.com) stay on the site.
 fn same_site(a: &Url, b: &Url) -> bool {
-    a.origin() == b.origin()
+    let host = |u: &Url| {
+        u.host_str()
+            .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+    };
+    host(a).is_some() && host(a) == host(b) && a.port() == b.port()
 }
 
 /// The entries of one page: one per section, `site:URL#anchor`.
@@ -779,6 +784,27 @@ mod tests {
         assert!(e.contains("not a sitemap"), "{e}");
         let e = parse_sitemap(&[0xff, 0xfe, 0x00], 10).unwrap_err();
         assert!(e.contains("UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn the_usual_redirects_stay_on_the_site() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(same_site(
+            &u("http://help.example/a"),
+            &u("https://www.help.example/b")
+        ));
+        assert!(same_site(
+            &u("http://127.0.0.1:8080/a"),
+            &u("http://127.0.0.1:8080/b")
+        ));
+        assert!(!same_site(
+            &u("http://127.0.0.1:8080/a"),
+            &u("http://127.0.0.1:8081/a")
+        ));
+        assert!(!same_site(
+            &u("https://help.example/"),
+            &u("https://evil.example/")
+        ));
     }
 
     #[test]

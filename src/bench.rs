@@ -48,6 +48,8 @@ pub enum Phase {
     Conversations,
     /// The built-in embedding model and the hybrid search on the example knowledge base.
     Embed,
+    /// Importing 500 macros and a help centre of 200 pages (`kb.macros`, `kb.sites`).
+    Sources,
 }
 
 /// Gorgias's default budget for an API key.
@@ -149,6 +151,7 @@ pub struct Report {
     pub memory: Option<MemoryFigures>,
     pub idle: Option<IdleFigures>,
     pub sweep: Option<SweepFigures>,
+    pub sources: Option<SourcesFigures>,
     pub conversations: Vec<ConversationFigures>,
     pub embed: Option<EmbedFigures>,
 }
@@ -216,6 +219,36 @@ fn embed_costs(rounds: usize) -> anyhow::Result<EmbedFigures> {
     })
 }
 
+/// One refresh of the knowledge sources.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourcesRefresh {
+    pub wall_ms: f64,
+    /// Gorgias API requests (the macro list pages).
+    pub api_requests: u64,
+    /// Requests to the website (robots.txt, sitemap, pages).
+    pub site_requests: usize,
+    pub pages_read: usize,
+    pub pages_not_modified: usize,
+    /// Knowledge entries in use afterwards.
+    pub entries: usize,
+}
+
+/// Importing the knowledge the shop already keeps: macros and a help centre.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourcesFigures {
+    pub macros: usize,
+    pub pages: usize,
+    /// The Gorgias budget the import ran under (requests per window, window seconds).
+    pub requests_per_window: u32,
+    pub window_s: u64,
+    /// The first import (empty ledger).
+    pub first: SourcesRefresh,
+    /// The next refresh with nothing changed (conditional requests).
+    pub unchanged: SourcesRefresh,
+    /// After editing 10 macros and 10 pages (only those re-indexed).
+    pub edited: SourcesRefresh,
+}
+
 /// Run the workloads of `size` (all, or only `only`) and return the figures (progress goes to
 /// stderr). Memory runs first so that its peak is not another workload's.
 pub async fn run(size: Size, only: Option<Phase>) -> anyhow::Result<Report> {
@@ -240,6 +273,11 @@ pub async fn run(size: Size, only: Option<Phase>) -> anyhow::Result<Report> {
     if on(Phase::Embed) {
         eprintln!("bench: embedding customer messages with the built-in model ...");
         embed = Some(embed_costs(20)?);
+    }
+    let mut sources = None;
+    if on(Phase::Sources) {
+        eprintln!("bench: importing 500 macros and 200 help-centre pages ...");
+        sources = Some(sources_import(500, 200).await?);
     }
     let mut conversations = Vec::new();
     let short = Duration::from_secs(5);
@@ -289,6 +327,7 @@ pub async fn run(size: Size, only: Option<Phase>) -> anyhow::Result<Report> {
         memory,
         idle,
         sweep,
+        sources,
         conversations,
     })
 }
@@ -377,6 +416,34 @@ pub fn table(r: &Report) -> String {
                 sw.median_ms, sw.runs_ms, sw.insert_s
             ),
         );
+    }
+    if let Some(src) = &r.sources {
+        line("", String::new());
+        line(
+            &format!("import {} macros + {} pages", src.macros, src.pages),
+            format!(
+                "at {} req/{} s (Gorgias budget)",
+                src.requests_per_window, src.window_s
+            ),
+        );
+        for (name, f) in [
+            ("first import", &src.first),
+            ("refresh, nothing changed", &src.unchanged),
+            ("refresh, 10 macros + 10 pages edited", &src.edited),
+        ] {
+            line(
+                &format!("  {name}"),
+                format!(
+                    "{:.0} ms, {} API requests, {} site requests ({} pages read, {} not modified), {} entries",
+                    f.wall_ms,
+                    f.api_requests,
+                    f.site_requests,
+                    f.pages_read,
+                    f.pages_not_modified,
+                    f.entries
+                ),
+            );
+        }
     }
     if let Some(m) = &r.memory {
         line(
@@ -650,6 +717,95 @@ async fn conversation_run(wl: Workload) -> anyhow::Result<ConversationFigures> {
 }
 
 /// A row in `state` for ticket `id`, as the engine would leave it.
+/// Imports `macros` macros and a help centre of `pages` articles (two sections each) into a
+/// daemon on an empty ledger, then refreshes twice: once with nothing changed, once after
+/// editing ten of each. The Gorgias budget is the default one (40 per 20 s).
+async fn sources_import(macros: usize, pages: usize) -> anyhow::Result<SourcesFigures> {
+    let e = env(Some((DEFAULT_RATE, WINDOW))).await?;
+    let site = crate::sim::site::Site::new();
+    let mut macro_ids = Vec::with_capacity(macros);
+    for i in 0..macros {
+        macro_ids.push(e.sim.create_macro(crate::sim::NewMacro {
+            name: format!("Macro {i}: question about topic {i}"),
+            language: Some("en".into()),
+            text: format!(
+                "Hi {{{{ticket.customer.firstname}}}}, here is the answer about topic {i}."
+            ),
+            ..crate::sim::NewMacro::default()
+        }));
+    }
+    let article = |i: usize, v: usize| {
+        (
+            format!("article-{i}"),
+            format!("Article {i}"),
+            [
+                (
+                    format!("How does feature {i} work?"),
+                    format!("<p>Feature {i} works like this (version {v}).</p>"),
+                ),
+                (
+                    format!("What does feature {i} cost?"),
+                    format!("<p>Feature {i} costs {i} EUR.</p>"),
+                ),
+            ],
+        )
+    };
+    let set = |i: usize, v: usize| {
+        let (slug, title, sections) = article(i, v);
+        let refs: Vec<(&str, &str)> = sections
+            .iter()
+            .map(|(h, b)| (h.as_str(), b.as_str()))
+            .collect();
+        site.set_article(&slug, &title, &refs);
+    };
+    for i in 0..pages {
+        set(i, 1);
+    }
+    let server = site.serve().await.context("serving the help centre")?;
+    let mut cfg = e.config(&e.dir.path().join("ledger.db"));
+    cfg.kb.macros = true;
+    cfg.kb.sites = vec![server.sitemap_url()];
+    cfg.gorgias.requests_per_window = DEFAULT_RATE;
+    let daemon = Daemon::build(cfg, Arc::new(SystemClock)).await?;
+    async fn once(d: &Daemon) -> anyhow::Result<SourcesRefresh> {
+        let started = Instant::now();
+        let r = d
+            .refresh_sources_once()
+            .await?
+            .context("no knowledge sources configured")?;
+        if let Some((name, Err(e))) = r.sources.iter().find(|(_, res)| res.is_err()) {
+            bail!("source {name} failed: {e}");
+        }
+        Ok(SourcesRefresh {
+            wall_ms: started.elapsed().as_secs_f64() * 1000.0,
+            api_requests: r.api_requests,
+            site_requests: r.site_requests,
+            pages_read: r.pages_read,
+            pages_not_modified: r.pages_not_modified,
+            entries: d.knowledge.entries().len(),
+        })
+    }
+    let first = once(&daemon).await?;
+    let unchanged = once(&daemon).await?;
+    for id in macro_ids.iter().take(10) {
+        e.sim
+            .edit_macro_text(*id, &format!("Edited answer for macro {id}."));
+    }
+    for i in 0..10.min(pages) {
+        set(i, 2);
+    }
+    let edited = once(&daemon).await?;
+    Ok(SourcesFigures {
+        macros,
+        pages,
+        requests_per_window: DEFAULT_RATE,
+        window_s: WINDOW.as_secs(),
+        first,
+        unchanged,
+        edited,
+    })
+}
+
 fn row(id: u64, state: TicketState, now: Timestamp) -> TicketRow {
     let mut r = TicketRow::new(id, now);
     r.state = state;

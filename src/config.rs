@@ -55,6 +55,8 @@ mod limits {
     pub const CLOSE_AFTER: (Duration, Duration) = (MS, Duration::from_secs(30 * 86_400));
     pub const EMAIL_WAIT: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(7 * 86_400));
     pub const ANSWER_DEADLINE: (Duration, Duration) = (MS, DAY);
+    pub const REFRESH: (Duration, Duration) =
+        (Duration::from_secs(60), Duration::from_secs(7 * 86_400));
     pub const ORDERS_WINDOW: (Duration, Duration) = (HOUR, Duration::from_secs(3 * 365 * 86_400));
     /// Not a duration: the most requests per window the pacer is asked to allow.
     pub const MAX_REQUESTS_PER_WINDOW: u32 = 100_000;
@@ -388,6 +390,20 @@ pub struct KbConfig {
     pub note_prefix: String,
     /// Where the knowledge entries' dense vectors come from.
     pub embedding: Embedding,
+    /// Import the account's Gorgias macros that have a response text (`kb.macros`).
+    pub macros: bool,
+    /// Only macros whose name starts with this (`kb.macro_name_prefix`).
+    pub macro_name_prefix: Option<String>,
+    /// Only macros in these languages (lowercase ISO 639-1; empty = every language).
+    pub macro_languages: Vec<String>,
+    /// Help-centre or FAQ sites: sitemap URLs or page URLs (`kb.sites`).
+    pub sites: Vec<String>,
+    /// How often macros and sites are read again (`kb.refresh`, default 1h).
+    pub refresh: Duration,
+    /// At most this many pages read per site (`kb.site_max_pages`).
+    pub site_max_pages: usize,
+    /// A page or sitemap larger than this many bytes is skipped (`kb.site_max_page_bytes`).
+    pub site_max_page_bytes: usize,
 }
 
 /// `kb.embedding`: the model that gives knowledge entries and customer texts their vectors.
@@ -402,6 +418,11 @@ pub enum Embedding {
     /// No vectors: BM25 alone.
     None,
 }
+
+/// Default `kb.site_max_pages`.
+pub const DEFAULT_SITE_MAX_PAGES: usize = 1000;
+/// Default `kb.site_max_page_bytes`: 2 MB, far above a help article's HTML.
+pub const DEFAULT_SITE_MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// `[openai]`: an OpenAI-compatible chat-completions endpoint.
 #[derive(Debug, Clone)]
@@ -1125,6 +1146,13 @@ struct RawKb {
     embedding_api_key_file: Option<String>,
     embedding_timeout: Option<String>,
     embedding_batch: Option<usize>,
+    macros: Option<bool>,
+    macro_name_prefix: Option<String>,
+    macro_languages: Option<Vec<String>>,
+    sites: Option<Vec<String>>,
+    refresh: Option<String>,
+    site_max_pages: Option<u64>,
+    site_max_page_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1457,6 +1485,32 @@ impl Validator<'_> {
             Some(n) => n,
             None => default,
         }
+    }
+
+    /// A site to read: an http(s) URL with a host (a query is allowed: some FAQ pages need
+    /// one); the fragment is dropped.
+    fn site_url(&mut self, key: &str, text: &str) -> Option<String> {
+        let example = "https://help.example.com/sitemap.xml";
+        let mut parsed = match url::Url::parse(text.trim()) {
+            Ok(u) => u,
+            Err(_) => {
+                self.err(key, format!("{text:?} is not a URL (e.g. {example:?})"));
+                return None;
+            }
+        };
+        if parsed.scheme() != "https" && parsed.scheme() != "http" {
+            self.err(
+                key,
+                format!("{text:?} must start with https:// (or http://)"),
+            );
+            return None;
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            self.err(key, format!("{text:?} has no host name (e.g. {example:?})"));
+            return None;
+        }
+        parsed.set_fragment(None);
+        Some(parsed.to_string())
     }
 
     fn non_empty(&mut self, key: &str, raw: Option<String>, default: &str) -> String {
@@ -2118,12 +2172,63 @@ impl Validator<'_> {
                 }
             }
         };
+        let macro_languages = raw
+            .macro_languages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|l| {
+                let l = l.trim().to_lowercase();
+                if l.is_empty() {
+                    self.err("kb.macro_languages", "\"\" is not a language (e.g. \"en\")");
+                    None
+                } else {
+                    Some(l)
+                }
+            })
+            .collect();
+        let mut sites = Vec::new();
+        for (i, site) in raw.sites.unwrap_or_default().into_iter().enumerate() {
+            let key = format!("kb.sites[{i}]");
+            if let Some(url) = self.site_url(&key, &site) {
+                if sites.contains(&url) {
+                    self.err(&key, format!("{site:?} is listed twice"));
+                } else {
+                    sites.push(url);
+                }
+            }
+        }
+        let bounded = |v: &mut Validator<'_>, key: &str, raw: Option<u64>, default: usize| match raw
+        {
+            Some(0) => {
+                v.err(key, format!("0 must be more than zero (default {default})"));
+                default
+            }
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            None => default,
+        };
         KbConfig {
             dir,
             confidence,
             deprecated_min_score,
             note_prefix: self.non_empty("kb.note_prefix", raw.note_prefix, "#kb"),
             embedding,
+            macros: raw.macros.unwrap_or(false),
+            macro_name_prefix: raw.macro_name_prefix.filter(|p| !p.is_empty()),
+            macro_languages,
+            sites,
+            refresh: self.duration("kb.refresh", raw.refresh, "1h", limits::REFRESH),
+            site_max_pages: bounded(
+                self,
+                "kb.site_max_pages",
+                raw.site_max_pages,
+                DEFAULT_SITE_MAX_PAGES,
+            ),
+            site_max_page_bytes: bounded(
+                self,
+                "kb.site_max_page_bytes",
+                raw.site_max_page_bytes,
+                DEFAULT_SITE_MAX_PAGE_BYTES,
+            ),
         }
     }
 
@@ -2799,6 +2904,45 @@ email = "bot@your-store.com"
         match parse(text) {
             Ok(_) => panic!("expected errors for:\n{text}"),
             Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn knowledge_sources_parse_and_bad_ones_are_named() {
+        let c = parse(&format!(
+            "{MINIMAL}[kb]\nmacros = true\nmacro_name_prefix = \"FAQ: \"\n\
+             macro_languages = [\"EN\", \"fr\"]\nrefresh = \"30m\"\n\
+             sites = [\"https://help.example.com/sitemap.xml#top\", \"http://127.0.0.1:8080/faq?x=1\"]\n"
+        ))
+        .unwrap();
+        assert!(c.kb.macros);
+        assert_eq!(c.kb.macro_name_prefix.as_deref(), Some("FAQ: "));
+        assert_eq!(c.kb.macro_languages, ["en", "fr"]);
+        assert_eq!(c.kb.refresh, Duration::from_secs(1800));
+        assert_eq!(
+            c.kb.sites,
+            [
+                "https://help.example.com/sitemap.xml",
+                "http://127.0.0.1:8080/faq?x=1"
+            ]
+        );
+        let d = parse(MINIMAL).unwrap();
+        assert!(!d.kb.macros && d.kb.sites.is_empty());
+        assert_eq!(d.kb.refresh, Duration::from_secs(3600));
+        let errors = errors_of(&format!(
+            "{MINIMAL}[kb]\nsites = [\"ftp://x.example/a\", \"not a url\", \"https://a.example/\", \"https://a.example/\"]\n\
+             site_max_pages = 0\nrefresh = \"0s\"\nmacro_languages = [\" \"]\n"
+        ));
+        let all = errors.join("\n");
+        for want in [
+            "kb.sites[0]: \"ftp://x.example/a\" must start with https://",
+            "kb.sites[1]: \"not a url\" is not a URL",
+            "kb.sites[3]: \"https://a.example/\" is listed twice",
+            "kb.site_max_pages: 0 must be more than zero",
+            "kb.refresh: \"0s\" must be more than zero",
+            "kb.macro_languages:",
+        ] {
+            assert!(all.contains(want), "{want} not in:\n{all}");
         }
     }
 

@@ -105,6 +105,10 @@ pub struct Daemon {
     pub knowledge: Arc<crate::knowledge::LiveKb>,
     /// Wakes the worker to re-read the knowledge files (SIGHUP).
     pub kb_reload: Arc<Notify>,
+    /// The macros and sites the knowledge base also reads (`kb.macros`, `kb.sites`), if any.
+    pub sources: Option<Arc<crate::sources::Sources>>,
+    /// Wakes the sources task for an early refresh (SIGHUP, tests).
+    pub sources_reload: Arc<Notify>,
     notices: broadcast::Sender<Notice>,
     presence: Mutex<Option<(Instant, Option<bool>)>>,
     listing: Mutex<Listing>,
@@ -157,6 +161,20 @@ impl Daemon {
             .load_learned(&ledger, &*responder)
             .await
             .context("reading the knowledge learned from notes in the ledger")?;
+        let sources = crate::sources::Sources::from_config(&config.kb, client.clone())
+            .context("setting up the knowledge sources (kb.macros, kb.sites)")?
+            .map(Arc::new);
+        if let Some(sources) = &sources {
+            let n = sources
+                .load_stored(&ledger, &knowledge, &*responder)
+                .await
+                .context("reading the knowledge sources' last entries from the ledger")?;
+            tracing::info!(
+                sources = sources.names().len(),
+                entries = n,
+                "knowledge sources configured; their last entries are in use until the first refresh"
+            );
+        }
         let hours = match config.business_hours.source {
             HoursSource::Config => config
                 .business_hours
@@ -215,6 +233,8 @@ impl Daemon {
             health,
             knowledge,
             kb_reload: Arc::new(Notify::new()),
+            sources,
+            sources_reload: Arc::new(Notify::new()),
             notices,
             presence: Mutex::new(None),
             listing: Mutex::new(Listing::default()),
@@ -777,6 +797,10 @@ impl Daemon {
         // While Gorgias keeps failing, one warning when it starts and one info line when it
         // recovers, not a warning per pass (the journal would fill with the same line).
         let mut outage: Option<Outage> = None;
+        // Macros and sites are read in a task of their own: a slow website must not hold up
+        // replies. It ends only with the daemon (or when the ledger cannot be written).
+        let sources_cancel = cancel.child_token();
+        let mut sources_task = tokio::spawn(self.sources_loop(sources_cancel.clone()));
         let result = loop {
             let next = self.ledger.next_deadline().await?;
             let now = self.clock.now();
@@ -814,7 +838,16 @@ impl Daemon {
                 _ = tokio::time::sleep(sleep_for) => Work::Sweep,
                 _ = self.kb_reload.notified() => {
                     self.knowledge.reload_files(&*self.responder, "SIGHUP").await;
+                    self.sources_reload.notify_one();
                     continue;
+                }
+                ended = &mut sources_task => {
+                    break match ended {
+                        Ok(Ok(())) if cancel.is_cancelled() => Ok(()),
+                        Ok(Ok(())) => Err(anyhow::anyhow!("the knowledge sources task ended")),
+                        Ok(Err(e)) => Err(e),
+                        Err(e) => Err(anyhow::anyhow!("the knowledge sources task failed: {e}")),
+                    };
                 }
                 _ = retention.tick() => {
                     self.prune_once().await?;
@@ -908,6 +941,12 @@ impl Daemon {
             }
         };
         self.observe_counts().await;
+        sources_cancel.cancel();
+        if !sources_task.is_finished() {
+            // Cancellation is checked between requests; a request in flight is bounded by the
+            // site's request timeout.
+            let _ = tokio::time::timeout(Duration::from_secs(35), &mut sources_task).await;
+        }
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         let mut scheduler = scheduler;
         let _ = scheduler.shutdown().await;
@@ -918,6 +957,62 @@ impl Daemon {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         result
+    }
+
+    /// The knowledge sources' loop, as a `'static` future: refresh at once, then every
+    /// `kb.refresh` or when `sources_reload` is notified, until `cancel`. Ends with an error
+    /// only when the ledger cannot be written. Without sources it just waits for `cancel`.
+    fn sources_loop(
+        &self,
+        cancel: CancellationToken,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static {
+        let sources = self.sources.clone();
+        let ledger = self.ledger.clone();
+        let knowledge = self.knowledge.clone();
+        let responder = self.responder.clone();
+        let clock = self.clock.clone();
+        let reload = self.sources_reload.clone();
+        let every = self.clock.real(self.config.kb.refresh);
+        async move {
+            let Some(sources) = sources else {
+                cancel.cancelled().await;
+                return Ok(());
+            };
+            loop {
+                let refresh = sources.refresh_once(&ledger, &knowledge, &*responder, clock.now());
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    done = refresh => {
+                        done.map_err(|e| anyhow::anyhow!(
+                            "the ledger cannot be written while storing knowledge sources ({e})"
+                        ))?;
+                    }
+                }
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(every) => {}
+                    _ = reload.notified() => {}
+                }
+            }
+        }
+    }
+
+    /// Reads every knowledge source once now (tests, `bench`); see [`crate::sources`].
+    pub async fn refresh_sources_once(
+        &self,
+    ) -> Result<Option<crate::sources::RefreshReport>, LedgerError> {
+        let Some(sources) = &self.sources else {
+            return Ok(None);
+        };
+        sources
+            .refresh_once(
+                &self.ledger,
+                &self.knowledge,
+                &*self.responder,
+                self.clock.now(),
+            )
+            .await
+            .map(Some)
     }
 
     /// The retention sweep: forgets finished tickets, actions and events untouched for

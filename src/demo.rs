@@ -54,6 +54,12 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
         )?;
     }
     cfg.kb.dir = kb_dir;
+    // The knowledge the shop already keeps: the account's macros and its help centre.
+    sim.seed_demo_macros();
+    let site = crate::sim::site::Site::help_centre();
+    let site_server = site.serve().await.context("serving the help centre")?;
+    cfg.kb.macros = true;
+    cfg.kb.sites = vec![site_server.sitemap_url()];
     cfg.timing.poll_interval = Duration::from_secs(2);
     cfg.timing.sweep = "*/5 * * * * *".to_string();
     cfg.timing.close_after = close_after;
@@ -80,6 +86,17 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
         None
     };
     let daemon = Arc::new(Daemon::build(cfg, Arc::new(SystemClock)).await?);
+    // Read the macros and the help centre once before the customers arrive (the daemon does it
+    // again at start, in the background).
+    if let Some(report) = daemon.refresh_sources_once().await? {
+        for (name, outcome) in &report.sources {
+            match outcome {
+                Ok(n) => println!("knowledge source {name}: {n} entries"),
+                Err(e) => println!("knowledge source {name}: FAILED ({e})"),
+            }
+        }
+        println!();
+    }
     let bot = daemon.bot_user_id();
     let agent = seeded.agents[0].id;
     let cancel = CancellationToken::new();
@@ -284,6 +301,18 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
     sim.customer_says(t11, q);
     say(t11, "cust", q);
 
+    // 12. Answered from a Gorgias macro (its {{ticket.customer.firstname}} filled in).
+    let q = "Do you sell replacement laces for my hiking boots?";
+    let t12 = new_chat("Jo Walker", Some("jw@example.org"), q, vec![]);
+    say(t12, "cust", q);
+    scenarios.insert(t12, ("answered from a Gorgias macro", "closed"));
+
+    // 13. Answered from the help-centre website.
+    let q = "Can I wash my hiking boots in the washing machine?";
+    let t13 = new_chat("Kim", Some("kim@example.org"), q, vec![]);
+    say(t13, "cust", q);
+    scenarios.insert(t13, ("answered from the help centre", "closed"));
+
     wait_for("answered", t2, TicketState::Answered).await?;
     let q = "And can I pay with PayPal?";
     sim.customer_says(t2, q);
@@ -346,6 +375,7 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
         .events_since(jiff::Timestamp::UNIX_EPOCH)
         .await?;
     drop(daemon);
+    drop(site_server);
     let _ = printer.await;
 
     println!();

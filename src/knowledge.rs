@@ -41,6 +41,8 @@ struct State {
     files: Vec<KbEntry>,
     stamp: DirStamp,
     learned: Vec<LearnedRow>,
+    /// Entries read from the shop's own sources (`crate::sources`), by source name.
+    sourced: std::collections::BTreeMap<String, Vec<KbEntry>>,
 }
 
 /// The knowledge files' entries and the learned ones; see the module doc.
@@ -51,6 +53,10 @@ pub struct LiveKb {
     note_prefix: String,
     state: Mutex<State>,
     escalated: Mutex<Escalated>,
+    /// What the last successful build put in the index: the next build re-indexes only the
+    /// entries that differ. Behind an async lock held for the whole build, so that two builds
+    /// (a learned note, a source refresh) never compute their changes from the same base.
+    indexed: tokio::sync::Mutex<Option<Vec<KbEntry>>>,
 }
 
 /// What the scan of handed-over tickets has read: each ticket's `updated_datetime` when read,
@@ -108,8 +114,10 @@ impl LiveKb {
                 files,
                 stamp,
                 learned: vec![],
+                sourced: Default::default(),
             }),
             escalated: Mutex::new(Escalated::default()),
+            indexed: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -135,12 +143,57 @@ impl LiveKb {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Every entry, files first, then learned ones.
+    /// Every entry: files first, then learned ones, then those of each source (by source name;
+    /// an id already taken, e.g. one page listed by two sites, is used once).
     pub fn entries(&self) -> Vec<KbEntry> {
         let st = self.state();
         let mut all = st.files.clone();
         all.extend(st.learned.iter().map(learned_entry));
+        let mut seen: std::collections::HashSet<String> =
+            all.iter().map(|e| e.id.clone()).collect();
+        for entries in st.sourced.values() {
+            all.extend(
+                entries
+                    .iter()
+                    .filter(|e| seen.insert(e.id.clone()))
+                    .cloned(),
+            );
+        }
         all
+    }
+
+    /// The entries in use from each source, by source name.
+    pub fn sourced_counts(&self) -> Vec<(String, usize)> {
+        self.state()
+            .sourced
+            .iter()
+            .map(|(name, e)| (name.clone(), e.len()))
+            .collect()
+    }
+
+    /// The entries of source `name` now in use (empty if none).
+    pub fn sourced(&self, name: &str) -> Vec<KbEntry> {
+        self.state().sourced.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Makes `entries` the entries of source `name` (and drops the sources not in `keep`, when
+    /// given) and, if that changes anything, re-indexes the changed entries into `responder`.
+    /// Returns the entry count in use.
+    pub async fn set_sourced(
+        &self,
+        name: &str,
+        entries: Vec<KbEntry>,
+        keep: Option<&[String]>,
+        responder: &dyn Responder,
+    ) -> usize {
+        {
+            let mut st = self.state();
+            st.sourced.insert(name.to_owned(), entries);
+            if let Some(keep) = keep {
+                st.sourced.retain(|n, _| keep.contains(n));
+            }
+        }
+        self.install(responder).await
     }
 
     /// The index over every entry, built in the store. Blocking (see [`KbStore::build`]).
@@ -294,14 +347,26 @@ impl LiveKb {
     /// lock and writes the file) and gives it to the responder; a build failure keeps the
     /// responder's index. Returns the entry count.
     async fn install(&self, responder: &dyn Responder) -> usize {
+        let mut indexed = self.indexed.lock().await;
         let entries = self.entries();
+        let changed = indexed.as_ref().map(|before| changed_ids(before, &entries));
+        if changed.as_ref().is_some_and(Vec::is_empty) {
+            return entries.len();
+        }
         let store = self.store.clone();
         let embedder = self.embedder.clone();
-        let built = tokio::task::spawn_blocking(move || store.build_with(entries, embedder)).await;
+        let snapshot = entries.clone();
+        let built = tokio::task::spawn_blocking(move || match changed {
+            Some(changed) => store.update(entries, &changed, embedder),
+            None => store.build_with(entries, embedder),
+        })
+        .await;
         match built {
             Ok(Ok(kb)) => {
                 let n = kb.len();
                 responder.replace_kb(kb);
+                crate::metrics::record_kb_entries(snapshot.iter().map(|e| e.id.as_str()));
+                *indexed = Some(snapshot);
                 n
             }
             Ok(Err(e)) => {
@@ -316,48 +381,120 @@ impl LiveKb {
     }
 }
 
-/// `perfectbot kb list`: every entry, file and learned, with its id, where it came from and
-/// its question (clipped). Reads the files and, read-only, the ledger (if it exists yet).
+/// The ids of the entries added, edited or removed between `before` and `after`.
+fn changed_ids(before: &[KbEntry], after: &[KbEntry]) -> Vec<String> {
+    let old: HashMap<&str, &KbEntry> = before.iter().map(|e| (e.id.as_str(), e)).collect();
+    let new: HashMap<&str, &KbEntry> = after.iter().map(|e| (e.id.as_str(), e)).collect();
+    let mut changed: Vec<String> = after
+        .iter()
+        .filter(|e| old.get(e.id.as_str()) != Some(e))
+        .map(|e| e.id.clone())
+        .collect();
+    changed.extend(
+        before
+            .iter()
+            .filter(|e| !new.contains_key(e.id.as_str()))
+            .map(|e| e.id.clone()),
+    );
+    changed
+}
+
+/// `perfectbot kb list`: every entry (files, learned notes, macros, site pages) with its id,
+/// its source (`file:PATH`, `note:ticket T message M`, `macro:ID`, `site:URL#heading`), its
+/// language, when it was read, and its question (clipped). Reads the files and, read-only, the
+/// ledger (if it exists yet), which holds the notes and the sources' last entries.
 pub async fn list(config_path: &Path, as_json: bool) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let config = crate::ops::load_offline(config_path)?;
-    let mut entries = kb::read_dir_entries(&config.kb.dir)
+    let files = kb::read_dir_entries(&config.kb.dir)
         .with_context(|| format!("reading the knowledge files in {}", config.kb.dir.display()))?;
     let mut learned = vec![];
+    let mut sourced = vec![];
     if config.ledger.path.is_file() {
         let ledger = crate::ops::open_ledger(&config.ledger.path).await?;
-        learned = ledger
-            .learned()
-            .await
-            .with_context(|| format!("reading the ledger {}", config.ledger.path.display()))?;
-        entries.extend(learned.iter().map(learned_entry));
+        let what = || format!("reading the ledger {}", config.ledger.path.display());
+        learned = ledger.learned().await.with_context(what)?;
+        sourced = ledger.sourced().await.with_context(what)?;
     }
+    struct Listed {
+        entry: KbEntry,
+        kind: &'static str,
+        source: String,
+        read_at: Option<Timestamp>,
+        ticket: Option<(u64, u64)>,
+    }
+    let modified = |path: &str| -> Option<Timestamp> {
+        let t = std::fs::metadata(path).ok()?.modified().ok()?;
+        Timestamp::try_from(t).ok()
+    };
+    let mut items: Vec<Listed> = files
+        .into_iter()
+        .map(|e| Listed {
+            kind: "file",
+            source: format!("file:{}", e.source),
+            read_at: modified(&e.source),
+            ticket: None,
+            entry: e,
+        })
+        .collect();
+    items.extend(learned.iter().map(|r| Listed {
+        entry: learned_entry(r),
+        kind: "note",
+        source: format!("note:{}", learn::source_of(r.ticket_id, r.message_id)),
+        read_at: Some(r.updated_at),
+        ticket: Some((r.ticket_id, r.message_id)),
+    }));
+    items.extend(sourced.iter().map(|r| {
+        let entry = crate::sources::entry_of(r);
+        Listed {
+            kind: crate::sources::kind_of(&entry.id),
+            source: entry.source.clone(),
+            read_at: Some(r.read_at),
+            ticket: None,
+            entry,
+        }
+    }));
     if as_json {
-        let items: Vec<_> = entries
+        let out: Vec<_> = items
             .iter()
-            .map(|e| {
-                let note = learned.iter().find(|r| r.id == e.id);
+            .map(|i| {
                 json!({
-                    "id": e.id,
-                    "question": e.question,
-                    "answer": e.answer,
-                    "source": e.source,
-                    "kind": if note.is_some() { "note" } else { "file" },
-                    "ticket_id": note.map(|r| r.ticket_id),
-                    "message_id": note.map(|r| r.message_id),
+                    "id": i.entry.id,
+                    "question": i.entry.question,
+                    "answer": i.entry.answer,
+                    "source": i.source,
+                    "kind": i.kind,
+                    "language": i.entry.language,
+                    "read_at": i.read_at.map(|t| t.to_string()),
+                    "ticket_id": i.ticket.map(|t| t.0),
+                    "message_id": i.ticket.map(|t| t.1),
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(items));
+        println!("{}", serde_json::Value::Array(out));
     } else {
-        for e in &entries {
-            println!("{}\t{}\t{}", e.id, e.source, clip(&e.question, 60));
+        for i in &items {
+            let read = i
+                .read_at
+                .map(|t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string())
+                .unwrap_or_else(|| "-".to_owned());
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                i.entry.id,
+                i.source,
+                i.entry.language.as_deref().unwrap_or("-"),
+                read,
+                clip(&i.entry.question, 60)
+            );
         }
+        let count = |k: &str| items.iter().filter(|i| i.kind == k).count();
         println!(
-            "{} entries ({} from files, {} learned from notes)",
-            entries.len(),
-            entries.len() - learned.len(),
-            learned.len()
+            "{} entries ({} from files, {} learned from notes, {} from macros, {} from sites)",
+            items.len(),
+            count("file"),
+            count("note"),
+            count("macro"),
+            count("site"),
         );
     }
     Ok(())
@@ -455,6 +592,81 @@ mod tests {
         assert_eq!(live.reload_files(&r, "test").await, 2);
         assert_eq!(index_rows(&path), ["a.md#1", "b.md#1"]);
         assert_eq!(answers(&r, "gift wrapping").as_deref(), Some("a.md#1"));
+    }
+
+    fn index_rowids(ledger: &Path) -> Vec<(i64, String, String)> {
+        let conn = rusqlite::Connection::open(ledger).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT rowid, entry_id, answer FROM kb_index ORDER BY entry_id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    fn sourced(id: &str, question: &str, answer: &str) -> KbEntry {
+        KbEntry {
+            id: id.into(),
+            question: question.into(),
+            answer: answer.into(),
+            keywords: vec![],
+            language: None,
+            source: id.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_source_refresh_reindexes_only_the_entries_that_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let kb_dir = dir.path().join("kb");
+        std::fs::create_dir(&kb_dir).unwrap();
+        write(&kb_dir, "a.md", "## Gift wrapping\nYes, for free.\n");
+        let path = dir.path().join("ledger.db");
+        let ledger = Ledger::open(&path).await.unwrap();
+        let live = LiveKb::load(&kb_dir, "#kb")
+            .unwrap()
+            .index_in(KbStore::for_ledger(&path));
+        let r = KbResponder::new(Kb::from_entries(vec![]).unwrap(), 1.0);
+        live.load_learned(&ledger, &r).await.unwrap();
+        let macros = vec![
+            sourced("macro:1", "Replacement laces", "Laces cost 4 EUR."),
+            sourced("macro:2", "Engraving on watches", "Engraving is free."),
+        ];
+        live.set_sourced("macros", macros.clone(), None, &r).await;
+        assert_eq!(index_rowids(&path).len(), 3);
+        assert_eq!(answers(&r, "replacement laces").as_deref(), Some("macro:1"));
+
+        // Nothing changed: nothing built (the responder keeps whatever it has).
+        r.replace(Kb::from_entries(vec![]).unwrap());
+        live.set_sourced("macros", macros.clone(), None, &r).await;
+        assert_eq!(answers(&r, "replacement laces"), None);
+
+        // One macro edited, one archived: only their rows are rewritten. A row no build of
+        // ours wrote proves it: a full rebuild would delete it.
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO kb_index (question, answer, keywords, entry_id) \
+                 VALUES ('sentinel', 'sentinel', '', 'sentinel')",
+                [],
+            )
+            .unwrap();
+        let edited = vec![sourced("macro:1", "Replacement laces", "Laces cost 3 EUR.")];
+        live.set_sourced("macros", edited, None, &r).await;
+        let after = index_rowids(&path);
+        let ids: Vec<&str> = after.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(ids, ["a.md#1", "macro:1", "sentinel"]);
+        assert_eq!(after[1].2, "Laces cost 3 EUR.");
+        assert_eq!(answers(&r, "engraving on watches"), None);
+        match r.decide("replacement laces", None) {
+            Outcome::Answer { text, .. } => assert_eq!(text, "Laces cost 3 EUR."),
+            other => panic!("{other:?}"),
+        }
+        // A source no longer configured is dropped with its entries.
+        live.set_sourced("site:x", vec![], Some(&["site:x".to_owned()]), &r)
+            .await;
+        assert_eq!(index_rowids(&path).len(), 2, "a.md#1 and the sentinel");
     }
 
     #[test]

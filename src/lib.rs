@@ -12,6 +12,8 @@
 //!   or on SIGHUP, `#kb` internal notes learned into the ledger; and `perfectbot kb list`.
 //! - [`orders`] reads the Shopify orders Gorgias holds on a ticket's customer and decides, pure,
 //!   what an order question may be told (identity first); the engine asks for them two-phase.
+//! - [`sources`] reads the knowledge the shop keeps elsewhere (Gorgias macros, help-centre
+//!   websites) into the live knowledge base, every `kb.refresh` and on SIGHUP.
 //! - [`hours`] answers "are we open, and when do we open next" in the business's time zone.
 //! - [`sim`] is a Gorgias simulator used by tests, benchmarks and `perfectbot demo`.
 //! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
@@ -53,4 +55,5 @@ pub mod orders;
 pub mod preview;
 pub mod responder;
 pub mod sim;
+pub mod sources;
 pub mod tryit;

@@ -23,6 +23,7 @@ pub const API_RATE_LIMITED: &str = "perfectbot_api_rate_limited_total";
 pub const POLL_DURATION: &str = "perfectbot_poll_duration_seconds";
 pub const POLL_FAILURES: &str = "perfectbot_poll_failures_total";
 pub const TICKETS: &str = "perfectbot_tickets";
+pub const KB_ENTRIES: &str = "perfectbot_kb_entries";
 
 /// Close lag: from the close deadline to the close landing. Mostly the poll interval.
 const CLOSE_LAG_BUCKETS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
@@ -91,6 +92,10 @@ fn describe() {
     );
     describe_counter!(POLL_FAILURES, "Polls that failed as a whole.");
     describe_gauge!(TICKETS, "Tickets in the ledger, by state.");
+    describe_gauge!(
+        KB_ENTRIES,
+        "Knowledge entries in use, by source kind (file, note, macro, site)."
+    );
     counter!(ANSWERS).absolute(0);
     counter!(CLOSES).absolute(0);
     counter!(API_RATE_LIMITED).absolute(0);
@@ -158,6 +163,20 @@ pub fn record_ticket_counts(counts: &BTreeMap<String, u64>) {
     }
 }
 
+/// Set the knowledge-entries gauge from the entry ids in use (every kind, zeros included).
+pub fn record_kb_entries<'a>(ids: impl IntoIterator<Item = &'a str>) {
+    let mut counts: BTreeMap<&'static str, u64> = ["file", "note", "macro", "site"]
+        .into_iter()
+        .map(|k| (k, 0))
+        .collect();
+    for id in ids {
+        *counts.entry(crate::sources::kind_of(id)).or_default() += 1;
+    }
+    for (kind, n) in counts {
+        gauge!(KB_ENTRIES, "source" => kind).set(n as f64);
+    }
+}
+
 /// "GET /api/tickets/{id}/messages" from ("GET", "/api/tickets/123/messages?x=1").
 pub fn endpoint(method: &str, path: &str) -> String {
     let path = path.split(['?', '#']).next().unwrap_or("");
@@ -197,6 +216,27 @@ mod tests {
             endpoint("POST", "/api/views/12/items"),
             "POST /api/views/{id}/items"
         );
+    }
+
+    #[test]
+    fn knowledge_entries_are_counted_by_source() {
+        let handle = install().expect("install");
+        record_kb_entries([
+            "shop.toml#1",
+            "note:5",
+            "macro:7",
+            "macro:8",
+            "site:http://h/a#q",
+        ]);
+        let text = handle.render();
+        for line in [
+            "perfectbot_kb_entries{source=\"file\"} 1",
+            "perfectbot_kb_entries{source=\"note\"} 1",
+            "perfectbot_kb_entries{source=\"macro\"} 2",
+            "perfectbot_kb_entries{source=\"site\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} not in:\n{text}");
+        }
     }
 
     #[test]

@@ -274,7 +274,30 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
                 history: history(t, unanswered, policy),
                 language: t.language.clone(),
                 customer_name: t.customer.as_ref().and_then(|c| c.name.clone()),
+                ticket_id: Some(t.id),
+                customer_email: t.customer.as_ref().and_then(|c| c.email.clone()),
             });
+        }
+        // The last guard: an answer with a template placeholder left in it (an unrendered macro
+        // variable, or one an LLM copied) is never sent; people take the question.
+        Answering::Outcome(Outcome::Answer { text, sources, .. })
+            if crate::responder::template::has_placeholder(text) =>
+        {
+            mark_handled_through(&mut plan.row, Some(latest));
+            plan.event(
+                "unrendered_answer",
+                Some("no_knowledge"),
+                serde_json::json!({ "sources": sources }),
+            );
+            handover(
+                input,
+                policy,
+                plan,
+                HandoverReason::NoKnowledge,
+                &trigger,
+                None,
+                Rule::CustomerTurn,
+            );
         }
         Answering::Outcome(Outcome::Answer {
             text,

@@ -1450,3 +1450,23 @@ fn deadline_arithmetic_saturates_instead_of_panicking() {
     assert_eq!(plan.rule, Rule::AwaitingEmail);
     assert_eq!(later(Timestamp::MIN, -SignedDuration::MAX), Timestamp::MIN);
 }
+
+#[test]
+fn an_answer_with_a_template_placeholder_left_in_it_is_never_sent() {
+    let t = T::new().customer(1, 0, "Do you sell laces?");
+    let unrendered = answer("Hi {{ticket.customer.firstname}}, yes we do.");
+    let p = run(&t, None, at(10), Answering::Outcome(&unrendered));
+    assert!(
+        replies(&p).iter().all(|r| !r.contains("{{")),
+        "{:?}",
+        replies(&p)
+    );
+    assert_eq!(p.row.state, TicketState::Escalated);
+    assert!(actions(&p).contains(&Action::AddTags(vec![policy().tags.agent_check.clone()])));
+    // Asked first, the turn carries what templates need: the ticket id, the customer's name
+    // and email.
+    let asked = run(&t, None, at(10), Answering::NotAsked);
+    let turn = asked.need_answer.unwrap();
+    assert_eq!(turn.ticket_id, Some(t.0.id));
+    assert!(turn.customer_email.is_some());
+}

@@ -27,7 +27,7 @@ use tracing::{debug, info, warn};
 use super::body::{NewMessage, NewView, TicketUpdate};
 use super::decode::{self, NextPage, SkippedItem};
 use super::error::GorgiasError;
-use super::model::{BusinessHoursSetting, Integration, Message, Team, Ticket, User, View};
+use super::model::{BusinessHoursSetting, Integration, Macro, Message, Team, Ticket, User, View};
 use super::pacing::Pacer;
 use crate::clock::{Clock, SystemClock};
 
@@ -569,6 +569,23 @@ impl Client {
     /// transient errors, like `create_view`.
     pub async fn create_integration(&self, body: &Value) -> Result<Integration, GorgiasError> {
         self.create("/api/integrations", body.clone()).await
+    }
+
+    /// Every macro (`GET /api/macros`, all pages, archived ones included: the caller decides).
+    /// Each item is decoded on its own: one unreadable macro is logged and skipped, not the list.
+    pub async fn macros(&self) -> Result<Vec<Macro>, GorgiasError> {
+        let raw: Vec<Value> = self
+            .list_all(Method::GET, "/api/macros", Vec::new(), None)
+            .await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|v| {
+                let id = v.get("id").cloned();
+                serde_json::from_value::<Macro>(v)
+                    .map_err(|e| warn!(macro_id = ?id, error = %e, "skipping an unreadable macro"))
+                    .ok()
+            })
+            .collect())
     }
 
     /// A snapshot of the counters (requests, statuses, 429s, retries).

@@ -435,3 +435,29 @@ mod tests {
         assert!(t.messages.is_empty());
     }
 }
+
+/// A macro (`GET /api/macros`): one of the team's canned answers. Lenient like every model;
+/// what its actions mean is `crate::sources::macros`' business.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Macro {
+    pub id: u64,
+    pub name: String,
+    pub language: Option<String>,
+    #[serde(with = "opt_datetime")]
+    pub archived_datetime: Option<Timestamp>,
+    #[serde(with = "opt_datetime")]
+    pub updated_datetime: Option<Timestamp>,
+    pub actions: Vec<MacroAction>,
+}
+
+/// One action of a macro, e.g. `{"type": "user", "name": "setResponseText", "arguments":
+/// {"body_text": "...", "body_html": "..."}}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MacroAction {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub name: String,
+    pub arguments: serde_json::Value,
+}

@@ -18,6 +18,7 @@ mod learned;
 mod lock;
 mod records;
 mod schema;
+mod sourced;
 mod types;
 pub(crate) mod vectors;
 
@@ -37,6 +38,7 @@ pub use error::LedgerError;
 pub use learned::LearnedRow;
 pub use lock::{LedgerLock, lock_path};
 pub use records::{NewEvent, PruneStats};
+pub use sourced::{SourceStatusRow, SourcedRow};
 pub use types::*;
 
 pub(crate) use schema::KB_INDEX_TABLE;

@@ -114,6 +114,30 @@ CREATE TABLE kb_vectors (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 5: knowledge read from the shop's own sources (Gorgias macros, help-centre pages),
+/// kept so that a restart while a source is down still answers with its last good entries,
+/// and so that `kb list` and `status` can show them. `kb_sourced` holds one row per entry
+/// (`entry_id` = `macro:ID` or `site:URL#heading`), `kb_sources` one row per source with its
+/// last refresh and error.
+const V5: &str = r#"
+CREATE TABLE kb_sourced (
+    source   TEXT    NOT NULL,
+    entry_id TEXT    NOT NULL,
+    question TEXT    NOT NULL,
+    answer   TEXT    NOT NULL,
+    language TEXT,
+    read_at  INTEGER NOT NULL,
+    PRIMARY KEY (source, entry_id)
+) STRICT;
+CREATE TABLE kb_sources (
+    name         TEXT    NOT NULL PRIMARY KEY,
+    last_attempt INTEGER,
+    last_ok      INTEGER,
+    last_error   TEXT,
+    entries      INTEGER NOT NULL DEFAULT 0
+) STRICT;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -123,6 +147,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         // file change, SIGHUP or a learned note, so no bookkeeping table is needed.
         M::up(KB_INDEX_TABLE).comment("kb_index (FTS5)"),
         M::up(V4).comment("kb_vectors"),
+        M::up(V5).comment("kb_sourced, kb_sources"),
     ])
 }
 

@@ -53,6 +53,8 @@ pub struct Status {
     pub recent_errors: Vec<RecentError>,
     /// Actions recorded but not confirmed (normally 0 between passes).
     pub pending_actions: usize,
+    /// The knowledge sources (macros, sites): last refresh, last error, entries in use.
+    pub sources: Vec<crate::ledger::SourceStatusRow>,
     /// A last poll older than this is flagged as stale (the daemon may be down or stuck);
     /// None: never flagged.
     pub stale_after: Option<SignedDuration>,
@@ -115,6 +117,7 @@ pub async fn gather(
     errors.truncate(SHOWN);
     let recent_errors = errors.into_iter().map(recent_error).collect();
     let pending_actions = ledger.pending_actions().await?.len();
+    let sources = ledger.source_statuses().await?;
     Ok(Status {
         now,
         counts,
@@ -125,6 +128,7 @@ pub async fn gather(
         last_error,
         recent_errors,
         pending_actions,
+        sources,
         stale_after: None,
     })
 }
@@ -225,6 +229,23 @@ impl Status {
                 ));
             }
         }
+        if !self.sources.is_empty() {
+            out.push_str("Knowledge sources:\n");
+            for src in &self.sources {
+                let ok = src
+                    .last_ok
+                    .map_or_else(|| "never".to_owned(), |t| format!("{t} ({})", ago(now, t)));
+                let error = match (&src.last_error, src.last_attempt) {
+                    (Some(e), Some(at)) => format!("; FAILING since {at}: {e}"),
+                    (Some(e), None) => format!("; FAILING: {e}"),
+                    _ => String::new(),
+                };
+                out.push_str(&format!(
+                    "  {}: {} entries, last refreshed {ok}{error}\n",
+                    src.name, src.entries
+                ));
+            }
+        }
         out.push_str(&format!(
             "Unfinished actions: {}{}\n",
             self.pending_actions,
@@ -268,6 +289,13 @@ impl Status {
                 "message": e.message,
             })).collect::<Vec<_>>(),
             "pending_actions": self.pending_actions,
+            "sources": self.sources.iter().map(|s| json!({
+                "name": s.name,
+                "entries": s.entries,
+                "last_attempt": ts(s.last_attempt),
+                "last_ok": ts(s.last_ok),
+                "last_error": s.last_error,
+            })).collect::<Vec<_>>(),
         })
     }
 }
@@ -335,6 +363,20 @@ mod tests {
         l.set_meta("last_error", "2026-03-01T09:59:00Z: Gorgias 503")
             .await
             .unwrap();
+        let src = |s: i64| now - SignedDuration::from_secs(s);
+        l.record_source_refresh("macros", src(60), Ok(3))
+            .await
+            .unwrap();
+        l.record_source_refresh("site:https://help.example/sitemap.xml", src(120), Ok(8))
+            .await
+            .unwrap();
+        l.record_source_refresh(
+            "site:https://help.example/sitemap.xml",
+            src(10),
+            Err("HTTP 503".into()),
+        )
+        .await
+        .unwrap();
 
         let s = gather(&l, now, SignedDuration::from_secs(300))
             .await
@@ -371,6 +413,19 @@ mod tests {
         assert!(text.contains("Gorgias 503"), "{text}");
         assert!(text.contains("openai timed out"), "{text}");
         assert!(!text.contains("ticket 4 "), "only the 5 earliest: {text}");
+        assert!(
+            text.contains(
+                "  macros: 3 entries, last refreshed 2026-03-01T09:59:00Z (1m 00s ago)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  site:https://help.example/sitemap.xml: 8 entries, last refreshed \
+                 2026-03-01T09:58:00Z (2m 00s ago); FAILING since 2026-03-01T09:59:50Z: HTTP 503"
+            ),
+            "{text}"
+        );
 
         let j = s.to_json();
         assert_eq!(j["tickets"]["answered"], 6);
@@ -379,6 +434,8 @@ mod tests {
         assert_eq!(j["last_poll_age_secs"], 4);
         assert_eq!(j["pending_actions"], 0);
         assert_eq!(j["last_poll_stale"], false);
+        assert_eq!(j["sources"][1]["last_error"], "HTTP 503");
+        assert_eq!(j["sources"][0]["entries"], 3);
 
         let mut s = s;
         s.stale_after = Some(SignedDuration::from_secs(60));

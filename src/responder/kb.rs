@@ -651,6 +651,75 @@ impl KbStore {
     }
 }
 
+impl KbStore {
+    /// Like [`KbStore::build`] for `entries` when only the entries whose ids are in `changed`
+    /// differ from the last build in this store (added, edited or removed): in the ledger, only
+    /// their rows are deleted and re-inserted (one `BEGIN IMMEDIATE` transaction); in memory,
+    /// where each index is private to its knowledge base, the index is built anew. Blocking.
+    pub fn update(
+        &self,
+        entries: Vec<KbEntry>,
+        changed: &[String],
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Result<Kb, KbError> {
+        let KbStore::Ledger(path) = self else {
+            return Kb::from_entries_with(entries, embedder);
+        };
+        let by_id = validate(&entries)?;
+        let in_ledger = |source| KbError::Ledger {
+            path: path.to_owned(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(in_ledger)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(in_ledger)?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL;")
+            .map_err(in_ledger)?;
+        write_changes(&mut conn, &entries, &by_id, changed).map_err(in_ledger)?;
+        // Vectors are cached by content hash: only the changed texts are embedded again.
+        let dense = dense_index(embedder, &entries, &mut LedgerCache(&conn));
+        Ok(Kb {
+            entries,
+            by_id,
+            conn: Mutex::new(conn),
+            dense,
+        })
+    }
+}
+
+/// Deletes the rows of the `changed` ids and inserts the current version of those still in
+/// `entries` (row ids assigned by SQLite: searches resolve rows by `entry_id`).
+fn write_changes(
+    conn: &mut Connection,
+    entries: &[KbEntry],
+    by_id: &HashMap<String, usize>,
+    changed: &[String],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let ids = serde_json::Value::from(changed.to_vec()).to_string();
+    tx.execute(
+        "DELETE FROM kb_index WHERE entry_id IN (SELECT value FROM json_each(?1))",
+        [ids],
+    )?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO kb_index (question, answer, keywords, entry_id) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for entry in changed
+            .iter()
+            .filter_map(|id| by_id.get(id).map(|&i| &entries[i]))
+        {
+            insert.execute(params![
+                entry.question,
+                entry.answer,
+                entry.keywords.join(" ; "),
+                entry.id
+            ])?;
+        }
+    }
+    tx.commit()
+}
+
 /// A searchable knowledge base: the entries, and a SQLite connection on the FTS5 index over
 /// them (in memory, or the ledger's `kb_index` table). Searches lock the connection briefly
 /// (well under a millisecond on hundreds of page-cached entries).
@@ -1065,8 +1134,19 @@ fn answer_text(entry: &KbEntry, customer: Option<&str>) -> Option<String> {
 }
 
 fn decide_in(kb: &RwLock<Kb>, confidence: f64, text: &str, language: Option<&str>) -> Outcome {
+    decide_for(kb, confidence, &Turn::from_message(text), text, language)
+}
+
+/// The decision for `text`, with `turn` giving the values of template variables (macros).
+fn decide_for(
+    kb: &RwLock<Kb>,
+    confidence: f64,
+    turn: &Turn,
+    text: &str,
+    language: Option<&str>,
+) -> Outcome {
     let kb = kb.read().unwrap_or_else(|p| p.into_inner());
-    let Some((entry, evidence)) = kb.retrieve(text, 2).into_iter().next() else {
+    let Some((mut entry, evidence)) = kb.retrieve(text, 2).into_iter().next() else {
         return Outcome::NoKnowledge { best_score: None };
     };
     let score = evidence.confidence();
@@ -1074,6 +1154,18 @@ fn decide_in(kb: &RwLock<Kb>, confidence: f64, text: &str, language: Option<&str
         return Outcome::NoKnowledge {
             best_score: Some(score),
         };
+    }
+    // A macro whose template variables cannot be filled for this ticket (a greeting by name
+    // for a customer whose name is unknown) is not used for it: the confidence was for this
+    // entry, so the next one is no answer either.
+    match super::template::render(&entry.answer, turn) {
+        Ok(answer) => entry.answer = answer,
+        Err(variable) => {
+            tracing::debug!(entry = %entry.id, variable, "entry not used: a template variable has no value for this ticket");
+            return Outcome::NoKnowledge {
+                best_score: Some(score),
+            };
+        }
     }
     // The message's own words first: a ticket's language is often the shop's default.
     let customer = lang::detect(text).or_else(|| language.and_then(lang::supported));
@@ -1106,9 +1198,10 @@ impl Responder for KbResponder {
         let confidence = self.confidence;
         let text = turn.text();
         let language = turn.language.clone();
+        let turn = turn.clone();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                decide_in(&kb, confidence, &text, language.as_deref())
+                decide_for(&kb, confidence, &turn, &text, language.as_deref())
             })
             .await
             .map_err(|e| ResponderError::Internal {
@@ -1575,6 +1668,31 @@ mod tests {
         };
         let out = responder.answer(&turn).await.unwrap();
         assert!(matches!(out, Outcome::Answer { ref sources, .. } if sources[0] == "shop.toml#20"));
+    }
+
+    #[tokio::test]
+    async fn macro_variables_are_rendered_per_turn_or_the_entry_is_not_used() {
+        let kb = Kb::from_entries(vec![entry(
+            "macro:7",
+            "Replacement laces for hiking boots",
+            "Hi {{ticket.customer.firstname}}, laces cost 4 EUR.",
+        )])
+        .unwrap();
+        let r = KbResponder::new(kb, crate::responder::hybrid::DEFAULT_CONFIDENCE);
+        let named = Turn {
+            customer_name: Some("Ada Lovelace".into()),
+            ..Turn::from_message("replacement laces for hiking boots")
+        };
+        match r.answer(&named).await.unwrap() {
+            Outcome::Answer { text, .. } => assert_eq!(text, "Hi Ada, laces cost 4 EUR."),
+            other => panic!("{other:?}"),
+        }
+        // No name known: the macro is not used for this ticket.
+        let anonymous = Turn::from_message("replacement laces for hiking boots");
+        assert!(matches!(
+            r.answer(&anonymous).await.unwrap(),
+            Outcome::NoKnowledge { .. }
+        ));
     }
 
     #[test]

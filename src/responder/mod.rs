@@ -13,6 +13,7 @@
 //! - [`email`]: pure extraction of an email address from free text;
 //! - [`learn`]: pure harvesting of `#kb` internal notes into knowledge entries;
 //! - [`openai`]: the `openai` responder (an OpenAI-compatible endpoint grounded on the kb);
+//! - [`template`]: Gorgias template variables in answers, rendered per turn or refused;
 //! - `text`: normalisation helpers (diacritics, tokens) used by the three above.
 //!
 //! Responders never touch Gorgias, the ledger or the clock: they read a [`Turn`] and return an
@@ -28,6 +29,7 @@ pub mod lang;
 pub mod learn;
 pub mod openai;
 pub mod smalltalk;
+pub mod template;
 pub(crate) mod text;
 
 use std::fmt;
@@ -59,6 +61,9 @@ pub struct Turn {
     /// The customer's language when known (ISO 639-1, e.g. "en", "fr").
     pub language: Option<String>,
     pub customer_name: Option<String>,
+    /// The ticket's id and the customer's email, for answers with template variables.
+    pub ticket_id: Option<u64>,
+    pub customer_email: Option<String>,
 }
 
 impl Turn {

@@ -15,7 +15,9 @@ mod chat;
 mod customers;
 mod faults;
 pub mod filter;
+mod macros;
 mod server;
+pub mod site;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -23,6 +25,7 @@ mod webhooks;
 
 pub use customers::{ShopifyFulfillment, ShopifyOrder};
 pub use faults::{Delay, Faults, RequestRecord, SimStats};
+pub use macros::{NewMacro, response_text_action};
 pub use state::HoursShape;
 pub use webhooks::WebhookDelivery;
 
@@ -716,12 +719,24 @@ pub async fn run_cli(listen: SocketAddr) -> anyhow::Result<()> {
         .serve_with_chat(listen, &seeded)
         .await
         .with_context(|| format!("binding the simulator to {listen}"))?;
+    let macros = sim.seed_demo_macros();
+    let site_server = site::Site::help_centre()
+        .serve_on(SocketAddr::new(listen.ip(), 0))
+        .await
+        .context("serving the help-centre website")?;
     // This is the point of the command: the credentials of a throwaway fake account.
     print!("{}", cli_banner(&server.base_url(), &seeded));
+    println!(
+        "Knowledge the shop already keeps:\n  macros     {} (GET /api/macros; try [kb] macros = true)\n  help site  {} (try [kb] sites = [\"{}\"])",
+        macros.len(),
+        site_server.base_url(),
+        site_server.sitemap_url()
+    );
     tokio::signal::ctrl_c()
         .await
         .context("waiting for ctrl-c")?;
     server.shutdown().await;
+    drop(site_server);
     Ok(())
 }
 

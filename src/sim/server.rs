@@ -501,6 +501,8 @@ enum Route {
     Integrations,
     Integration(u64),
     Events,
+    Macros,
+    Macro(u64),
 }
 
 fn parse_route(segs: &[&str]) -> Option<(Route, &'static str)> {
@@ -531,6 +533,8 @@ fn parse_route(segs: &[&str]) -> Option<(Route, &'static str)> {
         ["integrations"] => (Route::Integrations, "/api/integrations"),
         ["integrations", a] => (Route::Integration(id(a)?), "/api/integrations/{id}"),
         ["events"] => (Route::Events, "/api/events"),
+        ["macros"] => (Route::Macros, "/api/macros"),
+        ["macros", a] => (Route::Macro(id(a)?), "/api/macros/{id}"),
         _ => return None,
     })
 }
@@ -774,6 +778,15 @@ fn dispatch(
             .remove(&id)
             .map_or_else(|| Err(ApiError::not_found()), |_| Ok((204, None))),
         Route::Events if get => list_events(st, uri, q),
+        Route::Macros if get => {
+            let items = st.macro_items(q.get("search"), &q.all("languages"));
+            ok(simple_list(uri, q, items, salt, false)?)
+        }
+        Route::Macro(id) if get => st
+            .macros
+            .get(&id)
+            .map(|m| m.json())
+            .map_or_else(|| Err(ApiError::not_found()), ok),
         _ => method_not_allowed(),
     }
 }

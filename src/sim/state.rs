@@ -234,6 +234,7 @@ pub(crate) struct State {
     pub business_hours: Value,
     pub chat_integration_id: u64,
     pub cursor_salt: u64,
+    pub macros: BTreeMap<u64, super::macros::SimMacro>,
 }
 
 /// Format a time as Gorgias does: microseconds and `+00:00`.
@@ -284,6 +285,7 @@ impl State {
                 ("view", 41),
                 ("integration", 71),
                 ("event", 1),
+                ("macro", 61),
             ]),
             behaviour,
             users: BTreeMap::new(),
@@ -299,6 +301,7 @@ impl State {
             business_hours: json!({"timezone": "UTC", "business_hours": []}),
             chat_integration_id: 0,
             cursor_salt,
+            macros: BTreeMap::new(),
         };
         let now = s.now();
         let id = s.id("integration");

@@ -71,3 +71,80 @@ async fn wrong_key_is_unauthorized() {
     assert!(matches!(err, GorgiasError::Unauthorized { .. }), "{err}");
     assert!(!err.to_string().contains("not-the-key"));
 }
+
+#[tokio::test]
+async fn macros_are_listed_page_by_page_in_the_api_shape() {
+    let (sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let mut ids = Vec::new();
+    for i in 0..250 {
+        ids.push(sim.create_macro(perfectbot::sim::NewMacro {
+            name: format!("Macro {i}"),
+            language: (i % 2 == 0).then(|| "fr".to_owned()),
+            text: format!("Answer {i}"),
+            ..perfectbot::sim::NewMacro::default()
+        }));
+    }
+    sim.archive_macro(ids[3]);
+    sim.delete_macro(ids[4]);
+    let client = Client::new(ClientConfig::new(
+        server.base_url(),
+        Auth::Basic {
+            email: seeded.bot.email.clone(),
+            api_key: SecretString::from(seeded.bot.api_key.clone()),
+        },
+    ))
+    .unwrap();
+    let before = sim.requests().len();
+    let macros = client.macros().await.unwrap();
+    let pages: Vec<_> = sim.requests()[before..]
+        .iter()
+        .filter(|r| r.pattern == "/api/macros")
+        .cloned()
+        .collect();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert!(
+        pages
+            .iter()
+            .all(|r| r.status == 200 && r.query.contains("limit=100"))
+    );
+    assert_eq!(macros.len(), 249);
+    let archived = macros.iter().find(|m| m.id == ids[3]).unwrap();
+    assert!(archived.archived_datetime.is_some());
+    let m = macros.iter().find(|m| m.id == ids[0]).unwrap();
+    assert_eq!(m.language.as_deref(), Some("fr"));
+    assert_eq!(m.actions[0].name, "setResponseText");
+    assert_eq!(m.actions[0].arguments["body_text"], "Answer 0");
+
+    // One macro by id, with every field of the API facts; a deleted one is a 404.
+    let one = sim.macro_json(ids[0]).unwrap();
+    for field in [
+        "id",
+        "name",
+        "intent",
+        "language",
+        "usage",
+        "archived_datetime",
+        "created_datetime",
+        "updated_datetime",
+        "external_id",
+        "actions",
+    ] {
+        assert!(one.get(field).is_some(), "{field} missing: {one}");
+    }
+    let http = reqwest::Client::new();
+    let got = http
+        .get(format!("{}/api/macros/{}", server.base_url(), ids[0]))
+        .basic_auth(&seeded.bot.email, Some(&seeded.bot.api_key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.json::<serde_json::Value>().await.unwrap(), one);
+    let gone = http
+        .get(format!("{}/api/macros/{}", server.base_url(), ids[4]))
+        .basic_auth(&seeded.bot.email, Some(&seeded.bot.api_key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+}

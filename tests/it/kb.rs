@@ -110,8 +110,8 @@ async fn kb_note_teaches_the_bot_and_survives_a_restart() {
     );
     assert!(
         stdout.contains(&format!(
-            "note:{note}\tticket {first} message {note}\tDo you sponsor"
-        )),
+            "note:{note}\tnote:ticket {first} message {note}\t-\t"
+        )) && stdout.contains("\tDo you sponsor"),
         "{stdout}"
     );
     assert!(stdout.contains("shop.toml#1\t"), "{stdout}");

@@ -20,4 +20,5 @@ mod orders;
 mod polling;
 mod restart;
 mod shadow;
+mod sources;
 mod systemd;

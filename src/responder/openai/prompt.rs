@@ -80,6 +80,13 @@ fn fits_language(entry: &KbEntry, language: Option<&str>) -> bool {
 /// The entries that ground a turn: every entry (in the customer's language, or without one)
 /// when together they fit `context_tokens`, else the search's best `top`. Search scores are
 /// kept either way (the answer's score is its best cited entry's).
+/// The entry with a macro's template variables filled in for this ticket; `None` when one
+/// cannot be: the model must not see, or copy, a `{{...}}`.
+fn rendered(mut entry: KbEntry, turn: &Turn) -> Option<KbEntry> {
+    entry.answer = crate::responder::template::render(&entry.answer, turn).ok()?;
+    Some(entry)
+}
+
 pub fn grounding(kb: &Kb, turn: &Turn, top: usize, context_tokens: usize) -> Grounding {
     let language = turn.language.as_deref();
     let text = turn.text();
@@ -87,6 +94,7 @@ pub fn grounding(kb: &Kb, turn: &Turn, top: usize, context_tokens: usize) -> Gro
         .entries()
         .into_iter()
         .filter(|e| fits_language(e, language))
+        .filter_map(|e| rendered(e, turn))
         .collect();
     let total: usize = all.iter().map(entry_tokens).sum();
     let whole = !all.is_empty() && total <= context_tokens;
@@ -94,6 +102,7 @@ pub fn grounding(kb: &Kb, turn: &Turn, top: usize, context_tokens: usize) -> Gro
     let hits: Vec<(KbEntry, f64)> = search(kb, &text, k.max(top))
         .into_iter()
         .filter(|(e, _)| fits_language(e, language))
+        .filter_map(|(e, score)| rendered(e, turn).map(|e| (e, score)))
         .collect();
     if whole {
         // Search hits first (the likeliest answers nearest the question), then the rest.

@@ -361,6 +361,7 @@ async fn the_request_asks_for_the_strict_schema_at_temperature_zero() {
         ],
         language: Some("en".into()),
         customer_name: Some("Ada".into()),
+        ..Turn::default()
     };
     r.answer(&turn).await.unwrap();
     let requests = server.received_requests().await.unwrap();

@@ -627,7 +627,10 @@ mod tests {
         let live = LiveKb::load(&kb_dir, "#kb")
             .unwrap()
             .index_in(KbStore::for_ledger(&path));
-        let r = KbResponder::new(Kb::from_entries(vec![]).unwrap(), 1.0);
+        let r = KbResponder::new(
+            Kb::from_entries(vec![]).unwrap(),
+            crate::responder::hybrid::DEFAULT_CONFIDENCE,
+        );
         live.load_learned(&ledger, &r).await.unwrap();
         let macros = vec![
             sourced("macro:1", "Replacement laces", "Laces cost 4 EUR."),

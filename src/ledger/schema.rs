@@ -154,7 +154,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
 /// The schema version after all migrations (what `user_version` must read).
 pub(crate) fn latest_version() -> i64 {
     // One per `M::up` in `migrations()`.
-    4
+    5
 }
 
 /// Pragmas for the daemon's read-write connection.

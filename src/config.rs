@@ -1425,7 +1425,27 @@ impl Validator<'_> {
     /// name or password written into the URL: such a URL is refused without echoing it.
     fn http_url(&mut self, key: &str, text: &str, example: &str) -> Option<String> {
         let trimmed = text.trim().trim_end_matches('/');
-        let parsed = match url::Url::parse(trimmed) {
+        let parsed = self.web_url(key, trimmed, text, example)?;
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            self.err(
+                key,
+                format!("{text:?} must not have a query (?...) or fragment (#...)"),
+            );
+            return None;
+        }
+        Some(trimmed.to_string())
+    }
+
+    /// `to_parse` as an http(s) URL with a host and no user name or password; errors name
+    /// `text` (never its credentials).
+    fn web_url(
+        &mut self,
+        key: &str,
+        to_parse: &str,
+        text: &str,
+        example: &str,
+    ) -> Option<url::Url> {
+        let parsed = match url::Url::parse(to_parse) {
             Ok(u) => u,
             Err(_) => {
                 let shown = redact_userinfo(text);
@@ -1459,14 +1479,7 @@ impl Validator<'_> {
             self.err(key, format!("{text:?} has no host name (e.g. {example:?})"));
             return None;
         }
-        if parsed.query().is_some() || parsed.fragment().is_some() {
-            self.err(
-                key,
-                format!("{text:?} must not have a query (?...) or fragment (#...)"),
-            );
-            return None;
-        }
-        Some(trimmed.to_string())
+        Some(parsed)
     }
 
     /// A count of at least `min` (the default when absent; an error naming the key below it).
@@ -1491,24 +1504,7 @@ impl Validator<'_> {
     /// one); the fragment is dropped.
     fn site_url(&mut self, key: &str, text: &str) -> Option<String> {
         let example = "https://help.example.com/sitemap.xml";
-        let mut parsed = match url::Url::parse(text.trim()) {
-            Ok(u) => u,
-            Err(_) => {
-                self.err(key, format!("{text:?} is not a URL (e.g. {example:?})"));
-                return None;
-            }
-        };
-        if parsed.scheme() != "https" && parsed.scheme() != "http" {
-            self.err(
-                key,
-                format!("{text:?} must start with https:// (or http://)"),
-            );
-            return None;
-        }
-        if parsed.host_str().is_none_or(str::is_empty) {
-            self.err(key, format!("{text:?} has no host name (e.g. {example:?})"));
-            return None;
-        }
+        let mut parsed = self.web_url(key, text.trim(), text, example)?;
         parsed.set_fragment(None);
         Some(parsed.to_string())
     }

@@ -76,7 +76,8 @@ start() {
     fi
     local extra=()
     if [ "${LLAMA_EMBEDDINGS:-0}" = 1 ]; then
-        extra+=(--embeddings)
+        # Gemma's GGUF sets no pooling; /v1/embeddings refuses pooling 'none'.
+        extra+=(--embeddings --pooling mean)
     fi
     # -np 1 --cache-ram 0: one slot and no prompt cache keep it near 0.4 GB.
     nohup "$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" \

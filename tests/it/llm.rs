@@ -576,32 +576,71 @@ async fn real_llama_server_speaks_the_protocol() {
     );
 }
 
-/// Whether the same server serves `/v1/embeddings` (started with `LLAMA_EMBEDDINGS=1
-/// scripts/llama-server.sh start`): one float vector per input.
-#[tokio::test]
+/// The `openai` embedding backend against the same server (started with `LLAMA_EMBEDDINGS=1
+/// scripts/llama-server.sh start`), built from a config as the daemon builds it: batched
+/// requests, one normalised vector per text, and a knowledge base indexed and searched through
+/// it (the dense side present in the evidence).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs llama-server started with LLAMA_EMBEDDINGS=1"]
 async fn real_llama_server_embeddings() {
-    let upstream =
+    use perfectbot::responder::build_embedder;
+    use perfectbot::responder::kb::{Kb, KbStore, read_dir_entries};
+    use std::sync::Arc;
+    let base =
         std::env::var("LLAMA_SERVER_URL").unwrap_or_else(|_| "http://127.0.0.1:8089".into());
-    let resp = reqwest::Client::new()
-        .post(format!("{upstream}/v1/embeddings"))
-        .json(&json!({"model": "gemma-3-270m", "input": ["How can I track my order?", "Wo ist mein Paket?"], "encoding_format": "float"}))
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap();
-    eprintln!(
-        "embeddings: HTTP {status}, {} vectors of {} floats",
-        body["data"].as_array().map_or(0, Vec::len),
-        body["data"][0]["embedding"].as_array().map_or(0, Vec::len)
+    let dir = tempfile::tempdir().unwrap();
+    let kb = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kb");
+    std::fs::write(dir.path().join("key"), "not-a-real-key").unwrap();
+    let text = format!(
+        "[gorgias]\nbase_url = \"http://127.0.0.1:9\"\nemail = \"bot@example.org\"\n\
+         api_key_file = \"key\"\n[ledger]\npath = \"ledger.db\"\n[kb]\ndir = \"{}\"\n\
+         embedding = \"openai\"\nembedding_url = \"{base}\"\nembedding_model = \"gemma-3-270m\"\n\
+         embedding_timeout = \"120s\"\nembedding_batch = 2\n",
+        kb.display()
     );
-    assert!(status.is_success(), "{body}");
-    let data = body["data"].as_array().unwrap();
-    assert_eq!(data.len(), 2);
-    assert!(data.iter().all(|d| {
-        d["embedding"]
-            .as_array()
-            .is_some_and(|v| !v.is_empty() && v.iter().all(Value::is_f64))
-    }));
+    let no_env = |_: &str| None;
+    let config = perfectbot::config::parse_str(
+        &dir.path().join("real.toml").display().to_string(),
+        &text,
+        &no_env,
+    )
+    .unwrap();
+    let embedder = build_embedder(&config).unwrap().expect("an openai embedder");
+    let texts = [
+        "How can I track my order?",
+        "Wo ist mein Paket?",
+        "How can I track my order?",
+    ];
+    let e = Arc::clone(&embedder);
+    let vectors = tokio::task::spawn_blocking(move || e.embed(&texts))
+        .await
+        .unwrap()
+        .unwrap();
+    let dim = vectors[0].len();
+    eprintln!("embeddings: {} vectors of {dim} floats (batch 2)", vectors.len());
+    assert_eq!(vectors.len(), 3, "one vector per text across two batches");
+    assert!(dim > 0 && vectors.iter().all(|v| v.len() == dim));
+    for v in &vectors {
+        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-3, "normalised, got {norm}");
+    }
+    // The same text in two batches gets the same vector: order is kept across batches.
+    let same = perfectbot::responder::embed::cosine(&vectors[0], &vectors[2]);
+    assert!(same > 0.999, "cosine of a text with itself: {same}");
+    // A knowledge base indexed through the server: every entry gets a dense score.
+    let entries = read_dir_entries(&kb).unwrap();
+    let n = entries.len();
+    let found = tokio::task::spawn_blocking(move || {
+        let kb: Kb = KbStore::Memory.build_with(entries, Some(embedder)).unwrap();
+        assert!(kb.embedding_model().unwrap().starts_with("openai:"));
+        kb.retrieve("where is my parcel", n)
+    })
+    .await
+    .unwrap();
+    eprintln!(
+        "retrieve: {:?}",
+        found.iter().map(|(e, ev)| (e.id.clone(), ev.dense)).collect::<Vec<_>>()
+    );
+    assert_eq!(found.len(), n);
+    assert!(found.iter().all(|(_, ev)| ev.dense.is_some()));
 }

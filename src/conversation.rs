@@ -127,18 +127,25 @@ impl Decided {
         }
     }
 
+    /// When the bot answered (from knowledge, or an order's status): the entries it cited and
+    /// its score.
+    pub fn answered(&self) -> Option<(Vec<String>, Option<f64>)> {
+        let ev = self.event("answered")?;
+        let sources = ev.detail["sources"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some((sources, ev.detail["score"].as_f64()))
+    }
+
     /// The decision in the terms `eval` scores.
     pub fn verdict(&self) -> Verdict {
         let text = self.replies().next().map(str::to_owned);
-        if let Some(ev) = self.event("answered") {
-            let sources: Vec<String> = ev.detail["sources"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
+        if let Some((sources, score)) = self.answered() {
             let text = text.unwrap_or_default();
             if sources.is_empty() {
                 return Verdict::Courtesy { text };
@@ -146,7 +153,7 @@ impl Decided {
             return Verdict::Answer {
                 text,
                 sources,
-                score: ev.detail["score"].as_f64().unwrap_or(0.0),
+                score: score.unwrap_or(0.0),
             };
         }
         if let Some(reason) = self.handover_reason() {

@@ -449,17 +449,10 @@ impl Preview {
             out.decision = "ask_email";
             out.reason = reason;
             out.score = d.best_score();
-        } else if let Some(ev) = d.event("answered") {
+        } else if let Some((sources, score)) = d.answered() {
             out.decision = "answer";
-            out.sources = ev.detail["sources"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.score = ev.detail["score"].as_f64();
+            out.sources = sources;
+            out.score = score;
         } else if !out.text.is_empty() {
             out.decision = "answer";
         } else if was_with_team {

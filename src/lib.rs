@@ -20,7 +20,8 @@
 //! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
 //! - [`demo`] runs the lifecycle against the simulator for a newcomer; [`tryit`] (`perfectbot try`)
 //!   runs the simulator's chat page and the daemon together for a person to play the customer.
-//! - [`preview`] chats with the configured responder and policy in a terminal (no Gorgias).
+//! - [`preview`] lets a person be the customer in a terminal (the daemon's decision path, no
+//!   Gorgias).
 //! - [`ops`] is the operator's commands: `status`, `report` (ledger, read-only) and `setup` (views).
 //! - [`clock`] injects wall time; [`logs`] sends log lines to stderr or the journal.
 //! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`metrics`] names
@@ -28,8 +29,9 @@
 //! - [`logfmt`] keeps the text log format one line per event whatever the logged values hold.
 //! - [`netbody`] reads untrusted HTTP response bodies with a size cap and a stall timeout.
 //! - [`bench`] runs the measured workloads (`perfectbot bench`).
-//! - [`conversation`] runs a synthetic ticket through the engine's two phases with the
-//!   configured responder; [`eval`] scores labelled messages with it (`perfectbot eval`).
+//! - [`conversation`] runs a synthetic ticket through the engine's phases with the configured
+//!   responder and applies the plans to it; [`eval`] scores labelled messages with it
+//!   (`perfectbot eval`), [`preview`] chats through it.
 
 pub mod bench;
 pub mod clock;

@@ -40,8 +40,9 @@ enum Command {
         #[arg(long, env = "PERFECTBOT_CONFIG", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
-    /// Chat with the configured responder and policy on stdin/stdout; nothing goes to Gorgias.
-    /// Piped input: one new conversation per line, one decision per line.
+    /// Be the customer: each line is a message the daemon's decision path answers (asking for
+    /// the email before a handover, silent once handed over); an empty line starts a new
+    /// conversation. Nothing goes to Gorgias; no Gorgias key is needed.
     Preview {
         /// The configuration file.
         #[arg(long, env = "PERFECTBOT_CONFIG", default_value = DEFAULT_CONFIG)]
@@ -53,6 +54,17 @@ enum Command {
         /// "fr-FR"): the responder sees it and handovers show that language's message.
         #[arg(long, value_parser = parse_language)]
         language: Option<String>,
+        /// Imagine the conversation at this time, in the config's business hours: "Sunday
+        /// 22:00" (the next one) or an ISO date-time ("2026-12-06T22:00", or with Z/offset).
+        #[arg(long, value_name = "WHEN", value_parser = perfectbot::preview::At::parse)]
+        at: Option<perfectbot::preview::At>,
+        /// Whether an agent is available within business hours: "online" or "none".
+        #[arg(long, value_name = "online|none", default_value = "online", value_parser = ["online", "none"])]
+        agents: String,
+        /// The customer's email as Gorgias knows it (by default unknown: the bot asks for it
+        /// before a handover).
+        #[arg(long)]
+        email: Option<String>,
     },
     /// Score the configured bot on labelled messages (JSON Lines: text, expect, entry, ...)
     /// through the daemon's decision path; no Gorgias key, nothing sent to Gorgias.
@@ -191,9 +203,19 @@ fn main() -> ExitCode {
             config,
             json,
             language,
+            at,
+            agents,
+            email,
         } => {
             init_logs(LogFormat::Text, "warn");
-            with_runtime(async move { perfectbot::preview::run(&config, json, language).await })
+            let args = perfectbot::preview::Args {
+                json,
+                language,
+                at,
+                email,
+                no_agents: agents == "none",
+            };
+            with_runtime(async move { perfectbot::preview::run(&config, args).await })
         }
         Command::Eval {
             config,

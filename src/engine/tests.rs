@@ -75,45 +75,19 @@ struct T(Ticket);
 
 impl T {
     fn new() -> Self {
-        T(Ticket {
-            id: 7,
-            status: "open".into(),
-            channel: Some("chat".into()),
-            customer: Some(Customer {
+        T(crate::conversation::chat_ticket(
+            7,
+            BOT,
+            Customer {
                 id: CUSTOMER,
                 email: Some("jane@example.org".into()),
                 name: Some("Jane".into()),
-            }),
-            assignee_user: Some(UserRef {
-                id: BOT,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+            },
+        ))
     }
     fn msg(mut self, id: u64, secs: i64, from_agent: bool, sender: u64, text: &str) -> Self {
-        self.0.messages.push(Message {
-            id,
-            ticket_id: Some(7),
-            channel: Some("chat".into()),
-            via: Some(
-                if from_agent {
-                    "helpdesk"
-                } else {
-                    "gorgias_chat"
-                }
-                .into(),
-            ),
-            public: Some(true),
-            from_agent,
-            sender: Some(UserRef {
-                id: sender,
-                ..Default::default()
-            }),
-            body_text: Some(text.into()),
-            created_datetime: Some(at(secs)),
-            ..Default::default()
-        });
+        let m = crate::conversation::chat_message(7, id, at(secs), from_agent, sender, text);
+        self.0.messages.push(m);
         self.0.updated_datetime = Some(at(secs));
         self
     }

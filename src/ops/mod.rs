@@ -48,10 +48,37 @@ pub enum OpsError {
 /// replaced by a placeholder, so a missing or unreadable key file is not an error. Everything
 /// else (the ledger path, `$STATE_DIRECTORY`, timings, tags) is read as the daemon reads it.
 pub fn load_offline(path: &Path) -> Result<Config, OpsError> {
+    load_with_placeholders(
+        path,
+        &["gorgias_api_key", "openai_api_key", "webhook_secret"],
+    )
+}
+
+/// Loads the config for a command that calls the responder but never Gorgias (`preview`,
+/// `eval`): the Gorgias key and the webhook secret are placeholders, while the responder's keys
+/// (`openai.api_key`, `kb.embedding_api_key`) are read as the daemon reads them, since a hosted
+/// model refuses a placeholder.
+pub fn load_for_responder(path: &Path) -> Result<Config, OpsError> {
+    load_with_placeholders(path, &["gorgias_api_key", "webhook_secret"])
+}
+
+/// The config with the credentials named in `placeholders` replaced. The other credentials a
+/// real `$CREDENTIALS_DIRECTORY` holds stay readable: they are linked into the scratch
+/// directory that stands in for it (a link, so no secret is copied).
+fn load_with_placeholders(path: &Path, placeholders: &[&str]) -> Result<Config, OpsError> {
     let creds = tempfile::tempdir().map_err(OpsError::Scratch)?;
-    for name in ["gorgias_api_key", "openai_api_key", "webhook_secret"] {
+    for name in placeholders {
         std::fs::write(creds.path().join(name), "placeholder-not-a-secret\n")
             .map_err(OpsError::Scratch)?;
+    }
+    if let Some(real) = std::env::var_os("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) {
+        for name in ["openai_api_key", "embedding_api_key"] {
+            let from = Path::new(&real).join(name);
+            if !placeholders.contains(&name) && from.exists() {
+                std::os::unix::fs::symlink(&from, creds.path().join(name))
+                    .map_err(OpsError::Scratch)?;
+            }
+        }
     }
     let creds_dir = creds.path().display().to_string();
     let env = |name: &str| {

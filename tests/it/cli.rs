@@ -265,10 +265,14 @@ fn preview_language_fr_shows_the_french_handover_with_french_fill_ins() {
             .args(extra)
             .env_remove("PERFECTBOT_GORGIAS_API_KEY")
             .env_remove("CREDENTIALS_DIRECTORY")
-            .write_stdin("je veux parler à un humain\n")
+            .write_stdin("je veux parler à un humain\nnon\n")
             .timeout(Duration::from_secs(60))
             .output()
             .unwrap()
+    };
+    let last = |stdout: &[u8]| -> serde_json::Value {
+        let text = String::from_utf8_lossy(stdout);
+        serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap()
     };
     let out = run(&["--language", "fr"]);
     assert!(
@@ -276,7 +280,15 @@ fn preview_language_fr_shows_the_french_handover_with_french_fill_ins() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The email is asked for first (in French), then the French handover message.
+    let asked: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(asked["decision"], "ask_email", "{asked}");
+    assert!(
+        asked["text"].as_str().unwrap().contains("e-mail"),
+        "{asked}"
+    );
+    let v = last(&out.stdout);
     assert_eq!(v["decision"], "handover", "{v}");
     assert_eq!(v["reason"], "requested", "{v}");
     assert_eq!(
@@ -288,7 +300,7 @@ fn preview_language_fr_shows_the_french_handover_with_french_fill_ins() {
 
     // Without --language: the default (English) message, no language field.
     let out = run(&[]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = last(&out.stdout);
     assert!(
         v["text"]
             .as_str()

@@ -8,7 +8,7 @@ use perfectbot::config::{OpenAiConfig, ResponderKind};
 use perfectbot::ledger::TicketState;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn completion(content: &str) -> ResponseTemplate {
@@ -196,13 +196,18 @@ async fn a_model_answer_reaches_gorgias_as_escaped_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_decides_with_the_openai_responder() {
+    // The model answers only with the bot's OpenAI key: preview needs no Gorgias key, but it
+    // keeps the responder's (here from systemd's credentials directory).
     let model = MockServer::start().await;
+    let key = || header("authorization", "Bearer sk-preview-key");
     Mock::given(method("POST"))
+        .and(key())
         .and(body_string_contains("order, please"))
         .respond_with(completion(&answer(TRACK, "shop.toml#4")))
         .mount(&model)
         .await;
     Mock::given(method("POST"))
+        .and(key())
         .and(body_string_contains("Wombat"))
         .respond_with(completion(&answer(
             "Verify your address at http://phish.example/verify first.",
@@ -214,21 +219,23 @@ async fn preview_decides_with_the_openai_responder() {
     let kb = dir.path().join("kb");
     std::fs::create_dir_all(&kb).unwrap();
     std::fs::write(kb.join("shop.toml"), KB).unwrap();
-    std::fs::write(dir.path().join("key"), "not-a-real-key").unwrap();
+    let creds = dir.path().join("creds");
+    std::fs::create_dir_all(&creds).unwrap();
+    std::fs::write(creds.join("openai_api_key"), "sk-preview-key\n").unwrap();
     let cfg = dir.path().join("config.toml");
     std::fs::write(
         &cfg,
         format!(
             "[gorgias]\nbase_url = \"http://127.0.0.1:9\"\nemail = \"bot@example.org\"\n\
-             api_key_file = \"key\"\n\n[ledger]\npath = \"ledger.db\"\n\n[kb]\ndir = \"kb\"\n\n\
+             \n[ledger]\npath = \"ledger.db\"\n\n[kb]\ndir = \"kb\"\n\n\
              [responder]\nkind = \"openai\"\n\n[openai]\nbase_url = \"{}\"\nmodel = \"m\"\n",
             model.uri()
         ),
     )
     .unwrap();
     // The whole knowledge base goes with each call: the fake tells the questions apart by
-    // words only the customer used.
-    let input = "How can I track my order, please?\nI want to talk to a human\n\
+    // words only the customer used. An empty line starts a new conversation.
+    let input = "How can I track my order, please?\nI want to talk to a human\n\n\
                  How long is delivery to Wombat Street?\n";
     let out = tokio::task::spawn_blocking(move || {
         Command::cargo_bin("perfectbot")
@@ -237,7 +244,7 @@ async fn preview_decides_with_the_openai_responder() {
             .arg(&cfg)
             .env_remove("PERFECTBOT_GORGIAS_API_KEY")
             .env_remove("PERFECTBOT_OPENAI_API_KEY")
-            .env_remove("CREDENTIALS_DIRECTORY")
+            .env("CREDENTIALS_DIRECTORY", &creds)
             .write_stdin(input)
             .timeout(Duration::from_secs(60))
             .output()
@@ -260,8 +267,8 @@ async fn preview_decides_with_the_openai_responder() {
         got,
         vec![
             ("answer", &Value::Null),
-            ("handover", &json!("requested")),
-            ("no_knowledge", &json!("no_knowledge")),
+            ("ask_email", &json!("requested")),
+            ("ask_email", &json!("no_knowledge")),
         ],
         "{stdout}"
     );
@@ -586,8 +593,7 @@ async fn real_llama_server_embeddings() {
     use perfectbot::responder::build_embedder;
     use perfectbot::responder::kb::{Kb, KbStore, read_dir_entries};
     use std::sync::Arc;
-    let base =
-        std::env::var("LLAMA_SERVER_URL").unwrap_or_else(|_| "http://127.0.0.1:8089".into());
+    let base = std::env::var("LLAMA_SERVER_URL").unwrap_or_else(|_| "http://127.0.0.1:8089".into());
     let dir = tempfile::tempdir().unwrap();
     let kb = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kb");
     std::fs::write(dir.path().join("key"), "not-a-real-key").unwrap();
@@ -605,7 +611,9 @@ async fn real_llama_server_embeddings() {
         &no_env,
     )
     .unwrap();
-    let embedder = build_embedder(&config).unwrap().expect("an openai embedder");
+    let embedder = build_embedder(&config)
+        .unwrap()
+        .expect("an openai embedder");
     let texts = [
         "How can I track my order?",
         "Wo ist mein Paket?",
@@ -617,7 +625,10 @@ async fn real_llama_server_embeddings() {
         .unwrap()
         .unwrap();
     let dim = vectors[0].len();
-    eprintln!("embeddings: {} vectors of {dim} floats (batch 2)", vectors.len());
+    eprintln!(
+        "embeddings: {} vectors of {dim} floats (batch 2)",
+        vectors.len()
+    );
     assert_eq!(vectors.len(), 3, "one vector per text across two batches");
     assert!(dim > 0 && vectors.iter().all(|v| v.len() == dim));
     for v in &vectors {
@@ -639,7 +650,10 @@ async fn real_llama_server_embeddings() {
     .unwrap();
     eprintln!(
         "retrieve: {:?}",
-        found.iter().map(|(e, ev)| (e.id.clone(), ev.dense)).collect::<Vec<_>>()
+        found
+            .iter()
+            .map(|(e, ev)| (e.id.clone(), ev.dense))
+            .collect::<Vec<_>>()
     );
     assert_eq!(found.len(), n);
     assert!(found.iter().all(|(_, ev)| ev.dense.is_some()));

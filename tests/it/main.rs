@@ -18,6 +18,7 @@ mod newcomer;
 mod ops;
 mod orders;
 mod polling;
+mod preview;
 mod restart;
 mod shadow;
 mod sources;

@@ -141,15 +141,10 @@ pub async fn run(
 }
 
 fn verdict_of(plan: &engine::Plan) -> Verdict {
-    if let Some(ev) = plan.events.iter().find(|e| e.kind == "answered") {
-        let sources: Vec<String> = ev.detail["sources"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+    if let Some((sources, score)) = plan.events.iter().find_map(|e| match e {
+        crate::ledger::Event::Answered { sources, score, .. } => Some((sources.clone(), *score)),
+        _ => None,
+    }) {
         let text = reply_text(plan).unwrap_or_default();
         if sources.is_empty() {
             return Verdict::Courtesy { text };
@@ -157,19 +152,19 @@ fn verdict_of(plan: &engine::Plan) -> Verdict {
         return Verdict::Answer {
             text,
             sources,
-            score: ev.detail["score"].as_f64().unwrap_or(0.0),
+            score: score.unwrap_or(0.0),
         };
     }
     if let Some(reason) = plan
         .events
         .iter()
-        .find_map(|e| e.reason.as_deref().and_then(HandoverReason::parse))
+        .find_map(|e| e.reason().and_then(HandoverReason::parse))
     {
-        let score = plan
-            .events
-            .iter()
-            .find_map(|e| e.detail.get("best_score").and_then(|s| s.as_f64()));
-        return Verdict::Handover { reason, score };
+        // No planned event carries the responder's best score.
+        return Verdict::Handover {
+            reason,
+            score: None,
+        };
     }
     match reply_text(plan) {
         Some(text) => Verdict::Courtesy { text },

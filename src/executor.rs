@@ -143,16 +143,10 @@ impl Executor {
         }
         let landed_at = self.clock.now();
         for e in &plan.events {
-            let detail = with_landed_figures(&e.detail, landed_at);
-            crate::metrics::record_event(&e.kind, e.reason.as_deref(), &detail);
+            let event = e.clone().landed(landed_at);
+            crate::metrics::record_event(&event);
             self.ledger
-                .record_event(NewEvent {
-                    at: landed_at,
-                    ticket_id: Some(ticket.id),
-                    kind: e.kind.clone(),
-                    reason: e.reason.clone(),
-                    detail: Some(detail),
-                })
+                .record_event(NewEvent::ticket(landed_at, ticket.id, event))
                 .await?;
         }
         Ok(outcomes
@@ -182,7 +176,7 @@ impl Executor {
                     ticket_id = ticket.id,
                     action = key.kind.as_str(),
                     trigger = %key.trigger,
-                    reason = plan.row.reason.as_deref().unwrap_or(""),
+                    reason = plan.row.reason.map_or("", |r| r.as_str()),
                     "{}",
                     describe(action)
                 );
@@ -465,22 +459,6 @@ fn released(t: &Ticket, ok: bool) -> Result<(), GorgiasError> {
             detail: "the ticket's assignee did not change as asked".into(),
         })
     }
-}
-
-/// Close lag and reply latency measured to when the writes landed, which is what the customer
-/// sees: `deadline_us` becomes `lag_ms`, `since_us` becomes `latency_ms`.
-fn with_landed_figures(detail: &serde_json::Value, landed_at: Timestamp) -> serde_json::Value {
-    let mut d = detail.clone();
-    let at = landed_at.as_microsecond();
-    if let Some(obj) = d.as_object_mut() {
-        if let Some(deadline) = obj.get("deadline_us").and_then(|v| v.as_i64()) {
-            obj.insert("lag_ms".into(), ((at - deadline).max(0) / 1000).into());
-        }
-        if let Some(since) = obj.get("since_us").and_then(|v| v.as_i64()) {
-            obj.insert("latency_ms".into(), ((at - since).max(0) / 1000).into());
-        }
-    }
-    d
 }
 
 /// The action as stored in the log (JSON), enough to check it and to describe it.

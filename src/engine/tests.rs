@@ -316,7 +316,7 @@ fn lifecycle_table() {
                 );
                 assert!(replies(p).is_empty());
                 assert_eq!(p.row.state, TicketState::Ignored);
-                assert_eq!(p.row.reason.as_deref(), Some("rule"));
+                assert_eq!(p.row.reason.map(|r| r.as_str()), Some("rule"));
             }),
         },
         Case {
@@ -446,7 +446,7 @@ fn lifecycle_table() {
                     "the release is the last write"
                 );
                 assert_eq!(p.row.state, TicketState::Escalated);
-                assert_eq!(p.row.reason.as_deref(), Some("requested"));
+                assert_eq!(p.row.reason.map(|r| r.as_str()), Some("requested"));
                 // The reply goes before the unassign (Gorgias may assign to whoever replies).
                 let reply_at = a
                     .iter()
@@ -463,7 +463,7 @@ fn lifecycle_table() {
             now: at(3),
             answering: Answering::NotAsked,
             check: Box::new(|p| {
-                assert_eq!(p.row.reason.as_deref(), Some("frustrated"));
+                assert_eq!(p.row.reason.map(|r| r.as_str()), Some("frustrated"));
                 assert!(
                     actions(p)
                         .contains(&Action::AddTags(vec!["PerfectBot: Agent Required".into()]))
@@ -482,7 +482,7 @@ fn lifecycle_table() {
                     "PerfectBot: Agent Check Recommended".into()
                 ])));
                 assert!(!a.contains(&Action::Close));
-                assert_eq!(p.row.reason.as_deref(), Some("no_knowledge"));
+                assert_eq!(p.row.reason.map(|r| r.as_str()), Some("no_knowledge"));
             }),
         },
         Case {
@@ -495,7 +495,7 @@ fn lifecycle_table() {
                 assert_eq!(replies(p), vec!["What is your email?".to_string()]);
                 assert_eq!(actions(p).len(), 1);
                 assert_eq!(p.row.state, TicketState::AwaitingEmail);
-                assert_eq!(p.row.reason.as_deref(), Some("requested"));
+                assert_eq!(p.row.reason.map(|r| r.as_str()), Some("requested"));
             }),
         },
         Case {
@@ -507,7 +507,7 @@ fn lifecycle_table() {
                 .customer(3, 30, "sure, it's jane.doe@example.org"),
             row: Some(TicketRow {
                 state: TicketState::AwaitingEmail,
-                reason: Some("requested".into()),
+                reason: Some("requested".parse().unwrap()),
                 email_requested_at: Some(at(1)),
                 last_customer_msg_id: Some(1),
                 last_customer_msg_at: Some(at(0)),
@@ -537,7 +537,7 @@ fn lifecycle_table() {
             ),
             row: Some(TicketRow {
                 state: TicketState::AwaitingEmail,
-                reason: Some("requested".into()),
+                reason: Some("requested".parse().unwrap()),
                 email_requested_at: Some(at(1)),
                 last_customer_msg_id: Some(1),
                 last_customer_msg_at: Some(at(0)),
@@ -565,7 +565,7 @@ fn lifecycle_table() {
             answering: Answering::Failed("timeout"),
             check: Box::new(|p| {
                 assert_eq!(p.row.state, TicketState::Escalated);
-                assert_eq!(p.row.reason.as_deref(), Some("error"));
+                assert_eq!(p.row.reason.map(|r| r.as_str()), Some("error"));
                 assert!(actions(p).contains(&Action::AddTags(vec![
                     "PerfectBot: Agent Check Recommended".into()
                 ])));
@@ -633,9 +633,8 @@ fn lifecycle_table() {
                 );
                 assert_eq!(p.row.last_customer_msg_id, Some(3), "the thanks is handled");
                 assert_eq!(p.row.last_bot_reply_at, Some(at(5)));
-                assert!(p.events.iter().any(|e| e.kind == "small_talk"
-                    && e.reason.as_deref() == Some("thanks")
-                    && e.detail["replied"] == false));
+                assert!(p.events.iter().any(|e| matches!(e,
+                    crate::ledger::Event::SmallTalk { talk, replied: false, .. } if talk == "thanks")));
             }),
         },
         Case {
@@ -666,7 +665,7 @@ fn lifecycle_table() {
                 .customer(3, 30, "thanks"),
             row: Some(TicketRow {
                 state: TicketState::AwaitingEmail,
-                reason: Some("requested".into()),
+                reason: Some("requested".parse().unwrap()),
                 email_requested_at: Some(at(1)),
                 last_customer_msg_id: Some(1),
                 last_customer_msg_at: Some(at(0)),
@@ -676,7 +675,7 @@ fn lifecycle_table() {
             answering: Answering::NotAsked,
             check: Box::new(|p| {
                 assert_eq!(p.row.state, TicketState::Escalated);
-                assert_eq!(p.row.reason.as_deref(), Some("requested"));
+                assert_eq!(p.row.reason.map(|r| r.as_str()), Some("requested"));
                 assert!(
                     actions(p)
                         .iter()
@@ -974,7 +973,7 @@ fn every_step_of_a_plan_has_a_distinct_idempotency_key() {
         .customer(3, 5, "a@b.org");
     let row = TicketRow {
         state: TicketState::AwaitingEmail,
-        reason: Some("requested".into()),
+        reason: Some("requested".parse().unwrap()),
         email_requested_at: Some(at(1)),
         last_customer_msg_id: Some(1),
         last_customer_msg_at: Some(at(0)),

@@ -67,7 +67,7 @@ async fn handover_on_request_collects_email_first() {
     assert_eq!(app.bot_replies(id).len(), 1, "asked for the email");
     app.sim.customer_says(id, "sure, it's cleo.m@example.org");
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("requested"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("requested"));
     let t = app.ticket(id);
     assert!(tag_names(&t).contains(&AGENT_REQUIRED.to_string()));
     assert!(t.assignee_user.is_none(), "unassigned");
@@ -96,7 +96,7 @@ async fn no_email_within_email_wait_hands_over_anyway() {
     let id = app.chat(None, "I want to speak to a real person");
     app.wait_state(id, TicketState::AwaitingEmail).await;
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("requested"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("requested"));
     assert!(app.bot_notes(id)[0].contains("not given"));
     app.stop().await;
 }
@@ -106,7 +106,7 @@ async fn no_knowledge_hands_over_with_agent_check() {
     let app = spawn_app(|_, _| {}).await;
     let id = app.chat(Some("dev@example.org"), "Do you sponsor football teams?");
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("no_knowledge"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("no_knowledge"));
     let t = app.ticket(id);
     assert!(tag_names(&t).contains(&AGENT_CHECK.to_string()));
     assert!(t.assignee_user.is_none());
@@ -124,7 +124,7 @@ async fn frustrated_customer_is_handed_over() {
         "THIS IS USELESS!!! Nothing works and nobody helps",
     );
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("frustrated"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("frustrated"));
     assert!(tag_names(&app.ticket(id)).contains(&AGENT_REQUIRED.to_string()));
     app.stop().await;
 }
@@ -207,7 +207,7 @@ async fn ticket_handled_by_a_gorgias_rule_is_released_with_not_involved() {
     app.sim
         .rule_says(id, 77, "Thanks for reaching out! (auto-reply)");
     let row = app.wait_state(id, TicketState::Ignored).await;
-    assert_eq!(row.reason.as_deref(), Some("rule"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("rule"));
     let t = app.ticket(id);
     assert!(tag_names(&t).contains(&NOT_INVOLVED.to_string()));
     assert!(
@@ -259,7 +259,7 @@ async fn agent_reply_without_reassignment_hands_the_ticket_to_that_agent() {
     app.sim
         .agent_says(id, app.agent(), "Let me check that for you personally.");
     let row = app.wait_state(id, TicketState::Released).await;
-    assert_eq!(row.reason.as_deref(), Some("agent_replied"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("agent_replied"));
     let t = app.ticket(id);
     assert_eq!(t.assignee_user.unwrap().id, app.agent());
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -353,7 +353,7 @@ async fn failing_responder_is_retried_then_hands_over_after_answer_deadline() {
         started.elapsed() >= Duration::from_secs(2),
         "not before answer_deadline (3 s)"
     );
-    assert_eq!(row.reason.as_deref(), Some("error"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("error"));
     assert!(
         broken.0.load(std::sync::atomic::Ordering::SeqCst) >= 2,
         "retried before giving up"
@@ -388,14 +388,14 @@ async fn configured_handover_phrases_extend_the_built_in_lists() {
         app.wait_state(asked, TicketState::Escalated)
             .await
             .reason
-            .as_deref(),
+            .map(|r| r.as_str()),
         Some("requested")
     );
     assert_eq!(
         app.wait_state(angry, TicketState::Escalated)
             .await
             .reason
-            .as_deref(),
+            .map(|r| r.as_str()),
         Some("frustrated")
     );
     app.stop().await;

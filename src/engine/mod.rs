@@ -274,16 +274,7 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
         Intent::None => None,
     };
     if let Some(reason) = reason {
-        mark_handled_through(&mut plan.row, Some(latest));
-        handover(
-            input,
-            policy,
-            plan,
-            reason,
-            &trigger,
-            None,
-            Rule::CustomerTurn,
-        );
+        turn_handover(input, policy, plan, latest, reason, &trigger);
         return;
     }
 
@@ -314,18 +305,16 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
         Answering::Outcome(Outcome::Answer { text, sources, .. })
             if crate::responder::template::has_placeholder(text) =>
         {
-            mark_handled_through(&mut plan.row, Some(latest));
             plan.event(Event::UnrenderedAnswer {
                 sources: sources.clone(),
             });
-            handover(
+            turn_handover(
                 input,
                 policy,
                 plan,
+                latest,
                 HandoverReason::NoKnowledge,
                 &trigger,
-                None,
-                Rule::CustomerTurn,
             );
         }
         Answering::Outcome(Outcome::Answer {
@@ -334,55 +323,35 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
             score,
         }) => {
             mark_handled_through(&mut plan.row, Some(latest));
-            plan.push(Action::Reply(text.clone()), &trigger);
-            if !t.has_tag(&policy.tags.handled) {
-                plan.push(
-                    Action::AddTags(vec![policy.tags.handled.clone()]),
-                    &format!("{trigger}:handled"),
-                );
-            }
-            plan.row.last_bot_reply_at = Some(input.now);
-            plan.row.close_deadline = Some(later(input.now, policy.close_after));
-            plan.row.pending_since = None;
-            plan.row.answers += 1;
-            plan.set_state(
-                TicketState::Answered,
-                Some(StateReason::Answered),
-                Rule::CustomerTurn,
-            );
-            // The executor adds the latency once the reply has landed.
-            plan.event(Event::Answered {
-                question: texts.join("\n"),
-                sources: sources.clone(),
-                score: Some(*score),
-                order: None,
-                since: Some(waiting_since),
-                latency_ms: None,
-            });
-        }
-        Answering::Outcome(Outcome::NoKnowledge { .. }) => {
-            mark_handled_through(&mut plan.row, Some(latest));
-            handover(
+            post_answer(
                 input,
                 policy,
                 plan,
+                &trigger,
+                text.clone(),
+                Event::Answered {
+                    question: texts.join("\n"),
+                    sources: sources.clone(),
+                    score: Some(*score),
+                    order: None,
+                    since: Some(waiting_since),
+                    latency_ms: None,
+                },
+                Rule::CustomerTurn,
+            );
+        }
+        Answering::Outcome(Outcome::NoKnowledge { .. }) => {
+            turn_handover(
+                input,
+                policy,
+                plan,
+                latest,
                 HandoverReason::NoKnowledge,
                 &trigger,
-                None,
-                Rule::CustomerTurn,
             );
         }
         Answering::Outcome(Outcome::Handover(reason)) => {
-            mark_handled_through(&mut plan.row, Some(latest));
-            handover(
-                input,
-                policy,
-                plan,
-                *reason,
-                &trigger,
-                None,
-                Rule::CustomerTurn,
-            );
+            turn_handover(input, policy, plan, latest, *reason, &trigger);
         }
         Answering::Failed(why) => {
             // Fail-safe: retry on the next poll, and hand over once the customer has waited
@@ -412,6 +381,54 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
             }
         }
     }
+}
+
+/// The customer's turn (through `latest`) goes to people for `reason`.
+fn turn_handover(
+    input: &Input<'_>,
+    policy: &Policy,
+    plan: &mut Plan,
+    latest: &Message,
+    reason: HandoverReason,
+    trigger: &str,
+) {
+    mark_handled_through(&mut plan.row, Some(latest));
+    handover(
+        input,
+        policy,
+        plan,
+        reason,
+        trigger,
+        None,
+        Rule::CustomerTurn,
+    );
+}
+
+/// Posts `text` as the answer to the turn (with the Handled tag if missing), arms the idle
+/// close and records `answered` (an [`Event::Answered`]; the executor adds the latency once the
+/// reply has landed).
+pub(super) fn post_answer(
+    input: &Input<'_>,
+    policy: &Policy,
+    plan: &mut Plan,
+    trigger: &str,
+    text: String,
+    answered: Event,
+    rule: Rule,
+) {
+    plan.push(Action::Reply(text), trigger);
+    if !input.ticket.has_tag(&policy.tags.handled) {
+        plan.push(
+            Action::AddTags(vec![policy.tags.handled.clone()]),
+            &format!("{trigger}:handled"),
+        );
+    }
+    plan.row.last_bot_reply_at = Some(input.now);
+    plan.row.close_deadline = Some(later(input.now, policy.close_after));
+    plan.row.pending_since = None;
+    plan.row.answers += 1;
+    plan.set_state(TicketState::Answered, Some(StateReason::Answered), rule);
+    plan.event(answered);
 }
 
 /// Small talk (greetings, thanks, acknowledgements, goodbyes): never a handover, never the

@@ -74,30 +74,22 @@ pub(super) fn order_turn(
         Disclosure::Status(order, shipping) => {
             let labels = labels_for(t.language.as_deref());
             let text = answer::reply(templates, labels, order, &shipping, name);
-            plan.push(Action::Reply(text), trigger);
-            if !t.has_tag(&policy.tags.handled) {
-                plan.push(
-                    Action::AddTags(vec![policy.tags.handled.clone()]),
-                    &format!("{trigger}:handled"),
-                );
-            }
-            plan.row.last_bot_reply_at = Some(input.now);
-            plan.row.close_deadline = Some(super::later(input.now, policy.close_after));
-            plan.row.pending_since = None;
-            plan.row.answers += 1;
-            plan.set_state(
-                TicketState::Answered,
-                Some(StateReason::Answered),
+            super::post_answer(
+                input,
+                policy,
+                plan,
+                trigger,
+                text,
+                Event::Answered {
+                    question: texts.join("\n"),
+                    sources: vec!["orders".to_owned()],
+                    score: None,
+                    order: Some(order.name.clone()),
+                    since: Some(texts_since(input, latest)),
+                    latency_ms: None,
+                },
                 Rule::OrderTurn,
             );
-            plan.event(Event::Answered {
-                question: texts.join("\n"),
-                sources: vec!["orders".to_owned()],
-                score: None,
-                order: Some(order.name.clone()),
-                since: Some(texts_since(input, latest)),
-                latency_ms: None,
-            });
         }
         Disclosure::AskNumber => ask_again(
             input,

@@ -247,6 +247,28 @@ fn row_in(state: TicketState) -> TicketRow {
     }
 }
 
+/// The row of a ticket whose customer asked for a person (message 1 at 0 s) and was asked for
+/// an email at 1 s.
+fn awaiting_email_row() -> TicketRow {
+    TicketRow {
+        state: TicketState::AwaitingEmail,
+        reason: Some(HandoverReason::Requested.into()),
+        email_requested_at: Some(at(1)),
+        last_customer_msg_id: Some(1),
+        last_customer_msg_at: Some(at(0)),
+        ..TicketRow::new(7, at(0))
+    }
+}
+
+/// The ticket of [`awaiting_email_row`]: no email known, a request for a person, the bot's
+/// question.
+fn asked_for_email() -> T {
+    T::new()
+        .no_email()
+        .customer(1, 0, "talk to a human please")
+        .bot(2, 1, "What is your email?")
+}
+
 /// Each row: a name, the seed rule it checks, and an assertion on the plan.
 #[test]
 fn lifecycle_table() {
@@ -500,19 +522,8 @@ fn lifecycle_table() {
         },
         Case {
             name: "7f. the email arrives: saved on the customer, then the handover",
-            ticket: T::new()
-                .no_email()
-                .customer(1, 0, "talk to a human please")
-                .bot(2, 1, "What is your email?")
-                .customer(3, 30, "sure, it's jane.doe@example.org"),
-            row: Some(TicketRow {
-                state: TicketState::AwaitingEmail,
-                reason: Some("requested".parse().unwrap()),
-                email_requested_at: Some(at(1)),
-                last_customer_msg_id: Some(1),
-                last_customer_msg_at: Some(at(0)),
-                ..TicketRow::new(7, at(0))
-            }),
+            ticket: asked_for_email().customer(3, 30, "sure, it's jane.doe@example.org"),
+            row: Some(awaiting_email_row()),
             now: at(31),
             answering: Answering::NotAsked,
             check: Box::new(|p| {
@@ -535,14 +546,7 @@ fn lifecycle_table() {
                 1,
                 "What is your email?",
             ),
-            row: Some(TicketRow {
-                state: TicketState::AwaitingEmail,
-                reason: Some("requested".parse().unwrap()),
-                email_requested_at: Some(at(1)),
-                last_customer_msg_id: Some(1),
-                last_customer_msg_at: Some(at(0)),
-                ..TicketRow::new(7, at(0))
-            }),
+            row: Some(awaiting_email_row()),
             now: at(1 + 300),
             answering: Answering::NotAsked,
             check: Box::new(|p| {
@@ -658,19 +662,8 @@ fn lifecycle_table() {
         },
         Case {
             name: "7v. thanks while awaiting the email: still the email path (handover)",
-            ticket: T::new()
-                .no_email()
-                .customer(1, 0, "talk to a human please")
-                .bot(2, 1, "What is your email?")
-                .customer(3, 30, "thanks"),
-            row: Some(TicketRow {
-                state: TicketState::AwaitingEmail,
-                reason: Some("requested".parse().unwrap()),
-                email_requested_at: Some(at(1)),
-                last_customer_msg_id: Some(1),
-                last_customer_msg_at: Some(at(0)),
-                ..TicketRow::new(7, at(0))
-            }),
+            ticket: asked_for_email().customer(3, 30, "thanks"),
+            row: Some(awaiting_email_row()),
             now: at(31),
             answering: Answering::NotAsked,
             check: Box::new(|p| {
@@ -971,14 +964,7 @@ fn every_step_of_a_plan_has_a_distinct_idempotency_key() {
         .customer(1, 0, "talk to a human")
         .bot(2, 1, "email?")
         .customer(3, 5, "a@b.org");
-    let row = TicketRow {
-        state: TicketState::AwaitingEmail,
-        reason: Some("requested".parse().unwrap()),
-        email_requested_at: Some(at(1)),
-        last_customer_msg_id: Some(1),
-        last_customer_msg_at: Some(at(0)),
-        ..TicketRow::new(7, at(0))
-    };
+    let row = awaiting_email_row();
     let plan = run(&t, Some(&row), at(6), Answering::NotAsked);
     let mut keys: Vec<(ActionKind, &str)> = plan
         .steps

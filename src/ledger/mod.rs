@@ -671,6 +671,41 @@ fn in_write_tx<R>(
     Ok(out)
 }
 
+/// Every row `stmt` (no parameters) yields, mapped by `f`.
+fn all_rows<T>(
+    stmt: &mut rusqlite::Statement<'_>,
+    what: &str,
+    f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, LedgerError> {
+    stmt.query_map([], f)
+        .ctx(what)?
+        .collect::<Result<_, _>>()
+        .ctx(what)
+}
+
+/// Deletes the rows of one group of `table` (`group_col = group`) whose `id_col` is not in
+/// `keep`: what makes a group's stored entries exactly the ones just read. Returns how many.
+/// The table and column names are this module's constants, never input.
+fn delete_unkept(
+    tx: &rusqlite::Transaction<'_>,
+    what: &str,
+    table: &str,
+    group_col: &str,
+    group: &dyn rusqlite::ToSql,
+    id_col: &str,
+    keep: &[&str],
+) -> Result<usize, LedgerError> {
+    let keep = json_text("kept ids", keep)?;
+    tx.execute(
+        &format!(
+            "DELETE FROM {table} WHERE {group_col} = ?1 \
+             AND {id_col} NOT IN (SELECT value FROM json_each(?2))"
+        ),
+        rusqlite::params![group, keep],
+    )
+    .ctx(what)
+}
+
 fn to_i64(what: &str, v: u64) -> Result<i64, LedgerError> {
     i64::try_from(v).map_err(|_| LedgerError::Unstorable {
         what: what.to_owned(),

@@ -366,13 +366,7 @@ fn query_events(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<EventRow>, LedgerError> {
-    let mut stmt = c.prepare_cached(sql).ctx(what)?;
-    let mut rows = stmt.query(params).ctx(what)?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().ctx(what)? {
-        out.push(event_from_row(r)?);
-    }
-    Ok(out)
+    super::query_rows(c, what, sql, params, event_from_row)
 }
 
 pub(super) fn insert_event(c: &Connection, what: &str, e: &NewEvent) -> Result<(), LedgerError> {

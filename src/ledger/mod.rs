@@ -817,19 +817,30 @@ fn action_from_row(r: &Row<'_>) -> Result<ActionRow, LedgerError> {
     })
 }
 
+/// Every row `sql` yields with `params`, each read by `from_row` (which names a bad value).
+fn query_rows<T>(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+    from_row: fn(&Row<'_>) -> Result<T, LedgerError>,
+) -> Result<Vec<T>, LedgerError> {
+    let mut stmt = c.prepare_cached(sql).ctx(what)?;
+    let mut rows = stmt.query(params).ctx(what)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().ctx(what)? {
+        out.push(from_row(r)?);
+    }
+    Ok(out)
+}
+
 fn query_actions(
     c: &Connection,
     what: &str,
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<ActionRow>, LedgerError> {
-    let mut stmt = c.prepare_cached(sql).ctx(what)?;
-    let mut rows = stmt.query(params).ctx(what)?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().ctx(what)? {
-        out.push(action_from_row(r)?);
-    }
-    Ok(out)
+    query_rows(c, what, sql, params, action_from_row)
 }
 
 fn select_action(c: &Connection, what: &str, key: &str) -> Result<Option<ActionRow>, LedgerError> {

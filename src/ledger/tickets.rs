@@ -227,13 +227,7 @@ pub(super) fn query_tickets(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<TicketRow>, LedgerError> {
-    let mut stmt = c.prepare_cached(sql).ctx(what)?;
-    let mut rows = stmt.query(params).ctx(what)?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().ctx(what)? {
-        out.push(ticket_from_row(r)?);
-    }
-    Ok(out)
+    super::query_rows(c, what, sql, params, ticket_from_row)
 }
 
 pub(super) fn upsert_ticket(

@@ -673,14 +673,9 @@ async fn conversation_run(wl: Workload) -> anyhow::Result<ConversationFigures> {
     let mut latency = Vec::new();
     let mut lag = Vec::new();
     for e in daemon.ledger.events_since(t0).await? {
-        let detail: serde_json::Value = e
-            .detail
-            .as_deref()
-            .and_then(|d| serde_json::from_str(d).ok())
-            .unwrap_or_default();
-        match e.kind.as_str() {
-            "answered" => latency.extend(detail["latency_ms"].as_u64()),
-            "closed" => lag.extend(detail["lag_ms"].as_u64()),
+        match e.event {
+            crate::ledger::Event::Answered { latency_ms, .. } => latency.extend(latency_ms),
+            crate::ledger::Event::Closed { lag_ms, .. } => lag.extend(lag_ms),
             _ => {}
         }
     }
@@ -818,11 +813,11 @@ fn row(id: u64, state: TicketState, now: Timestamp) -> TicketRow {
             r.answers = 1;
         }
         TicketState::Escalated => {
-            r.reason = Some("no_knowledge".into());
+            r.reason = Some(crate::ledger::HandoverReason::NoKnowledge.into());
             r.handovers = 1;
         }
         _ => {
-            r.reason = Some("idle".into());
+            r.reason = Some(crate::ledger::StateReason::Idle);
             r.answers = 1;
             r.closes = 1;
         }

@@ -17,7 +17,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::engine::{self, Action, Answering, Availability, Input, Plan, Policy};
 use crate::gorgias::{Customer, Message, Tag, Team, Ticket, UserRef};
-use crate::ledger::{TicketRow, TicketState};
+use crate::ledger::{Event, StateReason, TicketRow, TicketState};
 use crate::orders::OrderLookup;
 use crate::responder::{HandoverReason, Outcome, Responder};
 
@@ -106,17 +106,32 @@ impl Decided {
         })
     }
 
-    /// The engine event of `kind` in the plan, if any.
-    pub fn event(&self, kind: &str) -> Option<&engine::PlannedEvent> {
-        self.plan.events.iter().find(|e| e.kind == kind)
+    /// Whether the plan hands the ticket over to people.
+    pub fn hands_over(&self) -> bool {
+        self.plan
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Handover { .. }))
+    }
+
+    /// Whether the plan asks the customer for their email before a handover.
+    pub fn asks_email(&self) -> bool {
+        self.plan
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::EmailRequested { .. }))
     }
 
     /// The handover this decision made or began (asking for the email first): its reason.
     pub fn handover_reason(&self) -> Option<HandoverReason> {
-        ["handover", "email_requested"]
-            .iter()
-            .filter_map(|k| self.event(k))
-            .find_map(|e| e.reason.as_deref().and_then(HandoverReason::parse))
+        self.plan.events.iter().find_map(|e| match e {
+            Event::Handover {
+                reason: StateReason::Handover(r),
+                ..
+            } => Some(*r),
+            Event::EmailRequested { reason, .. } => Some(*reason),
+            _ => None,
+        })
     }
 
     /// The best knowledge score when the responder found nothing good enough.
@@ -130,16 +145,10 @@ impl Decided {
     /// When the bot answered (from knowledge, or an order's status): the entries it cited and
     /// its score.
     pub fn answered(&self) -> Option<(Vec<String>, Option<f64>)> {
-        let ev = self.event("answered")?;
-        let sources = ev.detail["sources"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Some((sources, ev.detail["score"].as_f64()))
+        self.plan.events.iter().find_map(|e| match e {
+            Event::Answered { sources, score, .. } => Some((sources.clone(), *score)),
+            _ => None,
+        })
     }
 
     /// The decision in the terms `eval` scores.
@@ -478,7 +487,7 @@ mod tests {
         let got = c
             .customer_says("I want to talk to a human", t(1), online(), &r, &policy, d)
             .await;
-        assert!(got.event("email_requested").is_some(), "{got:?}");
+        assert!(got.asks_email(), "{got:?}");
         assert_eq!(
             got.replies().collect::<Vec<_>>(),
             [policy.messages.default.email_request.as_str()]

@@ -49,7 +49,7 @@ pub struct Notice {
     pub ticket_id: u64,
     pub rule: Rule,
     pub state: TicketState,
-    pub reason: Option<String>,
+    pub reason: Option<crate::ledger::StateReason>,
     /// What was written, in words ("replied: ...", "tagged ...", "closed").
     pub actions: Vec<String>,
 }
@@ -659,7 +659,7 @@ impl Daemon {
         self.inflight.forget(id);
         if let Some(mut row) = self.ledger.ticket(id).await? {
             row.state = TicketState::Released;
-            row.reason = Some("deleted".into());
+            row.reason = Some(crate::ledger::StateReason::Deleted);
             row.close_deadline = None;
             row.pending_since = None;
             self.ledger.save_ticket(&row).await?;
@@ -695,7 +695,7 @@ impl Daemon {
             ticket_id = ticket.id,
             rule = plan.rule.as_str(),
             state = plan.row.state.as_str(),
-            reason = plan.row.reason.as_deref().unwrap_or(""),
+            reason = plan.row.reason.map_or("", |r| r.as_str()),
             cause = ?cause,
             "decided"
         );
@@ -704,7 +704,7 @@ impl Daemon {
             ticket_id: ticket.id,
             rule: plan.rule,
             state: plan.row.state,
-            reason: plan.row.reason.clone(),
+            reason: plan.row.reason,
             actions,
         });
     }

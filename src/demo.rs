@@ -6,7 +6,7 @@
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::daemon::{Daemon, Notice};
-use crate::ledger::TicketState;
+use crate::ledger::{Event, TicketState};
 use crate::sim::{NewTicket, ShopifyFulfillment, ShopifyOrder, Sim, SimOptions};
 use anyhow::{Context as _, bail};
 use std::collections::BTreeMap;
@@ -380,19 +380,23 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
 
     println!();
     print_table(&sim, &scenarios, &states, bot);
-    let figure = |kind: &str, field: &str| -> Vec<i64> {
+    let figure = |of: fn(&Event) -> Option<u64>| -> Vec<i64> {
         let mut v: Vec<i64> = events
             .iter()
-            .filter(|e| e.kind == kind)
-            .filter_map(|e| e.detail.as_deref())
-            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-            .filter_map(|d| d[field].as_i64())
+            .filter_map(|e| of(&e.event))
+            .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX))
             .collect();
         v.sort_unstable();
         v
     };
-    let lags = figure("closed", "lag_ms");
-    let latencies = figure("answered", "latency_ms");
+    let lags = figure(|e| match e {
+        Event::Closed { lag_ms, .. } => *lag_ms,
+        _ => None,
+    });
+    let latencies = figure(|e| match e {
+        Event::Answered { latency_ms, .. } => *latency_ms,
+        _ => None,
+    });
     println!();
     println!(
         "close lag (deadline to close): median {} ms, max {} ms over {} closes",

@@ -41,8 +41,11 @@ pub enum StepOutcome {
     Done,
     /// Already done earlier (the ledger said so, or Gorgias showed it had landed).
     AlreadyDone,
-    /// Refused by Gorgias for good (e.g. 400, 404, 409); the plan went on without it.
+    /// Refused by Gorgias for good (e.g. 400, 409); the plan went on without it.
     GaveUp(String),
+    /// The ticket (or what the write names) is gone (404): the plan stops here, since every
+    /// later step would meet the same answer.
+    Gone(String),
 }
 
 /// Performs plans against Gorgias with the ledger's action log.
@@ -129,29 +132,21 @@ impl Executor {
             let outcome = self
                 .perform_logged(ticket, &arow, &action, plan, now)
                 .await?;
-            if let StepOutcome::GaveUp(detail) = &outcome {
+            let gone = matches!(outcome, StepOutcome::Gone(_));
+            if let StepOutcome::GaveUp(detail) | StepOutcome::Gone(detail) = &outcome {
                 let _ = write!(note_extra, "\nnote: {} failed: {detail}", describe(&action));
-                let gone = detail.contains("not found");
-                outcomes[i] = Some(outcome);
-                if gone {
-                    break;
-                }
-            } else {
-                outcomes[i] = Some(outcome);
+            }
+            outcomes[i] = Some(outcome);
+            if gone {
+                break;
             }
         }
         let landed_at = self.clock.now();
         for e in &plan.events {
-            let detail = with_landed_figures(&e.detail, landed_at);
-            crate::metrics::record_event(&e.kind, e.reason.as_deref(), &detail);
+            let event = e.clone().landed(landed_at);
+            crate::metrics::record_event(&event);
             self.ledger
-                .record_event(NewEvent {
-                    at: landed_at,
-                    ticket_id: Some(ticket.id),
-                    kind: e.kind.clone(),
-                    reason: e.reason.clone(),
-                    detail: Some(detail),
-                })
+                .record_event(NewEvent::ticket(landed_at, ticket.id, event))
                 .await?;
         }
         Ok(outcomes
@@ -181,7 +176,7 @@ impl Executor {
                     ticket_id = ticket.id,
                     action = key.kind.as_str(),
                     trigger = %key.trigger,
-                    reason = plan.row.reason.as_deref().unwrap_or(""),
+                    reason = plan.row.reason.map_or("", |r| r.as_str()),
                     "{}",
                     describe(action)
                 );
@@ -225,6 +220,10 @@ impl Executor {
                 self.ledger
                     .finish_action(arow.id, ActionStatus::Abandoned, Some(&e.to_string()), now)
                     .await?;
+                if matches!(e, GorgiasError::NotFound { .. }) {
+                    tracing::error!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write refused: not found; the rest of the plan stops");
+                    return Ok(StepOutcome::Gone(detail));
+                }
                 tracing::error!(ticket_id = ticket.id, action = key.kind.as_str(), error = %e, "write refused; going on without it");
                 Ok(StepOutcome::GaveUp(detail))
             }
@@ -454,29 +453,12 @@ fn released(t: &Ticket, ok: bool) -> Result<(), GorgiasError> {
     if ok {
         Ok(())
     } else {
-        Err(GorgiasError::Server {
+        Err(GorgiasError::NotApplied {
             method: "PUT".into(),
             path: format!("/api/tickets/{}", t.id),
-            status: 200,
-            msg: "the ticket's assignee did not change as asked".into(),
+            detail: "the ticket's assignee did not change as asked".into(),
         })
     }
-}
-
-/// Close lag and reply latency measured to when the writes landed, which is what the customer
-/// sees: `deadline_us` becomes `lag_ms`, `since_us` becomes `latency_ms`.
-fn with_landed_figures(detail: &serde_json::Value, landed_at: Timestamp) -> serde_json::Value {
-    let mut d = detail.clone();
-    let at = landed_at.as_microsecond();
-    if let Some(obj) = d.as_object_mut() {
-        if let Some(deadline) = obj.get("deadline_us").and_then(|v| v.as_i64()) {
-            obj.insert("lag_ms".into(), ((at - deadline).max(0) / 1000).into());
-        }
-        if let Some(since) = obj.get("since_us").and_then(|v| v.as_i64()) {
-            obj.insert("latency_ms".into(), ((at - since).max(0) / 1000).into());
-        }
-    }
-    d
 }
 
 /// The action as stored in the log (JSON), enough to check it and to describe it.
@@ -568,6 +550,118 @@ mod tests {
         // A newer customer message has no answer yet.
         t.messages.push(msg(14, 104, false, 50, true));
         assert!(!bot_replied_after(&t, "m14", 7));
+    }
+
+    async fn executor_on(server: &wiremock::MockServer) -> Executor {
+        use crate::gorgias::{Auth, ClientConfig};
+        let mut cfg = ClientConfig::new(
+            server.uri(),
+            Auth::Basic {
+                email: "bot@example.com".into(),
+                api_key: "k".into(),
+            },
+        );
+        cfg.max_retries = 0;
+        Executor {
+            client: Client::new(cfg).unwrap(),
+            ledger: Ledger::open_in_memory().await.unwrap(),
+            bot_user_id: 7,
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
+        }
+    }
+
+    fn plan_of(ticket_id: u64, actions: Vec<Action>) -> Plan {
+        let mut plan = Plan::new(crate::ledger::TicketRow::new(
+            ticket_id,
+            Timestamp::UNIX_EPOCH,
+        ));
+        for a in actions {
+            plan.push(a, "m1");
+        }
+        plan
+    }
+
+    #[tokio::test]
+    async fn a_write_answered_not_found_stops_the_plan() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/tickets/1/messages"))
+            .respond_with(
+                ResponseTemplate::new(404)
+                    .set_body_json(serde_json::json!({"error": {"msg": "gone"}})),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/tickets/1/tags"))
+            .respond_with(ResponseTemplate::new(201))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let ex = executor_on(&server).await;
+        let ticket = Ticket {
+            id: 1,
+            ..Default::default()
+        };
+        let plan = plan_of(
+            1,
+            vec![
+                Action::Reply("hi".into()),
+                Action::AddTags(vec!["x".into()]),
+            ],
+        );
+        let out = ex
+            .execute(&ticket, &plan, Timestamp::UNIX_EPOCH)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&out[0], StepOutcome::Gone(d) if d.contains("not found")),
+            "{out:?}"
+        );
+        // The tag step was never sent (the mock expects no call) and stays pending.
+        let pending = ex.ledger.pending_actions().await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].key.kind, crate::ledger::ActionKind::Tag);
+    }
+
+    #[tokio::test]
+    async fn a_release_the_answer_shows_not_taken_stays_pending_as_not_applied() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path("/api/tickets/1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"id": 1, "status": "open", "assignee_user": {"id": 7}}),
+            ))
+            .mount(&server)
+            .await;
+        let ex = executor_on(&server).await;
+        let ticket = Ticket {
+            id: 1,
+            ..Default::default()
+        };
+        let err = ex
+            .execute(
+                &ticket,
+                &plan_of(1, vec![Action::Unassign]),
+                Timestamp::UNIX_EPOCH,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                ExecError::Gorgias {
+                    source: GorgiasError::NotApplied { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(ex.ledger.pending_actions().await.unwrap().len(), 1);
     }
 
     #[test]

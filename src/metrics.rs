@@ -102,30 +102,26 @@ fn describe() {
     counter!(POLL_FAILURES).absolute(0);
 }
 
-/// Count one executed plan event (the ledger's event kinds): "answered" (with the reply
-/// latency), "handover" (by reason), "closed" (with the close lag). `detail` is the event's
-/// detail after the executor added `latency_ms` / `lag_ms`. Other kinds are ignored.
-pub fn record_event(kind: &str, reason: Option<&str>, detail: &serde_json::Value) {
-    let ms = |key: &str| {
-        detail
-            .get(key)
-            .and_then(serde_json::Value::as_i64)
-            .map(|v| v.max(0) as f64 / 1000.0)
-    };
-    match kind {
-        "answered" => {
+/// Count one executed plan event: answers (with the reply latency), handovers (by reason),
+/// idle closes (with the close lag). The executor passes it once the writes have landed
+/// ([`crate::ledger::Event::landed`]). Other events are not counted.
+pub fn record_event(event: &crate::ledger::Event) {
+    use crate::ledger::Event;
+    let secs = |ms: u64| ms as f64 / 1000.0;
+    match event {
+        Event::Answered { latency_ms, .. } => {
             counter!(ANSWERS).increment(1);
-            if let Some(s) = ms("latency_ms") {
-                histogram!(REPLY_LATENCY).record(s);
+            if let Some(ms) = latency_ms {
+                histogram!(REPLY_LATENCY).record(secs(*ms));
             }
         }
-        "handover" => {
-            counter!(HANDOVERS, "reason" => reason.unwrap_or("unknown").to_owned()).increment(1);
+        Event::Handover { reason, .. } => {
+            counter!(HANDOVERS, "reason" => reason.as_str()).increment(1);
         }
-        "closed" => {
+        Event::Closed { lag_ms, .. } => {
             counter!(CLOSES).increment(1);
-            if let Some(s) = ms("lag_ms") {
-                histogram!(CLOSE_LAG).record(s);
+            if let Some(ms) = lag_ms {
+                histogram!(CLOSE_LAG).record(secs(*ms));
             }
         }
         _ => {}
@@ -243,14 +239,31 @@ mod tests {
     fn install_is_idempotent_and_renders_recorded_events() {
         let a = install().expect("first install");
         let b = install().expect("second install returns the same handle");
-        record_event(
-            "answered",
-            None,
-            &serde_json::json!({"latency_ms": 1500, "since_us": 1}),
-        );
-        record_event("handover", Some("requested"), &serde_json::json!({}));
-        record_event("closed", Some("idle"), &serde_json::json!({"lag_ms": 200}));
-        record_event("state:answered", None, &serde_json::json!({}));
+        use crate::ledger::{Event, HandoverReason, StateReason, TicketState};
+        record_event(&Event::Answered {
+            question: String::new(),
+            sources: Vec::new(),
+            score: None,
+            order: None,
+            since: Some(jiff::Timestamp::UNIX_EPOCH),
+            latency_ms: Some(1500),
+        });
+        record_event(&Event::Handover {
+            reason: HandoverReason::Requested.into(),
+            question: None,
+            availability: None,
+            error: None,
+        });
+        record_event(&Event::Closed {
+            deadline: None,
+            lag_ms: Some(200),
+        });
+        record_event(&Event::StateChanged {
+            to: TicketState::Answered,
+            from: TicketState::Active,
+            reason: Some(StateReason::Answered),
+            rule: "customer_turn".into(),
+        });
         record_api_response("GET", "/api/tickets/5", "200");
         let text = b.render();
         a.run_upkeep();

@@ -437,7 +437,7 @@ impl Preview {
             conversation,
         };
         let reason = d.handover_reason().map(|r| r.as_str());
-        if d.event("handover").is_some() {
+        if d.hands_over() {
             out.decision = match reason {
                 Some("no_knowledge") => "no_knowledge",
                 _ => "handover",
@@ -445,7 +445,7 @@ impl Preview {
             out.reason = reason;
             out.score = d.best_score();
             out.availability = Some(d.availability.as_str());
-        } else if d.event("email_requested").is_some() {
+        } else if d.asks_email() {
             out.decision = "ask_email";
             out.reason = reason;
             out.score = d.best_score();

@@ -20,7 +20,7 @@ pub use fingerprint::{fingerprint, fingerprint_after};
 pub use plan::*;
 
 use crate::gorgias::{Message, Ticket};
-use crate::ledger::{TicketRow, TicketState};
+use crate::ledger::{AfterFailure, Event, StateReason, TicketRow, TicketState};
 use crate::responder::intent::{self, Intent};
 use crate::responder::smalltalk::{self, Courtesy, SmallTalk};
 use crate::responder::{HandoverReason, Outcome, Speaker, Turn};
@@ -41,13 +41,17 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
 
     // A closed ticket is not the bot's to act on; a customer message reopens it in Gorgias.
     if !t.is_open() {
-        plan.enter(TicketState::Closed, "closed_elsewhere", Rule::Closed);
+        plan.enter(
+            TicketState::Closed,
+            StateReason::ClosedElsewhere,
+            Rule::Closed,
+        );
         return plan;
     }
 
     // 1. Opt-out tag: nothing, ever, until the tag is gone.
     if policy.opt_out_tags().any(|tag| t.has_tag(tag)) {
-        plan.enter(TicketState::Ignored, "opt_out", Rule::OptOut);
+        plan.enter(TicketState::Ignored, StateReason::OptOut, Rule::OptOut);
         return plan;
     }
 
@@ -66,14 +70,22 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
             &trigger,
         );
         push_release(&mut plan, policy, &trigger);
-        plan.enter(TicketState::Ignored, "rule", Rule::Automation);
+        plan.enter(
+            TicketState::Ignored,
+            StateReason::Handover(HandoverReason::Automation),
+            Rule::Automation,
+        );
         return plan;
     }
 
     // 3. Not a bot channel.
     let channel = t.channel.as_deref().unwrap_or("");
     if !policy.channels.iter().any(|c| c == channel) {
-        plan.enter(TicketState::Ignored, "channel", Rule::NotBotChannel);
+        plan.enter(
+            TicketState::Ignored,
+            StateReason::Channel,
+            Rule::NotBotChannel,
+        );
         return plan;
     }
 
@@ -84,9 +96,9 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
             TicketState::Escalated | TicketState::Released => plan.rule = Rule::NotOwned,
             _ => {
                 let reason = if t.assignee_user.is_some() || t.assignee_team.is_some() {
-                    "agent_takeover"
+                    StateReason::AgentTakeover
                 } else {
-                    "unassigned"
+                    StateReason::Unassigned
                 };
                 plan.enter(TicketState::Released, reason, Rule::NotOwned);
             }
@@ -96,7 +108,11 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
 
     // 5. The bot's again, but still carries an escalation tag: still handed over.
     if t.has_tag(&policy.tags.agent_required) || t.has_tag(&policy.tags.agent_check) {
-        plan.enter(TicketState::Escalated, "tagged", Rule::StillEscalated);
+        plan.enter(
+            TicketState::Escalated,
+            StateReason::Tagged,
+            Rule::StillEscalated,
+        );
         return plan;
     }
 
@@ -109,9 +125,17 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
         plan.row.returned_at = Some(input.now);
         plan.row.close_deadline = None;
         plan.row.email_requested_at = None;
-        plan.set_state(TicketState::Active, Some("returned"), Rule::Returned);
+        plan.set_state(
+            TicketState::Active,
+            Some(StateReason::Returned),
+            Rule::Returned,
+        );
     } else if plan.row.state == TicketState::Closed {
-        plan.set_state(TicketState::Active, Some("reopened"), Rule::Reopened);
+        plan.set_state(
+            TicketState::Active,
+            Some(StateReason::Reopened),
+            Rule::Reopened,
+        );
         plan.row.close_deadline = None;
     }
 
@@ -124,7 +148,11 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
         if agent_id != 0 {
             plan.push(Action::AssignUser(agent_id), &trigger);
         }
-        plan.enter(TicketState::Released, "agent_replied", Rule::AgentReplied);
+        plan.enter(
+            TicketState::Released,
+            StateReason::AgentReplied,
+            Rule::AgentReplied,
+        );
         mark_handled_through(
             &mut plan.row,
             t.messages.iter().rfind(|m| m.is_from_customer()),
@@ -184,13 +212,16 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
                 plan.push(Action::Close, &trigger);
                 plan.row.closes += 1;
                 plan.row.close_deadline = None;
-                plan.set_state(TicketState::Closed, Some("idle"), Rule::IdleClose);
-                plan.event(
-                    "closed",
-                    Some("idle"),
-                    // The executor adds `lag_ms` once the close has landed.
-                    serde_json::json!({ "deadline_us": deadline.as_microsecond() }),
+                plan.set_state(
+                    TicketState::Closed,
+                    Some(StateReason::Idle),
+                    Rule::IdleClose,
                 );
+                // The executor adds the lag once the close has landed.
+                plan.event(Event::Closed {
+                    deadline: Some(deadline),
+                    lag_ms: None,
+                });
             } else {
                 plan.rule = Rule::Waiting;
             }
@@ -243,16 +274,7 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
         Intent::None => None,
     };
     if let Some(reason) = reason {
-        mark_handled_through(&mut plan.row, Some(latest));
-        handover(
-            input,
-            policy,
-            plan,
-            reason,
-            &trigger,
-            None,
-            Rule::CustomerTurn,
-        );
+        turn_handover(input, policy, plan, latest, reason, &trigger);
         return;
     }
 
@@ -283,20 +305,16 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
         Answering::Outcome(Outcome::Answer { text, sources, .. })
             if crate::responder::template::has_placeholder(text) =>
         {
-            mark_handled_through(&mut plan.row, Some(latest));
-            plan.event(
-                "unrendered_answer",
-                Some("no_knowledge"),
-                serde_json::json!({ "sources": sources }),
-            );
-            handover(
+            plan.event(Event::UnrenderedAnswer {
+                sources: sources.clone(),
+            });
+            turn_handover(
                 input,
                 policy,
                 plan,
+                latest,
                 HandoverReason::NoKnowledge,
                 &trigger,
-                None,
-                Rule::CustomerTurn,
             );
         }
         Answering::Outcome(Outcome::Answer {
@@ -305,64 +323,45 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
             score,
         }) => {
             mark_handled_through(&mut plan.row, Some(latest));
-            plan.push(Action::Reply(text.clone()), &trigger);
-            if !t.has_tag(&policy.tags.handled) {
-                plan.push(
-                    Action::AddTags(vec![policy.tags.handled.clone()]),
-                    &format!("{trigger}:handled"),
-                );
-            }
-            plan.row.last_bot_reply_at = Some(input.now);
-            plan.row.close_deadline = Some(later(input.now, policy.close_after));
-            plan.row.pending_since = None;
-            plan.row.answers += 1;
-            plan.set_state(TicketState::Answered, Some("answered"), Rule::CustomerTurn);
-            plan.event(
-                "answered",
-                None,
-                serde_json::json!({
-                    "sources": sources,
-                    "score": score,
-                    "question": texts.join("\n"),
-                    // The executor adds `latency_ms` once the reply has landed.
-                    "since_us": waiting_since.as_microsecond(),
-                }),
+            post_answer(
+                input,
+                policy,
+                plan,
+                &trigger,
+                text.clone(),
+                Event::Answered {
+                    question: texts.join("\n"),
+                    sources: sources.clone(),
+                    score: Some(*score),
+                    order: None,
+                    since: Some(waiting_since),
+                    latency_ms: None,
+                },
+                Rule::CustomerTurn,
             );
         }
         Answering::Outcome(Outcome::NoKnowledge { .. }) => {
-            mark_handled_through(&mut plan.row, Some(latest));
-            handover(
+            turn_handover(
                 input,
                 policy,
                 plan,
+                latest,
                 HandoverReason::NoKnowledge,
                 &trigger,
-                None,
-                Rule::CustomerTurn,
             );
         }
         Answering::Outcome(Outcome::Handover(reason)) => {
-            mark_handled_through(&mut plan.row, Some(latest));
-            handover(
-                input,
-                policy,
-                plan,
-                *reason,
-                &trigger,
-                None,
-                Rule::CustomerTurn,
-            );
+            turn_handover(input, policy, plan, latest, *reason, &trigger);
         }
         Answering::Failed(why) => {
             // Fail-safe: retry on the next poll, and hand over once the customer has waited
             // `answer_deadline`; never silence, never a close.
             if input.now >= later(waiting_since, policy.answer_deadline) {
                 mark_handled_through(&mut plan.row, Some(latest));
-                plan.event(
-                    "responder_failed",
-                    Some("error"),
-                    serde_json::json!({ "error": why }),
-                );
+                plan.event(Event::ResponderFailed {
+                    reason: AfterFailure::HandedOver,
+                    error: why.to_string(),
+                });
                 handover(
                     input,
                     policy,
@@ -375,14 +374,61 @@ fn customer_turn(input: &Input<'_>, policy: &Policy, plan: &mut Plan, unanswered
             } else {
                 plan.row.pending_since = Some(waiting_since);
                 plan.rule = Rule::ResponderRetry;
-                plan.event(
-                    "responder_failed",
-                    Some("retry"),
-                    serde_json::json!({ "error": why }),
-                );
+                plan.event(Event::ResponderFailed {
+                    reason: AfterFailure::Retry,
+                    error: why.to_string(),
+                });
             }
         }
     }
+}
+
+/// The customer's turn (through `latest`) goes to people for `reason`.
+fn turn_handover(
+    input: &Input<'_>,
+    policy: &Policy,
+    plan: &mut Plan,
+    latest: &Message,
+    reason: HandoverReason,
+    trigger: &str,
+) {
+    mark_handled_through(&mut plan.row, Some(latest));
+    handover(
+        input,
+        policy,
+        plan,
+        reason,
+        trigger,
+        None,
+        Rule::CustomerTurn,
+    );
+}
+
+/// Posts `text` as the answer to the turn (with the Handled tag if missing), arms the idle
+/// close and records `answered` (an [`Event::Answered`]; the executor adds the latency once the
+/// reply has landed).
+pub(super) fn post_answer(
+    input: &Input<'_>,
+    policy: &Policy,
+    plan: &mut Plan,
+    trigger: &str,
+    text: String,
+    answered: Event,
+    rule: Rule,
+) {
+    plan.push(Action::Reply(text), trigger);
+    if !input.ticket.has_tag(&policy.tags.handled) {
+        plan.push(
+            Action::AddTags(vec![policy.tags.handled.clone()]),
+            &format!("{trigger}:handled"),
+        );
+    }
+    plan.row.last_bot_reply_at = Some(input.now);
+    plan.row.close_deadline = Some(later(input.now, policy.close_after));
+    plan.row.pending_since = None;
+    plan.row.answers += 1;
+    plan.set_state(TicketState::Answered, Some(StateReason::Answered), rule);
+    plan.event(answered);
 }
 
 /// Small talk (greetings, thanks, acknowledgements, goodbyes): never a handover, never the
@@ -418,12 +464,16 @@ fn small_talk(
     }
     plan.row.pending_since = None;
     plan.row.close_deadline = Some(later(input.now, policy.close_after));
-    plan.set_state(TicketState::Answered, Some("small_talk"), Rule::SmallTalk);
-    plan.event(
-        "small_talk",
-        Some(talk.kind.as_str()),
-        serde_json::json!({ "replied": courtesy.is_some(), "question": last_customer_text(t) }),
+    plan.set_state(
+        TicketState::Answered,
+        Some(StateReason::SmallTalk),
+        Rule::SmallTalk,
     );
+    plan.event(Event::SmallTalk {
+        talk: talk.kind.as_str().to_owned(),
+        replied: courtesy.is_some(),
+        question: last_customer_text(t),
+    });
 }
 
 /// Whether the bot's own public reply is the last agent-side message before `first` (the turn's
@@ -469,12 +519,11 @@ pub(super) fn handover(
         let text = render(&messages_for(policy, t).email_request, input, None, policy);
         plan.push(Action::Reply(text), trigger);
         plan.row.email_requested_at = Some(input.now);
-        plan.set_state(TicketState::AwaitingEmail, Some(reason.as_str()), rule);
-        plan.event(
-            "email_requested",
-            Some(reason.as_str()),
-            serde_json::json!({ "question": last_customer_text(t) }),
-        );
+        plan.set_state(TicketState::AwaitingEmail, Some(reason.into()), rule);
+        plan.event(Event::EmailRequested {
+            reason,
+            question: last_customer_text(t),
+        });
         return;
     }
 
@@ -525,13 +574,13 @@ pub(super) fn handover(
     // comes before the release (and the executor checks the assignee it gets back).
     push_release(plan, policy, &format!("{trigger}:handover"));
     plan.row.handovers += 1;
-    plan.set_state(TicketState::Escalated, Some(reason.as_str()), rule);
-    let question = last_customer_text(t);
-    plan.event(
-        "handover",
-        Some(reason.as_str()),
-        serde_json::json!({ "question": question, "availability": input.availability.as_str() }),
-    );
+    plan.set_state(TicketState::Escalated, Some(reason.into()), rule);
+    plan.event(Event::Handover {
+        reason: reason.into(),
+        question: Some(last_customer_text(t)),
+        availability: Some(input.availability.as_str().to_owned()),
+        error: None,
+    });
 }
 
 /// The handover of a ticket Gorgias sends but the bot cannot decode (a lone surrogate in a
@@ -574,12 +623,17 @@ pub fn unreadable_handover(
     );
     push_release(&mut plan, policy, &trigger);
     plan.row.handovers += 1;
-    plan.set_state(TicketState::Escalated, Some("unreadable"), Rule::Unreadable);
-    plan.event(
-        "handover",
-        Some("unreadable"),
-        serde_json::json!({ "error": error }),
+    plan.set_state(
+        TicketState::Escalated,
+        Some(StateReason::Unreadable),
+        Rule::Unreadable,
     );
+    plan.event(Event::Handover {
+        reason: StateReason::Unreadable,
+        question: None,
+        availability: None,
+        error: Some(error),
+    });
     plan
 }
 
@@ -693,10 +747,13 @@ pub(super) fn last_customer_text(t: &Ticket) -> String {
         .unwrap_or_default()
 }
 
+/// The handover reason a ticket waiting for an email was given when the bot asked for it.
+/// `AwaitingEmail` is only ever entered with one ([`handover`]); a row in that state without
+/// one (edited by hand) is handed over as `requested`, which puts a person on it like any other
+/// reason would.
 fn reason_of(row: &TicketRow) -> HandoverReason {
     row.reason
-        .as_deref()
-        .and_then(HandoverReason::parse)
+        .and_then(StateReason::handover)
         .unwrap_or(HandoverReason::Requested)
 }
 

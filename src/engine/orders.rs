@@ -5,7 +5,7 @@
 
 use super::{Action, Answering, Input, Plan, Policy, Rule, handover, mark_handled_through};
 use crate::gorgias::Message;
-use crate::ledger::TicketState;
+use crate::ledger::{Event, StateReason, TicketState};
 use crate::orders::answer::{self, Cause, Disclosure};
 use crate::orders::detect::{self, AskKind};
 use crate::orders::{Order, OrderLookup, words};
@@ -53,11 +53,9 @@ pub(super) fn order_turn(
     let orders = match lookup {
         OrderLookup::Found(o) => o,
         OrderLookup::Failed(why) => {
-            plan.event(
-                "orders_failed",
-                Some("order"),
-                serde_json::json!({ "error": why }),
-            );
+            plan.event(Event::OrdersFailed {
+                error: why.to_string(),
+            });
             order_handover(
                 input,
                 policy,
@@ -76,27 +74,21 @@ pub(super) fn order_turn(
         Disclosure::Status(order, shipping) => {
             let labels = labels_for(t.language.as_deref());
             let text = answer::reply(templates, labels, order, &shipping, name);
-            plan.push(Action::Reply(text), trigger);
-            if !t.has_tag(&policy.tags.handled) {
-                plan.push(
-                    Action::AddTags(vec![policy.tags.handled.clone()]),
-                    &format!("{trigger}:handled"),
-                );
-            }
-            plan.row.last_bot_reply_at = Some(input.now);
-            plan.row.close_deadline = Some(super::later(input.now, policy.close_after));
-            plan.row.pending_since = None;
-            plan.row.answers += 1;
-            plan.set_state(TicketState::Answered, Some("answered"), Rule::OrderTurn);
-            plan.event(
-                "answered",
-                None,
-                serde_json::json!({
-                    "sources": ["orders"],
-                    "order": order.name,
-                    "question": texts.join("\n"),
-                    "since_us": texts_since(input, latest),
-                }),
+            super::post_answer(
+                input,
+                policy,
+                plan,
+                trigger,
+                text,
+                Event::Answered {
+                    question: texts.join("\n"),
+                    sources: vec!["orders".to_owned()],
+                    score: None,
+                    order: Some(order.name.clone()),
+                    since: Some(texts_since(input, latest)),
+                    latency_ms: None,
+                },
+                Rule::OrderTurn,
             );
         }
         Disclosure::AskNumber => ask_again(
@@ -104,14 +96,14 @@ pub(super) fn order_turn(
             plan,
             trigger,
             answer::ask_number(templates, name),
-            "order_number_requested",
+            Event::OrderNumberRequested {},
         ),
         Disclosure::NotFound(n) => ask_again(
             input,
             plan,
             trigger,
             answer::not_found(templates, n, name),
-            "order_not_found",
+            Event::OrderNotFound {},
         ),
         Disclosure::Handover(cause, order) => {
             order_handover(
@@ -150,17 +142,17 @@ pub(super) fn number_wait(input: &Input<'_>, policy: &Policy, plan: &mut Plan) {
 
 /// A reply that waits for the customer's order number: state `awaiting_order`, no idle close
 /// (the number wait replaces it).
-fn ask_again(input: &Input<'_>, plan: &mut Plan, trigger: &str, text: String, event: &str) {
+fn ask_again(input: &Input<'_>, plan: &mut Plan, trigger: &str, text: String, event: Event) {
     plan.push(Action::Reply(text), trigger);
     plan.row.last_bot_reply_at = Some(input.now);
     plan.row.close_deadline = None;
     plan.row.pending_since = None;
     plan.set_state(
         TicketState::AwaitingOrder,
-        Some("order_number"),
+        Some(StateReason::OrderNumber),
         Rule::OrderTurn,
     );
-    plan.event(event, Some("order"), serde_json::json!({}));
+    plan.event(event);
 }
 
 /// The order note for the agents (why, and the order when one is identified), then the usual
@@ -203,11 +195,10 @@ fn labels_for(language: Option<&str>) -> &'static words::Labels {
 }
 
 /// When the customer started waiting (for the answer-latency figure), in microseconds.
-fn texts_since(input: &Input<'_>, latest: &Message) -> i64 {
+fn texts_since(input: &Input<'_>, latest: &Message) -> jiff::Timestamp {
     input
         .row
         .and_then(|r| r.pending_since)
         .or(latest.created_datetime)
         .unwrap_or(input.now)
-        .as_microsecond()
 }

@@ -237,7 +237,7 @@ fn asked_already_and_still_no_number_hands_over() {
     );
     let plan = two_phase(&t2, Some(&asked.row), at(31), &lookup);
     assert_eq!(plan.row.state, TicketState::Escalated);
-    assert_eq!(plan.row.reason.as_deref(), Some("order"));
+    assert_eq!(plan.row.reason.map(|r| r.as_str()), Some("order"));
     assert!(
         notes(&plan)[0].contains("asked for the order number"),
         "{:?}",
@@ -325,7 +325,7 @@ fn problems_and_change_requests_hand_over_with_the_order_in_the_note() {
         let t = ticket(None, &[(11, 0, false, text)]);
         let plan = two_phase(&t, None, at(5), &orders(vec![o]));
         assert_eq!(plan.row.state, TicketState::Escalated, "{text}");
-        assert_eq!(plan.row.reason.as_deref(), Some("order"));
+        assert_eq!(plan.row.reason.map(|r| r.as_str()), Some("order"));
         let n = notes(&plan);
         assert!(n[0].contains(why), "{text}: {n:?}");
         assert!(n[0].contains("order #1042"), "{n:?}");
@@ -361,7 +361,7 @@ fn a_ticket_without_a_customer_hands_over_without_a_lookup() {
     assert_eq!(plan.need_orders, None);
     // No customer, so no email: the usual handover asks for it first, reason kept.
     assert_eq!(plan.row.state, TicketState::AwaitingEmail);
-    assert_eq!(plan.row.reason.as_deref(), Some("order"));
+    assert_eq!(plan.row.reason.map(|r| r.as_str()), Some("order"));
     assert!(notes(&plan)[0].contains("no Gorgias customer"));
 }
 
@@ -387,7 +387,7 @@ fn a_person_request_still_wins_over_an_order_question() {
     );
     let plan = decide_at(&t, None, at(5), Answering::NotAsked, &policy());
     assert_eq!(plan.need_orders, None);
-    assert_eq!(plan.row.reason.as_deref(), Some("requested"));
+    assert_eq!(plan.row.reason.map(|r| r.as_str()), Some("requested"));
 }
 
 /// The unused import guard: `CustomerOrders` is the type the lookup carries.

@@ -2,7 +2,7 @@
 
 use crate::config::{CollectEmail, Tags};
 use crate::gorgias::Ticket;
-use crate::ledger::{ActionKind, TicketRow, TicketState};
+use crate::ledger::{ActionKind, Event, StateReason, TicketRow, TicketState};
 use crate::responder::intent::IntentConfig;
 use crate::responder::{Outcome, Turn};
 use jiff::{SignedDuration, Timestamp};
@@ -195,21 +195,14 @@ impl Rule {
     }
 }
 
-/// An event for the audit log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlannedEvent {
-    pub kind: String,
-    pub reason: Option<String>,
-    pub detail: serde_json::Value,
-}
-
 /// The engine's answer: the writes to perform, in order, and the ledger row afterwards.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// The ledger row once every step is done.
     pub row: TicketRow,
     pub steps: Vec<Step>,
-    pub events: Vec<PlannedEvent>,
+    /// What to record in the event log once the steps are done.
+    pub events: Vec<Event>,
     /// Set when the turn needs the responder: ask it and decide again with its outcome.
     pub need_answer: Option<Turn>,
     /// Set when the turn is an order question: read this Gorgias customer's orders and decide
@@ -241,22 +234,28 @@ impl Plan {
         });
     }
 
-    pub(crate) fn set_state(&mut self, state: TicketState, reason: Option<&str>, rule: Rule) {
+    pub(crate) fn set_state(
+        &mut self,
+        state: TicketState,
+        reason: Option<StateReason>,
+        rule: Rule,
+    ) {
         if self.row.state != state {
-            self.events.push(PlannedEvent {
-                kind: format!("state:{}", state.as_str()),
-                reason: reason.map(str::to_string),
-                detail: serde_json::json!({ "from": self.row.state.as_str(), "rule": rule.as_str() }),
+            self.events.push(Event::StateChanged {
+                to: state,
+                from: self.row.state,
+                reason,
+                rule: rule.as_str().to_owned(),
             });
         }
         self.row.state = state;
-        self.row.reason = reason.map(str::to_string);
+        self.row.reason = reason;
         self.rule = rule;
     }
 
     /// Move to a resting `state` (nothing due: no close deadline, no pending answer); when the
     /// ticket is already there, only note which rule held.
-    pub(crate) fn enter(&mut self, state: TicketState, reason: &str, rule: Rule) {
+    pub(crate) fn enter(&mut self, state: TicketState, reason: StateReason, rule: Rule) {
         if self.row.state == state {
             self.rule = rule;
             return;
@@ -266,12 +265,8 @@ impl Plan {
         self.row.pending_since = None;
     }
 
-    pub(crate) fn event(&mut self, kind: &str, reason: Option<&str>, detail: serde_json::Value) {
-        self.events.push(PlannedEvent {
-            kind: kind.to_string(),
-            reason: reason.map(str::to_string),
-            detail,
-        });
+    pub(crate) fn event(&mut self, event: Event) {
+        self.events.push(event);
     }
 
     /// True when the plan changes nothing in Gorgias.

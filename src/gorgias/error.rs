@@ -83,6 +83,15 @@ pub enum GorgiasError {
         path: String,
         detail: String,
     },
+    /// A 2xx whose body reads fine but shows the write did not take (e.g. the assignee a PUT
+    /// answers with is not the one asked for). Transient: the step stays pending, is checked
+    /// against the ticket and tried again on the next poll.
+    #[error("{method} {path}: the answer shows the write did not take: {detail}")]
+    NotApplied {
+        method: String,
+        path: String,
+        detail: String,
+    },
     /// `Client::new` refused its configuration (bad base URL, zero rate, unusable credentials).
     /// The detail never contains the API key.
     #[error("invalid Gorgias client configuration: {detail}")]
@@ -99,6 +108,7 @@ impl GorgiasError {
                 | Self::Timeout { .. }
                 | Self::Stalled { .. }
                 | Self::Transport { .. }
+                | Self::NotApplied { .. }
         )
     }
     /// The HTTP status, when there was one.

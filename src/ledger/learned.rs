@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use super::error::Ctx;
-use super::{Cell, Ledger, LedgerError, in_write_tx, to_i64};
+use super::{Cell, Ledger, LedgerError, all_rows, delete_unkept, in_write_tx, to_i64};
 
 /// One learned entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,19 +61,7 @@ impl Ledger {
                         .ctx(&what)?;
                 }
                 let keep: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-                let mut stmt = tx
-                    .prepare("SELECT id FROM kb_learned WHERE ticket_id = ?1")
-                    .ctx(&what)?;
-                let existing: Vec<String> = stmt
-                    .query_map([tid], |r| r.get(0))
-                    .ctx(&what)?
-                    .collect::<Result<_, _>>()
-                    .ctx(&what)?;
-                for id in existing.iter().filter(|id| !keep.contains(&id.as_str())) {
-                    changed += tx
-                        .execute("DELETE FROM kb_learned WHERE id = ?1", [id])
-                        .ctx(&what)?;
-                }
+                changed += delete_unkept(tx, &what, "kb_learned", "ticket_id", &tid, "id", &keep)?;
                 Ok(changed > 0)
             })
         })
@@ -90,8 +78,8 @@ impl Ledger {
                      FROM kb_learned ORDER BY message_id, id",
                 )
                 .ctx(what)?;
-            let raw: Vec<(String, i64, i64, String, String, i64)> = stmt
-                .query_map([], |r| {
+            let raw: Vec<(String, i64, i64, String, String, i64)> =
+                all_rows(&mut stmt, what, |r| {
                     Ok((
                         r.get(0)?,
                         r.get(1)?,
@@ -100,10 +88,7 @@ impl Ledger {
                         r.get(4)?,
                         r.get(5)?,
                     ))
-                })
-                .ctx(what)?
-                .collect::<Result<_, _>>()
-                .ctx(what)?;
+                })?;
             raw.into_iter()
                 .map(|(id, tid, mid, question, answer, at)| {
                     let cell = Cell::new("kb_learned", id.clone());

@@ -14,18 +14,20 @@
 //! nanoseconds comes back truncated to the microsecond.
 
 mod error;
+mod events;
 mod learned;
 mod lock;
+mod reason;
 mod records;
 mod schema;
 mod sourced;
+mod tickets;
 mod types;
 pub(crate) mod vectors;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,10 +37,14 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 
 use error::Ctx;
 pub use error::LedgerError;
+use events::insert_event;
+pub use events::{AfterFailure, Event, EventRow, NewEvent};
 pub use learned::LearnedRow;
 pub use lock::{LedgerLock, lock_path};
-pub use records::{NewEvent, PruneStats};
+pub use reason::{HandoverReason, StateReason, UnknownHandoverReason, UnknownStateReason};
+pub use records::PruneStats;
 pub use sourced::{SourceStatusRow, SourcedRow};
+use tickets::upsert_ticket;
 pub use types::*;
 
 pub(crate) use schema::KB_INDEX_TABLE;
@@ -78,18 +84,6 @@ pub fn excerpt(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
         end -= 1;
     }
     std::borrow::Cow::Owned(format!("{}…", &text[..end]))
-}
-
-/// Every string in a JSON value cut to an [`excerpt`] of [`EXCERPT_BYTES`].
-fn excerpt_strings(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::String(s) if s.len() > EXCERPT_BYTES => {
-            *s = excerpt(s, EXCERPT_BYTES).into_owned();
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(excerpt_strings),
-        serde_json::Value::Object(map) => map.values_mut().for_each(excerpt_strings),
-        _ => {}
-    }
 }
 
 /// Which file a path names: device and inode. A file deleted and created anew at the same path
@@ -153,14 +147,6 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// The states in which the bot still has work or a deadline on a ticket.
-const TRACKED_STATES: [TicketState; 4] = [
-    TicketState::Active,
-    TicketState::Answered,
-    TicketState::AwaitingEmail,
-    TicketState::AwaitingOrder,
-];
-
 /// The states whose rows a retention sweep may delete.
 const PRUNABLE_STATES: [TicketState; 3] = [
     TicketState::Closed,
@@ -168,14 +154,8 @@ const PRUNABLE_STATES: [TicketState; 3] = [
     TicketState::Ignored,
 ];
 
-const TICKET_COLS: &str = "ticket_id, state, reason, last_customer_msg_id, last_customer_msg_at, \
-     last_bot_reply_at, close_deadline, email_requested_at, returned_at, seen_updated_at, \
-     seen_messages_count, pending_since, answers, handovers, closes, created_at, updated_at, seen_fingerprint";
-
 const ACTION_COLS: &str = "id, key, ticket_id, kind, \"trigger\", status, payload, created_at, \
      finished_at, attempts, detail";
-
-const EVENT_COLS: &str = "id, at, ticket_id, kind, reason, detail";
 
 impl Ledger {
     /// Opens (creating if absent) the ledger file, sets the pragmas and migrates the schema.
@@ -332,159 +312,6 @@ impl Ledger {
             .map_err(|e| LedgerError::from(e).in_file(&self.path))
     }
 
-    // ---- tickets ----
-
-    /// The ledger row of one ticket, if the bot has met it.
-    pub async fn ticket(&self, id: u64) -> Result<Option<TicketRow>, LedgerError> {
-        let id_sql = to_i64("ticket id", id)?;
-        self.call(move |c| {
-            let what = format!("read ticket {id}");
-            let sql = format!("SELECT {TICKET_COLS} FROM tickets WHERE ticket_id = ?1");
-            let mut stmt = c.prepare_cached(&sql).ctx(&what)?;
-            let mut rows = stmt.query([id_sql]).ctx(&what)?;
-            match rows.next().ctx(&what)? {
-                Some(r) => Ok(Some(ticket_from_row(r)?)),
-                None => Ok(None),
-            }
-        })
-        .await
-    }
-
-    /// The ledger rows of the given tickets (those the ledger has), keyed by ticket id: one
-    /// query for a whole poll page.
-    pub async fn tickets(&self, ids: &[u64]) -> Result<HashMap<u64, TicketRow>, LedgerError> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let ids_json = json_text("ticket ids", ids)?;
-        let n = ids.len();
-        self.call(move |c| {
-            let what = format!("read {n} tickets");
-            let sql = format!(
-                "SELECT {TICKET_COLS} FROM tickets \
-                 WHERE ticket_id IN (SELECT value FROM json_each(?1))"
-            );
-            let rows = query_tickets(c, &what, &sql, [ids_json])?;
-            Ok(rows.into_iter().map(|r| (r.ticket_id, r)).collect())
-        })
-        .await
-    }
-
-    /// Inserts or replaces a ticket's row, storing every field as given.
-    pub async fn save_ticket(&self, row: &TicketRow) -> Result<(), LedgerError> {
-        let row = row.clone();
-        self.call(move |c| {
-            let what = format!("save ticket {}", row.ticket_id);
-            in_write_tx(c, &what, |tx| upsert_ticket(tx, &what, &row))
-        })
-        .await
-    }
-
-    /// Saves a ticket's row and appends an event, in one transaction (both or neither).
-    pub async fn save_ticket_with_event(
-        &self,
-        row: &TicketRow,
-        event: NewEvent,
-    ) -> Result<(), LedgerError> {
-        let row = row.clone();
-        self.call(move |c| {
-            let what = format!("save ticket {} with event {}", row.ticket_id, event.kind);
-            in_write_tx(c, &what, |tx| {
-                upsert_ticket(tx, &what, &row)?;
-                insert_event(tx, &what, &event)
-            })
-        })
-        .await
-    }
-
-    /// The rows the bot still has work or deadlines on (states active, answered,
-    /// awaiting_email), by ticket id.
-    pub async fn tracked(&self) -> Result<Vec<TicketRow>, LedgerError> {
-        self.tickets_in_states(&TRACKED_STATES).await
-    }
-
-    /// The rows in any of the given states, by ticket id.
-    pub async fn tickets_in_states(
-        &self,
-        states: &[TicketState],
-    ) -> Result<Vec<TicketRow>, LedgerError> {
-        let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
-        let states_json = json_text("ticket states", &names)?;
-        self.call(move |c| {
-            let what = format!("read tickets in states {states_json}");
-            let sql = format!(
-                "SELECT {TICKET_COLS} FROM tickets \
-                 WHERE state IN (SELECT value FROM json_each(?1)) ORDER BY ticket_id"
-            );
-            query_tickets(c, &what, &sql, [&states_json])
-        })
-        .await
-    }
-
-    /// The earliest close deadline over tickets in state `answered` (what the sweep sleeps
-    /// until), or None when nothing waits to be closed.
-    pub async fn next_deadline(&self) -> Result<Option<Timestamp>, LedgerError> {
-        self.call(|c| {
-            let what = "read the next close deadline";
-            let us: Option<i64> = c
-                .query_row(
-                    "SELECT MIN(close_deadline) FROM tickets WHERE state = ?1",
-                    [TicketState::Answered.as_str()],
-                    |r| r.get(0),
-                )
-                .ctx(what)?;
-            let cell = Cell::new("tickets", "MIN(close_deadline)".to_owned());
-            cell.ts("close_deadline", us)
-        })
-        .await
-    }
-
-    /// Tickets in state `answered` whose close deadline is at or before `now`, earliest first.
-    pub async fn due_closes(&self, now: Timestamp) -> Result<Vec<TicketRow>, LedgerError> {
-        let now_us = now.as_microsecond();
-        self.call(move |c| {
-            let what = format!("read closes due at {now}");
-            let sql = format!(
-                "SELECT {TICKET_COLS} FROM tickets \
-                 WHERE state = ?1 AND close_deadline <= ?2 ORDER BY close_deadline, ticket_id"
-            );
-            query_tickets(
-                c,
-                &what,
-                &sql,
-                params![TicketState::Answered.as_str(), now_us],
-            )
-        })
-        .await
-    }
-
-    /// How many ticket rows are in each state; every known state is present (0 if none).
-    pub async fn counts_by_state(&self) -> Result<BTreeMap<String, u64>, LedgerError> {
-        self.call(|c| {
-            let what = "count tickets by state";
-            let mut counts: BTreeMap<String, u64> = TicketState::ALL
-                .iter()
-                .map(|s| (s.as_str().to_owned(), 0))
-                .collect();
-            let mut stmt = c
-                .prepare_cached("SELECT state, COUNT(*) FROM tickets GROUP BY state")
-                .ctx(what)?;
-            let mut rows = stmt.query([]).ctx(what)?;
-            while let Some(r) = rows.next().ctx(what)? {
-                let state: String = r.get(0).ctx(what)?;
-                let n: i64 = r.get(1).ctx(what)?;
-                if TicketState::parse(&state).is_none() {
-                    return Err(LedgerError::Corrupt {
-                        detail: format!("table tickets: {n} row(s) with unknown state {state:?}"),
-                    });
-                }
-                counts.insert(state, u64::try_from(n).unwrap_or(0));
-            }
-            Ok(counts)
-        })
-        .await
-    }
-
     // ---- actions ----
 
     /// Records the intent to perform an action, once per key:
@@ -615,57 +442,6 @@ impl Ledger {
             let what = format!("read actions of ticket {ticket_id}");
             let sql = format!("SELECT {ACTION_COLS} FROM actions WHERE ticket_id = ?1 ORDER BY id");
             query_actions(c, &what, &sql, [id_sql])
-        })
-        .await
-    }
-
-    // ---- events ----
-
-    /// Appends an event to the event log.
-    pub async fn record_event(&self, e: NewEvent) -> Result<(), LedgerError> {
-        self.call(move |c| {
-            let what = format!("record event {}", e.kind);
-            in_write_tx(c, &what, |tx| insert_event(tx, &what, &e))
-        })
-        .await
-    }
-
-    /// Events at or after `since`, oldest first.
-    pub async fn events_since(&self, since: Timestamp) -> Result<Vec<EventRow>, LedgerError> {
-        let since_us = since.as_microsecond();
-        self.call(move |c| {
-            let what = format!("read events since {since}");
-            let sql = format!("SELECT {EVENT_COLS} FROM events WHERE at >= ?1 ORDER BY at, id");
-            query_events(c, &what, &sql, [since_us])
-        })
-        .await
-    }
-
-    /// The newest `limit` events (of one kind, if given), newest first.
-    pub async fn recent_events(
-        &self,
-        kind: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<EventRow>, LedgerError> {
-        let kind = kind.map(str::to_owned);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.call(move |c| {
-            let what = format!("read recent events ({})", kind.as_deref().unwrap_or("all"));
-            match kind {
-                Some(k) => {
-                    let sql = format!(
-                        "SELECT {EVENT_COLS} FROM events WHERE kind = ?1 \
-                         ORDER BY at DESC, id DESC LIMIT ?2"
-                    );
-                    query_events(c, &what, &sql, params![k, limit])
-                }
-                None => {
-                    let sql = format!(
-                        "SELECT {EVENT_COLS} FROM events ORDER BY at DESC, id DESC LIMIT ?1"
-                    );
-                    query_events(c, &what, &sql, [limit])
-                }
-            }
         })
         .await
     }
@@ -895,6 +671,41 @@ fn in_write_tx<R>(
     Ok(out)
 }
 
+/// Every row `stmt` (no parameters) yields, mapped by `f`.
+fn all_rows<T>(
+    stmt: &mut rusqlite::Statement<'_>,
+    what: &str,
+    f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, LedgerError> {
+    stmt.query_map([], f)
+        .ctx(what)?
+        .collect::<Result<_, _>>()
+        .ctx(what)
+}
+
+/// Deletes the rows of one group of `table` (`group_col = group`) whose `id_col` is not in
+/// `keep`: what makes a group's stored entries exactly the ones just read. Returns how many.
+/// The table and column names are this module's constants, never input.
+fn delete_unkept(
+    tx: &rusqlite::Transaction<'_>,
+    what: &str,
+    table: &str,
+    group_col: &str,
+    group: &dyn rusqlite::ToSql,
+    id_col: &str,
+    keep: &[&str],
+) -> Result<usize, LedgerError> {
+    let keep = json_text("kept ids", keep)?;
+    tx.execute(
+        &format!(
+            "DELETE FROM {table} WHERE {group_col} = ?1 \
+             AND {id_col} NOT IN (SELECT value FROM json_each(?2))"
+        ),
+        rusqlite::params![group, keep],
+    )
+    .ctx(what)
+}
+
 fn to_i64(what: &str, v: u64) -> Result<i64, LedgerError> {
     i64::try_from(v).map_err(|_| LedgerError::Unstorable {
         what: what.to_owned(),
@@ -973,104 +784,6 @@ impl Cell {
     }
 }
 
-fn ticket_from_row(r: &Row<'_>) -> Result<TicketRow, LedgerError> {
-    let what = "read a tickets row";
-    let id: i64 = r.get(0).ctx(what)?;
-    let cell = Cell::new("tickets", format!("ticket_id={id}"));
-    let state: String = r.get(1).ctx(what)?;
-    let opt = |i: usize| -> Result<Option<i64>, LedgerError> { r.get(i).ctx(what) };
-    Ok(TicketRow {
-        ticket_id: cell.u64("ticket_id", Some(id))?.expect("Some in, Some out"),
-        state: TicketState::parse(&state)
-            .ok_or_else(|| cell.corrupt("state", &state, "unknown state"))?,
-        reason: r.get(2).ctx(what)?,
-        last_customer_msg_id: cell.u64("last_customer_msg_id", opt(3)?)?,
-        last_customer_msg_at: cell.ts("last_customer_msg_at", opt(4)?)?,
-        last_bot_reply_at: cell.ts("last_bot_reply_at", opt(5)?)?,
-        close_deadline: cell.ts("close_deadline", opt(6)?)?,
-        email_requested_at: cell.ts("email_requested_at", opt(7)?)?,
-        returned_at: cell.ts("returned_at", opt(8)?)?,
-        seen_updated_at: cell.ts("seen_updated_at", opt(9)?)?,
-        seen_messages_count: cell.u64("seen_messages_count", opt(10)?)?,
-        pending_since: cell.ts("pending_since", opt(11)?)?,
-        answers: cell.u32("answers", r.get(12).ctx(what)?)?,
-        handovers: cell.u32("handovers", r.get(13).ctx(what)?)?,
-        closes: cell.u32("closes", r.get(14).ctx(what)?)?,
-        created_at: cell.ts("created_at", opt(15)?)?,
-        updated_at: cell.ts("updated_at", opt(16)?)?,
-        seen_fingerprint: r.get(17).ctx(what)?,
-    })
-}
-
-fn query_tickets(
-    c: &Connection,
-    what: &str,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<TicketRow>, LedgerError> {
-    let mut stmt = c.prepare_cached(sql).ctx(what)?;
-    let mut rows = stmt.query(params).ctx(what)?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().ctx(what)? {
-        out.push(ticket_from_row(r)?);
-    }
-    Ok(out)
-}
-
-fn upsert_ticket(c: &Connection, what: &str, row: &TicketRow) -> Result<(), LedgerError> {
-    let id = to_i64("ticket id", row.ticket_id)?;
-    let msg_id = row
-        .last_customer_msg_id
-        .map(|v| to_i64("last_customer_msg_id", v))
-        .transpose()?;
-    let seen_count = row
-        .seen_messages_count
-        .map(|v| to_i64("seen_messages_count", v))
-        .transpose()?;
-    let sql = format!(
-        "INSERT INTO tickets ({TICKET_COLS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
-         ON CONFLICT(ticket_id) DO UPDATE SET \
-         state = excluded.state, reason = excluded.reason, \
-         last_customer_msg_id = excluded.last_customer_msg_id, \
-         last_customer_msg_at = excluded.last_customer_msg_at, \
-         last_bot_reply_at = excluded.last_bot_reply_at, \
-         close_deadline = excluded.close_deadline, \
-         email_requested_at = excluded.email_requested_at, \
-         returned_at = excluded.returned_at, seen_updated_at = excluded.seen_updated_at, \
-         seen_messages_count = excluded.seen_messages_count, \
-         pending_since = excluded.pending_since, answers = excluded.answers, \
-         handovers = excluded.handovers, closes = excluded.closes, \
-         created_at = excluded.created_at, updated_at = excluded.updated_at, \
-         seen_fingerprint = excluded.seen_fingerprint"
-    );
-    c.prepare_cached(&sql)
-        .and_then(|mut s| {
-            s.execute(params![
-                id,
-                row.state.as_str(),
-                row.reason,
-                msg_id,
-                opt_us(row.last_customer_msg_at),
-                opt_us(row.last_bot_reply_at),
-                opt_us(row.close_deadline),
-                opt_us(row.email_requested_at),
-                opt_us(row.returned_at),
-                opt_us(row.seen_updated_at),
-                seen_count,
-                opt_us(row.pending_since),
-                row.answers,
-                row.handovers,
-                row.closes,
-                opt_us(row.created_at),
-                opt_us(row.updated_at),
-                row.seen_fingerprint,
-            ])
-        })
-        .ctx(what)?;
-    Ok(())
-}
-
 fn action_from_row(r: &Row<'_>) -> Result<ActionRow, LedgerError> {
     let what = "read an actions row";
     let id: i64 = r.get(0).ctx(what)?;
@@ -1104,19 +817,30 @@ fn action_from_row(r: &Row<'_>) -> Result<ActionRow, LedgerError> {
     })
 }
 
+/// Every row `sql` yields with `params`, each read by `from_row` (which names a bad value).
+fn query_rows<T>(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+    from_row: fn(&Row<'_>) -> Result<T, LedgerError>,
+) -> Result<Vec<T>, LedgerError> {
+    let mut stmt = c.prepare_cached(sql).ctx(what)?;
+    let mut rows = stmt.query(params).ctx(what)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().ctx(what)? {
+        out.push(from_row(r)?);
+    }
+    Ok(out)
+}
+
 fn query_actions(
     c: &Connection,
     what: &str,
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<ActionRow>, LedgerError> {
-    let mut stmt = c.prepare_cached(sql).ctx(what)?;
-    let mut rows = stmt.query(params).ctx(what)?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().ctx(what)? {
-        out.push(action_from_row(r)?);
-    }
-    Ok(out)
+    query_rows(c, what, sql, params, action_from_row)
 }
 
 fn select_action(c: &Connection, what: &str, key: &str) -> Result<Option<ActionRow>, LedgerError> {
@@ -1146,64 +870,5 @@ fn update_action(
     if n == 0 {
         return Err(LedgerError::NoSuchAction { id });
     }
-    Ok(())
-}
-
-fn event_from_row(r: &Row<'_>) -> Result<EventRow, LedgerError> {
-    let what = "read an events row";
-    let id: i64 = r.get(0).ctx(what)?;
-    let cell = Cell::new("events", format!("id={id}"));
-    Ok(EventRow {
-        id,
-        at: cell.ts_req("at", r.get(1).ctx(what)?)?,
-        ticket_id: cell.u64("ticket_id", r.get(2).ctx(what)?)?,
-        kind: r.get(3).ctx(what)?,
-        reason: r.get(4).ctx(what)?,
-        detail: r.get(5).ctx(what)?,
-    })
-}
-
-fn query_events(
-    c: &Connection,
-    what: &str,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<EventRow>, LedgerError> {
-    let mut stmt = c.prepare_cached(sql).ctx(what)?;
-    let mut rows = stmt.query(params).ctx(what)?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().ctx(what)? {
-        out.push(event_from_row(r)?);
-    }
-    Ok(out)
-}
-
-fn insert_event(c: &Connection, what: &str, e: &NewEvent) -> Result<(), LedgerError> {
-    let ticket_id = e
-        .ticket_id
-        .map(|v| to_i64("event ticket id", v))
-        .transpose()?;
-    let detail = e
-        .detail
-        .as_ref()
-        .map(|d| {
-            let mut d = d.clone();
-            excerpt_strings(&mut d);
-            json_text("event detail", &d)
-        })
-        .transpose()?;
-    c.prepare_cached(
-        "INSERT INTO events (at, ticket_id, kind, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            e.at.as_microsecond(),
-            ticket_id,
-            e.kind,
-            e.reason,
-            detail
-        ])
-    })
-    .ctx(what)?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use super::error::Ctx;
-use super::{Cell, Ledger, LedgerError, in_write_tx};
+use super::{Cell, Ledger, LedgerError, all_rows, delete_unkept, in_write_tx};
 
 /// One entry read from a source, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,25 +86,8 @@ impl Ledger {
                     )
                     .ctx(&what)?;
                 }
-                let keep: std::collections::HashSet<&str> =
-                    rows.iter().map(|r| r.entry_id.as_str()).collect();
-                let existing: Vec<String> = {
-                    let mut stmt = tx
-                        .prepare("SELECT entry_id FROM kb_sourced WHERE source = ?1")
-                        .ctx(&what)?;
-                    stmt.query_map([&source], |r| r.get(0))
-                        .ctx(&what)?
-                        .collect::<Result<_, _>>()
-                        .ctx(&what)?
-                };
-                for id in existing.iter().filter(|id| !keep.contains(id.as_str())) {
-                    changed += tx
-                        .execute(
-                            "DELETE FROM kb_sourced WHERE source = ?1 AND entry_id = ?2",
-                            [&source, id],
-                        )
-                        .ctx(&what)?;
-                }
+                let keep: Vec<&str> = rows.iter().map(|r| r.entry_id.as_str()).collect();
+                changed += delete_unkept(tx, &what, "kb_sourced", "source", &source, "entry_id", &keep)?;
                 Ok(changed > 0)
             })
         })
@@ -121,8 +104,8 @@ impl Ledger {
                      FROM kb_sourced ORDER BY source, entry_id",
                 )
                 .ctx(what)?;
-            let raw: Vec<(String, String, String, String, Option<String>, i64)> = stmt
-                .query_map([], |r| {
+            let raw: Vec<(String, String, String, String, Option<String>, i64)> =
+                all_rows(&mut stmt, what, |r| {
                     Ok((
                         r.get(0)?,
                         r.get(1)?,
@@ -131,10 +114,7 @@ impl Ledger {
                         r.get(4)?,
                         r.get(5)?,
                     ))
-                })
-                .ctx(what)?
-                .collect::<Result<_, _>>()
-                .ctx(what)?;
+                })?;
             raw.into_iter()
                 .map(|(entry_id, source, question, answer, language, at)| {
                     let cell = Cell::new("kb_sourced", entry_id.clone());
@@ -190,15 +170,12 @@ impl Ledger {
         let what = "forget knowledge sources no longer configured";
         self.call(move |c| {
             in_write_tx(c, what, |tx| {
-                let names: Vec<String> = {
-                    let mut stmt = tx
-                        .prepare("SELECT DISTINCT source FROM kb_sourced UNION SELECT name FROM kb_sources")
-                        .ctx(what)?;
-                    stmt.query_map([], |r| r.get(0))
-                        .ctx(what)?
-                        .collect::<Result<_, _>>()
-                        .ctx(what)?
-                };
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT DISTINCT source FROM kb_sourced UNION SELECT name FROM kb_sources",
+                    )
+                    .ctx(what)?;
+                let names: Vec<String> = all_rows(&mut stmt, what, |r| r.get(0))?;
                 let mut changed = 0;
                 for n in names.iter().filter(|n| !keep.contains(n)) {
                     changed += tx
@@ -223,13 +200,9 @@ impl Ledger {
                      ORDER BY name",
                 )
                 .ctx(what)?;
-            let raw: Vec<StatusTuple> = stmt
-                .query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .ctx(what)?
-                .collect::<Result<_, _>>()
-                .ctx(what)?;
+            let raw: Vec<StatusTuple> = all_rows(&mut stmt, what, |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
             raw.into_iter()
                 .map(|(name, attempt, ok, error, entries)| {
                     let cell = Cell::new("kb_sources", name.clone());

@@ -37,6 +37,18 @@ async fn raw<R: Send + 'static>(
         .expect("raw SQL in a test")
 }
 
+/// An event as a stored row (kind, reason, no detail) reads back.
+fn stored(kind: &str, reason: Option<&str>) -> Event {
+    Event::from_stored(kind, reason, None).expect("a known kind")
+}
+
+fn failed(error: &str) -> Event {
+    Event::ResponderFailed {
+        reason: AfterFailure::Retry,
+        error: error.to_owned(),
+    }
+}
+
 async fn user_version(ledger: &Ledger) -> i64 {
     raw(ledger, |c| {
         c.query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -101,7 +113,7 @@ async fn a_full_ticket_row_round_trips_every_field() {
     let full = TicketRow {
         ticket_id: 9_000_000_001,
         state: TicketState::AwaitingEmail,
-        reason: Some("requested".into()),
+        reason: Some("requested".parse().unwrap()),
         last_customer_msg_id: Some(123_456_789_012),
         last_customer_msg_at: Some(us(1_800_000_000_000_001)),
         last_bot_reply_at: Some(us(1_800_000_001_000_002)),
@@ -317,7 +329,7 @@ async fn finish_action_and_save_writes_all_three() {
             None,
             ts(2),
             &answered,
-            Some(NewEvent::ticket(ts(2), 3, "answered")),
+            Some(NewEvent::ticket(ts(2), 3, stored("answered", None))),
         )
         .await
         .expect("finish and save");
@@ -336,7 +348,7 @@ async fn finish_action_and_save_writes_all_three() {
             None,
             ts(3),
             &row(4, TicketState::Closed, 3),
-            Some(NewEvent::ticket(ts(3), 4, "closed")),
+            Some(NewEvent::ticket(ts(3), 4, stored("closed", None))),
         )
         .await
         .expect_err("unknown id");
@@ -405,21 +417,24 @@ async fn due_closes_and_next_deadline_pick_answered_rows() {
 async fn events_round_trip_and_since_filters() {
     let ledger = Ledger::open_in_memory().await.expect("open");
     ledger
-        .record_event(NewEvent::global(ts(10), "poll"))
+        .record_event(NewEvent::global(ts(10), failed("x")))
         .await
         .expect("event");
     ledger
-        .record_event(
-            NewEvent::ticket(ts(20), 5, "closed")
-                .with_reason("idle")
-                .with_detail(serde_json::json!({"lag_ms": 412})),
-        )
+        .record_event(NewEvent::ticket(
+            ts(20),
+            5,
+            Event::Closed {
+                deadline: None,
+                lag_ms: Some(412),
+            },
+        ))
         .await
         .expect("event");
     ledger
         .save_ticket_with_event(
             &row(5, TicketState::Closed, 30),
-            NewEvent::ticket(ts(30), 5, "handover").with_reason("requested"),
+            NewEvent::ticket(ts(30), 5, stored("handover", Some("requested"))),
         )
         .await
         .expect("save with event");
@@ -430,22 +445,29 @@ async fn events_round_trip_and_since_filters() {
 
     let all = ledger.events_since(ts(0)).await.expect("all");
     assert_eq!(all.len(), 3);
-    assert_eq!(all[0].kind, "poll");
+    assert_eq!(all[0].event.kind(), "responder_failed");
     assert_eq!(all[0].ticket_id, None);
     let closed = &all[1];
     assert_eq!(closed.at, ts(20));
     assert_eq!(closed.ticket_id, Some(5));
-    assert_eq!(closed.reason.as_deref(), Some("idle"));
-    let detail: serde_json::Value =
-        serde_json::from_str(closed.detail.as_deref().expect("detail")).expect("json");
-    assert_eq!(detail["lag_ms"], 412);
+    assert_eq!(closed.event.reason(), Some("idle"));
+    assert!(
+        matches!(
+            closed.event,
+            Event::Closed {
+                lag_ms: Some(412),
+                ..
+            }
+        ),
+        "{closed:?}"
+    );
 
     let since: Vec<String> = ledger
         .events_since(ts(20))
         .await
         .expect("since")
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.event.kind().into_owned())
         .collect();
     assert_eq!(since, vec!["closed", "handover"], "since is inclusive");
 
@@ -454,10 +476,13 @@ async fn events_round_trip_and_since_filters() {
         .await
         .expect("recent")
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.event.kind().into_owned())
         .collect();
     assert_eq!(recent, vec!["handover", "closed"], "newest first");
-    let polls = ledger.recent_events(Some("poll"), 10).await.expect("polls");
+    let polls = ledger
+        .recent_events(Some("responder_failed"), 10)
+        .await
+        .expect("polls");
     assert_eq!(polls.len(), 1);
     assert_eq!(polls[0].at, ts(10));
 }
@@ -512,7 +537,7 @@ async fn prune_removes_only_old_terminal_rows() {
         .expect("finish");
     for at in [10, 999, 1000, 1001] {
         ledger
-            .record_event(NewEvent::global(ts(at), "poll"))
+            .record_event(NewEvent::global(ts(at), failed("x")))
             .await
             .expect("event");
     }
@@ -637,7 +662,7 @@ async fn two_handles_on_one_file_write_concurrently_without_busy() {
                 .begin_action(&key(id, ActionKind::Reply, "m:1"), "{}", ts(1))
                 .await?;
             ledger
-                .record_event(NewEvent::ticket(ts(1), id, "answered"))
+                .record_event(NewEvent::ticket(ts(1), id, stored("answered", None)))
                 .await?;
         }
         Ok::<(), LedgerError>(())
@@ -705,7 +730,7 @@ async fn a_full_database_gives_a_fatal_full_error() {
     let mut outcome = Ok(());
     for i in 0..20 {
         outcome = ledger
-            .record_event(NewEvent::global(ts(i), "poll").with_reason(big.clone()))
+            .record_event(NewEvent::global(ts(i), failed(&big)))
             .await;
         if outcome.is_err() {
             break;
@@ -965,18 +990,34 @@ async fn long_customer_text_is_kept_as_a_bounded_excerpt() {
     let ledger = Ledger::open_in_memory().await.expect("open");
     // A multi-byte character straddles the cut.
     let question = format!("a{}", "é".repeat(500_000));
-    let mut e = NewEvent::ticket(ts(1), 7, "answered");
-    e.detail = Some(serde_json::json!({ "question": question, "score": 1.5, "n": [question] }));
+    let e = NewEvent::ticket(
+        ts(1),
+        7,
+        Event::Answered {
+            question: question.clone(),
+            sources: vec![question],
+            score: Some(1.5),
+            order: None,
+            since: None,
+            latency_ms: None,
+        },
+    );
     ledger.record_event(e).await.expect("record");
     let stored = ledger.events_since(ts(0)).await.expect("read");
-    let detail: serde_json::Value =
-        serde_json::from_str(stored[0].detail.as_ref().expect("detail")).expect("json");
-    let q = detail["question"].as_str().expect("question");
+    let Event::Answered {
+        question: q,
+        sources,
+        score,
+        ..
+    } = &stored[0].event
+    else {
+        panic!("expected an answer, got {:?}", stored[0])
+    };
     assert!(q.len() <= EXCERPT_BYTES, "{}", q.len());
     assert!(q.len() > EXCERPT_BYTES - 8);
     assert!(q.starts_with("aé") && q.ends_with('…'));
-    assert_eq!(detail["n"][0].as_str(), Some(q));
-    assert_eq!(detail["score"], 1.5);
+    assert_eq!(sources[0], *q);
+    assert_eq!(*score, Some(1.5));
     ledger
         .set_meta("last_error", &"x".repeat(1 << 20))
         .await
@@ -984,4 +1025,40 @@ async fn long_customer_text_is_kept_as_a_bounded_excerpt() {
     let meta = ledger.meta("last_error").await.unwrap().unwrap();
     assert!(meta.len() <= EXCERPT_BYTES);
     assert_eq!(excerpt("short", 10), "short");
+}
+
+#[tokio::test]
+async fn an_unknown_stored_reason_or_event_is_corrupt_naming_the_ticket() {
+    let ledger = Ledger::open_in_memory().await.expect("open");
+    ledger
+        .save_ticket(&row(9, TicketState::Escalated, 1))
+        .await
+        .expect("save");
+    ledger
+        .record_event(NewEvent::ticket(ts(1), 9, stored("answered", None)))
+        .await
+        .expect("record");
+    raw(&ledger, |c| {
+        c.execute_batch(
+            "UPDATE tickets SET reason = 'bored' WHERE ticket_id = 9;
+             UPDATE events SET kind = 'poll';",
+        )
+    })
+    .await;
+    let err = ledger.ticket(9).await.expect_err("unknown reason");
+    let LedgerError::Corrupt { detail } = &err else {
+        panic!("expected Corrupt, got {err:?}")
+    };
+    assert!(
+        detail.contains("ticket_id=9") && detail.contains("reason") && detail.contains("bored"),
+        "{detail}"
+    );
+    let err = ledger.events_since(ts(0)).await.expect_err("unknown kind");
+    let LedgerError::Corrupt { detail } = &err else {
+        panic!("expected Corrupt, got {err:?}")
+    };
+    assert!(
+        detail.contains("events") && detail.contains("ticket 9") && detail.contains("poll"),
+        "{detail}"
+    );
 }

@@ -3,8 +3,11 @@
 
 use jiff::Timestamp;
 
-/// Where the bot stands with a ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// Where the bot stands with a ticket. Stored (and serialized) by [`TicketState::as_str`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum TicketState {
     /// The bot owns it and has a customer message to handle (or has just started tracking it).
     #[default]
@@ -67,6 +70,19 @@ impl TicketState {
     ];
 }
 
+impl From<TicketState> for &'static str {
+    fn from(s: TicketState) -> Self {
+        s.as_str()
+    }
+}
+
+impl TryFrom<String> for TicketState {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("unknown ticket state {s:?}"))
+    }
+}
+
 impl std::fmt::Display for TicketState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -78,8 +94,9 @@ impl std::fmt::Display for TicketState {
 pub struct TicketRow {
     pub ticket_id: u64,
     pub state: TicketState,
-    /// Why the ticket is in its state ("requested", "no_knowledge", "rule", "agent_takeover"...).
-    pub reason: Option<String>,
+    /// Why the ticket is in its state (stored by its name: "requested", "no_knowledge", "rule",
+    /// "agent_takeover"...).
+    pub reason: Option<super::StateReason>,
     /// The newest customer message the bot has handled (answered, handed over or skipped).
     pub last_customer_msg_id: Option<u64>,
     pub last_customer_msg_at: Option<Timestamp>,
@@ -216,20 +233,6 @@ pub enum Begin {
     Pending(ActionRow),
     /// Already done or abandoned: do not perform it again.
     Finished(ActionRow),
-}
-
-/// One entry of the event log (audit and reports).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    pub id: i64,
-    pub at: Timestamp,
-    pub ticket_id: Option<u64>,
-    /// "answered", "handover", "closed", "released", "ignored", "returned", "reopened",
-    /// "email_requested", "email_saved", "error", "poll", ...
-    pub kind: String,
-    pub reason: Option<String>,
-    /// Free JSON (e.g. `{"lag_ms": 412}` for a close, the question for a no_knowledge).
-    pub detail: Option<String>,
 }
 
 /// A failure [`crate::ledger::Ledger::simulate_failure_for_tests`] can inject.

@@ -2,12 +2,12 @@
 //!
 //! Pure arithmetic over `EventRow`s ([`compute`]) plus a thin command ([`run`]) that reads the
 //! log read-only. It never touches the network and never writes the ledger. The figures rely
-//! on the event kinds the engine and executor record: "answered" (`detail.latency_ms`),
-//! "closed" with reason "idle" (`detail.lag_ms`), "handover" (reason, `detail.question`) and
-//! "state:active" with reason "reopened".
+//! on the events the engine and executor record: `Answered` (its latency), `Closed` (the idle
+//! close, its lag), `Handover` (reason, question) and a `StateChanged` to active with reason
+//! `reopened`.
 //!
 //! After an email request the handover's `question` is the customer's last message (often
-//! the email itself): the report then prefers a `question` on the "email_requested" event and
+//! the email itself): the report then prefers the question on the `EmailRequested` event and
 //! otherwise skips a text that contains an email address.
 //!
 //! Percentiles are nearest-rank (the value of an actual event, never an interpolation): the
@@ -21,7 +21,7 @@ use anyhow::Context as _;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use crate::ledger::EventRow;
+use crate::ledger::{Event, EventRow, StateReason, TicketState};
 
 /// A reopen counts against an auto-close when it comes within this of the close.
 pub const REOPEN_WINDOW: SignedDuration = SignedDuration::from_hours(24);
@@ -71,46 +71,29 @@ pub fn compute(events: &[EventRow], since: Timestamp, until: Timestamp) -> Repor
     let mut asked_email: HashMap<u64, Option<String>> = HashMap::new();
 
     for e in events {
-        let detail: Option<Value> = e
-            .detail
-            .as_deref()
-            .and_then(|d| serde_json::from_str(d).ok());
-        let num = |key: &str| {
-            detail
-                .as_ref()
-                .and_then(|d| d.get(key))
-                .and_then(Value::as_u64)
-        };
-        match (e.kind.as_str(), e.reason.as_deref()) {
-            ("answered", _) => {
+        match &e.event {
+            Event::Answered { latency_ms, .. } => {
                 answered += 1;
-                latencies.extend(num("latency_ms"));
+                latencies.extend(*latency_ms);
             }
-            ("closed", Some("idle")) => {
+            Event::Closed { lag_ms, .. } => {
                 auto_closed += 1;
-                lags.extend(num("lag_ms"));
+                lags.extend(*lag_ms);
                 if let Some(id) = e.ticket_id {
                     open_closes.insert(id, e.at);
                 }
             }
-            ("email_requested", _) => {
+            Event::EmailRequested { question, .. } => {
                 if let Some(id) = e.ticket_id {
-                    let q = detail
-                        .as_ref()
-                        .and_then(|d| d.get("question"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned);
+                    let q = Some(question.clone()).filter(|q| !q.is_empty());
                     asked_email.insert(id, q);
                 }
             }
-            ("handover", reason) => {
-                let reason = reason.unwrap_or("unknown");
-                *handovers.entry(reason.to_owned()).or_default() += 1;
-                let said = detail
-                    .as_ref()
-                    .and_then(|d| d.get("question"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
+            Event::Handover {
+                reason, question, ..
+            } => {
+                *handovers.entry(reason.as_str().to_owned()).or_default() += 1;
+                let said = question.clone();
                 let question = match e.ticket_id.and_then(|id| asked_email.remove(&id)) {
                     Some(Some(asked)) => Some(asked),
                     // No question kept with the email request: trust the handover's text
@@ -118,13 +101,17 @@ pub fn compute(events: &[EventRow], since: Timestamp, until: Timestamp) -> Repor
                     Some(None) => said.filter(|q| !contains_email(q)),
                     None => said,
                 };
-                if reason == "no_knowledge"
+                if *reason == StateReason::Handover(crate::ledger::HandoverReason::NoKnowledge)
                     && let Some(q) = question.as_deref().and_then(normalise_question)
                 {
                     *questions.entry(q).or_default() += 1;
                 }
             }
-            ("state:active", Some("reopened")) => {
+            Event::StateChanged {
+                to: TicketState::Active,
+                reason: Some(StateReason::Reopened),
+                ..
+            } => {
                 if let Some(closed_at) = e.ticket_id.and_then(|id| open_closes.remove(&id))
                     && e.at.duration_since(closed_at) <= REOPEN_WINDOW
                 {
@@ -282,14 +269,13 @@ pub async fn run(config_path: &Path, since: Duration, as_json: bool) -> anyhow::
 mod tests {
     use super::*;
 
+    /// A row as the ledger stores it (kind, reason, detail).
     fn ev(at_s: i64, ticket: u64, kind: &str, reason: Option<&str>, detail: Value) -> EventRow {
         EventRow {
             id: at_s,
             at: Timestamp::from_second(1_700_000_000 + at_s).unwrap(),
             ticket_id: Some(ticket),
-            kind: kind.to_owned(),
-            reason: reason.map(str::to_owned),
-            detail: Some(detail.to_string()),
+            event: Event::from_stored(kind, reason, Some(&detail.to_string())).unwrap(),
         }
     }
 

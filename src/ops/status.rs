@@ -134,25 +134,20 @@ pub async fn gather(
 }
 
 fn recent_error(e: EventRow) -> RecentError {
-    let detail: Option<Value> = e
-        .detail
-        .as_deref()
-        .and_then(|d| serde_json::from_str(d).ok());
-    let message = match &detail {
-        Some(Value::Object(o)) => match o.get("error") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(v) => Some(v.to_string()),
-            None => Some(Value::Object(o.clone()).to_string()),
+    let message = match e.event.detail() {
+        Value::Object(o) => match o.get("error") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => Value::Object(o).to_string(),
         },
-        Some(v) => Some(v.to_string()),
-        None => e.detail.clone(),
+        v => v.to_string(),
     };
     RecentError {
         at: e.at,
         ticket_id: e.ticket_id,
-        kind: e.kind,
-        reason: e.reason,
-        message,
+        kind: e.event.kind().into_owned(),
+        reason: e.event.reason().map(str::to_owned),
+        message: Some(message),
     }
 }
 
@@ -347,11 +342,14 @@ mod tests {
         let mut r = TicketRow::new(8, now);
         r.state = TicketState::Escalated;
         l.save_ticket(&r).await.unwrap();
-        l.record_event(
-            NewEvent::ticket(now - SignedDuration::from_secs(30), 3, "responder_failed")
-                .with_reason("retry")
-                .with_detail(json!({"error": "openai timed out"})),
-        )
+        l.record_event(NewEvent::ticket(
+            now - SignedDuration::from_secs(30),
+            3,
+            crate::ledger::Event::ResponderFailed {
+                reason: crate::ledger::AfterFailure::Retry,
+                error: "openai timed out".into(),
+            },
+        ))
         .await
         .unwrap();
         l.set_meta(

@@ -32,10 +32,8 @@ pub mod smalltalk;
 pub mod template;
 pub(crate) mod text;
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,82 +93,8 @@ impl Turn {
     }
 }
 
-/// Why a ticket goes to people. Stored in the ledger and shown in reports by [`as_str`].
-///
-/// [`as_str`]: HandoverReason::as_str
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HandoverReason {
-    /// The customer asked for a person.
-    Requested,
-    /// The customer is angry, insulting, shouting or repeating an unanswered question.
-    Frustrated,
-    /// The responder had no good enough answer.
-    NoKnowledge,
-    /// The responder failed or timed out past `answer_deadline`.
-    Error,
-    /// A Gorgias Rule, Flow or Macro already handled the ticket.
-    Automation,
-    /// An order question a person must take (cancelled, late, shipment problem, a request to
-    /// change, cancel or refund, no order number after asking): see `crate::orders::answer`.
-    Order,
-}
-
-impl HandoverReason {
-    /// The stable name stored in the ledger and used in metrics labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Requested => "requested",
-            Self::Frustrated => "frustrated",
-            Self::NoKnowledge => "no_knowledge",
-            Self::Error => "error",
-            Self::Automation => "rule",
-            Self::Order => "order",
-        }
-    }
-
-    /// Parse a stored name (the inverse of [`HandoverReason::as_str`]).
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "requested" => Self::Requested,
-            "frustrated" => Self::Frustrated,
-            "no_knowledge" => Self::NoKnowledge,
-            "error" => Self::Error,
-            "rule" => Self::Automation,
-            "order" => Self::Order,
-            _ => return None,
-        })
-    }
-
-    /// All reasons, in report order.
-    pub const ALL: [HandoverReason; 6] = [
-        Self::Requested,
-        Self::Frustrated,
-        Self::NoKnowledge,
-        Self::Error,
-        Self::Automation,
-        Self::Order,
-    ];
-}
-
-impl fmt::Display for HandoverReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A stored reason name that is not one of [`HandoverReason::ALL`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown handover reason {0:?} (expected requested, frustrated, no_knowledge, error, rule or order)"
-)]
-pub struct UnknownHandoverReason(pub String);
-
-impl FromStr for HandoverReason {
-    type Err = UnknownHandoverReason;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s).ok_or_else(|| UnknownHandoverReason(s.to_owned()))
-    }
-}
+/// Why a ticket goes to people: the ledger stores it, so it is defined there.
+pub use crate::ledger::{HandoverReason, UnknownHandoverReason};
 
 /// What a responder makes of a turn.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,7 @@
 //! `spawn_app`: a simulator and a daemon on loopback with a temporary ledger and fast timings.
 
-use perfectbot::clock::SystemClock;
+use jiff::SignedDuration;
+use perfectbot::clock::{Clock, ManualClock, SystemClock};
 use perfectbot::config::Config;
 use perfectbot::daemon::Daemon;
 use perfectbot::gorgias::Ticket;
@@ -21,6 +22,9 @@ pub struct TestApp {
     pub daemon: Arc<Daemon>,
     pub cancel: CancellationToken,
     pub handle: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Set for an app from [`spawn_stepped`]: the clock the simulator and the daemon share,
+    /// which moves only when the test says so.
+    pub clock: Option<ManualClock>,
     /// Kept alive for the test's duration: the ledger and knowledge base live in it.
     _dir: tempfile::TempDir,
 }
@@ -122,6 +126,33 @@ pub async fn spawn_app_with(
         daemon,
         cancel,
         handle: Some(handle),
+        clock: None,
+        _dir: dir,
+    }
+}
+
+/// Like [`spawn_app`], but nothing runs in the background: the test drives the daemon one pass
+/// at a time ([`TestApp::step`]) on a clock shared with the simulator that moves only when told
+/// ([`TestApp::advance`]). "Nothing happens" checks then mean "a whole pass saw it and did
+/// nothing", not "nothing happened during a sleep".
+pub async fn spawn_stepped(tweak: impl FnOnce(&mut Config, &Seeded)) -> TestApp {
+    let clock = ManualClock::new(jiff::Timestamp::now());
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let (sim, server, seeded) = perfectbot::sim::start_seeded_on(relaxed_sim(), shared.clone())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config_for(&server, &seeded, dir.path());
+    tweak(&mut cfg, &seeded);
+    let daemon = Daemon::build(cfg, shared).await.unwrap();
+    TestApp {
+        sim,
+        _server: server,
+        seeded,
+        daemon: Arc::new(daemon),
+        cancel: CancellationToken::new(),
+        handle: None,
+        clock: Some(clock),
         _dir: dir,
     }
 }
@@ -166,11 +197,38 @@ impl TestApp {
         self.daemon.ledger.ticket(id).await.unwrap()
     }
 
+    /// A stepped app ([`spawn_stepped`]): one poll and one sweep, each to its end (answers
+    /// included), with the clock moved a little before and after so that what the simulator
+    /// does next is stamped after what the daemon saw.
+    pub async fn step(&self) {
+        let clock = self
+            .clock
+            .as_ref()
+            .expect("step drives an app from spawn_stepped");
+        clock.advance(SignedDuration::from_millis(10));
+        self.daemon.poll_once(&self.cancel).await.unwrap();
+        self.daemon.sweep_once(&self.cancel).await.unwrap();
+        clock.advance(SignedDuration::from_millis(10));
+    }
+
+    /// A stepped app: move the shared clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let clock = self
+            .clock
+            .as_ref()
+            .expect("advance moves an app from spawn_stepped");
+        clock.advance(SignedDuration::try_from(by).unwrap());
+    }
+
     /// Wait (up to 20 s) until the ledger has the ticket in `state` with every action of the
-    /// plan that put it there done (rows are written ahead of their actions).
+    /// plan that put it there done (rows are written ahead of their actions). A stepped app is
+    /// stepped until then.
     pub async fn wait_state(&self, id: u64, state: TicketState) -> TicketRow {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
+            if self.clock.is_some() {
+                self.step().await;
+            }
             if let Some(r) = self.row(id).await
                 && r.state == state
                 && self
@@ -198,6 +256,9 @@ impl TestApp {
     pub async fn wait_ticket(&self, id: u64, what: &str, f: impl Fn(&Ticket) -> bool) -> Ticket {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
+            if self.clock.is_some() {
+                self.step().await;
+            }
             let t = self.ticket(id);
             if f(&t) {
                 return t;
@@ -236,9 +297,15 @@ impl TestApp {
             .collect()
     }
 
-    /// Let the daemon run a few more polls, for "nothing happens" checks.
+    /// For "nothing happens" checks: on a stepped app, two whole passes (the second sees what
+    /// the first wrote); on a running one, a few more polls.
     pub async fn settle(&self) {
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        if self.clock.is_some() {
+            self.step().await;
+            self.step().await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+        }
     }
 
     pub async fn stop(mut self) {

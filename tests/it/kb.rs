@@ -48,7 +48,7 @@ async fn kb_note_teaches_the_bot_and_survives_a_restart() {
     let mut app = spawn_app(|_, _| {}).await;
     let first = app.chat(None, "Do you sponsor amateur football teams?");
     let row = app.wait_state(first, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("no_knowledge"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("no_knowledge"));
 
     // The agent answers the gap in a note on the handed-over ticket (no longer the bot's): the
     // bot's scan of handed-over tickets reads it and learns.

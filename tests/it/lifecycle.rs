@@ -67,7 +67,7 @@ async fn handover_on_request_collects_email_first() {
     assert_eq!(app.bot_replies(id).len(), 1, "asked for the email");
     app.sim.customer_says(id, "sure, it's cleo.m@example.org");
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("requested"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("requested"));
     let t = app.ticket(id);
     assert!(tag_names(&t).contains(&AGENT_REQUIRED.to_string()));
     assert!(t.assignee_user.is_none(), "unassigned");
@@ -96,17 +96,17 @@ async fn no_email_within_email_wait_hands_over_anyway() {
     let id = app.chat(None, "I want to speak to a real person");
     app.wait_state(id, TicketState::AwaitingEmail).await;
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("requested"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("requested"));
     assert!(app.bot_notes(id)[0].contains("not given"));
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_knowledge_hands_over_with_agent_check() {
-    let app = spawn_app(|_, _| {}).await;
+    let app = spawn_stepped(|_, _| {}).await;
     let id = app.chat(Some("dev@example.org"), "Do you sponsor football teams?");
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("no_knowledge"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("no_knowledge"));
     let t = app.ticket(id);
     assert!(tag_names(&t).contains(&AGENT_CHECK.to_string()));
     assert!(t.assignee_user.is_none());
@@ -124,14 +124,14 @@ async fn frustrated_customer_is_handed_over() {
         "THIS IS USELESS!!! Nothing works and nobody helps",
     );
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("frustrated"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("frustrated"));
     assert!(tag_names(&app.ticket(id)).contains(&AGENT_REQUIRED.to_string()));
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_involved_tag_keeps_the_bot_silent() {
-    let app = spawn_app(|cfg, _| cfg.bot.opt_out_tags = vec!["ai_ignore".into()]).await;
+    let app = spawn_stepped(|cfg, _| cfg.bot.opt_out_tags = vec!["ai_ignore".into()]).await;
     let a = app.chat_with(Some("f@example.org"), "Where is my order?", |t| {
         t.tags = vec![NOT_INVOLVED.into()]
     });
@@ -157,14 +157,15 @@ async fn not_involved_tag_keeps_the_bot_silent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_takeover_silences_the_bot() {
-    let app = spawn_app(|_, _| {}).await;
+    let app = spawn_stepped(|_, _| {}).await;
     let id = app.chat(Some("gus@example.org"), "How do I return an item?");
     app.wait_state(id, TicketState::Answered).await;
     app.sim.assign(id, Some(app.agent()), None);
     let row = app.wait_state(id, TicketState::Released).await;
     assert_eq!(row.close_deadline, None);
     app.sim.customer_says(id, "Thanks, and the return label?");
-    tokio::time::sleep(Duration::from_secs(3)).await; // past close_after
+    app.advance(Duration::from_secs(3)); // past close_after
+    app.settle().await;
     let t = app.ticket(id);
     assert_eq!(t.status, "open", "never closed under an agent");
     assert_eq!(app.bot_replies(id).len(), 1, "silent after the takeover");
@@ -174,7 +175,7 @@ async fn agent_takeover_silences_the_bot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_returned_to_the_bot_is_answered_again() {
-    let app = spawn_app(|_, _| {}).await;
+    let app = spawn_stepped(|_, _| {}).await;
     let id = app.chat(Some("dev@example.org"), "Do you sponsor football teams?");
     app.wait_state(id, TicketState::Escalated).await;
     // Still tagged: assigning it back is not enough.
@@ -207,7 +208,7 @@ async fn ticket_handled_by_a_gorgias_rule_is_released_with_not_involved() {
     app.sim
         .rule_says(id, 77, "Thanks for reaching out! (auto-reply)");
     let row = app.wait_state(id, TicketState::Ignored).await;
-    assert_eq!(row.reason.as_deref(), Some("rule"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("rule"));
     let t = app.ticket(id);
     assert!(tag_names(&t).contains(&NOT_INVOLVED.to_string()));
     assert!(
@@ -220,7 +221,7 @@ async fn ticket_handled_by_a_gorgias_rule_is_released_with_not_involved() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_channel_ticket_is_left_alone() {
-    let app = spawn_app(|_, _| {}).await;
+    let app = spawn_stepped(|_, _| {}).await;
     let id = app.chat_with(Some("i@example.org"), "Please send me an invoice", |t| {
         t.channel = "email".into();
         t.via = "email".into();
@@ -253,16 +254,17 @@ async fn customer_writing_after_the_close_gets_the_bot_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_reply_without_reassignment_hands_the_ticket_to_that_agent() {
-    let app = spawn_app(|_, _| {}).await;
+    let app = spawn_stepped(|_, _| {}).await;
     let id = app.chat(Some("k@example.org"), "How long does shipping take?");
     app.wait_state(id, TicketState::Answered).await;
     app.sim
         .agent_says(id, app.agent(), "Let me check that for you personally.");
     let row = app.wait_state(id, TicketState::Released).await;
-    assert_eq!(row.reason.as_deref(), Some("agent_replied"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("agent_replied"));
     let t = app.ticket(id);
     assert_eq!(t.assignee_user.unwrap().id, app.agent());
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    app.advance(Duration::from_secs(3)); // past close_after
+    app.settle().await;
     assert_eq!(app.ticket(id).status, "open", "not closed under the agent");
     assert_eq!(app.bot_replies(id).len(), 1);
     app.stop().await;
@@ -353,7 +355,7 @@ async fn failing_responder_is_retried_then_hands_over_after_answer_deadline() {
         started.elapsed() >= Duration::from_secs(2),
         "not before answer_deadline (3 s)"
     );
-    assert_eq!(row.reason.as_deref(), Some("error"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("error"));
     assert!(
         broken.0.load(std::sync::atomic::Ordering::SeqCst) >= 2,
         "retried before giving up"
@@ -388,14 +390,14 @@ async fn configured_handover_phrases_extend_the_built_in_lists() {
         app.wait_state(asked, TicketState::Escalated)
             .await
             .reason
-            .as_deref(),
+            .map(|r| r.as_str()),
         Some("requested")
     );
     assert_eq!(
         app.wait_state(angry, TicketState::Escalated)
             .await
             .reason
-            .as_deref(),
+            .map(|r| r.as_str()),
         Some("frustrated")
     );
     app.stop().await;

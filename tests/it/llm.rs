@@ -99,7 +99,7 @@ async fn a_hanging_model_call_holds_no_other_tickets_answer_handover_or_close() 
     );
     assert_eq!(app.bot_replies(answered), vec![TRACK.to_owned()]);
     let row = app.wait_state(handed, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("requested"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("requested"));
     app.wait_state(closing, TicketState::Closed).await;
 
     // ... and all of that happened while the first call was still out: nothing was decided

@@ -4,7 +4,7 @@
 use crate::common::perfectbot;
 use crate::common::*;
 use jiff::{SignedDuration, Timestamp};
-use perfectbot::ledger::{Ledger, NewEvent, TicketState};
+use perfectbot::ledger::{Event, Ledger, NewEvent, TicketState};
 use perfectbot::ops;
 use perfectbot::sim::NewTicket;
 use serde_json::{Value, json};
@@ -110,6 +110,18 @@ async fn status_names_a_missing_ledger_and_fails() {
     assert!(!missing.exists(), "status must not create the ledger");
 }
 
+/// An event as the ledger stores it (kind, reason, JSON detail).
+fn stored(
+    at: Timestamp,
+    ticket: u64,
+    kind: &str,
+    reason: Option<&str>,
+    detail: serde_json::Value,
+) -> NewEvent {
+    let event = Event::from_stored(kind, reason, Some(&detail.to_string())).unwrap();
+    NewEvent::ticket(at, ticket, event)
+}
+
 /// A ledger with known events over the last hours.
 async fn ledger_with_known_events(path: &Path) {
     let l = Ledger::open(path).await.unwrap();
@@ -118,33 +130,47 @@ async fn ledger_with_known_events(path: &Path) {
     let mut events = Vec::new();
     // Five auto-closes with lags 100..500 ms; tickets 1 and 2 reopen, 1 within the hour.
     for (i, lag) in [(1u64, 300u64), (2, 100), (3, 500), (4, 200), (5, 400)] {
-        events.push(
-            NewEvent::ticket(at(300), i, "closed")
-                .with_reason("idle")
-                .with_detail(json!({"deadline_us": 0, "lag_ms": lag})),
-        );
+        events.push(stored(
+            at(300),
+            i,
+            "closed",
+            Some("idle"),
+            json!({"deadline_us": 0, "lag_ms": lag}),
+        ));
     }
-    events.push(
-        NewEvent::ticket(at(240), 1, "state:active")
-            .with_reason("reopened")
-            .with_detail(json!({"from": "closed", "rule": "reopened"})),
-    );
-    events.push(
-        NewEvent::ticket(at(100), 2, "state:active")
-            .with_reason("reopened")
-            .with_detail(json!({"from": "closed", "rule": "reopened"})),
-    );
+    events.push(stored(
+        at(240),
+        1,
+        "state:active",
+        Some("reopened"),
+        json!({"from": "closed", "rule": "reopened"}),
+    ));
+    events.push(stored(
+        at(100),
+        2,
+        "state:active",
+        Some("reopened"),
+        json!({"from": "closed", "rule": "reopened"}),
+    ));
     // Answers with latencies 1000, 3000, 2000 ms.
     for (i, lat) in [(10u64, 1000u64), (11, 3000), (12, 2000)] {
-        events.push(NewEvent::ticket(at(200), i, "answered").with_detail(
+        events.push(stored(
+            at(200),
+            i,
+            "answered",
+            None,
             json!({"sources": ["shipping"], "score": 3.2, "question": "q", "since_us": 0, "latency_ms": lat}),
         ));
     }
     // Handovers: 3 no_knowledge (2 the same question), 2 requested, 1 error.
     let handover = |t: u64, reason: &str, q: &str| {
-        NewEvent::ticket(at(50), t, "handover")
-            .with_reason(reason)
-            .with_detail(json!({"question": q, "availability": "online"}))
+        stored(
+            at(50),
+            t,
+            "handover",
+            Some(reason),
+            json!({"question": q, "availability": "online"}),
+        )
     };
     events.push(handover(20, "no_knowledge", "Do you ship to Mars?"));
     events.push(handover(21, "no_knowledge", "do you ship to  MARS"));
@@ -153,11 +179,13 @@ async fn ledger_with_known_events(path: &Path) {
     events.push(handover(24, "requested", "agent"));
     events.push(handover(25, "error", "where is my order"));
     // Outside the window: must not count.
-    events.push(
-        NewEvent::ticket(now - SignedDuration::from_hours(48), 30, "closed")
-            .with_reason("idle")
-            .with_detail(json!({"lag_ms": 999_999})),
-    );
+    events.push(stored(
+        now - SignedDuration::from_hours(48),
+        30,
+        "closed",
+        Some("idle"),
+        json!({"lag_ms": 999_999}),
+    ));
     for e in events {
         l.record_event(e).await.unwrap();
     }

@@ -275,7 +275,7 @@ async fn no_reply_to_the_number_request_hands_over_after_the_wait() {
     let id = order_chat(&app, c, Some("en"), "where's my package?");
     app.wait_state(id, TicketState::AwaitingOrder).await;
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("order"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("order"));
     let notes = app.bot_notes(id);
     assert!(
         notes
@@ -297,7 +297,7 @@ async fn a_cancel_request_hands_over_with_the_order_in_the_note() {
     );
     let id = order_chat(&app, c, Some("en"), "Please cancel my order #4242");
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("order"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("order"));
     let notes = app.bot_notes(id).join("\n");
     assert!(notes.contains("change, cancel or refund"), "{notes}");
     assert!(
@@ -356,7 +356,7 @@ async fn a_failing_customer_read_hands_over_never_silence() {
             app.sim.delete_customer(c);
         }
         let row = app.wait_state(id, TicketState::Escalated).await;
-        assert_eq!(row.reason.as_deref(), Some("order"), "{case}");
+        assert_eq!(row.reason.map(|r| r.as_str()), Some("order"), "{case}");
         assert!(
             !app.bot_replies(id).is_empty(),
             "{case}: the customer is told"
@@ -427,7 +427,7 @@ async fn orders_of_another_integration_type_are_not_shopify_orders() {
     app.sim.set_customer_integrations(c, data);
     let id = order_chat(&app, c, Some("en"), "where is my order?");
     let row = app.wait_state(id, TicketState::Escalated).await;
-    assert_eq!(row.reason.as_deref(), Some("order"));
+    assert_eq!(row.reason.map(|r| r.as_str()), Some("order"));
     assert!(
         app.bot_notes(id)
             .join("\n")

@@ -298,7 +298,7 @@ impl NextOpen {
     /// before.
     pub fn describe(&self, language: Option<&str>) -> String {
         let lang = language
-            .and_then(crate::config::language_code)
+            .and_then(crate::lang::language_code)
             .unwrap_or_default();
         let date = self.local.date();
         let wd = weekday_index(date);

@@ -31,6 +31,9 @@ use super::smalltalk::{self, SmallTalk};
 use super::text;
 
 mod escalation;
+mod words;
+
+use words::words;
 
 /// What the customer's turn asks for, before any answer is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,897 +56,8 @@ pub struct IntentConfig {
     pub extra_frustration_phrases: Vec<String>,
 }
 
-/// Tokens that negate what follows them in a clause (all languages; "t" is the tail of "n't").
-const NEG: &[&str] = &[
-    "not", "no", "never", "t", "dont", "cant", "wont", "without", "nobody", "noone", "neither",
-    "ne", "pas", "sans", "jamais", "nicht", "kein", "keine", "keinen", "keinem", "ohne", "nie",
-    "sin", "nunca", "non", "senza", "mai", "niet", "geen", "zonder", "nooit", "nao", "sem",
-];
-
-/// Pronouns after which a negation is a question inversion ("can't I talk to someone?").
-const PRONOUNS: &[&str] = &["i", "we", "you", "u", "je", "ich", "yo", "io", "ik", "eu"];
-
-/// Words skipped when looking from a request back to a negation: articles, prepositions,
-/// adverbs ("I don't really want to speak with an agent").
-const SKIP: &[&str] = &[
-    "hace",
-    "a",
-    "an",
-    "the",
-    "to",
-    "with",
-    "for",
-    "really",
-    "even",
-    "actually",
-    "just",
-    "any",
-    "one",
-    "of",
-    "your",
-    "me",
-    "myself",
-    "ever",
-    "necessarily",
-    "un",
-    "une",
-    "le",
-    "la",
-    "les",
-    "des",
-    "du",
-    "de",
-    "d",
-    "l",
-    "avec",
-    "mit",
-    "einem",
-    "einer",
-    "einen",
-    "dem",
-    "der",
-    "den",
-    "die",
-    "ein",
-    "eine",
-    "mich",
-    "mir",
-    "con",
-    "una",
-    "uno",
-    "el",
-    "al",
-    "il",
-    "lo",
-    "met",
-    "een",
-    "het",
-    "mij",
-    "um",
-    "uma",
-    "com",
-    "o",
-    "os",
-    "as",
-    "da",
-    "do",
-    "so",
-    "too",
-    "also",
-];
-
-/// Targets that are a person to hand over to on their own ("I want an agent").
-const STRONG_TARGETS: &[&str] = &[
-    "boss",
-    "baas",
-    "chefe",
-    "advisor",
-    "adviser",
-    "advisors",
-    "advisers",
-    "human",
-    "humans",
-    "person",
-    "agent",
-    "agents",
-    "representative",
-    "representatives",
-    "rep",
-    "operator",
-    "employee",
-    "manager",
-    "supervisor",
-    "humain",
-    "humaine",
-    "conseiller",
-    "conseillere",
-    "conseillers",
-    "operateur",
-    "operatrice",
-    "mitarbeiter",
-    "mitarbeiterin",
-    "mensch",
-    "menschen",
-    "berater",
-    "beraterin",
-    "kundenberater",
-    "sachbearbeiter",
-    "agente",
-    "agentes",
-    "persona",
-    "humano",
-    "operador",
-    "operadora",
-    "asesor",
-    "asesora",
-    "representante",
-    "operatore",
-    "operatrice",
-    "umano",
-    "consulente",
-    "medewerker",
-    "medewerkster",
-    "mens",
-    "persoon",
-    "atendente",
-    "pessoa",
-    "consultor",
-    "colleague",
-    "colleagues",
-    "responsable",
-    "responsabile",
-    "gerente",
-    "gerant",
-    "jefe",
-    "encargado",
-    "encargada",
-    "vorgesetzten",
-    "vorgesetzter",
-    "leidinggevende",
-    "supervisore",
-    "direttore",
-    "callback",
-    "ruckruf",
-    "richiamata",
-    "collegue",
-    "kollege",
-    "kollegin",
-    "kollegen",
-    "collega",
-    "colega",
-    "collegues",
-    "colleghi",
-    "colegas",
-    "companero",
-    "companera",
-    "companeros",
-    "companeras",
-];
-
-/// Targets that mean a person only after a talk verb ("talk to someone", not "need someone").
-const WEAK_TARGETS: &[&str] = &[
-    "whoever",
-    "someone",
-    "somebody",
-    "anyone",
-    "anybody",
-    "support",
-    "team",
-    "staff",
-    "people",
-    "service",
-    "quelqu",
-    "quelquun",
-    "equipe",
-    "jemand",
-    "jemanden",
-    "jemandem",
-    "kundenservice",
-    "kundendienst",
-    "alguien",
-    "soporte",
-    "qualcuno",
-    "assistenza",
-    "supporto",
-    "iemand",
-    "klantenservice",
-    "alguem",
-    "suporte",
-    "atendimento",
-    "member",
-    "members",
-];
-
-/// Words for "someone": a person when they are the subject of a request ("can someone call
-/// me"), found after "is there", or followed by "who" ("someone who can read").
-const SOMEONE: &[&str] = &[
-    "someone", "somebody", "anyone", "anybody", "quelqu", "quelquun", "jemand", "jemanden",
-    "alguien", "qualcuno", "iemand", "alguem",
-];
-
-/// Relative pronouns after "someone" ("I want someone who can ...").
-const RELATIVES: &[&str] = &["who", "that", "qui", "der", "die", "que", "che", "welcher"];
-
-/// Possessives that make a target someone else's person ("my agent at the bank", "mon agent").
-/// "su", "seu", "ihr" are left out: they are also the formal "your".
-const OTHER_POSSESSIVES: &[&str] = &[
-    "my", "his", "her", "their", "our", "mon", "ma", "mes", "son", "sa", "mein", "meine", "meinem",
-    "meinen", "meiner", "sein", "seine", "seinem", "mi", "mis", "mio", "mia", "mijn", "zijn",
-    "meu", "minha",
-];
-
-/// Words after a target that make it a modifier: "human hair", "human resources",
-/// "person size" (hyphenated compounds are joined before matching).
-const COMPOUND_HEADS: &[&str] = &[
-    "hair",
-    "resources",
-    "rights",
-    "error",
-    "body",
-    "nature",
-    "size",
-    "sized",
-    "shaped",
-    "height",
-    "readable",
-    "made",
-    "trafficking",
-    "anatomy",
-    "ressources",
-    "droits",
-    "recursos",
-    "derechos",
-    "risorse",
-    "diritti",
-    "rechten",
-    "direitos",
-    "cabello",
-    "cheveux",
-    "capelli",
-    "haar",
-    "cabelo",
-];
-
-/// Prepositions that make "person" an adverb: "in person", "en personne", "em pessoa".
-const IN_PERSON: &[&str] = &["in", "en", "em", "di"];
-const PERSON_WORDS: &[&str] = &["person", "personne", "persona", "pessoa", "persoon"];
-
-/// Modal verbs of a polite request whose subject is a person ("can someone call me",
-/// "kann mich jemand anrufen", "quelqu'un peut-il me rappeler").
-const MODALS: &[&str] = &[
-    "can",
-    "could",
-    "would",
-    "will",
-    "may",
-    "kann",
-    "konnte",
-    "konnten",
-    "kan",
-    "kunt",
-    "kunnen",
-    "zou",
-    "puede",
-    "podria",
-    "pueden",
-    "podrian",
-    "puo",
-    "potrebbe",
-    "possono",
-    "pode",
-    "poderia",
-    "podem",
-    "peut",
-    "pourrait",
-    "pourriez",
-    "pouvez",
-    "peuvent",
-    // "Would it be possible for a colleague to look", "est-il possible qu'un conseiller
-    // m'appelle": a possibility asked about is a polite request too.
-    "possible",
-    "posible",
-    "possibile",
-    "possivel",
-    "moglich",
-    "mogelijk",
-];
-
-/// What a person is asked to do in such a request: get in touch, look into it, help.
-const PERSON_ACTIONS: &[&str] = &[
-    "call",
-    "phone",
-    "ring",
-    "contact",
-    "email",
-    "mail",
-    "text",
-    "look",
-    "check",
-    "help",
-    "review",
-    "handle",
-    "reach",
-    "rappeler",
-    "appeler",
-    "contacter",
-    "aider",
-    "regarder",
-    "verifier",
-    "anrufen",
-    "zuruckrufen",
-    "kontaktieren",
-    "helfen",
-    "prufen",
-    "ansehen",
-    "anschauen",
-    "melden",
-    "llamar",
-    "llamarme",
-    "contactar",
-    "contactarme",
-    "ayudar",
-    "ayudarme",
-    "revisar",
-    "mirar",
-    "richiamare",
-    "richiamarmi",
-    "chiamare",
-    "chiamarmi",
-    "contattare",
-    "contattarmi",
-    "aiutare",
-    "aiutarmi",
-    "controllare",
-    "terugbellen",
-    "helpen",
-    "bekijken",
-    "ligar",
-    "contatar",
-    "ajudar",
-    "verificar",
-    "atender",
-];
-
-/// Openings of a question whether a person is there ("is there anyone", "hay alguien",
-/// "c'è qualcuno", "gibt es einen Menschen").
-const PRESENCE: &[&[&str]] = &[
-    &["is", "there"],
-    &["are", "there"],
-    &["anyone", "there"],
-    &["anybody", "there"],
-    &["y", "a", "t", "il"],
-    &["il", "y", "a"],
-    &["gibt", "es"],
-    &["ist", "da"],
-    &["hay"],
-    &["c", "e"],
-    &["ci", "sono"],
-    &["is", "er"],
-    &["zijn", "er"],
-    &["ha"],
-    &["tem"],
-];
-
-/// Words that may follow the person in a presence question; anything else makes the target a
-/// modifier ("is there a human hair version").
-const PRESENCE_FOLLOW: &[&str] = &[
-    "there",
-    "here",
-    "real",
-    "actual",
-    "available",
-    "online",
-    "who",
-    "that",
-    "i",
-    "we",
-    "to",
-    "can",
-    "in",
-    "at",
-    "on",
-    "from",
-    "with",
-    "ahi",
-    "aqui",
-    "alli",
-    "la",
-    "ici",
-    "qui",
-    "que",
-    "da",
-    "dort",
-    "hier",
-    "der",
-    "die",
-    "wo",
-    "che",
-    "ci",
-    "li",
-    "daar",
-    "aanwezig",
-    "ai",
-    "de",
-    "del",
-    "di",
-    "van",
-    "von",
-    "vom",
-    "des",
-    "do",
-    "reale",
-    "vero",
-    "vera",
-    "echt",
-    "echte",
-    "echter",
-    "disponible",
-    "disponibile",
-    "verfugbar",
-    "beschikbaar",
-    "disponivel",
-    "je",
-    "ich",
-    "yo",
-    "io",
-    "ik",
-    "eu",
-    "you",
-    "para",
-    "pour",
-    "fur",
-    "per",
-    "voor",
-    "por",
-    "for",
-    "about",
-    "im",
-    "em",
-    "o",
-    "ou",
-    "or",
-    "oder",
-    "of",
-    "dispo",
-    "qualcuno",
-    "alguem",
-    "un",
-];
-
-/// Copulas and determiners opening a question about a thing ("is the model a real person?"),
-/// which describes rather than asks for someone.
-const COPULAS: &[&str] = &["is", "are", "was", "were", "ist", "sind", "war"];
-const DETERMINERS: &[&str] = &[
-    "the", "this", "that", "these", "those", "your", "my", "der", "die", "das", "dieser", "diese",
-    "het", "de", "deze", "dit",
-];
-
-/// Hyphenated second parts that are pronouns ("passez-moi", "ligar-me", "peut-il"): the
-/// hyphen stays a break. Any other hyphen joins a compound ("person-sized", "human-readable")
-/// whose parts must not be read as a request.
-const CLITICS: &[&str] = &[
-    "me", "moi", "te", "toi", "nous", "vous", "il", "ils", "elle", "elles", "on", "ce", "le", "la",
-    "les", "lui", "leur", "y", "en", "lo", "los", "las", "se", "nos", "lhe", "lhes", "o", "a",
-    "os", "as", "t", "mi", "ti", "ci", "vi",
-];
-
-/// Words before "agent(s)" that make it something other than a support person.
-const AGENT_QUALIFIERS: &[&str] = &[
-    "shipping",
-    "customs",
-    "travel",
-    "delivery",
-    "courier",
-    "estate",
-    "insurance",
-    "user",
-    "secret",
-    "booking",
-    "cleaning",
-    "chemical",
-    "forwarding",
-    "freight",
-    "border",
-    "free",
-    "double",
-    "literary",
-    "sports",
-    "sport",
-    "transport",
-    "douane",
-    "zoll",
-    "aduana",
-    "dogana",
-    "aduaneiro",
-    "immobilier",
-    "immobiliare",
-    "inmobiliario",
-];
-
-/// Verbs that ask for something: they take strong targets only ("I need an agent").
-const REQUEST_VERBS: &[&str] = &[
-    "want",
-    "wanna",
-    "need",
-    "needs",
-    "rather",
-    "prefer",
-    "prefere",
-    "prefererais",
-    "lieber",
-    "prefiero",
-    "preferiria",
-    "preferisco",
-    "preferirei",
-    "liever",
-    "prefiro",
-    "like",
-    "wish",
-    "prefer",
-    "request",
-    "require",
-    "ask",
-    "asked",
-    "asking",
-    "contact",
-    "reach",
-    "get",
-    "veux",
-    "voudrais",
-    "souhaite",
-    "souhaiterais",
-    "besoin",
-    "aimerais",
-    "demande",
-    "contacter",
-    "mochte",
-    "will",
-    "brauche",
-    "hatte",
-    "wurde",
-    "quiero",
-    "necesito",
-    // "(no) hace falta hablar con ...": "it takes / there is a need".
-    "falta",
-    "quisiera",
-    "contactar",
-    "voglio",
-    "vorrei",
-    "bisogno",
-    "contattare",
-    "wil",
-    "zou",
-    "wens",
-    "quero",
-    "queria",
-    "preciso",
-    "gostaria",
-    "contatar",
-    "nodig",
-];
-
-/// Verbs about talking or being put through: they take weak targets too ("talk to someone").
-const TALK_VERBS: &[&str] = &[
-    "talk",
-    "talking",
-    "speak",
-    "speaking",
-    "chat",
-    "chatting",
-    "connect",
-    "connecting",
-    "transfer",
-    "transferring",
-    "escalate",
-    "escalating",
-    "forward",
-    "pass",
-    "put",
-    "handover",
-    "parler",
-    "discuter",
-    "joindre",
-    "transferer",
-    "passer",
-    "passez",
-    "relation",
-    "sprechen",
-    "reden",
-    "chatten",
-    "telefonieren",
-    "verbinden",
-    "weiterleiten",
-    "hablar",
-    "comunicarme",
-    "conversar",
-    "transferir",
-    "pasar",
-    "pasame",
-    "conectar",
-    "conectarme",
-    "parlare",
-    "passare",
-    "trasferire",
-    "collegare",
-    "contatto",
-    "spreken",
-    "praten",
-    "bellen",
-    "doorverbinden",
-    "verbind",
-    "falar",
-    "passar",
-    "passi",
-    "passa",
-    "passami",
-    "atender",
-    "atenderme",
-    "atienda",
-    "atenda",
-    "pasas",
-    "pasa",
-    "pasen",
-    "paseme",
-    "pasenme",
-    "pasarme",
-    "passate",
-    "passez",
-    "chamem",
-    "chame",
-    "transfere",
-    "transfira",
-    "transfiere",
-    "transfiera",
-    "transferez",
-    "trasferisci",
-    "trasferite",
-    "doorschakelen",
-    "weiterverbinden",
-];
-
-/// Infinitives that end German and Dutch clauses: the target may come before them.
-const FINAL_VERBS: &[&str] = &[
-    "sprechen",
-    "reden",
-    "chatten",
-    "telefonieren",
-    "verbunden",
-    "weiterleiten",
-    "spreken",
-    "praten",
-    "bellen",
-    "nodig",
-];
-
-/// Verbs that, after a target and before "me", ask a person to get in touch ("someone call me").
-const CALLBACK_VERBS: &[&str] = &[
-    "call", "phone", "ring", "contact", "email", "mail", "text", "rappeler", "rappelle",
-];
-
-/// Forms of "get in touch" that a wanted person is asked to do, including the subjunctives
-/// of "I need someone to call me" ("que alguien me llame", "que quelqu'un me rappelle",
-/// "dat iemand mij terugbelt", "que alguém me ligue").
-const CONTACT_FORMS: &[&str] = &[
-    "call",
-    "phone",
-    "ring",
-    "contact",
-    "email",
-    "mail",
-    "text",
-    "reach",
-    "rappelle",
-    "rappellent",
-    "rappeler",
-    "appelle",
-    "appeler",
-    "contacte",
-    "contacter",
-    "recontacte",
-    "anruft",
-    "anrufen",
-    "zuruckruft",
-    "zuruckrufen",
-    "kontaktiert",
-    "kontaktieren",
-    "llame",
-    "llamen",
-    "llamar",
-    "contacten",
-    "contactar",
-    "chiami",
-    "richiami",
-    "chiamare",
-    "richiamare",
-    "contatti",
-    "contattare",
-    "belt",
-    "terugbelt",
-    "bellen",
-    "terugbellen",
-    "contacteert",
-    "mailt",
-    "ligue",
-    "liguem",
-    "ligar",
-    "contate",
-    "contatem",
-    "contatar",
-];
-
-/// Object pronouns for "me"/"us", before the verb ("me llame", "mich anruft") or after it
-/// ("call me", "ligar-me").
-const ME_US: &[&str] = &[
-    "me", "m", "us", "moi", "nous", "mich", "uns", "mi", "ci", "nos", "mij", "ons",
-];
-
-/// Multi-word phrases that ask for a person by themselves.
-const HANDOVER_PHRASES: &[&str] = &[
-    "real person",
-    "real human",
-    "live person",
-    "live agent",
-    "human agent",
-    "human being",
-    "actual person",
-    "actual human",
-    "real people",
-    "human support",
-    "live support",
-    "customer service representative",
-    "transfer me",
-    "connect me",
-    "put me through",
-    "escalate this",
-    "call me back",
-    "verbinden sie mich",
-    "verbinde mich",
-    "leiten sie mich weiter",
-    "stellen sie mich durch",
-    "hand it over",
-    "hand this over",
-    "hand me over",
-    "hand me off",
-    "pass me on",
-    "pass it on",
-    "escalate it",
-    "call back",
-    "vraie personne",
-    "vrai humain",
-    "etre humain",
-    "vrai conseiller",
-    "echter mensch",
-    "echten menschen",
-    "echte person",
-    "echten mitarbeiter",
-    "persona real",
-    "ser humano",
-    "persona de verdad",
-    "persona reale",
-    "essere umano",
-    "persona vera",
-    "echte persoon",
-    "echt mens",
-    "echte medewerker",
-    "pessoa real",
-    "atendente humano",
-];
-
-/// Words that may surround a bare target in a clause that is only a request: "human please",
-/// "agent now", "un conseiller svp".
-const FILLER: &[&str] = &[
-    "please",
-    "pls",
-    "plz",
-    "now",
-    "a",
-    "an",
-    "the",
-    "real",
-    "live",
-    "i",
-    "want",
-    "need",
-    "me",
-    "give",
-    "get",
-    "just",
-    "ok",
-    "okay",
-    "hello",
-    "hi",
-    "hey",
-    "bitte",
-    "svp",
-    "s",
-    "il",
-    "vous",
-    "plait",
-    "por",
-    "favor",
-    "per",
-    "favore",
-    "alstublieft",
-    "aub",
-    "graag",
-    "un",
-    "une",
-    "ein",
-    "einen",
-    "einem",
-    "uno",
-    "una",
-    "um",
-    "uma",
-    "een",
-    "yes",
-    "speak",
-    "talk",
-    "to",
-    "with",
-    "immediately",
-    "asap",
-    "right",
-    "away",
-    // "Please" as chat writes it: "un humain stp", "humano porfa", "agent plz".
-    "stp",
-    "plse",
-    "pliz",
-    "plis",
-    "pleaseee",
-    "porfa",
-    "porfis",
-    "porfavor",
-    "fa",
-    "xfa",
-    "xfavor",
-    "pf",
-    "pfv",
-    "pfvr",
-    "bitteschon",
-    "alsjeblieft",
-    "ajb",
-    "prego",
-    // Thanks: "operatore umano grazie", "human thanks".
-    "thanks",
-    "thank",
-    "merci",
-    "danke",
-    "gracias",
-    "grazie",
-    "bedankt",
-    "obrigado",
-    "obrigada",
-    // "Now" in each language: "un conseiller maintenant", "humano ya".
-    "maintenant",
-    "jetzt",
-    "sofort",
-    "ahora",
-    "ya",
-    "subito",
-    "ora",
-    "nu",
-    "agora",
-];
-
-/// Words that make a message an identity question ("are you a real person?"), not a request.
-const IDENTITY_STARTS: &[&[&str]] = &[
-    &["are", "you"],
-    &["r", "u"],
-    &["is", "this"],
-    &["am", "i"],
-    &["etes", "vous"],
-    &["es", "tu"],
-    &["bist", "du"],
-    &["sind", "sie"],
-    &["eres"],
-    &["sei"],
-    &["ben", "je"],
-    &["voce", "e"],
-];
-
-fn has(list: &[&str], token: &str) -> bool {
-    list.contains(&token)
+fn has<S: AsRef<str>>(list: &[S], token: &str) -> bool {
+    list.iter().any(|w| w.as_ref() == token)
 }
 
 /// Positions where the token sequence `phrase` starts in `tokens`.
@@ -963,7 +77,8 @@ fn phrase_tokens(phrase: &str) -> Vec<String> {
 /// Whether token `i` negates. "t" does only as the tail of "n't" (after "don", "can",
 /// "isn"...): in French "y a-t-il quelqu'un" it is a euphonic letter.
 fn is_negation(tokens: &[String], i: usize) -> bool {
-    has(NEG, &tokens[i]) && (tokens[i] != "t" || i > 0 && tokens[i - 1].ends_with('n'))
+    has(&words().handover.neg, &tokens[i])
+        && (tokens[i] != "t" || i > 0 && tokens[i - 1].ends_with('n'))
 }
 
 /// Whether the request spanning `start..=end` of a clause is negated: a negation inside the
@@ -972,7 +87,10 @@ fn is_negation(tokens: &[String], i: usize) -> bool {
 /// inversion ("can't I talk to someone?"), not a refusal.
 fn negated(clause: &[String], start: usize, end: usize) -> bool {
     let is_neg = |i: usize| {
-        is_negation(clause, i) && !clause.get(i + 1).is_some_and(|next| has(PRONOUNS, next))
+        is_negation(clause, i)
+            && !clause
+                .get(i + 1)
+                .is_some_and(|next| has(&words().handover.pronouns, next))
     };
     if (start..=end.min(clause.len().saturating_sub(1))).any(is_neg) {
         return true;
@@ -986,7 +104,10 @@ fn negated(clause: &[String], start: usize, end: usize) -> bool {
             return true;
         }
         let t = clause[i].as_str();
-        if !(has(SKIP, t) || has(REQUEST_VERBS, t) || has(TALK_VERBS, t)) {
+        if !(has(&words().handover.skip, t)
+            || has(&words().handover.request_verbs, t)
+            || has(&words().handover.talk_verbs, t))
+        {
             return false;
         }
     }
@@ -995,17 +116,22 @@ fn negated(clause: &[String], start: usize, end: usize) -> bool {
 
 fn is_target(clause: &[String], i: usize, weak_allowed: bool) -> bool {
     let t = clause[i].as_str();
-    if clause.get(i + 1).is_some_and(|n| has(COMPOUND_HEADS, n)) {
+    if clause
+        .get(i + 1)
+        .is_some_and(|n| has(&words().handover.compound_heads, n))
+    {
         return false;
     }
     if i > 0 {
         let before = clause[i - 1].as_str();
-        if has(OTHER_POSSESSIVES, before) || (has(IN_PERSON, before) && has(PERSON_WORDS, t)) {
+        if has(&words().handover.other_possessives, before)
+            || (has(&words().handover.in_person, before) && has(&words().handover.person_words, t))
+        {
             return false;
         }
     }
     if t == "agent" || t == "agents" || t == "agente" || t == "agentes" {
-        if i > 0 && has(AGENT_QUALIFIERS, &clause[i - 1]) {
+        if i > 0 && has(&words().handover.agent_qualifiers, &clause[i - 1]) {
             return false;
         }
         // "agent de voyage", "agente de aduanas": a qualifier after the word.
@@ -1020,31 +146,23 @@ fn is_target(clause: &[String], i: usize, weak_allowed: bool) -> bool {
         }
         return true;
     }
-    has(STRONG_TARGETS, t) || (weak_allowed && has(WEAK_TARGETS, t))
+    has(&words().handover.strong_targets, t)
+        || (weak_allowed && has(&words().handover.weak_targets, t))
 }
-
-/// What follows an identity question's opening: "are you (a) real ...", "am I talking to ...".
-const IDENTITY_WORDS: &[&str] = &[
-    "bot", "robot", "ai", "machine", "real", "actual", "live", "talking", "chatting", "speaking",
-    "writing", "vraiment", "echt", "echte", "echter", "de", "verdad",
-];
-
-/// Articles and adverbs between an identity question's opening and its subject.
-const IDENTITY_SKIP: &[&str] = &[
-    "a", "an", "the", "un", "une", "ein", "eine", "una", "um", "uma", "een", "really", "actually",
-];
 
 /// "Are you a real person?", "am I talking to a bot?": asking what the bot is, not for a person.
 /// "Are you able to connect me to a human?" is still a request.
 fn is_identity_question(clause: &[String]) -> bool {
-    IDENTITY_STARTS.iter().any(|start| {
+    words().handover.identity_starts.iter().any(|start| {
         if clause.len() <= start.len() || clause.iter().zip(start.iter()).any(|(a, b)| a != b) {
             return false;
         }
         let next = clause[start.len()..]
             .iter()
-            .find(|t| !has(IDENTITY_SKIP, t));
-        next.is_some_and(|t| has(IDENTITY_WORDS, t) || has(STRONG_TARGETS, t))
+            .find(|t| !has(&words().handover.identity_skip, t));
+        next.is_some_and(|t| {
+            has(&words().handover.identity_words, t) || has(&words().handover.strong_targets, t)
+        })
     })
 }
 
@@ -1052,11 +170,12 @@ fn is_identity_question(clause: &[String]) -> bool {
 /// unless it talks of talking or of someone being available.
 fn is_description_question(clause: &[String]) -> bool {
     clause.len() >= 2
-        && has(COPULAS, &clause[0])
-        && has(DETERMINERS, &clause[1])
-        && !clause
-            .iter()
-            .any(|t| has(TALK_VERBS, t) || has(&["available", "online", "there", "verfugbar"], t))
+        && has(&words().handover.copulas, &clause[0])
+        && has(&words().handover.determiners, &clause[1])
+        && !clause.iter().any(|t| {
+            has(&words().handover.talk_verbs, t)
+                || has(&["available", "online", "there", "verfugbar"], t)
+        })
 }
 
 /// Whether `a` and `b` differ by at most one edit (insert, delete, substitute, swap).
@@ -1094,8 +213,10 @@ fn one_edit_apart(a: &str, b: &str) -> bool {
 /// collide ("argent" is not "agent" after a request verb).
 fn misspelt_target(token: &str) -> bool {
     token.chars().count() >= 4
-        && !has(STRONG_TARGETS, token)
-        && STRONG_TARGETS
+        && !has(&words().handover.strong_targets, token)
+        && words()
+            .handover
+            .strong_targets
             .iter()
             .any(|t| t.chars().count() >= 5 && one_edit_apart(token, t))
 }
@@ -1103,15 +224,16 @@ fn misspelt_target(token: &str) -> bool {
 /// "Is there anyone real there?", "hay alguien?", "c'è qualcuno in carne e ossa?": asking
 /// whether a person is present is asking for one.
 fn asks_whether_someone_is_there(clause: &[String]) -> bool {
-    PRESENCE.iter().any(|open| {
+    words().handover.presence.iter().any(|open| {
         let open: Vec<String> = open.iter().map(|w| (*w).to_owned()).collect();
         find_all(clause, &open).into_iter().any(|at| {
             let from = at + open.len();
             (from..clause.len().min(from + 4)).any(|j| {
-                let person = has(SOMEONE, &clause[j]) || is_target(clause, j, false);
-                let follows_ok = clause
-                    .get(j + 1)
-                    .is_none_or(|n| has(PRESENCE_FOLLOW, n) || has(SOMEONE, n));
+                let person =
+                    has(&words().handover.someone, &clause[j]) || is_target(clause, j, false);
+                let follows_ok = clause.get(j + 1).is_none_or(|n| {
+                    has(&words().handover.presence_follow, n) || has(&words().handover.someone, n)
+                });
                 person && follows_ok && !negated(clause, at, j)
             })
         })
@@ -1122,18 +244,20 @@ fn asks_whether_someone_is_there(clause: &[String]) -> bool {
 /// anrufen", "alguém pode ligar-me": a modal, a person as subject and an action a person does
 /// for the customer, in any order within the clause.
 fn asks_person_to_act(clause: &[String]) -> bool {
-    let modal = clause.iter().position(|t| has(MODALS, t));
+    let modal = clause.iter().position(|t| has(&words().handover.modals, t));
     let person = (0..clause.len()).find(|&j| {
-        has(SOMEONE, &clause[j])
+        has(&words().handover.someone, &clause[j])
             || (is_target(clause, j, true) && !has(&["service", "support"], &clause[j]))
     });
-    let action = clause.iter().position(|t| has(PERSON_ACTIONS, t));
+    let action = clause
+        .iter()
+        .position(|t| has(&words().handover.person_actions, t));
     // "a person I can send it to": the customer is the one acting.
     let customer_acts = modal.is_some_and(|m| {
         let me = |i: usize| {
             clause
                 .get(i)
-                .is_some_and(|t| has(PRONOUNS, t) && t != "you")
+                .is_some_and(|t| has(&words().handover.pronouns, t) && t != "you")
         };
         (m > 0 && me(m - 1)) || me(m + 1)
     });
@@ -1154,7 +278,7 @@ fn asks_person_to_act(clause: &[String]) -> bool {
 /// from the request verb ("I don't need anyone to call me").
 fn wants_someone_to_get_in_touch(clause: &[String]) -> bool {
     (0..clause.len())
-        .filter(|&r| has(REQUEST_VERBS, &clause[r]))
+        .filter(|&r| has(&words().handover.request_verbs, &clause[r]))
         .any(|r| {
             (r + 1..clause.len().min(r + 7))
                 .filter(|&j| {
@@ -1162,9 +286,11 @@ fn wants_someone_to_get_in_touch(clause: &[String]) -> bool {
                 })
                 .any(|j| {
                     (j + 1..clause.len().min(j + 7)).any(|v| {
-                        has(CONTACT_FORMS, &clause[v])
-                            && (has(ME_US, &clause[v - 1])
-                                || clause.get(v + 1).is_some_and(|n| has(ME_US, n)))
+                        has(&words().handover.contact_forms, &clause[v])
+                            && (has(&words().handover.me_us, &clause[v - 1])
+                                || clause
+                                    .get(v + 1)
+                                    .is_some_and(|n| has(&words().handover.me_us, n)))
                             && !negated(clause, r, v)
                     })
                 })
@@ -1185,7 +311,9 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number
     {
         return true;
     }
-    for phrase in HANDOVER_PHRASES
+    for phrase in words()
+        .handover
+        .handover_phrases
         .iter()
         .map(|p| phrase_tokens(p))
         .chain(extra.iter().cloned())
@@ -1204,9 +332,9 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number
         let verbs: Vec<(usize, bool)> = (from..j)
             .filter_map(|i| {
                 let t = clause[i].as_str();
-                if has(TALK_VERBS, t) {
+                if has(&words().handover.talk_verbs, t) {
                     Some((i, true))
-                } else if has(REQUEST_VERBS, t) {
+                } else if has(&words().handover.request_verbs, t) {
                     Some((i, false))
                 } else {
                     None
@@ -1215,8 +343,10 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number
             .collect();
         let talk_before = verbs.iter().any(|(_, talk)| *talk);
         // "I want someone who can read my messages": a relative clause makes "someone" a person.
-        let someone_who =
-            has(SOMEONE, &clause[j]) && clause.get(j + 1).is_some_and(|n| has(RELATIVES, n));
+        let someone_who = has(&words().handover.someone, &clause[j])
+            && clause
+                .get(j + 1)
+                .is_some_and(|n| has(&words().handover.relatives, n));
         let target = is_target(clause, j, talk_before || someone_who)
             || (talk_before && misspelt_target(&clause[j]));
         if let Some(&(first, _)) = verbs.first()
@@ -1227,7 +357,8 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number
         }
         // German/Dutch word order: "(mit einem) Mitarbeiter sprechen".
         if is_target(clause, j, true) {
-            let after = (j + 1..clause.len().min(j + 4)).find(|&i| has(FINAL_VERBS, &clause[i]));
+            let after = (j + 1..clause.len().min(j + 4))
+                .find(|&i| has(&words().handover.final_verbs, &clause[i]));
             if let Some(v) = after {
                 let weak_ok = clause[v] != "nodig";
                 if is_target(clause, j, weak_ok) && !negated(clause, j, v) {
@@ -1242,7 +373,7 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number
             continue;
         }
         let callback = (j + 1..clause.len().min(j + 6)).find(|&i| {
-            has(CALLBACK_VERBS, &clause[i])
+            has(&words().handover.callback_verbs, &clause[i])
                 && clause.get(i + 1).is_some_and(|n| n == "me" || n == "us")
         });
         if let Some(v) = callback
@@ -1253,11 +384,13 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number
     }
     // (c) a clause that is only a request: "agent", "human please", "un conseiller svp".
     clause.len() <= 6
-        && clause.iter().any(|t| has(STRONG_TARGETS, t))
         && clause
             .iter()
-            .enumerate()
-            .all(|(i, t)| has(FILLER, t) || (has(STRONG_TARGETS, t) && is_target(clause, i, false)))
+            .any(|t| has(&words().handover.strong_targets, t))
+        && clause.iter().enumerate().all(|(i, t)| {
+            has(&words().handover.filler, t)
+                || (has(&words().handover.strong_targets, t) && is_target(clause, i, false))
+        })
 }
 
 /// Whether `text` asks to talk to a person (any clause, any supported language, or one of the
@@ -1287,7 +420,7 @@ fn join_compounds(text: &str) -> String {
                 .take_while(|c| c.is_alphanumeric())
                 .collect();
             let next = text::fold(&next);
-            if !next.is_empty() && !has(CLITICS, &next) {
+            if !next.is_empty() && !has(&words().handover.clitics, &next) {
                 continue;
             }
         }
@@ -1295,1120 +428,6 @@ fn join_compounds(text: &str) -> String {
     }
     out
 }
-
-/// Swear words, matched as whole tokens.
-const PROFANITY: &[&str] = &[
-    "fuck",
-    "fucking",
-    "fucked",
-    "fck",
-    "fuk",
-    "wtf",
-    "shit",
-    "shitty",
-    "bullshit",
-    "crap",
-    "crappy",
-    "damn",
-    "dammit",
-    "goddamn",
-    "asshole",
-    "bastard",
-    "bitch",
-    "pissed",
-    "merde",
-    "putain",
-    "connard",
-    "connards",
-    "scheisse",
-    "scheiss",
-    "verdammt",
-    "arschloch",
-    "mierda",
-    "joder",
-    "carajo",
-    "cabron",
-    "cazzo",
-    "merda",
-    "vaffanculo",
-    "stronzo",
-    "stronzi",
-    "kut",
-    "klote",
-    "godverdomme",
-    "porra",
-    "caralho",
-];
-
-/// Insults aimed at the bot or the shop, matched as whole tokens ("stupid question" excepted).
-const INSULTS: &[&str] = &[
-    "stupid",
-    "idiot",
-    "idiots",
-    "idiotic",
-    "dumb",
-    "moron",
-    "morons",
-    "incompetent",
-    "pathetic",
-    "clueless",
-    "imbecile",
-    "dumbass",
-    "stupide",
-    "debile",
-    "incompetents",
-    "dumm",
-    "dumme",
-    "dummer",
-    "blod",
-    "blode",
-    "bloder",
-    "inkompetent",
-    "estupido",
-    "idiota",
-    "idiotas",
-    "incompetente",
-    "incompetentes",
-    "stupido",
-    "incompetenti",
-    "idioot",
-    "stom",
-    "stomme",
-    "clowns",
-    "amateurs",
-    "scammers",
-    "thieves",
-    "liars",
-    "nuls",
-    "escrocs",
-    "voleurs",
-    "incapables",
-    "guignols",
-    "saftladen",
-    "betruger",
-    "abzocke",
-    "amateure",
-    "ladrones",
-    "estafadores",
-    "payasos",
-    "sinverguenzas",
-    "ladri",
-    "truffatori",
-    "pagliacci",
-    "incapaci",
-    "oplichters",
-    "prutsers",
-    "dieven",
-    "ladroes",
-    "palhacos",
-    "vigaristas",
-];
-
-/// Complaints about the help received (phrases, normalised; negations built in where needed).
-const COMPLAINTS: &[&str] = &[
-    "useless",
-    "not helpful",
-    "unhelpful",
-    "doesn t help",
-    "does not help",
-    "didn t help",
-    "did not help",
-    "not helping",
-    "isn t helping",
-    "no help",
-    "ridiculous",
-    "worst service",
-    "worst customer service",
-    "terrible service",
-    "awful service",
-    "horrible service",
-    "waste of time",
-    "wasting my time",
-    "fed up",
-    "sick of",
-    "unacceptable",
-    "disgusting",
-    "outrageous",
-    "this is a joke",
-    "what a joke",
-    "rip off",
-    "ripoff",
-    "not listening",
-    "pointless",
-    "hopeless",
-    "so annoying",
-    "very annoying",
-    "so angry",
-    "very angry",
-    "i m angry",
-    "i am angry",
-    "furious",
-    "so frustrated",
-    "very frustrated",
-    "i m frustrated",
-    "i am frustrated",
-    "this is frustrating",
-    "so frustrating",
-    "pissed off",
-    "i give up",
-    "terrible",
-    "awful",
-    "inutili",
-    "never again",
-    "for the last time",
-    "for the third time",
-    "how many times",
-    "i already told you",
-    "i already said",
-    "i already asked",
-    "terrible bot",
-    "worst bot",
-    "horrible",
-    "inutile",
-    "n importe quoi",
-    "ridicule",
-    "inadmissible",
-    "honteux",
-    "scandaleux",
-    "ne m aide pas",
-    "ne m aidez pas",
-    "c est nul",
-    "en ai marre",
-    "perte de temps",
-    "nutzlos",
-    "hilft nicht",
-    "hilft mir nicht",
-    "hilft mir kein",
-    "lacherlich",
-    "frechheit",
-    "unverschamt",
-    "zeitverschwendung",
-    "katastrophe",
-    "no me ayuda",
-    "no sirve",
-    "no ayuda",
-    "ridiculo",
-    "vergonzoso",
-    "pesimo",
-    "perdida de tiempo",
-    "estoy harto",
-    "estoy harta",
-    "estafa",
-    "non mi aiuta",
-    "non aiuta",
-    "ridicolo",
-    "vergogna",
-    "pessimo",
-    "perdita di tempo",
-    "sono stufo",
-    "sono stufa",
-    "truffa",
-    "non serve a niente",
-    "helpt niet",
-    "helpt me niet",
-    "belachelijk",
-    "schandalig",
-    "waardeloos",
-    "waardeloze",
-    "nutteloos",
-    "nutteloze",
-    "tijdverspilling",
-    "slechtste",
-    "nao ajuda",
-    "nao me ajuda",
-    "vergonha",
-    "perda de tempo",
-    "absurdo",
-    "estou farto",
-    "estou farta",
-    "inutil",
-    "inuteis",
-    "horrivel",
-    "terrivel",
-    "pessima",
-    "pesima",
-    "lamentable",
-    "lamentavel",
-    "deplorable",
-    "schrecklich",
-    "furchtbar",
-    "miserabel",
-    "grauenhaft",
-    "orribile",
-    "vergognoso",
-    "verschrikkelijk",
-    "vreselijk",
-    "heb ik niks aan",
-    "heb ik niets aan",
-    "heb je niks aan",
-    "heb je niets aan",
-    "a disgrace",
-    "disgraceful",
-    "shameful",
-    "shame on you",
-    "une honte",
-    "quelle honte",
-    "eine schande",
-    "una verguenza",
-    "que verguenza",
-    "una vergogna",
-    "een schande",
-    "uma vergonha",
-    "que vergonha",
-    // Anger, said outright.
-    "livid",
-    "fuming",
-    "sick and tired",
-    "had enough",
-    "had it with",
-    "furieux",
-    "furieuse",
-    "ras le bol",
-    "j en ai assez",
-    "wutend",
-    "stinksauer",
-    "die nase voll",
-    "reicht mir",
-    "mir reicht s",
-    "cabreado",
-    "cabreada",
-    "furioso",
-    "furiosa",
-    "arrabbiato",
-    "arrabbiata",
-    "arrabbiatissimo",
-    "woedend",
-    "het zat",
-    "chateado",
-    "chateada",
-    "revoltado",
-    "revoltada",
-    "scam",
-    "fraud",
-    "shambles",
-    "shambolic",
-    "farce",
-    "what kind of service",
-    "what sort of service",
-    "what kind of company",
-    "what kind of shop",
-    "avoid you",
-    "avoid this shop",
-    "avoid this company",
-    "stay away from",
-    "steer clear",
-    "arnaque",
-    "betrug",
-    "oplichting",
-    "golpe",
-];
-
-/// Words of helping or being useful, and the negations that, next to them, say the help
-/// failed ("didn't help", "ne m'a pas aidé", "hat mir nicht geholfen", "não ajudou").
-const HELP_WORDS: &[&str] = &[
-    "help",
-    "helps",
-    "helped",
-    "helpful",
-    "useful",
-    "aide",
-    "aider",
-    "aidez",
-    "utile",
-    "utiles",
-    "hilft",
-    "geholfen",
-    "hilfreich",
-    "nutzlich",
-    "ayuda",
-    "ayudo",
-    "ayudado",
-    "ayudaste",
-    "util",
-    "aiuta",
-    "aiutato",
-    "aiutata",
-    "helpt",
-    "geholpen",
-    "nuttig",
-    "behulpzaam",
-    "ajuda",
-    "ajudou",
-    "ajudaram",
-];
-const HELP_NEG: &[&str] = &[
-    "not", "t", "pas", "nicht", "kein", "no", "non", "niet", "nao", "never", "jamais", "nie",
-    "nunca", "mai", "nooit", "nada", "niente", "nulla", "niks", "rien", "nichts",
-];
-/// Words that may sit between a negation and the help word: pronouns, auxiliaries, adverbs.
-const HELP_GAP: &[&str] = &[
-    "me",
-    "m",
-    "mi",
-    "mir",
-    "mij",
-    "us",
-    "a",
-    "as",
-    "has",
-    "hat",
-    "ha",
-    "heeft",
-    "hebt",
-    "e",
-    "stato",
-    "stata",
-    "sido",
-    "been",
-    "be",
-    "really",
-    "vraiment",
-    "wirklich",
-    "uberhaupt",
-    "realmente",
-    "davvero",
-    "echt",
-    "helemaal",
-    "at",
-    "all",
-    "du",
-    "tout",
-    "very",
-    "so",
-    "sehr",
-    "muy",
-    "molto",
-    "erg",
-    "muito",
-    "much",
-    "en",
-    "em",
-    "per",
-    "para",
-    "is",
-    "es",
-    "ist",
-    "was",
-    "est",
-    "il",
-    "lo",
-    "te",
-    "ti",
-    "you",
-    "vous",
-    "dich",
-    "je",
-    "u",
-    "did",
-    "does",
-    "do",
-    "was",
-    "were",
-    "hai",
-    "heb",
-    "bent",
-    "een",
-    "beetje",
-    "bit",
-    "any",
-    "ni",
-    "nemmeno",
-    "mal",
-];
-
-/// "Thanks for nothing" in each language: a thank word, then "nothing" within three words.
-const THANKS: &[&str] = &[
-    "thanks", "thank", "merci", "danke", "gracias", "grazie", "bedankt", "obrigado", "obrigada",
-];
-const INTENSIFIERS: &[&str] = &[
-    "absolutely",
-    "literally",
-    "really",
-    "exactly",
-    "precisely",
-    "just",
-    "strictly",
-    "absolument",
-    "absolut",
-    "absolutamente",
-    "assolutamente",
-    "helemaal",
-    "echt",
-    "really",
-];
-const NOTHING: &[&str] = &[
-    "nothing", "rien", "nichts", "nada", "niente", "nulla", "niks", "niets",
-];
-
-const FOR: &[&str] = &["for", "pour", "fur", "por", "per", "voor", "pelo", "pela"];
-
-/// "Is good for nothing": serve verbs followed by "nothing" ("ne sert à rien", "no sirve para
-/// nada", "non serve a niente", "nützt nichts").
-const SERVE: &[&str] = &[
-    "sert", "servent", "sirve", "sirves", "sirven", "serve", "servi", "servono", "nutzt", "bringt",
-    "dient",
-];
-
-/// "You are a joke", "c'est une blague", "das ist ein Witz".
-const JOKE: &[&str] = &[
-    "joke",
-    "blague",
-    "farce",
-    "witz",
-    "broma",
-    "chiste",
-    "scherzo",
-    "barzelletta",
-    "grap",
-    "piada",
-    "lachnummer",
-];
-const COPULA_ANY: &[&str] = &[
-    "is", "are", "s", "re", "est", "ist", "sind", "es", "eres", "son", "e", "sei", "sono", "zijn",
-    "bent", "sao", "what", "such", "quelle", "welch", "que", "che",
-];
-
-/// A problem that persists: "still not", "toujours pas", "immer noch nicht", "sigue sin",
-/// "ancora nessun", "nog steeds geen", "continua sem". "Not yet" ("noch nicht", "todavía no",
-/// "nog niet", "ainda não") is a plain question and is not here.
-const STILL: &[&[&str]] = &[
-    &["still"],
-    &["toujours"],
-    &["immer", "noch"],
-    &["noch", "immer"],
-    &["sigue"],
-    &["sigo"],
-    &["seguimos"],
-    &["ancora"],
-    &["nog", "steeds"],
-    &["nog", "altijd"],
-    &["continua"],
-    &["continuo"],
-];
-/// Openings of a yes/no question ("is it still ...", "est-ce que", "ist es noch").
-const QUESTION_OPENERS: &[&str] = &[
-    "is", "are", "does", "do", "did", "was", "will", "can", "est", "ist", "sind", "es", "esta",
-    "e", "zijn", "heeft", "hat",
-];
-const STILL_NEG: &[&str] = &[
-    "not", "no", "nothing", "t", "pas", "rien", "nicht", "kein", "keine", "keinen", "nichts",
-    "sin", "nada", "nessun", "nessuna", "nessuno", "niente", "nulla", "niet", "geen", "niks",
-    "niets", "sem", "nao",
-];
-
-/// "Your answer is wrong": an answer word and a wrong word a few words apart.
-const ANSWER_WORDS: &[&str] = &[
-    "answer",
-    "answers",
-    "reply",
-    "instructions",
-    "information",
-    "info",
-    "reponse",
-    "reponses",
-    "antwort",
-    "auskunft",
-    "respuesta",
-    "risposta",
-    "antwoord",
-    "resposta",
-];
-const WRONG_WORDS: &[&str] = &[
-    "wrong",
-    "incorrect",
-    "false",
-    "faux",
-    "fausse",
-    "fausses",
-    "falsch",
-    "incorrecta",
-    "incorrecto",
-    "equivocada",
-    "sbagliata",
-    "sbagliate",
-    "errata",
-    "fout",
-    "onjuist",
-    "errada",
-    "errado",
-    "incorreta",
-];
-
-/// A problem happening again: "delivered to the wrong house again", "schon wieder kaputt".
-const AGAIN: &[&[&str]] = &[
-    &["again"],
-    &["encore"],
-    &["wieder"],
-    &["otra", "vez"],
-    &["de", "nuevo"],
-    &["di", "nuovo"],
-    &["alweer"],
-    &["opnieuw"],
-    &["de", "novo"],
-    &["outra", "vez"],
-    &["novamente"],
-];
-const PROBLEMS: &[&str] = &[
-    "wrong",
-    "broken",
-    "late",
-    "missing",
-    "damaged",
-    "lost",
-    "faux",
-    "mauvais",
-    "mauvaise",
-    "casse",
-    "cassee",
-    "perdu",
-    "retard",
-    "falsch",
-    "falsche",
-    "kaputt",
-    "beschadigt",
-    "verloren",
-    "verspatet",
-    "equivocado",
-    "equivocada",
-    "roto",
-    "rota",
-    "perdido",
-    "tarde",
-    "sbagliato",
-    "sbagliata",
-    "rotto",
-    "rotta",
-    "perso",
-    "ritardo",
-    "verkeerd",
-    "verkeerde",
-    "kapot",
-    "kwijt",
-    "laat",
-    "errado",
-    "errada",
-    "quebrado",
-    "quebrada",
-    "atrasado",
-    "atrasada",
-    "delayed",
-    "retarde",
-    "retardee",
-    "verzogert",
-    "retrasado",
-    "retrasada",
-    "ritardato",
-    "ritardata",
-    "vertraagd",
-];
-
-/// "For the second time", "zum dritten Mal", "voor de derde keer", "pela terceira vez": an
-/// ordinal of two or more, then a word for "time".
-const ORDINALS: &[&str] = &[
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "2nd",
-    "3rd",
-    "4th",
-    "5th",
-    "nth",
-    "deuxieme",
-    "troisieme",
-    "quatrieme",
-    "cinquieme",
-    "2e",
-    "3e",
-    "4e",
-    "zweiten",
-    "dritten",
-    "vierten",
-    "funften",
-    "zweite",
-    "dritte",
-    "segunda",
-    "tercera",
-    "cuarta",
-    "quinta",
-    "seconda",
-    "terza",
-    "quarta",
-    "tweede",
-    "derde",
-    "vierde",
-    "vijfde",
-    "terceira",
-];
-const TIME_WORDS: &[&str] = &["time", "fois", "mal", "vez", "volta", "keer"];
-
-/// "I already asked", "j'ai déjà demandé", "hab ich schon gefragt", "ya te lo pregunté",
-/// "l'ho già chiesto", "heb ik al gevraagd", "já perguntei": an already word near a verb of
-/// asking or telling.
-const ALREADY: &[&str] = &[
-    "already", "deja", "schon", "bereits", "ya", "gia", "al", "ja",
-];
-const ASKED: &[&str] = &[
-    "asked",
-    "told",
-    "said",
-    "wrote",
-    "explained",
-    "mentioned",
-    "demande",
-    "dit",
-    "ecrit",
-    "explique",
-    "gefragt",
-    "gesagt",
-    "geschrieben",
-    "erklart",
-    "pregunte",
-    "preguntado",
-    "dije",
-    "dicho",
-    "escribi",
-    "explique",
-    "chiesto",
-    "detto",
-    "scritto",
-    "spiegato",
-    "gevraagd",
-    "gezegd",
-    "geschreven",
-    "uitgelegd",
-    "perguntei",
-    "disse",
-    "escrevi",
-    "expliquei",
-];
-
-/// Verbs of asking, writing, contacting in the present ("the third time I'm writing").
-const ASKING: &[&str] = &[
-    "ask",
-    "asking",
-    "write",
-    "writing",
-    "contact",
-    "contacting",
-    "call",
-    "calling",
-    "email",
-    "emailing",
-    "message",
-    "messaging",
-    "demande",
-    "ecris",
-    "contacte",
-    "appelle",
-    "frage",
-    "schreibe",
-    "melde",
-    "pregunto",
-    "escribo",
-    "llamo",
-    "chiedo",
-    "scrivo",
-    "vraag",
-    "schrijf",
-    "bel",
-    "pergunto",
-    "escrevo",
-    "ligo",
-    "asked",
-    "wrote",
-    "called",
-    "contacted",
-];
-
-/// Repetition counts: "twice", "zweimal", or a count word before a word for "times"
-/// ("three times", "plusieurs fois", "dos veces", "tre volte", "drie keer", "várias vezes").
-const COUNT_ONE_WORD: &[&str] = &[
-    "twice", "thrice", "zweimal", "dreimal", "mehrmals", "mehrfach", "tweemaal", "driemaal",
-];
-const COUNT_WORDS: &[&str] = &[
-    "two",
-    "three",
-    "four",
-    "five",
-    "several",
-    "multiple",
-    "many",
-    "numerous",
-    "deux",
-    "trois",
-    "quatre",
-    "cinq",
-    "plusieurs",
-    "zwei",
-    "drei",
-    "vier",
-    "funf",
-    "mehrere",
-    "dos",
-    "tres",
-    "cuatro",
-    "cinco",
-    "varias",
-    "muchas",
-    "due",
-    "tre",
-    "quattro",
-    "cinque",
-    "piu",
-    "varie",
-    "molte",
-    "twee",
-    "drie",
-    "meerdere",
-    "duas",
-    "muitas",
-];
-const TIMES_WORDS: &[&str] = &[
-    "times", "fois", "mal", "male", "veces", "volte", "keer", "keren", "vezes",
-];
-/// Verbs of having asked or of asking right now (not bare infinitives: "can I write the name
-/// two times" is a question about the card, not a complaint).
-const ASKED_OR_ASKING: &[&str] = &[
-    "asking",
-    "writing",
-    "contacting",
-    "calling",
-    "emailing",
-    "messaging",
-    "called",
-    "contacted",
-    "emailed",
-    "messaged",
-    "demande",
-    "ecrit",
-    "appele",
-    "contacte",
-    "gefragt",
-    "geschrieben",
-    "angerufen",
-    "kontaktiert",
-    "preguntado",
-    "escrito",
-    "llamado",
-    "contactado",
-    "chiesto",
-    "scritto",
-    "chiamato",
-    "contattato",
-    "gevraagd",
-    "geschreven",
-    "gebeld",
-    "perguntei",
-    "escrevi",
-    "liguei",
-    "contatei",
-    "pedi",
-];
-
-/// "Nobody answers", "personne ne répond", "niemand antwortet", "nadie me responde", "nessuno
-/// risponde", "niemand reageert", "ninguém responde": nobody, then a verb of answering with only
-/// pronouns and auxiliaries between.
-const NOBODY: &[&[&str]] = &[
-    &["nobody"],
-    &["noone"],
-    &["no", "one"],
-    &["personne", "ne"],
-    &["personne", "n"],
-    &["niemand"],
-    &["nadie"],
-    &["nessuno"],
-    &["ninguem"],
-];
-const REPLY_VERBS: &[&str] = &[
-    "answers",
-    "answer",
-    "answered",
-    "answering",
-    "replies",
-    "reply",
-    "replied",
-    "replying",
-    "responds",
-    "respond",
-    "responded",
-    "responding",
-    "gets",
-    "got",
-    "helps",
-    "helped",
-    "repond",
-    "repondu",
-    "rappelle",
-    "rappele",
-    "antwortet",
-    "geantwortet",
-    "reagiert",
-    "meldet",
-    "hilft",
-    "responde",
-    "respondio",
-    "respondido",
-    "contesta",
-    "contesto",
-    "contestado",
-    "ayuda",
-    "risponde",
-    "risposto",
-    "aiuta",
-    "reageert",
-    "antwoordt",
-    "gereageerd",
-    "geantwoord",
-    "helpt",
-    "respondeu",
-    "atende",
-    "ajuda",
-];
-const REPLY_GAP: &[&str] = &[
-    "me", "m", "mir", "mi", "mij", "us", "nous", "uns", "ci", "nos", "ons", "has", "have", "had",
-    "ha", "hat", "heeft", "a", "ever", "even", "yet", "is", "ist", "es", "e", "s", "ne", "can",
-    "could", "will", "kann", "puede", "puo", "kan", "pode", "peut", "still", "really", "mehr",
-    "ja", "mal", "je", "vous", "you", "u", "te", "ti", "to", "back",
-];
-/// Conditionals that make "nobody answers" a hypothesis ("if no one answers the door").
-const CONDITIONALS: &[&str] = &[
-    "if", "when", "si", "wenn", "falls", "cuando", "se", "quando", "als", "wanneer", "caso",
-];
-
-/// "You keep sending me the same link", "vous m'envoyez toujours la même réponse", "me sigues
-/// enviando el mismo enlace": a word of "same" before a word for an answer, in a message that
-/// says it keeps happening.
-const SAME: &[&str] = &[
-    "same",
-    "meme",
-    "memes",
-    "gleiche",
-    "gleichen",
-    "selbe",
-    "selben",
-    "dieselbe",
-    "denselben",
-    "dasselbe",
-    "mismo",
-    "misma",
-    "mismos",
-    "mismas",
-    "stesso",
-    "stessa",
-    "stessi",
-    "stesse",
-    "dezelfde",
-    "hetzelfde",
-    "mesmo",
-    "mesma",
-    "mesmos",
-    "mesmas",
-];
-const REPLY_THINGS: &[&str] = &[
-    "answer",
-    "answers",
-    "reply",
-    "replies",
-    "response",
-    "responses",
-    "link",
-    "links",
-    "message",
-    "messages",
-    "faq",
-    "text",
-    "article",
-    "email",
-    "thing",
-    "things",
-    "reponse",
-    "reponses",
-    "lien",
-    "liens",
-    "texte",
-    "chose",
-    "antwort",
-    "antworten",
-    "nachricht",
-    "artikel",
-    "respuesta",
-    "respuestas",
-    "enlace",
-    "mensaje",
-    "texto",
-    "articulo",
-    "cosa",
-    "risposta",
-    "risposte",
-    "messaggio",
-    "testo",
-    "articolo",
-    "antwoord",
-    "antwoorden",
-    "bericht",
-    "tekst",
-    "resposta",
-    "respostas",
-    "mensagem",
-    "artigo",
-    "coisa",
-];
-const KEEPS: &[&str] = &[
-    "stop",
-    "arretez",
-    "arrete",
-    "smettila",
-    "smettetela",
-    "pare",
-    "parem",
-    "keep",
-    "keeps",
-    "kept",
-    "still",
-    "always",
-    "toujours",
-    "immer",
-    "sigues",
-    "sigue",
-    "siguen",
-    "seguis",
-    "continuas",
-    "continuan",
-    "continui",
-    "continuate",
-    "continuano",
-    "continua",
-    "continuam",
-    "sempre",
-    "blijft",
-    "blijven",
-    "steeds",
-    "altijd",
-];
-/// "You keep sending", "I keep asking": keep, then a verb of repeating oneself.
-const KEEP_DOING: &[&str] = &[
-    "sending",
-    "giving",
-    "saying",
-    "telling",
-    "repeating",
-    "asking",
-    "pasting",
-    "copying",
-    "linking",
-    "pointing",
-    "referring",
-    "redirecting",
-    "ignoring",
-];
-
-/// Openings of exasperation ("Seriously?", "are you kidding", "en serio", "sul serio").
-const EXASPERATION: &[&str] = &[
-    "seriously",
-    "are you kidding",
-    "are you serious",
-    "you re kidding",
-    "you must be kidding",
-    "unbelievable",
-    "c est pas vrai",
-    "serieusement",
-    "sans blague",
-    "im ernst",
-    "soll das ein witz sein",
-    "en serio",
-    "estas de broma",
-    "sul serio",
-    "stai scherzando",
-    "serieus",
-    "meen je dat nou",
-    "fala serio",
-    "ta de brincadeira",
-];
-
-/// The customer saying the answer missed the point.
-const NOT_ANSWERED: &[&str] = &[
-    "didn t answer my question",
-    "doesn t answer my question",
-    "did not answer my question",
-    "does not answer my question",
-    "not what i asked",
-    "not my question",
-    "you didn t answer",
-    "you did not answer",
-    "that didn t help",
-    "that doesn t help",
-    "wrong answer",
-    "not an answer",
-    "not answering",
-    "answer my question",
-    "answer the question",
-    "just answer",
-    "read my question",
-    "that s not it",
-    "not what i m asking",
-    "nothing to do with my question",
-    "nothing to do with what i asked",
-    "didn t even read",
-    "didn t read",
-    "did not read",
-    "read what i wrote",
-    "not reading",
-    "not what i am asking",
-    "pas ma question",
-    "pas repondu",
-    "ne repond pas",
-    "nicht meine frage",
-    "nicht beantwortet",
-    "beantwortet meine frage nicht",
-    "keine antwort",
-    "no es lo que pregunte",
-    "no respondiste",
-    "no responde",
-    "non e quello che ho chiesto",
-    "non hai risposto",
-    "non risponde",
-    "niet wat ik vroeg",
-    "geen antwoord",
-    "nao foi isso que perguntei",
-    "nao respondeu",
-    "nao responde",
-];
-
-/// Words that make a shouted or exclaimed message a happy one ("THANK YOU SO MUCH!!!").
-const POSITIVE: &[&str] = &[
-    "thanks",
-    "thank",
-    "thx",
-    "great",
-    "awesome",
-    "love",
-    "perfect",
-    "amazing",
-    "wonderful",
-    "excellent",
-    "happy",
-    "cool",
-    "nice",
-    "brilliant",
-    "merci",
-    "super",
-    "genial",
-    "danke",
-    "toll",
-    "gracias",
-    "perfecto",
-    "grazie",
-    "perfetto",
-    "bedankt",
-    "dank",
-    "obrigado",
-    "obrigada",
-    "yay",
-    "wow",
-    "congrats",
-    "good",
-];
 
 /// Signals that count on their own; "shouting" and "exclamations" count only in a message
 /// with no positive word.
@@ -2482,11 +501,14 @@ fn has_exclamation_run(text: &str) -> bool {
 pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> {
     let tokens = text::tokens(text);
     let mut signals = Vec::new();
-    if tokens.iter().any(|t| has(PROFANITY, t)) {
+    if tokens
+        .iter()
+        .any(|t| has(&words().frustration.profanity, t))
+    {
         signals.push("profanity");
     }
     let insult = tokens.iter().enumerate().any(|(i, t)| {
-        has(INSULTS, t)
+        has(&words().frustration.insults, t)
             && !negated_before(&tokens, i)
             // "sorry, stupid question": self-deprecation, not an insult.
             && !tokens
@@ -2496,7 +518,7 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
     if insult {
         signals.push("insult");
     }
-    let complaint = COMPLAINTS.iter().any(|phrase| {
+    let complaint = words().frustration.complaints.iter().any(|phrase| {
         contains_phrase(&tokens, phrase).is_some_and(|at| {
             // Built-in negative phrases ("not helpful") are complaints as they stand.
             phrase.contains(' ') || !negated_before(&tokens, at)
@@ -2509,11 +531,18 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
     if (family || exasperated(text)) && !signals.contains(&"complaint") {
         signals.push("complaint");
     }
-    if NOT_ANSWERED
+    if words()
+        .frustration
+        .not_answered
         .iter()
         .any(|phrase| contains_phrase(&tokens, phrase).is_some())
         || help_failed(&tokens)
-        || near(&tokens, ANSWER_WORDS, WRONG_WORDS, 4)
+        || near(
+            &tokens,
+            &words().frustration.answer_words,
+            &words().frustration.wrong_words,
+            4,
+        )
     {
         signals.push("not_answered");
     }
@@ -2542,7 +571,12 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
 }
 
 /// Whether a word of `first` is followed, within `window` words, by a word of `second`.
-fn near(tokens: &[String], first: &[&str], second: &[&str], window: usize) -> bool {
+fn near<A: AsRef<str>, B: AsRef<str>>(
+    tokens: &[String],
+    first: &[A],
+    second: &[B],
+    window: usize,
+) -> bool {
     tokens.iter().enumerate().any(|(i, t)| {
         has(first, t)
             && tokens[i + 1..tokens.len().min(i + 1 + window)]
@@ -2552,11 +586,10 @@ fn near(tokens: &[String], first: &[&str], second: &[&str], window: usize) -> bo
 }
 
 /// Where the word sequences of `seqs` end in `tokens` (index after the last word).
-fn seq_ends(tokens: &[String], seqs: &[&[&str]]) -> Vec<usize> {
+fn seq_ends(tokens: &[String], seqs: &[Vec<String>]) -> Vec<usize> {
     seqs.iter()
         .flat_map(|seq| {
-            let seq: Vec<String> = seq.iter().map(|w| (*w).to_owned()).collect();
-            find_all(tokens, &seq)
+            find_all(tokens, seq)
                 .into_iter()
                 .map(move |at| at + seq.len())
         })
@@ -2568,14 +601,17 @@ fn seq_ends(tokens: &[String], seqs: &[&[&str]]) -> Vec<usize> {
 /// and adverbs between them, in either order. "I don't need help" is not one: "need" is
 /// not a gap word.
 fn help_failed(tokens: &[String]) -> bool {
-    let bridged = |from: usize, to: usize| (from + 1..to).all(|k| has(HELP_GAP, &tokens[k]));
+    let bridged = |from: usize, to: usize| {
+        (from + 1..to).all(|k| has(&words().frustration.help_gap, &tokens[k]))
+    };
     tokens.iter().enumerate().any(|(i, t)| {
-        if !has(HELP_WORDS, t) {
+        if !has(&words().frustration.help_words, t) {
             return false;
         }
-        let before = (i.saturating_sub(5)..i).any(|n| has(HELP_NEG, &tokens[n]) && bridged(n, i));
-        let after =
-            (i + 1..tokens.len().min(i + 5)).any(|n| has(HELP_NEG, &tokens[n]) && bridged(i, n));
+        let before = (i.saturating_sub(5)..i)
+            .any(|n| has(&words().frustration.help_neg, &tokens[n]) && bridged(n, i));
+        let after = (i + 1..tokens.len().min(i + 5))
+            .any(|n| has(&words().frustration.help_neg, &tokens[n]) && bridged(i, n));
         before || after
     })
 }
@@ -2585,24 +621,37 @@ fn help_failed(tokens: &[String]) -> bool {
 fn complaint_families(tokens: &[String]) -> bool {
     // "Thanks for (absolutely) nothing", "merci pour rien du tout".
     let thanks_for_nothing = tokens.windows(3).enumerate().any(|(i, w)| {
-        has(THANKS, &w[0])
-            && has(FOR, &w[1])
-            && (i + 2..tokens.len().min(i + 4)).any(|k| has(NOTHING, &tokens[k]))
+        has(&words().frustration.thanks, &w[0])
+            && has(&words().frustration.for_words, &w[1])
             && (i + 2..tokens.len().min(i + 4))
-                .take_while(|&k| !has(NOTHING, &tokens[k]))
-                .all(|k| has(INTENSIFIERS, &tokens[k]))
+                .any(|k| has(&words().frustration.nothing, &tokens[k]))
+            && (i + 2..tokens.len().min(i + 4))
+                .take_while(|&k| !has(&words().frustration.nothing, &tokens[k]))
+                .all(|k| has(&words().frustration.intensifiers, &tokens[k]))
     });
-    let good_for_nothing = near(tokens, SERVE, NOTHING, 3);
+    let good_for_nothing = near(
+        tokens,
+        &words().frustration.serve,
+        &words().frustration.nothing,
+        3,
+    );
     let joke = tokens.iter().enumerate().any(|(i, t)| {
-        has(JOKE, t) && (i.saturating_sub(3)..i).any(|k| has(COPULA_ANY, &tokens[k]))
+        has(&words().frustration.joke, t)
+            && (i.saturating_sub(3)..i).any(|k| has(&words().frustration.copula_any, &tokens[k]))
     });
     // "Is it still not in stock?" asks about a state; "still not working" complains.
-    let yes_no_question = tokens.first().is_some_and(|t| has(QUESTION_OPENERS, t));
+    let yes_no_question = tokens
+        .first()
+        .is_some_and(|t| has(&words().frustration.question_openers, t));
     let persists = !yes_no_question
-        && seq_ends(tokens, STILL)
+        && seq_ends(tokens, &words().frustration.still)
             .into_iter()
-            .any(|end| (end..tokens.len().min(end + 3)).any(|k| has(STILL_NEG, &tokens[k])));
-    let recurs = !seq_ends(tokens, AGAIN).is_empty() && tokens.iter().any(|t| has(PROBLEMS, t));
+            .any(|end| {
+                (end..tokens.len().min(end + 3))
+                    .any(|k| has(&words().frustration.still_neg, &tokens[k]))
+            });
+    let recurs = !seq_ends(tokens, &words().frustration.again).is_empty()
+        && tokens.iter().any(|t| has(&words().frustration.problems, t));
     thanks_for_nothing
         || good_for_nothing
         || joke
@@ -2615,33 +664,42 @@ fn complaint_families(tokens: &[String]) -> bool {
 /// "Nobody answers", "personne ne m'a répondu", "nadie me responde"; not under a conditional
 /// ("if no one answers the door").
 fn nobody_answers(tokens: &[String]) -> bool {
-    let bridged = |from: usize, to: usize| (from..to).all(|k| has(REPLY_GAP, &tokens[k]));
-    seq_ends(tokens, NOBODY).into_iter().any(|end| {
-        let start = end - 1;
-        let conditional = (0..start).any(|k| has(CONDITIONALS, &tokens[k]));
-        !conditional
-            && (end..tokens.len().min(end + 4))
-                .any(|v| has(REPLY_VERBS, &tokens[v]) && bridged(end, v))
-    })
+    let bridged = |from: usize, to: usize| {
+        (from..to).all(|k| has(&words().frustration.reply_gap, &tokens[k]))
+    };
+    seq_ends(tokens, &words().frustration.nobody)
+        .into_iter()
+        .any(|end| {
+            let start = end - 1;
+            let conditional =
+                (0..start).any(|k| has(&words().frustration.conditionals, &tokens[k]));
+            !conditional
+                && (end..tokens.len().min(end + 4))
+                    .any(|v| has(&words().frustration.reply_verbs, &tokens[v]) && bridged(end, v))
+        })
 }
 
 /// "You keep sending me the same FAQ link", "Sie schicken mir immer die gleiche Antwort",
 /// "I keep asking": repetition the customer is tired of. A question ("can you send the same
 /// link again?", "is it always the same link?") is not one.
 fn same_answer_again(tokens: &[String]) -> bool {
-    if tokens
-        .first()
-        .is_some_and(|t| has(QUESTION_OPENERS, t) || has(MODALS, t))
-    {
+    if tokens.first().is_some_and(|t| {
+        has(&words().frustration.question_openers, t) || has(&words().handover.modals, t)
+    }) {
         return false;
     }
     let keep_doing = tokens.iter().enumerate().any(|(i, t)| {
         (t == "keep" || t == "keeps")
             && tokens[i + 1..tokens.len().min(i + 3)]
                 .iter()
-                .any(|n| has(KEEP_DOING, n))
+                .any(|n| has(&words().frustration.keep_doing, n))
     });
-    let same_thing = near(tokens, SAME, REPLY_THINGS, 3) && tokens.iter().any(|t| has(KEEPS, t));
+    let same_thing = near(
+        tokens,
+        &words().frustration.same,
+        &words().frustration.reply_things,
+        3,
+    ) && tokens.iter().any(|t| has(&words().frustration.keeps, t));
     keep_doing || same_thing
 }
 
@@ -2650,18 +708,23 @@ fn asked_again(tokens: &[String]) -> bool {
     // "The second time I ordered it was fine" is not asking again: the ordinal needs "for
     // the"/"zum"/"pour la" before it or a verb of asking or writing in the message.
     let nth_time = tokens.iter().enumerate().any(|(i, t)| {
-        has(ORDINALS, t)
-            && tokens.get(i + 1).is_some_and(|n| has(TIME_WORDS, n))
+        has(&words().frustration.ordinals, t)
+            && tokens.get(i + 1).is_some_and(|n| has(&words().frustration.time_words, n))
             && ((i.saturating_sub(3)..i)
-                .any(|k| has(FOR, &tokens[k]) || has(&["zum", "la"], &tokens[k]))
+                .any(|k| has(&words().frustration.for_words, &tokens[k]) || has(&["zum", "la"], &tokens[k]))
                 // "third time my order is delayed": the thing that went wrong, again.
                 || tokens
                     .iter()
-                    .any(|w| has(ASKED, w) || has(ASKING, w) || has(PROBLEMS, w)))
+                    .any(|w| has(&words().frustration.asked, w) || has(&words().frustration.asking, w) || has(&words().frustration.problems, w)))
     });
     nth_time
-        || near(tokens, ALREADY, ASKED, 3)
-        || near(tokens, ASKED, &["already"], 2)
+        || near(
+            tokens,
+            &words().frustration.already,
+            &words().frustration.asked,
+            3,
+        )
+        || near(tokens, &words().frustration.asked, &["already"], 2)
         || asked_n_times(tokens)
 }
 
@@ -2669,10 +732,13 @@ fn asked_again(tokens: &[String]) -> bool {
 /// varias veces": a count of times within three words of a verb of having asked or written.
 fn asked_n_times(tokens: &[String]) -> bool {
     let counts = tokens.iter().enumerate().filter_map(|(i, t)| {
-        if has(COUNT_ONE_WORD, t) {
+        if has(&words().frustration.count_one_word, t) {
             Some((i, i))
-        } else if (has(COUNT_WORDS, t) || t.parse::<u32>().is_ok_and(|n| (2..100).contains(&n)))
-            && tokens.get(i + 1).is_some_and(|n| has(TIMES_WORDS, n))
+        } else if (has(&words().frustration.count_words, t)
+            || t.parse::<u32>().is_ok_and(|n| (2..100).contains(&n)))
+            && tokens
+                .get(i + 1)
+                .is_some_and(|n| has(&words().frustration.times_words, n))
         {
             Some((i, i + 1))
         } else {
@@ -2680,7 +746,10 @@ fn asked_n_times(tokens: &[String]) -> bool {
         }
     });
     counts.into_iter().any(|(start, end)| {
-        let asked = |k: usize| has(ASKED, &tokens[k]) || has(ASKED_OR_ASKING, &tokens[k]);
+        let asked = |k: usize| {
+            has(&words().frustration.asked, &tokens[k])
+                || has(&words().frustration.asked_or_asking, &tokens[k])
+        };
         (start.saturating_sub(3)..start).any(asked)
             || (end + 1..tokens.len().min(end + 4)).any(asked)
     })
@@ -2689,18 +758,13 @@ fn asked_n_times(tokens: &[String]) -> bool {
 /// A message that opens with exasperation: "Seriously??? 2 weeks", "En serio, ...".
 fn exasperated(text: &str) -> bool {
     text::clauses(text).first().is_some_and(|first| {
-        EXASPERATION
+        words()
+            .frustration
+            .exasperation
             .iter()
             .any(|e| find_all(first, &phrase_tokens(e)).first() == Some(&0))
     })
 }
-
-/// Tokens that do not make a message a question worth comparing ("thanks", "ok").
-const PLEASANTRIES: &[&str] = &[
-    "thanks", "thank", "you", "very", "much", "ok", "okay", "yes", "no", "hi", "hello", "hey",
-    "bye", "great", "please", "sure", "cool", "fine", "good", "perfect", "merci", "danke",
-    "gracias", "grazie", "bedankt", "obrigado", "so", "a", "lot", "again",
-];
 
 /// Whether `message` repeats one of `previous` (the same question asked again). Both must be
 /// real questions (at least 3 words besides pleasantries, so "thanks!" twice is not a repeat),
@@ -2723,7 +787,7 @@ fn repeats_one(message: &str, previous: &[String]) -> bool {
     let meaningful = |s: &str| {
         text::tokens(s)
             .iter()
-            .filter(|t| !has(PLEASANTRIES, t))
+            .filter(|t| !has(&words().frustration.pleasantries, t))
             .count()
             >= 3
     };
@@ -2761,7 +825,9 @@ pub fn classify(
     }
     let frustrated = turn_messages.iter().any(|m| {
         let signals = frustration_signals(m, cfg);
-        let positive = text::tokens(m).iter().any(|t| has(POSITIVE, t));
+        let positive = text::tokens(m)
+            .iter()
+            .any(|t| has(&words().frustration.positive, t));
         signals.iter().any(|s| has(STRONG_SIGNALS, s))
             || (!signals.is_empty() && !positive)
             || (bot_answered_before && repeats(m, previous_customer_messages))
@@ -3321,9 +1387,11 @@ mod tests {
         for m in set.messages.iter().filter(|m| m.label == "none") {
             let tokens = text::tokens(&m.text);
             let has_neg = (0..tokens.len()).any(|i| is_negation(&tokens, i));
-            let has_person = tokens
-                .iter()
-                .any(|t| has(STRONG_TARGETS, t) || has(SOMEONE, t) || has(WEAK_TARGETS, t));
+            let has_person = tokens.iter().any(|t| {
+                has(&words().handover.strong_targets, t)
+                    || has(&words().handover.someone, t)
+                    || has(&words().handover.weak_targets, t)
+            });
             if has_neg && has_person {
                 negated_requests += 1;
                 assert!(

@@ -284,15 +284,16 @@ pub(super) fn same_answer_again(tokens: &[String]) -> bool {
 pub(super) fn asked_again(tokens: &[String]) -> bool {
     // "The second time I ordered it was fine" is not asking again: the ordinal needs "for
     // the"/"zum"/"pour la" before it or a verb of asking or writing in the message.
+    let w = &words().frustration;
     let nth_time = tokens.iter().enumerate().any(|(i, t)| {
-        has(&words().frustration.ordinals, t)
-            && tokens.get(i + 1).is_some_and(|n| has(&words().frustration.time_words, n))
+        has(&w.ordinals, t)
+            && tokens.get(i + 1).is_some_and(|n| has(&w.time_words, n))
             && ((i.saturating_sub(3)..i)
-                .any(|k| has(&words().frustration.for_words, &tokens[k]) || has(&["zum", "la"], &tokens[k]))
+                .any(|k| has(&w.for_words, &tokens[k]) || has(&["zum", "la"], &tokens[k]))
                 // "third time my order is delayed": the thing that went wrong, again.
                 || tokens
                     .iter()
-                    .any(|w| has(&words().frustration.asked, w) || has(&words().frustration.asking, w) || has(&words().frustration.problems, w)))
+                    .any(|t| has(&w.asked, t) || has(&w.asking, t) || has(&w.problems, t)))
     });
     nth_time
         || near(

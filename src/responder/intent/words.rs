@@ -40,15 +40,15 @@ pub(super) struct Handover {
     pub(super) neg: Vec<String>,
     /// Pronouns after which a negation is a question inversion ("can't I talk to someone?").
     pub(super) pronouns: Vec<String>,
-    /// Words skipped when looking from a request back to a negation: articles, prepositions, adverbs
-    /// ("I don't really want to speak with an agent").
+    /// Words skipped when looking from a request back to a negation: articles, prepositions,
+    /// adverbs ("I don't really want to speak with an agent").
     pub(super) skip: Vec<String>,
     /// Targets that are a person to hand over to on their own ("I want an agent").
     pub(super) strong_targets: Vec<String>,
     /// Targets that mean a person only after a talk verb ("talk to someone", not "need someone").
     pub(super) weak_targets: Vec<String>,
-    /// Words for "someone": a person when they are the subject of a request ("can someone call me"),
-    /// found after "is there", or followed by "who" ("someone who can read").
+    /// Words for "someone": a person when they are the subject of a request ("can someone call
+    /// me"), found after "is there", or followed by "who" ("someone who can read").
     pub(super) someone: Vec<String>,
     /// Relative pronouns after "someone" ("I want someone who can ...").
     pub(super) relatives: Vec<String>,
@@ -60,7 +60,7 @@ pub(super) struct Handover {
     pub(super) compound_heads: Vec<String>,
     /// Prepositions that make "person" an adverb: "in person", "en personne", "em pessoa".
     pub(super) in_person: Vec<String>,
-    /// Person words.
+    /// The word "person", made an adverb by a word of `in_person` before it.
     pub(super) person_words: Vec<String>,
     /// Modal verbs of a polite request whose subject is a person ("can someone call me", "kann mich
     /// jemand anrufen", "quelqu'un peut-il me rappeler").
@@ -76,7 +76,7 @@ pub(super) struct Handover {
     /// Copulas and determiners opening a question about a thing ("is the model a real person?"),
     /// which describes rather than asks for someone.
     pub(super) copulas: Vec<String>,
-    /// Determiners.
+    /// Determiners after a copula that open a description ("is the model a real person?").
     pub(super) determiners: Vec<String>,
     /// Hyphenated second parts that are pronouns ("passez-moi", "ligar-me", "peut-il"): the hyphen
     /// stays a break. Any other hyphen joins a compound ("person-sized", "human-readable") whose
@@ -90,14 +90,15 @@ pub(super) struct Handover {
     pub(super) talk_verbs: Vec<String>,
     /// Infinitives that end German and Dutch clauses: the target may come before them.
     pub(super) final_verbs: Vec<String>,
-    /// Verbs that, after a target and before "me", ask a person to get in touch ("someone call me").
+    /// Verbs that, after a target and before "me", ask a person to get in touch ("someone call
+    /// me").
     pub(super) callback_verbs: Vec<String>,
-    /// Forms of "get in touch" that a wanted person is asked to do, including the subjunctives of "I
-    /// need someone to call me" ("que alguien me llame", "que quelqu'un me rappelle", "dat iemand mij
-    /// terugbelt", "que alguém me ligue").
+    /// Forms of "get in touch" that a wanted person is asked to do, including the subjunctives of
+    /// "I need someone to call me" ("que alguien me llame", "que quelqu'un me rappelle", "dat
+    /// iemand mij terugbelt", "que alguém me ligue").
     pub(super) contact_forms: Vec<String>,
-    /// Object pronouns for "me"/"us", before the verb ("me llame", "mich anruft") or after it ("call
-    /// me", "ligar-me").
+    /// Object pronouns for "me"/"us", before the verb ("me llame", "mich anruft") or after it
+    /// ("call me", "ligar-me").
     pub(super) me_us: Vec<String>,
     /// Multi-word phrases that ask for a person by themselves.
     pub(super) handover_phrases: Vec<String>,
@@ -125,71 +126,71 @@ pub(super) struct Frustration {
     /// Words of helping or being useful, and the negations that, next to them, say the help failed
     /// ("didn't help", "ne m'a pas aidé", "hat mir nicht geholfen", "não ajudou").
     pub(super) help_words: Vec<String>,
-    /// Help neg.
+    /// Negations that turn a help word into a complaint ("didn't help", "hilft nicht").
     pub(super) help_neg: Vec<String>,
     /// Words that may sit between a negation and the help word: pronouns, auxiliaries, adverbs.
     pub(super) help_gap: Vec<String>,
     /// "Thanks for nothing" in each language: a thank word, then "nothing" within three words.
     pub(super) thanks: Vec<String>,
-    /// Intensifiers.
+    /// Adverbs allowed between "thanks for" and "nothing" ("thanks for absolutely nothing").
     pub(super) intensifiers: Vec<String>,
-    /// Nothing.
+    /// "Nothing", as in "thanks for nothing" and "good for nothing".
     pub(super) nothing: Vec<String>,
-    /// For words.
+    /// "For", as in "thanks for nothing" and "for the third time".
     pub(super) for_words: Vec<String>,
     /// "Is good for nothing": serve verbs followed by "nothing" ("ne sert à rien", "no sirve para
     /// nada", "non serve a niente", "nützt nichts").
     pub(super) serve: Vec<String>,
     /// "You are a joke", "c'est une blague", "das ist ein Witz".
     pub(super) joke: Vec<String>,
-    /// Copula any.
+    /// Copulas and exclamatives before "joke" ("this is a joke", "what a joke").
     pub(super) copula_any: Vec<String>,
-    /// A problem that persists: "still not", "toujours pas", "immer noch nicht", "sigue sin", "ancora
-    /// nessun", "nog steeds geen", "continua sem". "Not yet" ("noch nicht", "todavía no", "nog niet",
-    /// "ainda não") is a plain question and is not here.
+    /// A problem that persists: "still not", "toujours pas", "immer noch nicht", "sigue sin",
+    /// "ancora nessun", "nog steeds geen", "continua sem". "Not yet" ("noch nicht", "todavía no",
+    /// "nog niet", "ainda não") is a plain question and is not here.
     pub(super) still: Vec<Vec<String>>,
     /// Openings of a yes/no question ("is it still ...", "est-ce que", "ist es noch").
     pub(super) question_openers: Vec<String>,
-    /// Still neg.
+    /// Negations after "still" that make a problem persist ("still not working").
     pub(super) still_neg: Vec<String>,
     /// "Your answer is wrong": an answer word and a wrong word a few words apart.
     pub(super) answer_words: Vec<String>,
-    /// Wrong words.
+    /// "Wrong", near a word of `answer_words` ("wrong answer", "réponse fausse").
     pub(super) wrong_words: Vec<String>,
     /// A problem happening again: "delivered to the wrong house again", "schon wieder kaputt".
     pub(super) again: Vec<Vec<String>>,
-    /// Problems.
+    /// Things going wrong with an order, which make "again" or "the third time" a complaint.
     pub(super) problems: Vec<String>,
     /// "For the second time", "zum dritten Mal", "voor de derde keer", "pela terceira vez": an
     /// ordinal of two or more, then a word for "time".
     pub(super) ordinals: Vec<String>,
-    /// Time words.
+    /// "Time" as in "for the third time", "last time".
     pub(super) time_words: Vec<String>,
     /// "I already asked", "j'ai déjà demandé", "hab ich schon gefragt", "ya te lo pregunté", "l'ho
     /// già chiesto", "heb ik al gevraagd", "já perguntei": an already word near a verb of asking or
     /// telling.
     pub(super) already: Vec<String>,
-    /// Asked.
+    /// Past forms of asking, telling or writing ("I already asked").
     pub(super) asked: Vec<String>,
     /// Verbs of asking, writing, contacting in the present ("the third time I'm writing").
     pub(super) asking: Vec<String>,
     /// Repetition counts: "twice", "zweimal", or a count word before a word for "times" ("three
     /// times", "plusieurs fois", "dos veces", "tre volte", "drie keer", "várias vezes").
     pub(super) count_one_word: Vec<String>,
-    /// Count words.
+    /// Numbers and quantities followed by a word of `times_words` ("three times", "several times").
     pub(super) count_words: Vec<String>,
-    /// Times words.
+    /// "Times", after a count ("twice" needs none: see `count_one_word`).
     pub(super) times_words: Vec<String>,
-    /// Verbs of having asked or of asking right now (not bare infinitives: "can I write the name two
-    /// times" is a question about the card, not a complaint).
+    /// Verbs of having asked or of asking right now (not bare infinitives: "can I write the name
+    /// two times" is a question about the card, not a complaint).
     pub(super) asked_or_asking: Vec<String>,
     /// "Nobody answers", "personne ne répond", "niemand antwortet", "nadie me responde", "nessuno
-    /// risponde", "niemand reageert", "ninguém responde": nobody, then a verb of answering with only
-    /// pronouns and auxiliaries between.
+    /// risponde", "niemand reageert", "ninguém responde": nobody, then a verb of answering with
+    /// only pronouns and auxiliaries between.
     pub(super) nobody: Vec<Vec<String>>,
-    /// Reply verbs.
+    /// Verbs of answering after "nobody" ("nobody answers", "nadie responde").
     pub(super) reply_verbs: Vec<String>,
-    /// Reply gap.
+    /// Words allowed between "nobody" and the verb of answering (pronouns, auxiliaries, adverbs).
     pub(super) reply_gap: Vec<String>,
     /// Conditionals that make "nobody answers" a hypothesis ("if no one answers the door").
     pub(super) conditionals: Vec<String>,
@@ -197,9 +198,9 @@ pub(super) struct Frustration {
     /// enviando el mismo enlace": a word of "same" before a word for an answer, in a message that
     /// says it keeps happening.
     pub(super) same: Vec<String>,
-    /// Reply things.
+    /// What the bot keeps sending: answers, links, messages, articles.
     pub(super) reply_things: Vec<String>,
-    /// Keeps.
+    /// Words of repetition the customer is tired of ("keeps", "always", "stop").
     pub(super) keeps: Vec<String>,
     /// "You keep sending", "I keep asking": keep, then a verb of repeating oneself.
     pub(super) keep_doing: Vec<String>,
@@ -219,8 +220,8 @@ pub(super) struct Frustration {
 pub(super) struct Escalation {
     /// Verbs and nouns of calling someone on the phone, in their common forms.
     pub(super) call_words: Vec<String>,
-    /// Other ways of getting in touch: they ask for a person only beside a phone number ("text me on
-    /// 07700 900123", "you can reach me on ..."): "text me the tracking link" is not one.
+    /// Other ways of getting in touch: they ask for a person only beside a phone number ("text me
+    /// on 07700 900123", "you can reach me on ..."): "text me the tracking link" is not one.
     pub(super) contact_by_number: Vec<String>,
     /// Call verbs with the customer attached as a clitic ("llamarme", "richiamarmi", "ligarme").
     pub(super) call_me_words: Vec<String>,
@@ -241,7 +242,7 @@ pub(super) struct Escalation {
     pub(super) on_the_phone: Vec<String>,
     /// Words that oppose the person to the bot: "a human instead of a bot", "een mens ipv een bot".
     pub(super) instead: Vec<String>,
-    /// Bot.
+    /// Words for the bot, opposed to a person ("a human instead of a bot").
     pub(super) bot: Vec<String>,
     /// Words that are a payment dispute by themselves.
     pub(super) dispute_words: Vec<String>,
@@ -262,7 +263,7 @@ pub(super) struct Escalation {
     pub(super) post: Vec<String>,
     /// Bad ratings: "1 star", "one star", "bad review", "avis négatif", "schlechte Bewertung".
     pub(super) review: Vec<String>,
-    /// Bad.
+    /// Words of a bad review ("a 1 star review", "une mauvaise note").
     pub(super) bad: Vec<String>,
     /// Consumer agencies, regulators and the law.
     pub(super) authorities: Vec<String>,
@@ -275,7 +276,7 @@ pub(super) struct Escalation {
     /// "Never again": "never buying from you again", "plus jamais", "nie wieder", "nunca más", "mai
     /// più", "nooit meer", "nunca mais"; and "done with you", "you lost a customer".
     pub(super) never_again: Vec<Vec<String>>,
-    /// Done with.
+    /// Being done with the shop ("done with you", "fini avec vous").
     pub(super) done_with: Vec<Vec<String>>,
     /// Verbs of buying that "never ... again" is about ("never ordering from you again").
     pub(super) buy: Vec<String>,
@@ -283,43 +284,43 @@ pub(super) struct Escalation {
     pub(super) read_you: Vec<String>,
     /// Other forms of reading or listening, which need "you" nearby ("do you even read").
     pub(super) read: Vec<String>,
-    /// You.
+    /// "You" as the shop, before a verb of reading ("do you even read").
     pub(super) you: Vec<String>,
     /// "Even", "at least", "at all" in a question about reading.
     pub(super) even: Vec<String>,
     /// What the customer wrote (first person).
     pub(super) i_wrote: Vec<String>,
-    /// Understand.
+    /// Verbs of understanding ("you don't understand").
     pub(super) understand: Vec<String>,
-    /// You forms.
+    /// "You" as the subject of not understanding, the bot included.
     pub(super) you_forms: Vec<String>,
-    /// Worst.
+    /// "Worst", as in "worst company ever".
     pub(super) worst: Vec<String>,
-    /// What.
+    /// What "worst" is said of: the company, the service, "ever".
     pub(super) what: Vec<String>,
-    /// Last.
+    /// "Last", as in "the last time I buy here".
     pub(super) last: Vec<String>,
-    /// Order verbs.
+    /// Verbs and nouns of buying after "last time".
     pub(super) order_verbs: Vec<String>,
-    /// Claim.
+    /// A claim opened with the payment provider ("PayPal claim").
     pub(super) claim: Vec<String>,
-    /// Waste.
+    /// Wasting, as in "a waste of my time".
     pub(super) waste: Vec<String>,
-    /// Waste time.
+    /// "Time", after a word of `waste`.
     pub(super) waste_time: Vec<String>,
-    /// Ruined.
+    /// Ruining, blamed on the shop ("you ruined my birthday").
     pub(super) ruined: Vec<String>,
-    /// Ruin you.
+    /// "You" (and "you have") before a word of `ruined`.
     pub(super) ruin_you: Vec<String>,
-    /// Nonsense.
+    /// Saying the answer makes no sense.
     pub(super) nonsense: Vec<String>,
-    /// Sceptic.
+    /// Sarcastic openers ("oh great", "yeah, very helpful").
     pub(super) sceptic: Vec<String>,
-    /// So words.
+    /// Intensifiers inside sarcastic praise ("oh so helpful").
     pub(super) so_words: Vec<String>,
-    /// Praise.
+    /// Praise words that read as sarcasm after a word of `sceptic`.
     pub(super) praise: Vec<String>,
-    /// Canned.
+    /// Words calling the answer canned or automated.
     pub(super) canned: Vec<String>,
 }
 

@@ -84,8 +84,7 @@ const MESSAGE_KEYS: [&str; 7] = [
     "goodbye",
 ];
 
-/// The languages with built-in handover messages (the intent detector's languages).
-pub const BUILTIN_LANGUAGES: [&str; 7] = ["en", "fr", "de", "es", "it", "nl", "pt"];
+pub use crate::lang::{BUILTIN_LANGUAGES, language_code};
 
 /// Built-in translations of the seven default messages, in `MESSAGE_KEYS` order. `{next_open}`
 /// renders in the message's language as a phrase of time ("lundi à 09:00 CET", "am Montag um
@@ -630,14 +629,6 @@ impl HandoverMessages {
             .and_then(|code| self.languages.get(&code))
             .unwrap_or(&self.default)
     }
-}
-
-/// The lower-case two-letter code of a language tag: "fr", "FR", "fr-FR", "pt_BR" -> "fr"/"pt".
-/// `None` when the tag does not start with two letters (e.g. "fra", "", "x").
-pub fn language_code(tag: &str) -> Option<String> {
-    let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
-    (primary.len() == 2 && primary.chars().all(|c| c.is_ascii_alphabetic()))
-        .then(|| primary.to_ascii_lowercase())
 }
 
 /// The tag names the bot reads and writes, resolved from `[tags]` and `bot.name`.

@@ -298,7 +298,7 @@ impl NextOpen {
     /// before.
     pub fn describe(&self, language: Option<&str>) -> String {
         let lang = language
-            .and_then(crate::config::language_code)
+            .and_then(crate::lang::language_code)
             .unwrap_or_default();
         let date = self.local.date();
         let wd = weekday_index(date);
@@ -307,206 +307,103 @@ impl NextOpen {
         let hm = self.local.strftime("%H:%M");
         let zone = &self.zone;
         let far = self.days_ahead >= 7;
-        match lang.as_str() {
+        let Some(names) = date_names(&lang).or_else(|| date_names("en")) else {
+            let when = if far {
+                self.local.strftime("%A %-d %B %H:%M").to_string()
+            } else {
+                self.local.strftime("%A %H:%M").to_string()
+            };
+            return format!("{when} {zone}");
+        };
+        let name = &names.days[wd];
+        let month_name = &names.months[month];
+        match names.code {
             "fr" => {
-                let name = FR_DAYS[wd];
                 if far {
                     let nth = if day == 1 {
                         "1er".to_string()
                     } else {
                         day.to_string()
                     };
-                    format!("{name} {nth} {} à {hm} {zone}", FR_MONTHS[month])
+                    format!("{name} {nth} {month_name} à {hm} {zone}")
                 } else {
                     format!("{name} à {hm} {zone}")
                 }
             }
             "de" => {
-                let name = DE_DAYS[wd];
                 if far {
-                    format!("am {name}, {day}. {} um {hm} {zone}", DE_MONTHS[month])
+                    format!("am {name}, {day}. {month_name} um {hm} {zone}")
                 } else {
                     format!("am {name} um {hm} {zone}")
                 }
             }
             "es" => {
-                let name = ES_DAYS[wd];
                 if far {
-                    format!("el {name} {day} de {} a las {hm} {zone}", ES_MONTHS[month])
+                    format!("el {name} {day} de {month_name} a las {hm} {zone}")
                 } else {
                     format!("el {name} a las {hm} {zone}")
                 }
             }
             "it" => {
-                let name = IT_DAYS[wd];
                 if far {
-                    format!("{name} {day} {} alle {hm} {zone}", IT_MONTHS[month])
+                    format!("{name} {day} {month_name} alle {hm} {zone}")
                 } else {
                     format!("{name} alle {hm} {zone}")
                 }
             }
             "nl" => {
-                let name = NL_DAYS[wd];
                 if far {
-                    format!("{name} {day} {} om {hm} {zone}", NL_MONTHS[month])
+                    format!("{name} {day} {month_name} om {hm} {zone}")
                 } else {
                     format!("{name} om {hm} {zone}")
                 }
             }
             "pt" => {
-                let name = PT_DAYS[wd];
                 if far {
-                    format!("{name}, {day} de {}, às {hm} {zone}", PT_MONTHS[month])
+                    format!("{name}, {day} de {month_name}, às {hm} {zone}")
                 } else {
                     format!("{name} às {hm} {zone}")
                 }
             }
             _ => {
-                let when = if far {
-                    self.local.strftime("%A %-d %B %H:%M").to_string()
+                if far {
+                    format!("{name} {day} {month_name} {hm} {zone}")
                 } else {
-                    self.local.strftime("%A %H:%M").to_string()
-                };
-                format!("{when} {zone}")
+                    format!("{name} {hm} {zone}")
+                }
             }
         }
     }
 }
 
-// Monday first, as `weekday_index`; months January first. Lower case where the language writes
-// them so mid-sentence.
-const FR_DAYS: [&str; 7] = [
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-];
-const FR_MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-const DE_DAYS: [&str; 7] = [
-    "Montag",
-    "Dienstag",
-    "Mittwoch",
-    "Donnerstag",
-    "Freitag",
-    "Samstag",
-    "Sonntag",
-];
-const DE_MONTHS: [&str; 12] = [
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-];
-const ES_DAYS: [&str; 7] = [
-    "lunes",
-    "martes",
-    "miércoles",
-    "jueves",
-    "viernes",
-    "sábado",
-    "domingo",
-];
-const ES_MONTHS: [&str; 12] = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-];
-const IT_DAYS: [&str; 7] = [
-    "lunedì",
-    "martedì",
-    "mercoledì",
-    "giovedì",
-    "venerdì",
-    "sabato",
-    "domenica",
-];
-const IT_MONTHS: [&str; 12] = [
-    "gennaio",
-    "febbraio",
-    "marzo",
-    "aprile",
-    "maggio",
-    "giugno",
-    "luglio",
-    "agosto",
-    "settembre",
-    "ottobre",
-    "novembre",
-    "dicembre",
-];
-const NL_DAYS: [&str; 7] = [
-    "maandag",
-    "dinsdag",
-    "woensdag",
-    "donderdag",
-    "vrijdag",
-    "zaterdag",
-    "zondag",
-];
-const NL_MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-const PT_DAYS: [&str; 7] = [
-    "segunda-feira",
-    "terça-feira",
-    "quarta-feira",
-    "quinta-feira",
-    "sexta-feira",
-    "sábado",
-    "domingo",
-];
-const PT_MONTHS: [&str; 12] = [
-    "janeiro",
-    "fevereiro",
-    "março",
-    "abril",
-    "maio",
-    "junho",
-    "julho",
-    "agosto",
-    "setembro",
-    "outubro",
-    "novembro",
-    "dezembro",
-];
+/// Day and month names of one language: `[dates]` of `src/lang/<code>.toml`, Monday and
+/// January first.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DateNames {
+    #[serde(skip)]
+    code: &'static str,
+    days: [String; 7],
+    months: [String; 12],
+}
+
+/// The day and month names of a built-in language, read once. A language whose names do not
+/// load (a test checks they all do) describes its openings in English.
+fn date_names(code: &str) -> Option<&'static DateNames> {
+    static NAMES: std::sync::OnceLock<Vec<DateNames>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            crate::lang::BUILTIN_LANGUAGES
+                .iter()
+                .filter_map(|code| {
+                    let names = crate::lang::table::<DateNames>(code, "dates").ok()??;
+                    Some(DateNames { code, ..names })
+                })
+                .collect()
+        })
+        .iter()
+        .find(|names| names.code == code)
+}
 
 fn weekday_index(date: Date) -> usize {
     // to_monday_zero_offset is 0..=6 by construction.
@@ -630,6 +527,17 @@ mod tests {
             vec![],
         )
         .expect("paris")
+    }
+
+    #[test]
+    fn every_language_has_seven_day_names_and_twelve_month_names() {
+        for code in crate::lang::BUILTIN_LANGUAGES {
+            crate::lang::table::<DateNames>(code, "dates")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("{code}: no [dates]"));
+            assert_eq!(date_names(code).map(|n| n.code), Some(code));
+        }
+        assert!(date_names("xx").is_none());
     }
 
     #[test]

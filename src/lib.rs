@@ -47,6 +47,7 @@ pub mod hours;
 pub mod http;
 pub mod inflight;
 pub mod knowledge;
+pub mod lang;
 pub mod ledger;
 pub mod logfmt;
 pub mod logs;

@@ -682,7 +682,7 @@ pub fn render_message(
     customer_name: Option<&str>,
     email: Option<&str>,
 ) -> String {
-    let code = language.and_then(crate::config::language_code);
+    let code = language.and_then(crate::lang::language_code);
     let d = &policy.messages.default;
     let default_text = [
         &d.online,

@@ -189,7 +189,7 @@ fn order_handover(
 
 fn labels_for(language: Option<&str>) -> &'static words::Labels {
     language
-        .and_then(crate::config::language_code)
+        .and_then(crate::lang::language_code)
         .and_then(|c| words::language(&c))
         .map_or(&words::english().labels, |l| &l.labels)
 }

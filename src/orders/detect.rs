@@ -103,7 +103,7 @@ struct Token {
 }
 
 fn languages_for(language: Option<&str>) -> Vec<&'static Words> {
-    let code = language.and_then(crate::config::language_code);
+    let code = language.and_then(crate::lang::language_code);
     match code.as_deref().and_then(words::language) {
         Some(l) => vec![&l.words, &words::english().words],
         None => words::all().values().map(|l| &l.words).collect(),

@@ -237,7 +237,7 @@ impl OrderMessages {
     /// The templates for a ticket in `language` as Gorgias gives it ("fr", "fr-FR").
     pub fn for_language(&self, language: Option<&str>) -> &OrderTemplates {
         language
-            .and_then(crate::config::language_code)
+            .and_then(crate::lang::language_code)
             .and_then(|code| self.languages.get(&code))
             .unwrap_or(&self.default)
     }

@@ -808,7 +808,7 @@ pub fn turn_small_talk(messages: &[String]) -> Option<SmallTalk> {
 /// The languages small talk is recognised in (the eval files are checked against them).
 #[cfg(test)]
 pub(crate) fn tests_languages() -> &'static [&'static str] {
-    &crate::config::BUILTIN_LANGUAGES
+    &crate::lang::BUILTIN_LANGUAGES
 }
 
 #[cfg(test)]

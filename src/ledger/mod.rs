@@ -16,6 +16,7 @@
 mod error;
 mod learned;
 mod lock;
+mod meta;
 mod records;
 mod schema;
 mod sourced;
@@ -37,6 +38,7 @@ use error::Ctx;
 pub use error::LedgerError;
 pub use learned::LearnedRow;
 pub use lock::{LedgerLock, lock_path};
+pub use meta::DaemonMeta;
 pub use records::{NewEvent, PruneStats};
 pub use sourced::{SourceStatusRow, SourcedRow};
 pub use types::*;

@@ -2,7 +2,7 @@
 
 use perfectbot::clock::SystemClock;
 use perfectbot::config::Config;
-use perfectbot::daemon::Daemon;
+use perfectbot::daemon::{Daemon, DaemonBuilder};
 use perfectbot::gorgias::Ticket;
 use perfectbot::ledger::{TicketRow, TicketState};
 use perfectbot::sim::{NewTicket, Seeded, Sim, SimOptions, SimServer};
@@ -96,20 +96,23 @@ pub async fn start_daemon(cfg: Config) -> Running {
 }
 
 pub async fn spawn_app(tweak: impl FnOnce(&mut Config, &Seeded)) -> TestApp {
-    spawn_app_with(tweak, |_| {}).await
+    spawn_app_with(tweak, |b| b).await
 }
 
-/// Like [`spawn_app`], with a chance to change the built daemon (e.g. its responder).
+/// Like [`spawn_app`], with a chance to change the daemon before it is built (e.g. its
+/// responder).
 pub async fn spawn_app_with(
     tweak: impl FnOnce(&mut Config, &Seeded),
-    adjust: impl FnOnce(&mut Daemon),
+    adjust: impl FnOnce(DaemonBuilder) -> DaemonBuilder,
 ) -> TestApp {
     let (sim, server, seeded) = start_sim(relaxed_sim()).await;
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config_for(&server, &seeded, dir.path());
     tweak(&mut cfg, &seeded);
-    let mut daemon = Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap();
-    adjust(&mut daemon);
+    let daemon = adjust(Daemon::builder(cfg, Arc::new(SystemClock)))
+        .build()
+        .await
+        .unwrap();
     let Running {
         daemon,
         cancel,
@@ -163,7 +166,7 @@ impl TestApp {
     }
 
     pub async fn row(&self, id: u64) -> Option<TicketRow> {
-        self.daemon.ledger.ticket(id).await.unwrap()
+        self.daemon.ledger().ticket(id).await.unwrap()
     }
 
     /// Wait (up to 20 s) until the ledger has the ticket in `state` with every action of the
@@ -175,7 +178,7 @@ impl TestApp {
                 && r.state == state
                 && self
                     .daemon
-                    .ledger
+                    .ledger()
                     .actions_for(id)
                     .await
                     .unwrap()

@@ -47,7 +47,12 @@ async fn dashboard_and_alerts_use_only_exported_metrics() {
     assert!(dashboard["panels"].as_array().is_some_and(|p| p.len() >= 8));
 
     let app = spawn_app(|_, _| {}).await;
-    let state = HttpState::for_daemon(&app.daemon).expect("http state");
+    let state = HttpState::new(
+        app.daemon.health().clone(),
+        app.daemon.poke().clone(),
+        app.daemon.config().http.webhook_secret.clone(),
+    )
+    .expect("http state");
     let server = http::serve("127.0.0.1:0".parse().unwrap(), state, app.cancel.clone())
         .await
         .expect("listener");

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::{ExposeSecret as _, SecretString};
+use std::future::IntoFuture as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -98,6 +99,16 @@ pub struct Server {
 }
 
 impl Server {
+    /// Waits for the listener to end: `Ok` when it stopped (normally: the cancellation token
+    /// fired and open requests are done), else why it failed.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let addr = self.addr;
+        match self.task.await {
+            Ok(served) => served.map_err(|e| anyhow::anyhow!("serving on {addr}: {e}")),
+            Err(e) => Err(anyhow::anyhow!("the listener on {addr}: {e}")),
+        }
+    }
+
     /// Connections open right now (accepted and not yet closed).
     pub fn open_connections(&self) -> usize {
         self.limits
@@ -129,10 +140,11 @@ pub async fn serve_with_limits(
     let addr = listener
         .local_addr()
         .map_err(|e| anyhow::anyhow!("http.listen: {listen}: {e}"))?;
-    {
+    // Part of the listener's task: it lives and ends with the listener.
+    let upkeep = {
         let handle = state.metrics.clone();
         let cancel = cancel.clone();
-        tokio::spawn(async move {
+        async move {
             let mut tick = tokio::time::interval(UPKEEP_EVERY);
             loop {
                 tokio::select! {
@@ -140,8 +152,8 @@ pub async fn serve_with_limits(
                     _ = tick.tick() => handle.run_upkeep(),
                 }
             }
-        });
-    }
+        }
+    };
     let app = router(state);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let limited = LimitedListener {
@@ -150,9 +162,10 @@ pub async fn serve_with_limits(
         request_timeout: limits.request_timeout,
     };
     let task = tokio::spawn(async move {
-        axum::serve(limited, app)
+        let served = axum::serve(limited, app)
             .with_graceful_shutdown(async move { cancel.cancelled().await })
-            .await
+            .into_future();
+        tokio::join!(served, upkeep).0
     });
     tracing::info!(%addr, max_connections = limits.max_connections,
         "http listener up: /healthz, /metrics, /webhook");

@@ -372,12 +372,7 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
             config.http.webhook_secret.clone(),
         )?;
         let server = perfectbot::http::serve(listen, state, cancel.clone()).await?;
-        tasks.spawn("http server", async move {
-            match server.task.await {
-                Ok(served) => served.context("serving /healthz, /metrics and /webhook"),
-                Err(e) => Err(anyhow::anyhow!("{e}")),
-            }
-        });
+        tasks.spawn("http server", server.wait());
     }
     let worker = daemon.clone();
     let c = cancel.clone();

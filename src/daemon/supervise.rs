@@ -205,6 +205,39 @@ mod tests {
         assert!(format!("{err:#}").contains("the worker task failed while stopping"));
     }
 
+    /// The real listener: when it stops while the daemon runs, the worker is stopped and the
+    /// reason names the listener.
+    #[tokio::test]
+    async fn a_listener_that_stops_alone_stops_the_worker() {
+        let cancel = CancellationToken::new();
+        let state = crate::http::HttpState::new(
+            std::sync::Arc::new(crate::health::Health::new(Duration::from_secs(1))),
+            Default::default(),
+            None,
+        )
+        .unwrap();
+        // The listener's own token: cancelled below as if it died on its own.
+        let listener_stop = CancellationToken::new();
+        let server =
+            crate::http::serve("127.0.0.1:0".parse().unwrap(), state, listener_stop.clone())
+                .await
+                .unwrap();
+        let stopped = Default::default();
+        let mut s = Supervisor::new(cancel.clone(), LONG);
+        s.spawn("worker", until_cancelled(&cancel, &stopped));
+        s.spawn("http server", server.wait());
+        listener_stop.cancel();
+        let err = tokio::time::timeout(LONG, s.run())
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the http server task stopped on its own; stopping the others"
+        );
+        assert!(stopped.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
     #[tokio::test]
     async fn a_task_that_ignores_the_token_is_aborted_after_the_grace() {
         let cancel = CancellationToken::new();

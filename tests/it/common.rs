@@ -130,6 +130,21 @@ pub async fn spawn_app_with(
 }
 
 impl TestApp {
+    /// The daemon's HTTP listener on a free loopback port, as `perfectbot run` builds it; it
+    /// stops with the app.
+    pub async fn serve_http(&self) -> perfectbot::http::Server {
+        let d = &self.daemon;
+        let state = perfectbot::http::HttpState::new(
+            d.health().clone(),
+            d.poke().clone(),
+            d.config().http.webhook_secret.clone(),
+        )
+        .expect("http state");
+        perfectbot::http::serve("127.0.0.1:0".parse().unwrap(), state, self.cancel.clone())
+            .await
+            .expect("listener")
+    }
+
     pub fn bot(&self) -> u64 {
         self.seeded.bot.id
     }

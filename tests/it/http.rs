@@ -18,16 +18,7 @@ const SECRET: &str = "s3cret-hook";
 
 /// Start the listener for `app`'s daemon on a free loopback port; returns its base URL.
 async fn listen(app: &TestApp) -> String {
-    let state = HttpState::new(
-        app.daemon.health().clone(),
-        app.daemon.poke().clone(),
-        app.daemon.config().http.webhook_secret.clone(),
-    )
-    .expect("http state");
-    let server = http::serve("127.0.0.1:0".parse().unwrap(), state, app.cancel.clone())
-        .await
-        .expect("listener");
-    format!("http://{}", server.addr)
+    format!("http://{}", app.serve_http().await.addr)
 }
 
 async fn get(url: &str) -> (u16, String) {

@@ -602,7 +602,11 @@ async fn conversation_run(wl: Workload) -> anyhow::Result<ConversationFigures> {
     let cancel = CancellationToken::new();
     if wake == Wake::Webhook {
         // The listener and the Gorgias HTTP integration that calls it, as `setup --webhook` makes.
-        let state = crate::http::HttpState::for_daemon(&daemon)?;
+        let state = crate::http::HttpState::new(
+            daemon.health().clone(),
+            daemon.poke().clone(),
+            cfg.http.webhook_secret.clone(),
+        )?;
         let server =
             crate::http::serve(SocketAddr::from(([127, 0, 0, 1], 0)), state, cancel.clone())
                 .await?;
@@ -672,7 +676,7 @@ async fn conversation_run(wl: Workload) -> anyhow::Result<ConversationFigures> {
     let requests = s1.requests - s0.requests;
     let mut latency = Vec::new();
     let mut lag = Vec::new();
-    for e in daemon.ledger.events_since(t0).await? {
+    for e in daemon.ledger().events_since(t0).await? {
         match e.event {
             crate::ledger::Event::Answered { latency_ms, .. } => latency.extend(latency_ms),
             crate::ledger::Event::Closed { lag_ms, .. } => lag.extend(lag_ms),
@@ -777,7 +781,7 @@ async fn sources_import(macros: usize, pages: usize) -> anyhow::Result<SourcesFi
             site_requests: r.site_requests,
             pages_read: r.pages_read,
             pages_not_modified: r.pages_not_modified,
-            entries: d.knowledge.entries().len(),
+            entries: d.knowledge().entries().len(),
         })
     }
     let first = once(&daemon).await?;
@@ -897,7 +901,7 @@ async fn memory_with_tracked(tracked: usize, start_rss: u64) -> anyhow::Result<M
     let cancel = CancellationToken::new();
     let t = Instant::now();
     daemon
-        .client
+        .client()
         .ad_hoc_view_items(
             &format!(
                 "eq(ticket.status, 'open') && eq(ticket.assignee_user.id, {})",

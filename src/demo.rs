@@ -152,12 +152,17 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
             loop {
                 // Rows are written ahead of their actions: wait for those to land too.
                 let settled = d
-                    .ledger
+                    .ledger()
                     .actions_for(id)
                     .await?
                     .iter()
                     .all(|a| a.status != crate::ledger::ActionStatus::Pending);
-                if settled && d.ledger.ticket(id).await?.is_some_and(|r| r.state == want) {
+                if settled
+                    && d.ledger()
+                        .ticket(id)
+                        .await?
+                        .is_some_and(|r| r.state == want)
+                {
                     return anyhow::Ok(());
                 }
                 if Instant::now() > deadline {
@@ -366,12 +371,12 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
     runner.await.context("the daemon task")??;
     let mut states = BTreeMap::new();
     for &id in scenarios.keys() {
-        if let Some(r) = daemon.ledger.ticket(id).await? {
+        if let Some(r) = daemon.ledger().ticket(id).await? {
             states.insert(id, r.state.to_string());
         }
     }
     let events = daemon
-        .ledger
+        .ledger()
         .events_since(jiff::Timestamp::UNIX_EPOCH)
         .await?;
     drop(daemon);

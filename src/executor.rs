@@ -246,10 +246,7 @@ impl Executor {
             return Ok(0);
         }
         pending.sort_by_key(|a| a.id);
-        let mut owned = ticket
-            .assignee_user
-            .as_ref()
-            .is_some_and(|u| u.id == self.bot_user_id);
+        let mut owned = ticket.is_assigned_to(self.bot_user_id);
         let mut performed = 0;
         for a in pending {
             let Some(action) = action_of(&a.payload) else {
@@ -391,8 +388,7 @@ impl Executor {
 pub fn landed_in(t: &Ticket, action: &Action, bot_user_id: u64) -> bool {
     let bot_said = |text: &str, public: bool| {
         t.messages.iter().any(|m| {
-            m.from_agent
-                && m.sender.as_ref().is_some_and(|s| s.id == bot_user_id)
+            m.is_by(bot_user_id)
                 && m.is_internal_note() != public
                 && m.body_text.as_deref().map(str::trim) == Some(text.trim())
         })
@@ -439,12 +435,9 @@ fn bot_replied_after(t: &Ticket, trigger: &str, bot_user_id: u64) -> bool {
     let Some(customer) = t.messages.iter().find(|m| m.id == id) else {
         return false;
     };
-    t.messages.iter().any(|m| {
-        m.from_agent
-            && !m.is_internal_note()
-            && m.sender.as_ref().is_some_and(|s| s.id == bot_user_id)
-            && key(m) > key(customer)
-    })
+    t.messages
+        .iter()
+        .any(|m| m.is_public_by(bot_user_id) && key(m) > key(customer))
 }
 
 /// The assignee Gorgias reports after a release; a mismatch is treated as transient so that the

@@ -1,6 +1,6 @@
 //! The optional HTTP listener (`[http] listen`): `GET /healthz` (are polls succeeding?),
 //! `GET /metrics` (Prometheus text) and `POST /webhook` (a Gorgias HTTP integration's hint that
-//! something changed). It owns the [`Health`] picture the daemon updates after each poll.
+//! something changed). `/healthz` reads the [`Health`] picture the daemon updates after each poll.
 //!
 //! It must not act on tickets: a webhook only wakes the poller early (the daemon's `poke`), and
 //! polling stays the truth, so a forged, lost or duplicated webhook can at worst cost one poll.
@@ -12,7 +12,7 @@
 //! slow or idle clients, however many, cannot hold the file handles the bot needs for Gorgias
 //! and its ledger, and `/healthz` answers once a slot frees.
 
-use crate::daemon::Daemon;
+pub use crate::health::Health;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -21,11 +21,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::{ExposeSecret as _, SecretString};
+use std::future::IntoFuture as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use subtle::ConstantTimeEq as _;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -39,65 +40,6 @@ pub const SECRET_HEADER: &str = "x-perfectbot-secret";
 /// How often histograms are folded (without it their buffers grow between scrapes).
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
-/// Are polls succeeding? Updated by the daemon after every poll, read by `/healthz`.
-#[derive(Debug)]
-pub struct Health {
-    /// A poll older than this (3 × poll interval + 10 s) no longer counts as recent.
-    stale_after: Duration,
-    last: Mutex<LastPoll>,
-}
-
-#[derive(Debug, Default)]
-struct LastPoll {
-    ok_at: Option<Instant>,
-    /// Set when the latest poll failed; cleared by the next success.
-    failed: Option<String>,
-}
-
-impl Health {
-    /// A picture with no poll yet, for a daemon that polls every `poll_interval`.
-    pub fn new(poll_interval: Duration) -> Health {
-        Health {
-            stale_after: poll_interval.saturating_mul(3) + Duration::from_secs(10),
-            last: Mutex::new(LastPoll::default()),
-        }
-    }
-
-    /// The latest poll worked.
-    pub fn poll_succeeded(&self) {
-        let mut last = self.last.lock().expect("health mutex poisoned");
-        last.ok_at = Some(Instant::now());
-        last.failed = None;
-    }
-
-    /// The latest poll failed with `error`.
-    pub fn poll_failed(&self, error: &str) {
-        // The error may quote a response: /healthz shows an excerpt.
-        let error = crate::ledger::excerpt(error, 1024).into_owned();
-        self.last.lock().expect("health mutex poisoned").failed = Some(error);
-    }
-
-    /// `Ok` while the latest poll succeeded recently; otherwise why not, in words.
-    pub fn check(&self) -> Result<(), String> {
-        self.check_at(Instant::now())
-    }
-
-    fn check_at(&self, now: Instant) -> Result<(), String> {
-        let last = self.last.lock().expect("health mutex poisoned");
-        if let Some(e) = &last.failed {
-            return Err(format!("last poll failed: {e}"));
-        }
-        let Some(ok_at) = last.ok_at else {
-            return Err("no successful poll yet".into());
-        };
-        let age = now.saturating_duration_since(ok_at);
-        if age > self.stale_after {
-            return Err(format!("last successful poll {}s ago", age.as_secs()));
-        }
-        Ok(())
-    }
-}
-
 /// What the handlers need.
 #[derive(Clone)]
 pub struct HttpState {
@@ -110,12 +52,17 @@ pub struct HttpState {
 }
 
 impl HttpState {
-    /// The state for a running daemon; installs the Prometheus recorder if not yet done.
-    pub fn for_daemon(daemon: &Daemon) -> anyhow::Result<HttpState> {
+    /// The state for a running daemon (its `health` and `poke`, `http.webhook_secret`);
+    /// installs the Prometheus recorder if not yet done.
+    pub fn new(
+        health: Arc<Health>,
+        poke: Arc<Notify>,
+        webhook_secret: Option<SecretString>,
+    ) -> anyhow::Result<HttpState> {
         Ok(HttpState {
-            health: daemon.health.clone(),
-            poke: daemon.poke.clone(),
-            webhook_secret: daemon.config.http.webhook_secret.clone(),
+            health,
+            poke,
+            webhook_secret,
             metrics: crate::metrics::install()?,
         })
     }
@@ -152,6 +99,16 @@ pub struct Server {
 }
 
 impl Server {
+    /// Waits for the listener to end: `Ok` when it stopped (normally: the cancellation token
+    /// fired and open requests are done), else why it failed.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let addr = self.addr;
+        match self.task.await {
+            Ok(served) => served.map_err(|e| anyhow::anyhow!("serving on {addr}: {e}")),
+            Err(e) => Err(anyhow::anyhow!("the listener on {addr}: {e}")),
+        }
+    }
+
     /// Connections open right now (accepted and not yet closed).
     pub fn open_connections(&self) -> usize {
         self.limits
@@ -183,10 +140,11 @@ pub async fn serve_with_limits(
     let addr = listener
         .local_addr()
         .map_err(|e| anyhow::anyhow!("http.listen: {listen}: {e}"))?;
-    {
+    // Part of the listener's task: it lives and ends with the listener.
+    let upkeep = {
         let handle = state.metrics.clone();
         let cancel = cancel.clone();
-        tokio::spawn(async move {
+        async move {
             let mut tick = tokio::time::interval(UPKEEP_EVERY);
             loop {
                 tokio::select! {
@@ -194,8 +152,8 @@ pub async fn serve_with_limits(
                     _ = tick.tick() => handle.run_upkeep(),
                 }
             }
-        });
-    }
+        }
+    };
     let app = router(state);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let limited = LimitedListener {
@@ -204,9 +162,10 @@ pub async fn serve_with_limits(
         request_timeout: limits.request_timeout,
     };
     let task = tokio::spawn(async move {
-        axum::serve(limited, app)
+        let served = axum::serve(limited, app)
             .with_graceful_shutdown(async move { cancel.cancelled().await })
-            .await
+            .into_future();
+        tokio::join!(served, upkeep).0
     });
     tracing::info!(%addr, max_connections = limits.max_connections,
         "http listener up: /healthz, /metrics, /webhook");
@@ -410,39 +369,6 @@ fn parse_hint(body: &[u8]) -> Result<Option<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn health_needs_a_first_poll() {
-        let h = Health::new(Duration::from_secs(10));
-        assert_eq!(h.check(), Err("no successful poll yet".to_string()));
-        h.poll_succeeded();
-        assert_eq!(h.check(), Ok(()));
-    }
-
-    #[test]
-    fn health_reports_the_failure_until_a_poll_succeeds() {
-        let h = Health::new(Duration::from_secs(10));
-        h.poll_succeeded();
-        h.poll_failed("GET /api/views/0/items: 503");
-        assert_eq!(
-            h.check(),
-            Err("last poll failed: GET /api/views/0/items: 503".to_string())
-        );
-        h.poll_succeeded();
-        assert_eq!(h.check(), Ok(()));
-    }
-
-    #[test]
-    fn health_goes_stale_after_three_intervals_and_ten_seconds() {
-        let h = Health::new(Duration::from_secs(10));
-        h.poll_succeeded();
-        let ok_at = h.last.lock().unwrap().ok_at.unwrap();
-        assert_eq!(h.check_at(ok_at + Duration::from_secs(40)), Ok(()));
-        assert_eq!(
-            h.check_at(ok_at + Duration::from_secs(95)),
-            Err("last successful poll 95s ago".to_string())
-        );
-    }
 
     #[test]
     fn webhook_body_must_be_an_object_with_a_plain_ticket_id() {

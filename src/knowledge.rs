@@ -1,6 +1,7 @@
 //! The live knowledge base: the entries of `kb.dir`'s files plus the entries learned from
 //! `#kb` internal notes (stored in the ledger), re-indexed into the responder when either
-//! changes (a file changed, SIGHUP, a note learned). Also `perfectbot kb list`.
+//! changes (a file changed, SIGHUP, a note learned); and the `#kb` scan of handed-over
+//! tickets ([`LiveKb::learn_from_escalated`]).
 //!
 //! Where the index lives ([`KbStore`]): for the daemon, in the ledger file itself, in the FTS5
 //! table `kb_index` (ledger migration V3), so the bot's whole state is one file that
@@ -12,7 +13,7 @@
 //! runtime worker: re-indexing runs on `spawn_blocking` (it may wait for the ledger's write
 //! lock), and so does the `kb` responder's search (`KbResponder::answer`). `preview` must never
 //! write into a ledger a running daemon owns: it reads the learned rows read-only and indexes in
-//! memory ([`KbStore::Memory`]); `kb list` builds no index at all.
+//! memory ([`KbStore::Memory`]); `kb list` ([`crate::ops::kb`]) builds no index at all.
 //!
 //! This module links the ledger and the responder; it decides nothing about tickets. A file
 //! that cannot be read or parsed keeps the last good entries (never an empty knowledge base)
@@ -25,7 +26,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use jiff::Timestamp;
-use serde_json::json;
 
 use crate::gorgias::Ticket;
 use crate::ledger::{LearnedRow, Ledger, LedgerError};
@@ -33,6 +33,9 @@ use crate::responder::Responder;
 use crate::responder::embed::Embedder;
 use crate::responder::kb::{self, Kb, KbEntry, KbError, KbStore};
 use crate::responder::learn;
+
+mod escalated;
+pub use escalated::{ESCALATED_READS_PER_SCAN, escalated_filter};
 
 /// What the knowledge files looked like when last read: (path, modified, length) of each.
 type DirStamp = Vec<(PathBuf, Option<SystemTime>, u64)>;
@@ -82,6 +85,19 @@ pub fn learned_entry(row: &LearnedRow) -> KbEntry {
         keywords: vec![],
         language: None,
         source: learn::source_of(row.ticket_id, row.message_id),
+    }
+}
+
+/// The kind of source an entry came from, by its id: `macro`, `site`, `note` or `file`.
+pub fn kind_of(entry_id: &str) -> &'static str {
+    if entry_id.starts_with("macro:") {
+        "macro"
+    } else if entry_id.starts_with("site:") {
+        "site"
+    } else if entry_id.starts_with("note:") {
+        "note"
+    } else {
+        "file"
     }
 }
 
@@ -365,7 +381,7 @@ impl LiveKb {
             Ok(Ok(kb)) => {
                 let n = kb.len();
                 responder.replace_kb(kb);
-                crate::metrics::record_kb_entries(snapshot.iter().map(|e| e.id.as_str()));
+                crate::metrics::record_kb_entries(snapshot.iter().map(|e| kind_of(&e.id)));
                 *indexed = Some(snapshot);
                 n
             }
@@ -399,122 +415,12 @@ fn changed_ids(before: &[KbEntry], after: &[KbEntry]) -> Vec<String> {
     changed
 }
 
-/// `perfectbot kb list`: every entry (files, learned notes, macros, site pages) with its id,
-/// its source (`file:PATH`, `note:ticket T message M`, `macro:ID`, `site:URL#heading`), its
-/// language, when it was read, and its question (clipped). Reads the files and, read-only, the
-/// ledger (if it exists yet), which holds the notes and the sources' last entries.
-pub async fn list(config_path: &Path, as_json: bool) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let config = crate::ops::load_offline(config_path)?;
-    let files = kb::read_dir_entries(&config.kb.dir)
-        .with_context(|| format!("reading the knowledge files in {}", config.kb.dir.display()))?;
-    let mut learned = vec![];
-    let mut sourced = vec![];
-    if config.ledger.path.is_file() {
-        let ledger = crate::ops::open_ledger(&config.ledger.path).await?;
-        let what = || format!("reading the ledger {}", config.ledger.path.display());
-        learned = ledger.learned().await.with_context(what)?;
-        sourced = ledger.sourced().await.with_context(what)?;
-    }
-    struct Listed {
-        entry: KbEntry,
-        kind: &'static str,
-        source: String,
-        read_at: Option<Timestamp>,
-        ticket: Option<(u64, u64)>,
-    }
-    let modified = |path: &str| -> Option<Timestamp> {
-        let t = std::fs::metadata(path).ok()?.modified().ok()?;
-        Timestamp::try_from(t).ok()
-    };
-    let mut items: Vec<Listed> = files
-        .into_iter()
-        .map(|e| Listed {
-            kind: "file",
-            source: format!("file:{}", e.source),
-            read_at: modified(&e.source),
-            ticket: None,
-            entry: e,
-        })
-        .collect();
-    items.extend(learned.iter().map(|r| Listed {
-        entry: learned_entry(r),
-        kind: "note",
-        source: format!("note:{}", learn::source_of(r.ticket_id, r.message_id)),
-        read_at: Some(r.updated_at),
-        ticket: Some((r.ticket_id, r.message_id)),
-    }));
-    items.extend(sourced.iter().map(|r| {
-        let entry = crate::sources::entry_of(r);
-        Listed {
-            kind: crate::sources::kind_of(&entry.id),
-            source: entry.source.clone(),
-            read_at: Some(r.read_at),
-            ticket: None,
-            entry,
-        }
-    }));
-    if as_json {
-        let out: Vec<_> = items
-            .iter()
-            .map(|i| {
-                json!({
-                    "id": i.entry.id,
-                    "question": i.entry.question,
-                    "answer": i.entry.answer,
-                    "source": i.source,
-                    "kind": i.kind,
-                    "language": i.entry.language,
-                    "read_at": i.read_at.map(|t| t.to_string()),
-                    "ticket_id": i.ticket.map(|t| t.0),
-                    "message_id": i.ticket.map(|t| t.1),
-                })
-            })
-            .collect();
-        println!("{}", serde_json::Value::Array(out));
-    } else {
-        for i in &items {
-            let read = i
-                .read_at
-                .map(|t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string())
-                .unwrap_or_else(|| "-".to_owned());
-            println!(
-                "{}\t{}\t{}\t{}\t{}",
-                i.entry.id,
-                i.source,
-                i.entry.language.as_deref().unwrap_or("-"),
-                read,
-                clip(&i.entry.question, 60)
-            );
-        }
-        let count = |k: &str| items.iter().filter(|i| i.kind == k).count();
-        println!(
-            "{} entries ({} from files, {} learned from notes, {} from macros, {} from sites)",
-            items.len(),
-            count("file"),
-            count("note"),
-            count("macro"),
-            count("site"),
-        );
-    }
-    Ok(())
-}
-
-fn clip(s: &str, max: usize) -> String {
-    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(max - 1).collect();
-        format!("{cut}…")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::responder::Outcome;
     use crate::responder::kb::KbResponder;
+    use serde_json::json;
 
     fn write(dir: &Path, name: &str, content: &str) {
         std::fs::write(dir.join(name), content).unwrap();

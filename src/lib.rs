@@ -9,7 +9,7 @@
 //! - [`responder`] turns a customer turn into an answer, "no knowledge" or a handover;
 //!   it also holds intent/frustration detection and email extraction.
 //! - [`knowledge`] keeps the responder's knowledge base live: files re-read when they change
-//!   or on SIGHUP, `#kb` internal notes learned into the ledger; and `perfectbot kb list`.
+//!   or on SIGHUP, `#kb` internal notes learned into the ledger (also from handed-over tickets).
 //! - [`orders`] reads the Shopify orders Gorgias holds on a ticket's customer and decides, pure,
 //!   what an order question may be told (identity first); the engine asks for them two-phase.
 //! - [`sources`] reads the knowledge the shop keeps elsewhere (Gorgias macros, help-centre
@@ -22,10 +22,12 @@
 //!   runs the simulator's chat page and the daemon together for a person to play the customer.
 //! - [`preview`] lets a person be the customer in a terminal (the daemon's decision path, no
 //!   Gorgias).
-//! - [`ops`] is the operator's commands: `status`, `report` (ledger, read-only) and `setup` (views).
+//! - [`ops`] is the operator's commands: `status`, `report`, `kb list` (read-only) and `setup`
+//!   (views).
 //! - [`clock`] injects wall time; [`logs`] sends log lines to stderr or the journal.
-//! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`metrics`] names
-//!   the Prometheus metrics and records them.
+//! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`health`] is what
+//!   `/healthz` reports (and when a poll is stale); [`metrics`] names the Prometheus metrics and
+//!   records them.
 //! - [`logfmt`] keeps the text log format one line per event whatever the logged values hold.
 //! - [`netbody`] reads untrusted HTTP response bodies with a size cap and a stall timeout.
 //! - [`bench`] runs the measured workloads (`perfectbot bench`).
@@ -43,6 +45,7 @@ pub mod engine;
 pub mod eval;
 pub mod executor;
 pub mod gorgias;
+pub mod health;
 pub mod hours;
 pub mod http;
 pub mod inflight;
@@ -52,6 +55,8 @@ pub mod ledger;
 pub mod logfmt;
 pub mod logs;
 pub mod metrics;
+#[cfg(test)]
+mod module_graph;
 pub mod netbody;
 pub mod ops;
 pub mod orders;

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use perfectbot::clock::SystemClock;
 use perfectbot::config::{self, LogFormat};
-use perfectbot::daemon::Daemon;
+use perfectbot::daemon::{Daemon, Supervisor};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -255,7 +255,7 @@ fn main() -> ExitCode {
         } => with_runtime(perfectbot::ops::report::run(&config, since, json)),
         Command::Kb {
             command: KbCommand::List { config, json },
-        } => with_runtime(async move { perfectbot::knowledge::list(&config, json).await }),
+        } => with_runtime(async move { perfectbot::ops::kb::list(&config, json).await }),
         Command::Setup { config, webhook } => {
             init_logs(LogFormat::Text, "warn");
             with_runtime(perfectbot::ops::setup::run(&config, webhook))
@@ -353,21 +353,25 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     }
     let cancel = CancellationToken::new();
     let kb_reload = Arc::new(tokio::sync::Notify::new());
-    spawn_signal_handler(cancel.clone(), kb_reload.clone());
+    // Before the build: a SIGTERM while it waits on Gorgias stops the daemon cleanly.
+    let signals = tokio::spawn(signal_handler(cancel.clone(), kb_reload.clone()));
     if cfg.http.listen.is_some() {
         // Before the build, so that its identity check is counted too.
         perfectbot::metrics::install()?;
     }
-    let mut daemon = Daemon::build(cfg, Arc::new(SystemClock))
+    let daemon = Daemon::builder(cfg, Arc::new(SystemClock))
+        .kb_reload(kb_reload.clone())
+        .build()
         .await
         .context("starting")?;
-    daemon.kb_reload = kb_reload;
+    let daemon = Arc::new(daemon);
+    let config = daemon.config();
     let version = env!("CARGO_PKG_VERSION");
-    let mode = match daemon.config.bot.mode {
+    let mode = match config.bot.mode {
         config::Mode::Live => "live",
         config::Mode::Shadow => "shadow",
     };
-    let entries = daemon.knowledge.entries().len();
+    let entries = daemon.knowledge().entries().len();
     tracing::info!(
         version,
         mode,
@@ -377,19 +381,25 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
         "perfectbot {version} running: {mode} mode, {entries} knowledge entries, config {}",
         path.display()
     );
-    let server = match daemon.config.http.listen {
-        Some(listen) => {
-            let state = perfectbot::http::HttpState::for_daemon(&daemon)?;
-            Some(perfectbot::http::serve(listen, state, cancel.clone()).await?)
-        }
-        None => None,
-    };
-    let result = daemon.run_until_cancelled(cancel.clone()).await;
-    // The daemon may stop on its own (a fatal ledger error): the listener stops with it.
-    cancel.cancel();
-    if let Some(server) = server {
-        let _ = tokio::time::timeout(Duration::from_secs(5), server.task).await;
+    // The worker may take 35 s to stop (a knowledge site's request in flight); the listener
+    // and the signal handler stop at once.
+    let mut tasks = Supervisor::new(cancel.clone(), Duration::from_secs(40));
+    tasks.spawn("signal handler", async move {
+        signals.await.map_err(|e| anyhow::anyhow!("{e}"))?
+    });
+    if let Some(listen) = config.http.listen {
+        let state = perfectbot::http::HttpState::new(
+            daemon.health().clone(),
+            daemon.poke().clone(),
+            config.http.webhook_secret.clone(),
+        )?;
+        let server = perfectbot::http::serve(listen, state, cancel.clone()).await?;
+        tasks.spawn("http server", server.wait());
     }
+    let worker = daemon.clone();
+    let c = cancel.clone();
+    tasks.spawn("worker", async move { worker.run_until_cancelled(c).await });
+    let result = tasks.run().await;
     tracing::info!("perfectbot stopped");
     result
 }
@@ -410,39 +420,41 @@ async fn bench(
 
 /// SIGTERM / SIGINT cancel the token: the worker finishes the API call in hand and stops.
 /// SIGHUP asks the worker to re-read the knowledge files (a permit is kept if it is busy).
-fn spawn_signal_handler(cancel: CancellationToken, kb_reload: Arc<tokio::sync::Notify>) {
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::hangup()),
-            ) else {
-                tracing::error!("cannot install signal handlers");
-                return;
-            };
-            loop {
-                tokio::select! {
-                    _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
-                    _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
-                    // Only the knowledge files are reloaded: the client, policy, hours and bot
-                    // identity are built once at start-up, and a restart rebuilds them losing
-                    // nothing (the ledger remembers every decision).
-                    _ = hup.recv() => {
-                        tracing::info!("SIGHUP: reloading the knowledge files (other configuration changes take effect on restart)");
-                        kb_reload.notify_one();
-                    }
+async fn signal_handler(
+    cancel: CancellationToken,
+    kb_reload: Arc<tokio::sync::Notify>,
+) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        loop {
+            tokio::select! {
+                // Stopped by another task: nothing to do.
+                _ = cancel.cancelled() => return Ok(()),
+                _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+                _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
+                // Only the knowledge files are reloaded: the client, policy, hours and bot
+                // identity are built once at start-up, and a restart rebuilds them losing
+                // nothing (the ledger remembers every decision).
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading the knowledge files (other configuration changes take effect on restart)");
+                    kb_reload.notify_one();
                 }
             }
         }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            _ = tokio::signal::ctrl_c() => {}
         }
-        cancel.cancel();
-    });
+    }
+    cancel.cancel();
+    Ok(())
 }
 
 fn init_logs(format: LogFormat, filter: &str) {

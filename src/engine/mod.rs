@@ -55,10 +55,7 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
         return plan;
     }
 
-    let owned = t
-        .assignee_user
-        .as_ref()
-        .is_some_and(|u| u.id == policy.bot_user_id);
+    let owned = t.is_assigned_to(policy.bot_user_id);
     let bot_replied = t.messages.iter().any(|m| is_bot_message(m, policy));
 
     // 2. A Gorgias Rule, Flow or Macro spoke first: stay out, and release so the ticket never
@@ -759,11 +756,7 @@ fn reason_of(row: &TicketRow) -> HandoverReason {
 
 /// A public message written by the bot user.
 fn is_bot_message(m: &Message, policy: &Policy) -> bool {
-    m.from_agent
-        && !m.is_internal_note()
-        && m.sender
-            .as_ref()
-            .is_some_and(|s| s.id == policy.bot_user_id)
+    m.is_public_by(policy.bot_user_id)
 }
 
 /// The latest public agent-side message (bot, agent, rule, flow or macro).

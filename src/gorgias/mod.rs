@@ -8,6 +8,7 @@ pub mod error;
 pub mod html;
 pub mod model;
 pub mod pacing;
+pub mod presence;
 
 pub use body::{NewMessage, NewView, TicketStatus, TicketUpdate};
 pub use client::{Auth, Client, ClientConfig, ClientStats, Listed};

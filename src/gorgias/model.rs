@@ -224,6 +224,15 @@ impl Message {
     pub fn is_internal_note(&self) -> bool {
         self.public == Some(false) || self.channel.as_deref() == Some("internal-note")
     }
+    /// Written on the agent side by this user (public or a note).
+    pub fn is_by(&self, user_id: u64) -> bool {
+        self.from_agent && self.sender.as_ref().is_some_and(|s| s.id == user_id)
+    }
+    /// A public message (the customer sees it) written by this user: for the bot's id, one of
+    /// the bot's replies.
+    pub fn is_public_by(&self, user_id: u64) -> bool {
+        self.is_by(user_id) && !self.is_internal_note()
+    }
     /// Written by the customer (a public message not from the agent side).
     pub fn is_from_customer(&self) -> bool {
         !self.from_agent && !self.is_internal_note()
@@ -300,6 +309,10 @@ impl Ticket {
     /// Carries a tag of exactly this name (tag names are case-sensitive).
     pub fn has_tag(&self, name: &str) -> bool {
         self.tags.iter().any(|t| t.name == name)
+    }
+    /// Assigned to this user (for the bot's id: the ticket is the bot's to answer).
+    pub fn is_assigned_to(&self, user_id: u64) -> bool {
+        self.assignee_user.as_ref().is_some_and(|u| u.id == user_id)
     }
 }
 

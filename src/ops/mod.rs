@@ -2,12 +2,14 @@
 //! - [`status`]: the ledger's picture right now (read-only, no network; safe while the daemon
 //!   runs).
 //! - [`report`]: figures over a period from the event log (read-only, no network).
+//! - [`kb`]: `kb list`, every knowledge entry and its source (read-only, no network).
 //! - [`setup`]: creates the team's Gorgias views (and optionally the webhook), idempotently.
 //!
 //! These commands never write the ledger and never decide anything about a ticket: the daemon
 //! owns both. `status` and `report` read the config with placeholder secrets, so an operator
 //! can run them from a shell that cannot read the API key (systemd hands it only to the unit).
 
+pub mod kb;
 pub mod preflight;
 pub mod report;
 pub mod setup;

@@ -261,16 +261,9 @@ pub async fn run(config_path: &Path, webhook: Option<String>) -> anyhow::Result<
         }
     }
     let client = crate::daemon::client_for(&config)?;
-    let bot_user_id = match config.bot.user_id {
-        Some(id) => id,
-        None => {
-            client
-                .current_user()
-                .await
-                .context("finding the bot's user: GET /api/users/0 (is the API key right?)")?
-                .id
-        }
-    };
+    let bot_user_id = crate::daemon::bot_user_id(&config, &client)
+        .await
+        .context("finding the bot's user")?;
     match setup(&client, &config, bot_user_id, webhook.as_deref()).await {
         Ok(lines) => {
             for l in lines {

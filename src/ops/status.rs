@@ -104,10 +104,11 @@ pub async fn gather(
         .collect();
     email_waits.sort_by_key(|d| (d.at, d.ticket_id));
 
-    let meta_ts = |v: Option<String>| v.and_then(|s| s.parse::<Timestamp>().ok());
-    let last_poll_at = meta_ts(ledger.meta("last_poll_at").await?);
-    let last_pass_ok = meta_ts(ledger.meta("last_pass_ok").await?);
-    let last_error = ledger.meta("last_error").await?;
+    let crate::ledger::DaemonMeta {
+        last_poll_at,
+        last_pass_ok,
+        last_error,
+    } = ledger.daemon_meta().await?;
 
     let mut errors: Vec<EventRow> = Vec::new();
     for kind in ["responder_failed", "error"] {
@@ -304,10 +305,8 @@ pub async fn run(config_path: &Path, as_json: bool) -> anyhow::Result<()> {
     let mut status = gather(&ledger, Timestamp::now(), email_wait)
         .await
         .with_context(|| format!("reading the ledger {}", config.ledger.path.display()))?;
-    // A few missed polls are normal (a slow Gorgias, backoff after 429s); a minute of them is
-    // not.
-    let poll = SignedDuration::try_from(config.timing.poll_interval).unwrap_or(SignedDuration::MAX);
-    status.stale_after = Some(poll.saturating_mul(5).max(SignedDuration::from_secs(60)));
+    let stale = crate::health::stale_after(config.timing.poll_interval);
+    status.stale_after = Some(SignedDuration::try_from(stale).unwrap_or(SignedDuration::MAX));
     if as_json {
         println!("{}", status.to_json());
     } else {
@@ -352,13 +351,10 @@ mod tests {
         ))
         .await
         .unwrap();
-        l.set_meta(
-            "last_poll_at",
-            &(now - SignedDuration::from_secs(4)).to_string(),
-        )
-        .await
-        .unwrap();
-        l.set_meta("last_error", "2026-03-01T09:59:00Z: Gorgias 503")
+        l.record_poll_done(now - SignedDuration::from_secs(4))
+            .await
+            .unwrap();
+        l.record_error(ts("2026-03-01T09:59:00Z"), None, &"Gorgias 503")
             .await
             .unwrap();
         let src = |s: i64| now - SignedDuration::from_secs(s);

@@ -204,12 +204,17 @@ pub fn build_responder_with(config: &Config, kb: kb::Kb) -> anyhow::Result<Arc<d
                 .openai
                 .as_ref()
                 .context("responder.kind = \"openai\" needs an [openai] section")?;
-            Arc::new(
-                openai::OpenAiResponder::new(openai, kb)?
-                    .with_intent(crate::daemon::intent_config(config)),
-            )
+            Arc::new(openai::OpenAiResponder::new(openai, kb)?.with_intent(intent_config(config)))
         }
     })
+}
+
+/// The intent detector's extra phrases from the config (one place for the daemon and preview).
+pub fn intent_config(config: &Config) -> intent::IntentConfig {
+    intent::IntentConfig {
+        extra_handover_phrases: config.bot.handover_phrases.clone(),
+        extra_frustration_phrases: config.bot.frustration_phrases.clone(),
+    }
 }
 
 #[cfg(test)]

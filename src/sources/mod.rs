@@ -283,15 +283,4 @@ pub fn entry_of(row: &SourcedRow) -> KbEntry {
     }
 }
 
-/// The kind of source an entry came from, by its id: `macro`, `site`, `note` or `file`.
-pub fn kind_of(entry_id: &str) -> &'static str {
-    if entry_id.starts_with("macro:") {
-        "macro"
-    } else if entry_id.starts_with("site:") {
-        "site"
-    } else if entry_id.starts_with("note:") {
-        "note"
-    } else {
-        "file"
-    }
-}
+pub use crate::knowledge::kind_of;

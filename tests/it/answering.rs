@@ -54,7 +54,7 @@ async fn openai_responder_posts_the_models_grounded_answer() {
     let model = fake_model(&content).await;
     let uri = model.uri();
     let app = spawn_app(|cfg, _| use_openai(cfg, &model)).await;
-    assert_eq!(app.daemon.responder.name(), "openai");
+    assert_eq!(app.daemon.responder().name(), "openai");
     let id = app.chat(Some("ann@example.org"), "How can I track my order?");
     app.wait_state(id, TicketState::Answered).await;
     assert_eq!(app.bot_replies(id), vec![answer.to_owned()]);

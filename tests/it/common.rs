@@ -3,7 +3,7 @@
 use jiff::SignedDuration;
 use perfectbot::clock::{Clock, ManualClock, SystemClock};
 use perfectbot::config::Config;
-use perfectbot::daemon::Daemon;
+use perfectbot::daemon::{Daemon, DaemonBuilder};
 use perfectbot::gorgias::Ticket;
 use perfectbot::ledger::{TicketRow, TicketState};
 use perfectbot::sim::{NewTicket, Seeded, Sim, SimOptions, SimServer};
@@ -100,20 +100,23 @@ pub async fn start_daemon(cfg: Config) -> Running {
 }
 
 pub async fn spawn_app(tweak: impl FnOnce(&mut Config, &Seeded)) -> TestApp {
-    spawn_app_with(tweak, |_| {}).await
+    spawn_app_with(tweak, |b| b).await
 }
 
-/// Like [`spawn_app`], with a chance to change the built daemon (e.g. its responder).
+/// Like [`spawn_app`], with a chance to change the daemon before it is built (e.g. its
+/// responder).
 pub async fn spawn_app_with(
     tweak: impl FnOnce(&mut Config, &Seeded),
-    adjust: impl FnOnce(&mut Daemon),
+    adjust: impl FnOnce(DaemonBuilder) -> DaemonBuilder,
 ) -> TestApp {
     let (sim, server, seeded) = start_sim(relaxed_sim()).await;
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config_for(&server, &seeded, dir.path());
     tweak(&mut cfg, &seeded);
-    let mut daemon = Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap();
-    adjust(&mut daemon);
+    let daemon = adjust(Daemon::builder(cfg, Arc::new(SystemClock)))
+        .build()
+        .await
+        .unwrap();
     let Running {
         daemon,
         cancel,
@@ -158,6 +161,21 @@ pub async fn spawn_stepped(tweak: impl FnOnce(&mut Config, &Seeded)) -> TestApp 
 }
 
 impl TestApp {
+    /// The daemon's HTTP listener on a free loopback port, as `perfectbot run` builds it; it
+    /// stops with the app.
+    pub async fn serve_http(&self) -> perfectbot::http::Server {
+        let d = &self.daemon;
+        let state = perfectbot::http::HttpState::new(
+            d.health().clone(),
+            d.poke().clone(),
+            d.config().http.webhook_secret.clone(),
+        )
+        .expect("http state");
+        perfectbot::http::serve("127.0.0.1:0".parse().unwrap(), state, self.cancel.clone())
+            .await
+            .expect("listener")
+    }
+
     pub fn bot(&self) -> u64 {
         self.seeded.bot.id
     }
@@ -194,7 +212,7 @@ impl TestApp {
     }
 
     pub async fn row(&self, id: u64) -> Option<TicketRow> {
-        self.daemon.ledger.ticket(id).await.unwrap()
+        self.daemon.ledger().ticket(id).await.unwrap()
     }
 
     /// A stepped app ([`spawn_stepped`]): one poll and one sweep, each to its end (answers
@@ -233,7 +251,7 @@ impl TestApp {
                 && r.state == state
                 && self
                     .daemon
-                    .ledger
+                    .ledger()
                     .actions_for(id)
                     .await
                     .unwrap()

@@ -4,7 +4,6 @@
 //! and `_count` series), and every label they group by must be one the scrape carries.
 
 use crate::common::*;
-use perfectbot::http::{self, HttpState};
 use perfectbot::ledger::TicketState;
 use std::collections::BTreeSet;
 
@@ -47,10 +46,7 @@ async fn dashboard_and_alerts_use_only_exported_metrics() {
     assert!(dashboard["panels"].as_array().is_some_and(|p| p.len() >= 8));
 
     let app = spawn_app(|_, _| {}).await;
-    let state = HttpState::for_daemon(&app.daemon).expect("http state");
-    let server = http::serve("127.0.0.1:0".parse().unwrap(), state, app.cancel.clone())
-        .await
-        .expect("listener");
+    let server = app.serve_http().await;
     let answered = app.chat(Some("ada@example.org"), "How long does shipping take?");
     let angry = app.chat(Some("hal@example.org"), "I want to talk to a human");
     app.wait_state(answered, TicketState::Closed).await;

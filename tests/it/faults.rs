@@ -122,7 +122,7 @@ async fn fifty_conversations_under_faults_end_right_with_one_reply_each() {
             1,
             "ticket {id} ({want:?}): replies {replies:?}; ticket {:#}; actions {:#?}",
             app.sim.ticket_json(*id).unwrap(),
-            app.daemon.ledger.actions_for(*id).await.unwrap()
+            app.daemon.ledger().actions_for(*id).await.unwrap()
         );
         let notes = app.bot_notes(*id);
         match want {
@@ -139,7 +139,7 @@ async fn fifty_conversations_under_faults_end_right_with_one_reply_each() {
                     1,
                     "ticket {id}: one handover note: {notes:?}; ticket {:#}; actions {:#?}",
                     app.sim.ticket_json(*id).unwrap(),
-                    app.daemon.ledger.actions_for(*id).await.unwrap()
+                    app.daemon.ledger().actions_for(*id).await.unwrap()
                 );
                 assert_eq!(app.row(*id).await.unwrap().state, TicketState::Escalated);
             }
@@ -153,7 +153,7 @@ async fn fifty_conversations_under_faults_end_right_with_one_reply_each() {
     }
     assert!(
         app.daemon
-            .ledger
+            .ledger()
             .pending_actions()
             .await
             .unwrap()
@@ -183,7 +183,7 @@ async fn read_only_ledger_stops_the_daemon_with_the_reason_and_loses_nothing() {
 
 async fn ledger_failure_stops_the_daemon(failure: SimulatedFailure, why: &str) {
     let mut app = spawn_app(|_, _| {}).await;
-    let path = app.daemon.config.ledger.path.clone();
+    let path = app.daemon.config().ledger.path.clone();
     // Some work recorded first.
     let mut ids = Vec::new();
     for (i, (q, _)) in QUESTIONS.iter().enumerate() {
@@ -209,11 +209,11 @@ async fn ledger_failure_stops_the_daemon(failure: SimulatedFailure, why: &str) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    let before = recorded(&app.daemon.ledger, &ids).await;
+    let before = recorded(app.daemon.ledger(), &ids).await;
 
     // The daemon's own connection can no longer write (see the hook for why not from outside).
     app.daemon
-        .ledger
+        .ledger()
         .simulate_failure_for_tests(failure)
         .await
         .unwrap();
@@ -267,7 +267,7 @@ async fn ledger_failure_stops_the_daemon(failure: SimulatedFailure, why: &str) {
 async fn wait_healthy(app: &TestApp) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let health = app.daemon.health.check();
+        let health = app.daemon.health().check();
         if health.is_ok() {
             return;
         }

@@ -18,11 +18,7 @@ const SECRET: &str = "s3cret-hook";
 
 /// Start the listener for `app`'s daemon on a free loopback port; returns its base URL.
 async fn listen(app: &TestApp) -> String {
-    let state = HttpState::for_daemon(&app.daemon).expect("http state");
-    let server = http::serve("127.0.0.1:0".parse().unwrap(), state, app.cancel.clone())
-        .await
-        .expect("listener");
-    format!("http://{}", server.addr)
+    format!("http://{}", app.serve_http().await.addr)
 }
 
 async fn get(url: &str) -> (u16, String) {
@@ -228,7 +224,7 @@ async fn gorgias_http_integration_wakes_the_poller() {
     let base = listen(&app).await;
     wait_health(&base, 200).await;
     app.daemon
-        .client
+        .client()
         .create_integration(&serde_json::json!({
             "name": "perfectbot",
             "type": "http",

@@ -57,7 +57,7 @@ async fn kb_note_teaches_the_bot_and_survives_a_restart() {
         .agent_note(first, app.agent(), &format!("#kb {NOTE_ANSWER}"));
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let learned = app.daemon.ledger.learned().await.unwrap();
+        let learned = app.daemon.ledger().learned().await.unwrap();
         if let Some(l) = learned.first() {
             assert_eq!(l.id, format!("note:{note}"));
             assert_eq!(l.ticket_id, first);
@@ -80,7 +80,7 @@ async fn kb_note_teaches_the_bot_and_survives_a_restart() {
     // Restart on the same ledger: the learned entry is still used.
     app.cancel.cancel();
     app.handle.take().unwrap().await.unwrap().unwrap();
-    let config = app.daemon.config.clone();
+    let config = app.daemon.config().clone();
     let again = Arc::new(Daemon::build(config, Arc::new(SystemClock)).await.unwrap());
     let cancel = CancellationToken::new();
     let run = {
@@ -94,7 +94,11 @@ async fn kb_note_teaches_the_bot_and_survives_a_restart() {
 
     // `perfectbot kb list` shows it, with where it came from.
     let dir = tempfile::tempdir().unwrap();
-    let cfg = offline_config(dir.path(), &again.config.ledger.path, &again.config.kb.dir);
+    let cfg = offline_config(
+        dir.path(),
+        &again.config().ledger.path,
+        &again.config().kb.dir,
+    );
     let out = perfectbot(vec![
         "kb".into(),
         "list".into(),
@@ -152,11 +156,11 @@ async fn kb_note_is_learned_when_the_ticket_comes_back_to_the_bot() {
         .agent_note(id, app.agent(), "#KB: We only take cards and PayPal.");
     app.sim.assign(id, Some(app.bot()), None);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while app.daemon.ledger.learned().await.unwrap().is_empty() {
+    while app.daemon.ledger().learned().await.unwrap().is_empty() {
         assert!(Instant::now() < deadline, "the note was never learned");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let learned = app.daemon.ledger.learned().await.unwrap();
+    let learned = app.daemon.ledger().learned().await.unwrap();
     assert_eq!(learned[0].id, format!("note:{note}"));
     assert_eq!(learned[0].answer, "We only take cards and PayPal.");
     app.stop().await;
@@ -165,7 +169,7 @@ async fn kb_note_is_learned_when_the_ticket_comes_back_to_the_bot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_knowledge_file_is_answerable_without_restart() {
     let app = spawn_app(|_, _| {}).await;
-    let kb_dir = app.daemon.config.kb.dir.clone();
+    let kb_dir = app.daemon.config().kb.dir.clone();
     let before = app.chat(None, "Can I bring my dog into the shop?");
     app.wait_state(before, TicketState::Escalated).await;
 
@@ -257,8 +261,8 @@ fn ledger_index(path: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_indexes_the_knowledge_base_in_the_ledger_and_reindexes_changes() {
     let app = spawn_app(|_, _| {}).await;
-    let kb_dir = app.daemon.config.kb.dir.clone();
-    let ledger = app.daemon.config.ledger.path.clone();
+    let kb_dir = app.daemon.config().kb.dir.clone();
+    let ledger = app.daemon.config().ledger.path.clone();
     let files: Vec<String> = perfectbot::responder::kb::read_dir_entries(&kb_dir)
         .unwrap()
         .into_iter()

@@ -347,7 +347,7 @@ impl perfectbot::responder::Responder for Broken {
 async fn failing_responder_is_retried_then_hands_over_after_answer_deadline() {
     let broken = std::sync::Arc::new(Broken(Default::default()));
     let b = broken.clone();
-    let app = spawn_app_with(|_, _| {}, move |d| d.responder = b).await;
+    let app = spawn_app_with(|_, _| {}, move |d| d.responder(b)).await;
     let id = app.chat(Some("m@example.org"), "How long does shipping take?");
     let started = std::time::Instant::now();
     let row = app.wait_state(id, TicketState::Escalated).await;

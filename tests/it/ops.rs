@@ -40,7 +40,7 @@ async fn status_reads_a_running_daemons_ledger() {
     app.wait_state(human, TicketState::Escalated).await;
 
     // In-process, read-only, while the daemon is alive and writing.
-    let path = app.daemon.config.ledger.path.clone();
+    let path = app.daemon.config().ledger.path.clone();
     let ledger = ops::open_ledger(&path).await.unwrap();
     assert!(ledger.is_read_only());
     // The tickets' rows land during the first poll, its last_poll_at at the poll's end.

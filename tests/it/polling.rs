@@ -36,7 +36,7 @@ async fn polls_between_full_listings_read_only_the_newest_page_and_still_see_eve
     daemon.poll_once(&cancel).await.unwrap();
     assert_eq!(list_requests(&sim) - before, 1, "one page holds one ticket");
     assert_eq!(
-        daemon.ledger.ticket(a).await.unwrap().unwrap().state,
+        daemon.ledger().ticket(a).await.unwrap().unwrap().state,
         TicketState::Answered
     );
 
@@ -88,7 +88,7 @@ async fn polls_between_full_listings_read_only_the_newest_page_and_still_see_eve
     sim.assign(a, Some(seeded.agents[0].id), None);
     daemon.poll_once(&cancel).await.unwrap();
     assert_eq!(
-        daemon.ledger.ticket(a).await.unwrap().unwrap().state,
+        daemon.ledger().ticket(a).await.unwrap().unwrap().state,
         TicketState::Answered
     );
     clock.advance(SignedDuration::from_secs(61));
@@ -100,7 +100,7 @@ async fn polls_between_full_listings_read_only_the_newest_page_and_still_see_eve
         "a full listing reads every page"
     );
     assert_eq!(
-        daemon.ledger.ticket(a).await.unwrap().unwrap().state,
+        daemon.ledger().ticket(a).await.unwrap().unwrap().state,
         TicketState::Released
     );
     drop(server);
@@ -129,7 +129,7 @@ async fn a_wall_clock_step_does_not_close_a_ticket_answered_seconds_ago() {
     );
     daemon.poll_once(&cancel).await.unwrap();
     assert_eq!(
-        daemon.ledger.ticket(a).await.unwrap().unwrap().state,
+        daemon.ledger().ticket(a).await.unwrap().unwrap().state,
         TicketState::Answered
     );
     clock.advance(SignedDuration::from_secs(3));
@@ -137,7 +137,7 @@ async fn a_wall_clock_step_does_not_close_a_ticket_answered_seconds_ago() {
     daemon.sweep_once(&cancel).await.unwrap();
     daemon.poll_once(&cancel).await.unwrap();
     assert_eq!(
-        daemon.ledger.ticket(a).await.unwrap().unwrap().state,
+        daemon.ledger().ticket(a).await.unwrap().unwrap().state,
         TicketState::Answered,
         "closed 3 s after the answer because the wall clock jumped"
     );
@@ -148,7 +148,7 @@ async fn a_wall_clock_step_does_not_close_a_ticket_answered_seconds_ago() {
     let daemon = Daemon::build(cfg, shared).await.unwrap();
     daemon.sweep_once(&cancel).await.unwrap();
     assert_eq!(
-        daemon.ledger.ticket(a).await.unwrap().unwrap().state,
+        daemon.ledger().ticket(a).await.unwrap().unwrap().state,
         TicketState::Closed
     );
     assert_eq!(sim.ticket_json(a).unwrap()["status"], "closed");

@@ -272,7 +272,7 @@ async fn a_handover_cut_after_its_tag_is_finished_on_restart() {
     assert!(
         running
             .daemon
-            .ledger
+            .ledger()
             .pending_actions()
             .await
             .unwrap()
@@ -386,7 +386,7 @@ async fn a_second_daemon_in_process_is_refused_until_the_first_stops() {
     use perfectbot::daemon::Daemon;
     use std::sync::Arc;
     let mut app = spawn_app(|_, _| {}).await;
-    let config = app.daemon.config.clone();
+    let config = app.daemon.config().clone();
     let err = Daemon::build(config.clone(), Arc::new(SystemClock))
         .await
         .err()
@@ -477,7 +477,7 @@ async fn a_fresh_ledger_never_answers_again_what_the_bot_already_answered() {
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let action = running.daemon.ledger.action(&key).await.unwrap();
+        let action = running.daemon.ledger().action(&key).await.unwrap();
         if action
             .as_ref()
             .is_some_and(|a| a.status != ActionStatus::Pending)

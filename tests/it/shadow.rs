@@ -106,7 +106,7 @@ async fn switching_to_live_answers_for_real_and_never_closes_unanswered() {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while shadow
         .daemon
-        .ledger
+        .ledger()
         .ticket(id)
         .await
         .unwrap()

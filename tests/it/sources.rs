@@ -30,12 +30,12 @@ async fn wait_reply(app: &TestApp, id: u64, want: &str) {
 /// Waits (up to 20 s) until every configured source has been refreshed once by the daemon's
 /// own loop, so that the test's explicit refreshes never race with it.
 async fn wait_first_refresh(app: &TestApp) {
-    let want = app.daemon.sources.as_ref().unwrap().names().len();
+    let want = app.daemon.sources().unwrap().names().len();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let done = app
             .daemon
-            .ledger
+            .ledger()
             .source_statuses()
             .await
             .unwrap()
@@ -105,11 +105,11 @@ async fn a_question_only_a_macro_answers_is_answered_and_macro_edits_are_followe
 
     // Archived: never used again. SIGHUP (what main does with it) refreshes the sources.
     assert!(app.sim.archive_macro(laces));
-    app.daemon.kb_reload.notify_one();
+    app.daemon.kb_reload().notify_one();
     let deadline = Instant::now() + Duration::from_secs(20);
     while app
         .daemon
-        .knowledge
+        .knowledge()
         .sourced("macros")
         .iter()
         .any(|e| e.id == format!("macro:{laces}"))
@@ -129,7 +129,7 @@ async fn a_question_only_a_macro_answers_is_answered_and_macro_edits_are_followe
     );
     assert!(
         app.daemon
-            .knowledge
+            .knowledge()
             .sourced("macros")
             .iter()
             .all(|e| e.id != format!("macro:{laces}"))
@@ -169,7 +169,7 @@ async fn odd_macros_are_skipped_and_a_failing_macro_source_keeps_its_entries() {
     refresh(&app).await;
     let mut ids: Vec<String> = app
         .daemon
-        .knowledge
+        .knowledge()
         .sourced("macros")
         .into_iter()
         .map(|e| e.id)
@@ -180,7 +180,7 @@ async fn odd_macros_are_skipped_and_a_failing_macro_source_keeps_its_entries() {
     assert_eq!(ids, want);
     let wrap = app
         .daemon
-        .knowledge
+        .knowledge()
         .sourced("macros")
         .into_iter()
         .find(|e| e.id == format!("macro:{html_only}"))
@@ -195,8 +195,8 @@ async fn odd_macros_are_skipped_and_a_failing_macro_source_keeps_its_entries() {
     });
     let report = refresh(&app).await;
     assert!(report.sources[0].1.is_err(), "{:?}", report.sources);
-    assert_eq!(app.daemon.knowledge.sourced("macros").len(), 2);
-    let status = app.daemon.ledger.source_statuses().await.unwrap();
+    assert_eq!(app.daemon.knowledge().sourced("macros").len(), 2);
+    let status = app.daemon.ledger().source_statuses().await.unwrap();
     assert!(
         status[0].last_error.is_some() && status[0].entries == 2,
         "{status:?}"
@@ -220,8 +220,8 @@ fn kb_list(dir: &Path, app: &TestApp) -> String {
         format!(
             "[gorgias]\nbase_url = \"http://127.0.0.1:9\"\nemail = \"bot@example.org\"\n\
              api_key_file = \"/nonexistent/key\"\n[ledger]\npath = \"{}\"\n[kb]\ndir = \"{}\"\n",
-            app.daemon.config.ledger.path.display(),
-            app.daemon.config.kb.dir.display()
+            app.daemon.config().ledger.path.display(),
+            app.daemon.config().kb.dir.display()
         ),
     )
     .unwrap();
@@ -369,7 +369,7 @@ async fn bad_pages_are_skipped_and_the_rest_of_the_site_loads() {
     let report = refresh(&app).await;
     assert!(report.sources[0].1.is_ok(), "{report:?}");
     // The three articles load (4 sections); the five odd pages are skipped.
-    assert_eq!(app.daemon.knowledge.sourced(&name).len(), 4);
+    assert_eq!(app.daemon.knowledge().sourced(&name).len(), 4);
     assert_eq!(report.pages_skipped, 5, "{report:?}");
     let fetched: Vec<String> = site.requests().into_iter().map(|r| r.path).collect();
     assert!(
@@ -385,7 +385,7 @@ async fn bad_pages_are_skipped_and_the_rest_of_the_site_loads() {
     let report = refresh(&app).await;
     let err = report.sources[0].1.clone().unwrap_err();
     assert!(err.contains("not a sitemap"), "{err}");
-    assert_eq!(app.daemon.knowledge.sourced(&name).len(), 4);
+    assert_eq!(app.daemon.knowledge().sourced(&name).len(), 4);
     let t = app.chat(None, "Can I wash my hiking boots in the washing machine?");
     wait_reply(&app, t, "No: clean them by hand").await;
 
@@ -431,7 +431,7 @@ async fn bad_pages_are_skipped_and_the_rest_of_the_site_loads() {
     // The pages still listed keep their entries; those no longer listed are dropped.
     let ids: Vec<String> = app
         .daemon
-        .knowledge
+        .knowledge()
         .sourced(&name)
         .into_iter()
         .map(|e| e.id)

@@ -357,7 +357,7 @@ async fn learned_entries(path: &Path) -> Vec<kb::KbEntry> {
 /// `perfectbot preview --config FILE [--json] [--language LANG]`: stdin to stdout,
 /// interactive on a terminal.
 pub async fn run(config_path: &Path, json: bool, language: Option<String>) -> anyhow::Result<()> {
-    let config = config::load(config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = config::load_offline(config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let preview = Preview::from_config(&config).await?.with_language(language);
     let interactive = std::io::stdin().is_terminal();
     if interactive && !json {

@@ -70,11 +70,41 @@ pub fn load_with_env(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
+    load_with(path, env, Secrets::Required)
+}
+
+/// Loads the config for a command that never calls Gorgias (`status`, `report`, `preview`,
+/// `eval`): see [`Secrets::Optional`]. The real environment, as [`load`].
+pub fn load_offline(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, &|name| std::env::var(name).ok(), Secrets::Optional)
+}
+
+/// Which secrets a command needs, so loading knows what a missing one means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// The daemon's needs: the Gorgias API key is required, and every secret that is named
+    /// must be readable.
+    Required,
+    /// A command that never calls Gorgias: the Gorgias API key and the webhook secret are not
+    /// read (`gorgias.api_key` is left empty, `http.webhook_secret` is `None`), and the
+    /// responder's keys (`openai.api_key`, `kb.embedding_api_key`) are read where they can
+    /// be; one that is missing or unreadable is left out with a note (see
+    /// [`Config::notes`]), never an error, since the operator's shell usually cannot read
+    /// what systemd hands the unit.
+    Optional,
+}
+
+/// Like [`load_with_env`], saying which secrets are needed.
+pub fn load_with(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    secrets: Secrets,
+) -> Result<Config, ConfigErrors> {
     let label = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigErrors(vec![format!("{label}: cannot read the config file: {e}")]))?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    parse_with_base(&label, &base_dir, &text, env)
+    parse_with_base(&label, &base_dir, &text, env, secrets)
 }
 
 /// Parses and validates config text. `file_label` names the file in messages; relative paths
@@ -88,7 +118,7 @@ pub fn parse_str(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    parse_with_base(file_label, &base_dir, text, env)
+    parse_with_base(file_label, &base_dir, text, env, Secrets::Required)
 }
 
 /// Fills a handover template: each `{name}` whose name is in `values` is replaced; anything
@@ -106,11 +136,13 @@ fn parse_with_base(
     base_dir: &Path,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    secrets: Secrets,
 ) -> Result<Config, ConfigErrors> {
     let mut v = Validator {
         file: label.to_string(),
         base_dir: base_dir.to_path_buf(),
         env,
+        secrets,
         errors: Vec::new(),
         warnings: Vec::new(),
     };
@@ -172,6 +204,7 @@ impl Config {
             file: "(test config)".to_string(),
             base_dir: PathBuf::new(),
             env: &env,
+            secrets: Secrets::Required,
             errors: Vec::new(),
             warnings: Vec::new(),
         };

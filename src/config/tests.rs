@@ -1127,3 +1127,96 @@ fn bad_orders_keys_are_named() {
         assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
     }
 }
+
+#[test]
+fn offline_loading_reads_no_gorgias_secret_and_invents_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    for name in ["gorgias_api_key", "webhook_secret", "openai_api_key"] {
+        std::fs::write(creds.join(name), format!("{name}-value\n")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(creds.join(name), std::fs::Permissions::from_mode(0o600))
+                .unwrap();
+        }
+    }
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "{MINIMAL}api_key_file = \"/nonexistent/key\"\n[http]\nlisten = \"127.0.0.1:9184\"\n\
+             [responder]\nkind = \"openai\"\n[openai]\nbase_url = \"https://api.openai.com/v1\"\n\
+             model = \"gpt-4o-mini\"\n"
+        ),
+    )
+    .unwrap();
+    let creds_dir = creds.display().to_string();
+    let env = move |name: &str| (name == "CREDENTIALS_DIRECTORY").then(|| creds_dir.clone());
+
+    // The daemon's loading reads every secret.
+    let c = load_with(&path, &env, Secrets::Required).unwrap();
+    let exposed = |s: &secrecy::SecretString| secrecy::ExposeSecret::expose_secret(s).to_string();
+    assert_eq!(exposed(&c.gorgias.api_key), "gorgias_api_key-value");
+    assert!(c.http.webhook_secret.is_some());
+
+    // Offline: the Gorgias key and the webhook secret are not read, even where they are; the
+    // responder's key still is.
+    let c = load_with(&path, &env, Secrets::Optional).unwrap();
+    assert_eq!(exposed(&c.gorgias.api_key), "");
+    assert!(c.http.webhook_secret.is_none());
+    let openai = c.openai.as_ref().unwrap();
+    assert_eq!(
+        openai.api_key.as_ref().map(exposed).as_deref(),
+        Some("openai_api_key-value")
+    );
+    assert!(c.notes().iter().all(|n| !n.contains("openai.api_key")));
+
+    // Offline with no credentials anywhere: not an error (the Required load names both keys),
+    // and the missing responder key is a note.
+    let none = |_: &str| None;
+    let errors = load_with(&path, &none, Secrets::Required).unwrap_err().0;
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("gorgias.api_key: cannot read the file /nonexistent/key")),
+        "{errors:#?}"
+    );
+    let c = load_with(&path, &none, Secrets::Optional).unwrap();
+    assert!(c.openai.as_ref().unwrap().api_key.is_none());
+    assert!(
+        c.notes()
+            .iter()
+            .any(|n| n.contains("openai.api_key: none found for api.openai.com")),
+        "{:?}",
+        c.notes()
+    );
+
+    // A responder key file that cannot be read is a note offline, an error for the daemon.
+    std::fs::write(
+        &path,
+        format!(
+            "{MINIMAL}[responder]\nkind = \"openai\"\n[openai]\nbase_url = \"http://127.0.0.1:9\"\n\
+             model = \"m\"\napi_key_file = \"missing-key\"\n"
+        ),
+    )
+    .unwrap();
+    let errors = load_with(&path, &none, Secrets::Required).unwrap_err().0;
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("openai.api_key: cannot read the file")),
+        "{errors:#?}"
+    );
+    let c = load_with(&path, &none, Secrets::Optional).unwrap();
+    assert!(c.openai.as_ref().unwrap().api_key.is_none());
+    assert!(
+        c.notes()
+            .iter()
+            .any(|n| n.starts_with("openai.api_key: cannot read the file")
+                && n.ends_with("going without it")),
+        "{:?}",
+        c.notes()
+    );
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::{DEFAULT_KB_DIR, Validator, is_loopback_url, limits};
 use crate::config::raw::*;
 use crate::config::types::*;
-use crate::config::{ENV_EMBEDDING_API_KEY, ENV_OPENAI_API_KEY};
+use crate::config::{ENV_EMBEDDING_API_KEY, ENV_OPENAI_API_KEY, Secrets};
 
 impl Validator<'_> {
     pub(super) fn kb(&mut self, raw: RawKb) -> KbConfig {
@@ -313,7 +313,10 @@ impl Validator<'_> {
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
-        if api_key.is_none() && (host.ends_with("openai.com") || host.ends_with("azure.com")) {
+        if api_key.is_none()
+            && self.secrets == Secrets::Required
+            && (host.ends_with("openai.com") || host.ends_with("azure.com"))
+        {
             self.err(
                 "openai.api_key",
                 format!(
@@ -322,6 +325,11 @@ impl Validator<'_> {
                      {ENV_OPENAI_API_KEY}"
                 ),
             );
+        } else if api_key.is_none() && (host.ends_with("openai.com") || host.ends_with("azure.com"))
+        {
+            self.warnings.push(format!(
+                "openai.api_key: none found for {host}; calls to it go without a key"
+            ));
         }
         Some(OpenAiConfig {
             base_url,

@@ -17,7 +17,7 @@ use jiff::civil::Date;
 
 use super::raw::*;
 use super::types::*;
-use super::{ConfigErrors, PLACEHOLDERS};
+use super::{ConfigErrors, PLACEHOLDERS, Secrets};
 
 const DEFAULT_LEDGER_PATH: &str = "/var/lib/perfectbot/ledger.db";
 const DEFAULT_KB_DIR: &str = "/etc/perfectbot/kb";
@@ -52,6 +52,7 @@ pub(super) struct Validator<'e> {
     pub(super) file: String,
     pub(super) base_dir: PathBuf,
     pub(super) env: &'e dyn Fn(&str) -> Option<String>,
+    pub(super) secrets: Secrets,
     pub(super) errors: Vec<String>,
     /// Allowed but worth a warning (they end up in [`Config::notes`]).
     pub(super) warnings: Vec<String>,

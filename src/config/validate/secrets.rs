@@ -6,12 +6,30 @@ use std::path::Path;
 use secrecy::SecretString;
 
 use super::Validator;
+use crate::config::Secrets;
 
 impl Validator<'_> {
     /// Reads a secret from the first place that has it: `$CREDENTIALS_DIRECTORY/<cred_name>`,
     /// then the configured file, then the environment variable. Errors never include the
-    /// secret, only where it was looked for.
+    /// secret, only where it was looked for. With [`Secrets::Optional`] a secret that cannot
+    /// be read is a note rather than an error, and the secret is absent.
     pub(super) fn secret(
+        &mut self,
+        key: &str,
+        cred_name: &str,
+        file: Option<&Path>,
+        env_var: Option<&str>,
+    ) -> Result<Option<SecretString>, ()> {
+        match (
+            self.find_secret(key, cred_name, file, env_var),
+            self.secrets,
+        ) {
+            (Err(()), Secrets::Optional) => Ok(None),
+            (found, _) => found,
+        }
+    }
+
+    fn find_secret(
         &mut self,
         key: &str,
         cred_name: &str,
@@ -32,7 +50,7 @@ impl Validator<'_> {
         {
             let value = value.trim();
             if value.is_empty() {
-                self.err(key, format!("the environment variable {var} is empty"));
+                self.secret_problem(key, format!("the environment variable {var} is empty"));
                 return Err(());
             }
             return Ok(Some(SecretString::from(value)));
@@ -40,10 +58,21 @@ impl Validator<'_> {
         Ok(None)
     }
 
+    /// A secret that is named but cannot be had: an error when the command needs its secrets,
+    /// else a note that it goes without.
+    fn secret_problem(&mut self, key: &str, msg: String) {
+        match self.secrets {
+            Secrets::Required => self.err(key, msg),
+            Secrets::Optional => self
+                .warnings
+                .push(format!("{key}: {msg}; going without it")),
+        }
+    }
+
     pub(super) fn read_secret_file(&mut self, key: &str, path: &Path) -> Result<SecretString, ()> {
         match std::fs::read_to_string(path) {
             Ok(text) if text.trim().is_empty() => {
-                self.err(key, format!("the file {} is empty", path.display()));
+                self.secret_problem(key, format!("the file {} is empty", path.display()));
                 Err(())
             }
             Ok(text) => {
@@ -57,7 +86,7 @@ impl Validator<'_> {
                 Ok(SecretString::from(text.trim()))
             }
             Err(e) => {
-                self.err(key, format!("cannot read the file {}: {e}", path.display()));
+                self.secret_problem(key, format!("cannot read the file {}: {e}", path.display()));
                 Err(())
             }
         }

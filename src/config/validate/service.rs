@@ -12,7 +12,7 @@ use super::{
 use crate::config::raw::*;
 use crate::config::types::*;
 use crate::config::{
-    DEFAULT_GORGIAS_MAX_BODY, ENV_GORGIAS_API_KEY, GORGIAS_MAX_BODY_RANGE, parse_size,
+    DEFAULT_GORGIAS_MAX_BODY, ENV_GORGIAS_API_KEY, GORGIAS_MAX_BODY_RANGE, Secrets, parse_size,
 };
 
 impl Validator<'_> {
@@ -58,12 +58,17 @@ impl Validator<'_> {
             }
         };
         let api_key_file = raw.api_key_file.as_deref().map(|p| self.resolve(p));
-        let api_key = match self.secret(
-            "gorgias.api_key",
-            "gorgias_api_key",
-            api_key_file.as_deref(),
-            Some(ENV_GORGIAS_API_KEY),
-        ) {
+        let api_key = match self.secrets {
+            // Not read at all: a command that never calls Gorgias has no use for it.
+            Secrets::Optional => Ok(Some(SecretString::default())),
+            Secrets::Required => self.secret(
+                "gorgias.api_key",
+                "gorgias_api_key",
+                api_key_file.as_deref(),
+                Some(ENV_GORGIAS_API_KEY),
+            ),
+        };
+        let api_key = match api_key {
             Ok(Some(key)) => key,
             Ok(None) => {
                 self.err(
@@ -315,15 +320,18 @@ impl Validator<'_> {
                 }
             });
         let webhook_secret_file = raw.webhook_secret_file.as_deref().map(|p| self.resolve(p));
-        let webhook_secret = self
-            .secret(
-                "http.webhook_secret",
-                "webhook_secret",
-                webhook_secret_file.as_deref(),
-                None,
-            )
-            .ok()
-            .flatten();
+        let webhook_secret = match self.secrets {
+            Secrets::Optional => None,
+            Secrets::Required => self
+                .secret(
+                    "http.webhook_secret",
+                    "webhook_secret",
+                    webhook_secret_file.as_deref(),
+                    None,
+                )
+                .ok()
+                .flatten(),
+        };
         HttpConfig {
             listen,
             webhook_secret_file,

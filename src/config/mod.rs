@@ -10,6 +10,7 @@
 //! output (secrets are `SecretString`). The environment is passed in as a function so tests
 //! never depend on the real one.
 
+mod builtin;
 mod messages;
 mod raw;
 mod summary;

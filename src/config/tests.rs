@@ -507,7 +507,7 @@ fn a_language_table_overrides_key_by_key() {
     // A language with no built-in set falls back to the default for the rest.
     let sv = m.for_language(Some("sv"));
     assert_eq!(sv.online, "Hej {customer_name}");
-    assert_eq!(sv.after_hours, DEFAULT_AFTER_HOURS);
+    assert_eq!(sv.after_hours, MessageTemplates::english().after_hours);
     assert_eq!(m.default, MessageTemplates::english());
 }
 
@@ -520,7 +520,7 @@ fn courtesy_replies_are_overridable_like_the_handover_messages() {
     .unwrap();
     let m = &c.handover.messages;
     assert_eq!(m.default.thanks, "Glad to help, {customer_name}!");
-    assert_eq!(m.default.greeting, DEFAULT_GREETING);
+    assert_eq!(m.default.greeting, MessageTemplates::english().greeting);
     let de = m.for_language(Some("de"));
     assert_eq!(de.greeting, "Moin! Was kann ich für Sie tun?");
     // The team's own default thanks reaches German tickets; the goodbye stays built in.
@@ -547,7 +547,8 @@ fn courtesy_replies_are_overridable_like_the_handover_messages() {
 fn a_customised_default_is_not_replaced_by_built_in_translations() {
     let c = parse(&format!(
         "{MINIMAL}[handover.messages]\nonline = \"Sarah from Acme will be right with you.\"\n\
-         after_hours = \"{DEFAULT_AFTER_HOURS}\"\n[handover.messages.fr]\nno_agents = \"Patience !\"\n"
+         after_hours = \"{}\"\n[handover.messages.fr]\nno_agents = \"Patience !\"\n",
+        MessageTemplates::english().after_hours
     ))
     .unwrap();
     let m = &c.handover.messages;
@@ -938,12 +939,13 @@ fn cron_accepts_six_fields_and_rejects_garbage() {
 
 #[test]
 fn templates_fill_known_placeholders() {
-    let filled = fill_template(DEFAULT_AFTER_HOURS, &[("next_open", "Monday 09:00 CET")]);
+    let english = MessageTemplates::english();
+    let filled = fill_template(&english.after_hours, &[("next_open", "Monday 09:00 CET")]);
     assert_eq!(
         filled,
         "Our team is offline right now. We open again Monday 09:00 CET and will get back to you then."
     );
-    assert!(unknown_placeholders(DEFAULT_AFTER_HOURS).is_empty());
+    assert!(unknown_placeholders(&english.after_hours).is_empty());
 }
 
 #[test]

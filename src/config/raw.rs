@@ -1,10 +1,11 @@
 //! The file as written: serde structs. Values that need a good message (durations, enums,
-//! dates) stay strings here and are checked by the validator.
+//! dates) stay strings here and are checked by the validator. Unknown keys are not refused
+//! here: the validator reports them all at once (`serde_ignored`).
 
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawConfig {
     pub(super) gorgias: RawGorgias,
     pub(super) bot: RawBot,
@@ -22,7 +23,7 @@ pub(super) struct RawConfig {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawOrders {
     pub(super) enabled: bool,
     pub(super) recent_window: Option<String>,
@@ -33,7 +34,7 @@ pub(super) struct RawOrders {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawGorgias {
     pub(super) base_url: Option<String>,
     pub(super) email: Option<String>,
@@ -57,7 +58,7 @@ pub(super) enum RawSize {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawBot {
     pub(super) name: Option<String>,
     pub(super) user_id: Option<u64>,
@@ -69,7 +70,7 @@ pub(super) struct RawBot {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawTiming {
     pub(super) poll_interval: Option<String>,
     pub(super) sweep: Option<String>,
@@ -79,19 +80,19 @@ pub(super) struct RawTiming {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawLedger {
     pub(super) path: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawResponder {
     pub(super) kind: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawKb {
     pub(super) dir: Option<String>,
     pub(super) min_score: Option<f64>,
@@ -114,7 +115,7 @@ pub(super) struct RawKb {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawOpenAi {
     pub(super) base_url: Option<String>,
     pub(super) model: Option<String>,
@@ -131,19 +132,18 @@ pub(super) struct RawOpenAi {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawHandover {
     pub(super) collect_email: Option<String>,
     pub(super) assign_team_id: Option<u64>,
     pub(super) assign_user_id: Option<u64>,
     /// The seven default templates and `[handover.messages.LANG]` tables, told apart (and
-    /// checked key by key) in `Validator::messages`: serde cannot mix fixed keys with a map
-    /// under `deny_unknown_fields`.
+    /// checked key by key) in `Validator::messages`: serde cannot mix fixed keys with a map.
     pub(super) messages: toml::Table,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawTags {
     pub(super) agent_required: Option<String>,
     pub(super) agent_check: Option<String>,
@@ -154,7 +154,7 @@ pub(super) struct RawTags {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawBusinessHours {
     pub(super) source: Option<String>,
     pub(super) timezone: Option<String>,
@@ -164,7 +164,7 @@ pub(super) struct RawBusinessHours {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawRange {
     pub(super) days: Option<String>,
     pub(super) from: Option<String>,
@@ -172,14 +172,14 @@ pub(super) struct RawRange {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawHttp {
     pub(super) listen: Option<String>,
     pub(super) webhook_secret_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub(super) struct RawLog {
     pub(super) format: Option<String>,
     pub(super) filter: Option<String>,

@@ -1222,3 +1222,37 @@ fn offline_loading_reads_no_gorgias_secret_and_invents_none() {
         c.notes()
     );
 }
+
+#[test]
+fn unknown_keys_name_the_keys_their_table_knows_and_wrong_types_are_all_reported() {
+    let text = format!(
+        "{MINIMAL}window = 20\ntimeout = true\n[ledger]\npth = \"x\"\n[log]\nformt = \"json\"\n\
+         [business_hours]\nsource = \"config\"\n[[business_hours.ranges]]\ndays = \"mon-fri\"\n\
+         from = \"09:00\"\nto = \"17:00\"\ndayz = \"sat\"\n"
+    );
+    let errors = errors_of(&text);
+    let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+    assert!(
+        has("config.toml: gorgias.window: invalid type: integer `20`, expected a string"),
+        "{errors:#?}"
+    );
+    assert!(
+        has("config.toml: gorgias.timeout: invalid type: boolean `true`, expected a string"),
+        "{errors:#?}"
+    );
+    assert!(
+        has("config.toml: ledger.pth: unknown key (expected `path`)"),
+        "{errors:#?}"
+    );
+    assert!(
+        has("config.toml: log.formt: unknown key (expected `format` or `filter`)"),
+        "{errors:#?}"
+    );
+    assert!(
+        has(
+            "config.toml: business_hours.ranges[1].dayz: unknown key (expected one of `days`, `from`, `to`)"
+        ),
+        "{errors:#?}"
+    );
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+}

@@ -63,63 +63,84 @@ impl Validator<'_> {
         self.errors.push(format!("{}: {key}: {msg}", self.file));
     }
 
-    /// TOML text -> raw structs. A syntax error stops here (nothing else can be trusted);
-    /// unknown keys and wrong types are each recorded, the offending key dropped, and
-    /// deserializing retried, so one run reports them all together with the checks below.
+    /// TOML text -> raw structs. A syntax error stops here (nothing else can be trusted).
+    /// Unknown keys are all collected in one pass (`serde_ignored`); a value of the wrong type
+    /// is recorded with its key (`serde_path_to_error`), that key dropped and the pass run
+    /// again, so one run reports every problem together with the checks below.
     pub(super) fn deserialize(&mut self, text: &str) -> Result<RawConfig, ConfigErrors> {
         let table: toml::Table = match toml::from_str(text) {
             Ok(t) => t,
             Err(e) => return Err(ConfigErrors(vec![self.syntax_error(text, &e)])),
         };
         let mut value = toml::Value::Table(table);
-        let mut failures = Vec::new();
-        // Each round removes one key, so this ends; the bound is a belt for the braces.
+        let mut wrong_types = Vec::new();
+        // Each round drops one key, so this ends; the bound is a belt for the braces.
         for _ in 0..100 {
-            match value.clone().try_into::<RawConfig>() {
+            let mut unknown: Vec<Vec<Segment>> = Vec::new();
+            let mut record = |path: serde_ignored::Path<'_>| unknown.push(segments(&path));
+            let ignored = serde_ignored::Deserializer::new(value.clone(), &mut record);
+            match serde_path_to_error::deserialize::<_, RawConfig>(ignored) {
                 Ok(raw) => {
-                    self.errors.extend(failures);
+                    self.errors.append(&mut wrong_types);
+                    for path in unknown {
+                        let message = self.unknown_key(&path);
+                        self.errors.push(message);
+                    }
                     return Ok(raw);
                 }
                 Err(e) => {
-                    let (message, path) = split_toml_error(&e);
-                    let (full_path, shown) = match unknown_field(&message) {
-                        Some(field) => {
-                            let mut full = path.clone();
-                            full.push(field.clone());
-                            let key = full.join(".");
-                            let hint = if key == "gorgias.api_key" || key == "openai.api_key" {
-                                format!(
-                                    "unknown key: API keys never go in the config file; use \
-                                     $CREDENTIALS_DIRECTORY, {key}_file or the environment \
-                                     (see config.toml.example)"
-                                )
-                            } else {
-                                let expected = message
-                                    .split_once(", expected")
-                                    .map(|(_, rest)| format!(" (expected{rest})"))
-                                    .unwrap_or_default();
-                                format!("unknown key{expected}")
-                            };
-                            (full, format!("{}: {key}: {hint}", self.file))
-                        }
-                        None => {
-                            let key = if path.is_empty() {
-                                "(top level)".to_string()
-                            } else {
-                                path.join(".")
-                            };
-                            (path.clone(), format!("{}: {key}: {message}", self.file))
-                        }
+                    let path: Vec<Segment> = e
+                        .path()
+                        .iter()
+                        .map(|s| match s {
+                            serde_path_to_error::Segment::Seq { index } => Segment::Index(*index),
+                            serde_path_to_error::Segment::Map { key } => Segment::Key(key.clone()),
+                            _ => Segment::Key("?".to_string()),
+                        })
+                        .collect();
+                    let key = if path.is_empty() {
+                        "(top level)".to_string()
+                    } else {
+                        show_path(&path)
                     };
-                    failures.push(shown);
-                    if full_path.is_empty() || !remove_key(&mut value, &full_path) {
+                    let message = plain_types(e.inner().message().trim());
+                    wrong_types.push(format!("{}: {key}: {message}", self.file));
+                    // A path through an array drops the whole array (its elements cannot be
+                    // told apart once dropped).
+                    let keys: Vec<String> = path
+                        .iter()
+                        .map_while(|s| match s {
+                            Segment::Key(k) => Some(k.clone()),
+                            Segment::Index(_) => None,
+                        })
+                        .collect();
+                    if keys.is_empty() || !remove_key(&mut value, &keys) {
                         break;
                     }
                 }
             }
         }
-        self.errors.extend(failures);
+        self.errors.append(&mut wrong_types);
         Err(ConfigErrors(std::mem::take(&mut self.errors)))
+    }
+
+    /// The message for a key no section knows, with the keys its section does know.
+    fn unknown_key(&self, path: &[Segment]) -> String {
+        let key = show_path(path);
+        let hint = if key == "gorgias.api_key" || key == "openai.api_key" {
+            format!(
+                "unknown key: API keys never go in the config file; use \
+                 $CREDENTIALS_DIRECTORY, {key}_file or the environment \
+                 (see config.toml.example)"
+            )
+        } else {
+            let parent = &path[..path.len().saturating_sub(1)];
+            match known_keys(parent) {
+                Some(known) => format!("unknown key (expected {})", one_of(known)),
+                None => "unknown key".to_string(),
+            }
+        };
+        format!("{}: {key}: {hint}", self.file)
     }
 
     fn syntax_error(&self, text: &str, e: &toml::de::Error) -> String {
@@ -471,24 +492,116 @@ pub(super) fn unknown_placeholders(text: &str) -> Vec<String> {
     unknown
 }
 
-/// The field name in serde's "unknown field `x`, expected ..." message.
-fn unknown_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let end = rest.find('`')?;
-    Some(rest[..end].to_string())
+/// One step of a key's path in the file.
+enum Segment {
+    Key(String),
+    /// An element of an array of tables, from 0.
+    Index(usize),
 }
 
-/// Splits a toml value-deserialization error into its message and the key path it names.
-/// toml only exposes the path through Display ("...\nin `a.b`"), hence the parsing.
-fn split_toml_error(e: &toml::de::Error) -> (String, Vec<String>) {
-    let shown = e.to_string();
-    let path = shown
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("in `").and_then(|r| r.strip_suffix('`')))
-        .map(|p| p.split('.').map(str::to_string).collect())
-        .unwrap_or_default();
-    (plain_types(e.message().trim()), path)
+fn segments(path: &serde_ignored::Path<'_>) -> Vec<Segment> {
+    let mut out = match path {
+        serde_ignored::Path::Root => return Vec::new(),
+        serde_ignored::Path::Seq { parent, .. }
+        | serde_ignored::Path::Map { parent, .. }
+        | serde_ignored::Path::Some { parent }
+        | serde_ignored::Path::NewtypeStruct { parent }
+        | serde_ignored::Path::NewtypeVariant { parent } => segments(parent),
+    };
+    match path {
+        serde_ignored::Path::Seq { index, .. } => out.push(Segment::Index(*index)),
+        serde_ignored::Path::Map { key, .. } => out.push(Segment::Key(key.clone())),
+        _ => {}
+    }
+    out
+}
+
+/// "gorgias.window", "business_hours.ranges[1].dayz" (array elements counted from 1, as the
+/// range checks name them).
+fn show_path(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{}]", i + 1)),
+        }
+    }
+    out
+}
+
+/// The keys the table at `parent` may hold, read from the raw structs themselves.
+fn known_keys(parent: &[Segment]) -> Option<&'static [&'static str]> {
+    let keys: Vec<&str> = parent
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Key(k) => Some(k.as_str()),
+            Segment::Index(_) => None,
+        })
+        .collect();
+    Some(match keys.as_slice() {
+        [] => fields_of::<RawConfig>(),
+        ["gorgias"] => fields_of::<RawGorgias>(),
+        ["bot"] => fields_of::<RawBot>(),
+        ["timing"] => fields_of::<RawTiming>(),
+        ["ledger"] => fields_of::<RawLedger>(),
+        ["responder"] => fields_of::<RawResponder>(),
+        ["kb"] => fields_of::<RawKb>(),
+        ["openai"] => fields_of::<RawOpenAi>(),
+        ["handover"] => fields_of::<RawHandover>(),
+        ["tags"] => fields_of::<RawTags>(),
+        ["business_hours"] => fields_of::<RawBusinessHours>(),
+        ["business_hours", "ranges"] => fields_of::<RawRange>(),
+        ["http"] => fields_of::<RawHttp>(),
+        ["log"] => fields_of::<RawLog>(),
+        ["orders"] => fields_of::<RawOrders>(),
+        _ => return None,
+    })
+}
+
+/// "`a`", "`a` or `b`", "one of `a`, `b`, `c`": as serde words it.
+fn one_of(keys: &[&str]) -> String {
+    let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    match quoted.as_slice() {
+        [] => "no keys".to_string(),
+        [one] => one.clone(),
+        [a, b] => format!("{a} or {b}"),
+        _ => format!("one of {}", quoted.join(", ")),
+    }
+}
+
+/// The field names of a derived `Deserialize` struct: the derive hands them to
+/// `deserialize_struct`, where this deserializer keeps them (and deserializes nothing).
+fn fields_of<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+    impl<'de> de::Deserializer<'de> for Fields<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
 }
 
 /// Serde's type names in words a user knows.

@@ -6,7 +6,7 @@
 //! Each line: `{"text", "expect": "answer"|"no_knowledge"|"handover"|"smalltalk", "entry"?,
 //! "reason"?: "requested"|"frustrated", "lang"?, "previous"?: [..], "answered"?: bool}`; other
 //! fields are ignored. The config is read as preview reads it
-//! ([`crate::ops::load_for_responder`]): no Gorgias key is needed and nothing is sent to Gorgias,
+//! ([`crate::ops::load_offline`]): no Gorgias key is needed and nothing is sent to Gorgias,
 //! while the responder's keys are the real ones; the knowledge files, plus the `#kb` entries
 //! learned in the ledger when it exists (read-only), are indexed in memory. With the
 //! built-in embedding model no network is used at all. Progress goes to stderr.
@@ -484,7 +484,7 @@ pub fn render(result: &Value) -> String {
 
 /// `perfectbot eval`.
 pub async fn run(config_path: &Path, cases_path: &Path, as_json: bool) -> anyhow::Result<()> {
-    let config = crate::ops::load_for_responder(config_path)?;
+    let config = crate::ops::load_offline(config_path)?;
     let mut entries = crate::responder::kb::read_dir_entries(&config.kb.dir)
         .with_context(|| format!("reading the knowledge files in {}", config.kb.dir.display()))?;
     if config.ledger.path.is_file() {

@@ -16,7 +16,7 @@
 //! previewed (version, config, mode, responder, knowledge entries, hours, agents).
 //!
 //! Preview must not touch Gorgias or write to the ledger: it reads the config (without the
-//! Gorgias key: [`crate::ops::load_for_responder`]), the knowledge files and, when the ledger
+//! Gorgias key: [`crate::ops::load_offline`]), the knowledge files and, when the ledger
 //! file exists, the entries learned from `#kb` notes (a read-only open: a running daemon owns
 //! that file), indexes them in memory, and calls the responder (which for `openai` is the
 //! configured endpoint), nothing else.
@@ -615,7 +615,7 @@ pub struct Args {
 /// `perfectbot preview --config FILE [--json] [--language LANG] [--at WHEN] [--agents
 /// online|none] [--email ADDR]`: stdin to stdout, prompting on a terminal.
 pub async fn run(config_path: &Path, args: Args) -> anyhow::Result<()> {
-    let config = crate::ops::load_for_responder(config_path)?;
+    let config = crate::ops::load_offline(config_path)?;
     let mut preview = Preview::from_config(&config)
         .await?
         .with_language(args.language)

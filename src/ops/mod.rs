@@ -6,8 +6,9 @@
 //! - [`setup`]: creates the team's Gorgias views (and optionally the webhook), idempotently.
 //!
 //! These commands never write the ledger and never decide anything about a ticket: the daemon
-//! owns both. `status` and `report` read the config with placeholder secrets, so an operator
-//! can run them from a shell that cannot read the API key (systemd hands it only to the unit).
+//! owns both. `status` and `report` read the config without its Gorgias secrets
+//! ([`config::Secrets::Optional`]), so an operator can run them from a shell that cannot read
+//! the API key (systemd hands it only to the unit).
 
 pub mod kb;
 pub mod preflight;
@@ -41,56 +42,13 @@ pub enum OpsError {
         #[source]
         source: Box<LedgerError>,
     },
-    /// A scratch directory for the placeholder secrets could not be made.
-    #[error("cannot create a temporary directory: {0}")]
-    Scratch(#[source] std::io::Error),
 }
 
-/// Loads the config for a command that never calls Gorgias or OpenAI: every secret is
-/// replaced by a placeholder, so a missing or unreadable key file is not an error. Everything
+/// Loads the config for a command that never calls Gorgias ([`config::load_offline`]): the
+/// Gorgias key is not read, so a missing or unreadable key file is not an error. Everything
 /// else (the ledger path, `$STATE_DIRECTORY`, timings, tags) is read as the daemon reads it.
 pub fn load_offline(path: &Path) -> Result<Config, OpsError> {
-    load_with_placeholders(
-        path,
-        &["gorgias_api_key", "openai_api_key", "webhook_secret"],
-    )
-}
-
-/// Loads the config for a command that calls the responder but never Gorgias (`preview`,
-/// `eval`): the Gorgias key and the webhook secret are placeholders, while the responder's keys
-/// (`openai.api_key`, `kb.embedding_api_key`) are read as the daemon reads them, since a hosted
-/// model refuses a placeholder.
-pub fn load_for_responder(path: &Path) -> Result<Config, OpsError> {
-    load_with_placeholders(path, &["gorgias_api_key", "webhook_secret"])
-}
-
-/// The config with the credentials named in `placeholders` replaced. The other credentials a
-/// real `$CREDENTIALS_DIRECTORY` holds stay readable: they are linked into the scratch
-/// directory that stands in for it (a link, so no secret is copied).
-fn load_with_placeholders(path: &Path, placeholders: &[&str]) -> Result<Config, OpsError> {
-    let creds = tempfile::tempdir().map_err(OpsError::Scratch)?;
-    for name in placeholders {
-        std::fs::write(creds.path().join(name), "placeholder-not-a-secret\n")
-            .map_err(OpsError::Scratch)?;
-    }
-    if let Some(real) = std::env::var_os("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) {
-        for name in ["openai_api_key", "embedding_api_key"] {
-            let from = Path::new(&real).join(name);
-            if !placeholders.contains(&name) && from.exists() {
-                std::os::unix::fs::symlink(&from, creds.path().join(name))
-                    .map_err(OpsError::Scratch)?;
-            }
-        }
-    }
-    let creds_dir = creds.path().display().to_string();
-    let env = |name: &str| {
-        if name == "CREDENTIALS_DIRECTORY" {
-            Some(creds_dir.clone())
-        } else {
-            std::env::var(name).ok()
-        }
-    };
-    config::load_with_env(path, &env).map_err(|e| OpsError::Config(e.to_string()))
+    config::load_offline(path).map_err(|e| OpsError::Config(e.to_string()))
 }
 
 /// Opens the ledger read-only, with a clear error when the file is absent (SQLite's own

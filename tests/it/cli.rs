@@ -319,3 +319,33 @@ fn preview_language_fr_shows_the_french_handover_with_french_fill_ins() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn preview_starts_without_any_gorgias_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = preview_config_in(dir.path());
+    // No key file, no credentials, no environment variable: preview never calls Gorgias.
+    write(
+        dir.path(),
+        "config.toml",
+        "[gorgias]\nbase_url = \"http://127.0.0.1:9\"\nemail = \"bot@example.org\"\n\n\
+         [ledger]\npath = \"ledger.db\"\n\n[kb]\ndir = \"kb\"\n",
+    );
+    let out = Command::cargo_bin("perfectbot")
+        .unwrap()
+        .args(["preview", "--json", "--config"])
+        .arg(&cfg)
+        .env_remove("PERFECTBOT_GORGIAS_API_KEY")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .write_stdin("do you do gift wrapping?\n")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"], "answer", "{v}");
+}

@@ -1439,10 +1439,10 @@ mod tests {
         // strangers fails here. With BM25 alone (min_score 1.0) they were tuned: 0.914 / 0.088 /
         // 0.029, held-out: 0.667 / 0.200 / 0.067. With the hybrid decision at the default
         // confidence 0.75, chosen on the blind dev set (tests/data/eval/kb_dev.jsonl), they are
-        // tuned: 0.729 / 0.000 / 0.014, held-out: 0.633 / 0.000 / 0.000: the tuned part was BM25's
+        // tuned: 0.757 / 0.000 / 0.014, held-out: 0.600 / 0.000 / 0.000: the tuned part was BM25's
         // own tuning set, and the stricter operating point answers no unrelated question.
         let f = measure(&kb, &tuned, DEFAULT_CONFIDENCE);
-        assert!(f.accuracy >= 0.71, "accuracy {:.3}", f.accuracy);
+        assert!(f.accuracy >= 0.74, "accuracy {:.3}", f.accuracy);
         assert!(
             f.wrong_answer_rate <= 0.03,
             "wrong-answer rate {:.3}",
@@ -1454,7 +1454,7 @@ mod tests {
             f.paraphrase_wrong
         );
         let f = measure(&kb, &held, DEFAULT_CONFIDENCE);
-        assert!(f.accuracy >= 0.6, "held-out accuracy {:.3}", f.accuracy);
+        assert!(f.accuracy >= 0.58, "held-out accuracy {:.3}", f.accuracy);
         assert!(
             f.wrong_answer_rate <= 0.05,
             "held-out wrong-answer rate {:.3}",

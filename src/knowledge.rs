@@ -223,6 +223,30 @@ impl LiveKb {
         stamp(&self.dir) != self.state().stamp
     }
 
+    /// Reads the learned entries from the ledger and builds the first index over every entry,
+    /// for the responder to start with: the daemon's one build at start (vectors computed once,
+    /// or read from the ledger's cache); later builds re-index only what changed. Unlike a
+    /// re-index, a failure is an error: a daemon must not start without its knowledge.
+    pub async fn first_index(&self, ledger: &Ledger) -> anyhow::Result<Kb> {
+        use anyhow::Context as _;
+        let learned = ledger
+            .learned()
+            .await
+            .context("reading the knowledge learned from notes in the ledger")?;
+        self.state().learned = learned;
+        let mut indexed = self.indexed.lock().await;
+        let entries = self.entries();
+        let snapshot = entries.clone();
+        let store = self.store.clone();
+        let embedder = self.embedder.clone();
+        let kb = tokio::task::spawn_blocking(move || store.build_with(entries, embedder))
+            .await
+            .context("the knowledge index build panicked")??;
+        crate::metrics::record_kb_entries(snapshot.iter().map(|e| kind_of(&e.id)));
+        *indexed = Some(snapshot);
+        Ok(kb)
+    }
+
     /// Reads the learned entries from the ledger and swaps the rebuilt index into `responder`.
     pub async fn load_learned(
         &self,

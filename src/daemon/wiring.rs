@@ -65,10 +65,6 @@ impl DaemonBuilder {
             .await
             .with_context(|| format!("opening the ledger {}", config.ledger.path.display()))?;
         switch_mode(&ledger, config.bot.mode).await?;
-        let responder = match responder {
-            Some(r) => r,
-            None => crate::responder::build_responder(&config)?,
-        };
         let knowledge = Arc::new(
             crate::knowledge::LiveKb::load(&config.kb.dir, &config.kb.note_prefix)
                 .with_context(|| {
@@ -83,10 +79,23 @@ impl DaemonBuilder {
                 ))
                 .embed_with(crate::responder::build_embedder(&config)?),
         );
-        knowledge
-            .load_learned(&ledger, &*responder)
-            .await
-            .context("reading the knowledge learned from notes in the ledger")?;
+        let responder = match responder {
+            Some(r) => {
+                knowledge
+                    .load_learned(&ledger, &*r)
+                    .await
+                    .context("reading the knowledge learned from notes in the ledger")?;
+                r
+            }
+            // One build, in the ledger (whose vector cache makes a restart embed nothing new):
+            // the responder starts on it rather than on an in-memory index of its own.
+            None => {
+                let kb = knowledge.first_index(&ledger).await.with_context(|| {
+                    format!("indexing the knowledge base of {}", config.kb.dir.display())
+                })?;
+                crate::responder::build_responder_with(&config, kb)?
+            }
+        };
         let sources = crate::sources::Sources::from_config(&config.kb, client.clone())
             .context("setting up the knowledge sources (kb.macros, kb.sites)")?
             .map(Arc::new);

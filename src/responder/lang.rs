@@ -28,6 +28,9 @@ struct LangFile {
     stopwords: Vec<String>,
     lead_in: String,
     names: HashMap<String, String>,
+    /// Folded shop word -> English words (none for English).
+    #[serde(default)]
+    glossary: HashMap<String, String>,
 }
 
 fn data() -> &'static [LangFile] {
@@ -65,6 +68,78 @@ pub fn detect(text: &str) -> Option<&'static str> {
     }
 }
 
+/// A customer text put into English words for searching an English knowledge base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Translation {
+    /// The language the text was read as.
+    pub from: &'static str,
+    /// The text in English words: glossary words translated, the language's function words
+    /// dropped, other words (names, brands, words the glossary lacks) kept.
+    pub text: String,
+}
+
+/// The glossary's English for a folded token, trying it as is and then without a plural or
+/// inflection ending ("bestellungen", "commandes").
+fn gloss<'a>(glossary: &'a HashMap<String, String>, token: &str) -> Option<&'a str> {
+    if let Some(en) = glossary.get(token) {
+        return Some(en);
+    }
+    ["s", "es", "n", "en", "e"].iter().find_map(|suffix| {
+        let stem = token.strip_suffix(suffix)?;
+        (stem.len() >= 4)
+            .then(|| glossary.get(stem))
+            .flatten()
+            .map(String::as_str)
+    })
+}
+
+/// Glossary words of `d` in `tokens` that are not English already ("code", "stock").
+fn glossary_hits(d: &LangFile, tokens: &[String]) -> usize {
+    tokens
+        .iter()
+        .filter(|t| gloss(&d.glossary, t).is_some_and(|en| en != t.as_str()))
+        .count()
+}
+
+/// `text` in English words ([`Translation`]) when it is written in another supported language:
+/// the one its function words show ([`detect`]), or for a short text without them, the one
+/// whose glossary holds more of its words than any other's ("Rücksendung?"). `None` for
+/// English, and for texts no language claims.
+pub fn to_english(text: &str) -> Option<Translation> {
+    let tokens = text::tokens(text);
+    let from = match detect(text) {
+        Some("en") => return None,
+        Some(code) => code,
+        None => {
+            let mut hits: Vec<(usize, &'static str)> = data()
+                .iter()
+                .zip(LANGUAGES)
+                .skip(1)
+                .map(|(d, code)| (glossary_hits(d, &tokens), code))
+                .collect();
+            hits.sort_by_key(|h| std::cmp::Reverse(h.0));
+            match (hits[0], hits[1]) {
+                ((best, code), (second, _)) if best >= 1 && best > second => code,
+                _ => return None,
+            }
+        }
+    };
+    let i = LANGUAGES.iter().position(|l| *l == from)?;
+    let d = &data()[i];
+    let mut words: Vec<&str> = Vec::with_capacity(tokens.len());
+    for t in &tokens {
+        if let Some(en) = gloss(&d.glossary, t) {
+            words.push(en);
+        } else if !d.stopwords.iter().any(|s| s == t) {
+            words.push(t);
+        }
+    }
+    Some(Translation {
+        from,
+        text: words.join(" "),
+    })
+}
+
 /// The ISO 639-1 code of a language tag ("fr-FR" -> "fr") when it is one of [`LANGUAGES`].
 pub fn supported(tag: &str) -> Option<&'static str> {
     let code = tag.trim().get(..2)?.to_ascii_lowercase();
@@ -95,6 +170,17 @@ mod tests {
                     d.names.contains_key(other),
                     "{code} lacks a name for {other}"
                 );
+            }
+            if code != "en" {
+                assert!(d.glossary.len() >= 100, "{code}: a short glossary");
+            }
+            for (w, en) in &d.glossary {
+                assert_eq!(
+                    text::tokens(w),
+                    vec![w.clone()],
+                    "{code}: glossary key {w:?} is not a folded token"
+                );
+                assert!(!en.trim().is_empty(), "{code}: {w:?} has no English");
             }
             for w in &d.stopwords {
                 assert_eq!(
@@ -145,5 +231,36 @@ mod tests {
         assert_eq!(supported("fr-FR"), Some("fr"));
         assert_eq!(supported("sv"), None);
         assert_eq!(supported(""), None);
+    }
+
+    #[test]
+    fn other_languages_are_put_into_english_words_for_the_search() {
+        let t = to_english("Wo ist meine Bestellung? Das Paket ist nicht angekommen").unwrap();
+        assert_eq!(t.from, "de");
+        assert!(
+            t.text.contains("order") && t.text.contains("parcel"),
+            "{t:?}"
+        );
+        assert!(!t.text.contains("ist"), "function words dropped: {t:?}");
+        // A plural through its singular; an unknown word kept as is.
+        let t = to_english("je voudrais annuler mes paiements Zalando").unwrap();
+        assert_eq!(t.from, "fr");
+        assert!(
+            t.text.contains("cancel") && t.text.contains("payment"),
+            "{t:?}"
+        );
+        assert!(t.text.contains("zalando"), "{t:?}");
+        // Short texts without function words: the glossary tells the language.
+        assert_eq!(to_english("Rücksendung?").unwrap().text, "return");
+        assert_eq!(to_english("devolución??").unwrap().from, "es");
+        // English, numbers and words no glossary claims: no translation.
+        assert_eq!(to_english("how long does shipping take?"), None);
+        assert_eq!(to_english("refund?"), None);
+        assert_eq!(to_english("#48213"), None);
+        assert_eq!(
+            to_english("stock code"),
+            None,
+            "shared words are no evidence"
+        );
     }
 }

@@ -289,3 +289,97 @@ async fn the_daemon_indexes_the_knowledge_base_in_the_ledger_and_reindexes_chang
     wait_reply(&app, dog, "Dogs on a leash are welcome").await;
     app.stop().await;
 }
+
+/// A loopback `/v1/embeddings` server counting the texts it embeds (one vector per text, from
+/// its bytes, so that different texts get different vectors).
+async fn counting_embeddings_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let texts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::clone(&texts);
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let body = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    if buf.len() >= end + 4 + len {
+                        break buf[end + 4..end + 4 + len].to_vec();
+                    }
+                };
+                let req: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let inputs = req["input"].as_array().unwrap();
+                seen.fetch_add(inputs.len(), std::sync::atomic::Ordering::SeqCst);
+                let data: Vec<_> = inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        let t = t.as_str().unwrap();
+                        let v = [t.len() as f32, t.bytes().map(f32::from).sum::<f32>(), 1.0];
+                        serde_json::json!({"index": i, "embedding": v})
+                    })
+                    .collect();
+                let body = serde_json::json!({ "data": data }).to_string();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), texts)
+}
+
+/// The daemon's start builds the knowledge index once, in the ledger: every entry's two texts
+/// are embedded once at the first start, and a restart on the same ledger embeds nothing (the
+/// vectors are cached by content hash).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_start_embeds_each_knowledge_text_once_and_a_restart_none() {
+    let (_sim, server, seeded) = start_sim(relaxed_sim()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config_for(&server, &seeded, dir.path());
+    let (base, texts) = counting_embeddings_server().await;
+    cfg.kb.embedding = perfectbot::config::Embedding::OpenAi(
+        perfectbot::responder::embed::OpenAiEmbeddingConfig {
+            base_url: base,
+            model: "counted".to_owned(),
+            api_key: None,
+            timeout: Duration::from_secs(10),
+            batch: 16,
+        },
+    );
+    let entries = perfectbot::responder::kb::read_dir_entries(&cfg.kb.dir)
+        .unwrap()
+        .len();
+    assert!(entries > 2);
+    let count = || texts.load(std::sync::atomic::Ordering::SeqCst);
+    let daemon = Daemon::build(cfg.clone(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    assert_eq!(count(), 2 * entries, "each entry's two texts, once");
+    drop(daemon);
+    let daemon = Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap();
+    assert_eq!(
+        count(),
+        2 * entries,
+        "a restart reads every vector from the ledger"
+    );
+    drop(daemon);
+}

@@ -28,7 +28,7 @@ use super::body::{NewMessage, NewView, TicketUpdate};
 use super::decode::{self, NextPage, SkippedItem};
 use super::error::GorgiasError;
 use super::model::{BusinessHoursSetting, Integration, Macro, Message, Team, Ticket, User, View};
-use super::pacing::Pacer;
+use super::pacing::{Lane, Pacer};
 use crate::clock::{Clock, SystemClock};
 
 /// Items per page (Gorgias's maximum).
@@ -810,7 +810,8 @@ impl Client {
             url.query_pairs_mut()
                 .extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
-        inner.pacer.acquire().await;
+        let lane = Lane::of_request(method.as_str(), path, body).raised_by_scope();
+        inner.pacer.acquire_in(lane).await;
         let mut req = inner
             .http
             .request(method.clone(), url)

@@ -586,8 +586,7 @@ async fn real_llama_server_embeddings() {
     use perfectbot::responder::build_embedder;
     use perfectbot::responder::kb::{Kb, KbStore, read_dir_entries};
     use std::sync::Arc;
-    let base =
-        std::env::var("LLAMA_SERVER_URL").unwrap_or_else(|_| "http://127.0.0.1:8089".into());
+    let base = std::env::var("LLAMA_SERVER_URL").unwrap_or_else(|_| "http://127.0.0.1:8089".into());
     let dir = tempfile::tempdir().unwrap();
     let kb = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kb");
     std::fs::write(dir.path().join("key"), "not-a-real-key").unwrap();
@@ -605,7 +604,9 @@ async fn real_llama_server_embeddings() {
         &no_env,
     )
     .unwrap();
-    let embedder = build_embedder(&config).unwrap().expect("an openai embedder");
+    let embedder = build_embedder(&config)
+        .unwrap()
+        .expect("an openai embedder");
     let texts = [
         "How can I track my order?",
         "Wo ist mein Paket?",
@@ -617,7 +618,10 @@ async fn real_llama_server_embeddings() {
         .unwrap()
         .unwrap();
     let dim = vectors[0].len();
-    eprintln!("embeddings: {} vectors of {dim} floats (batch 2)", vectors.len());
+    eprintln!(
+        "embeddings: {} vectors of {dim} floats (batch 2)",
+        vectors.len()
+    );
     assert_eq!(vectors.len(), 3, "one vector per text across two batches");
     assert!(dim > 0 && vectors.iter().all(|v| v.len() == dim));
     for v in &vectors {
@@ -639,7 +643,10 @@ async fn real_llama_server_embeddings() {
     .unwrap();
     eprintln!(
         "retrieve: {:?}",
-        found.iter().map(|(e, ev)| (e.id.clone(), ev.dense)).collect::<Vec<_>>()
+        found
+            .iter()
+            .map(|(e, ev)| (e.id.clone(), ev.dense))
+            .collect::<Vec<_>>()
     );
     assert_eq!(found.len(), n);
     assert!(found.iter().all(|(_, ev)| ev.dense.is_some()));

@@ -7,16 +7,19 @@
 //! Figures are process-wide where the kernel gives them (RSS, CPU): the simulator runs in the
 //! same process, so they include its share; the report says so.
 
+mod ceiling;
 mod conversations;
 mod resources;
 mod sources;
 mod table;
 
+pub use ceiling::{CeilingFigures, CeilingStep, Limits};
 pub use conversations::ConversationFigures;
 pub use resources::{IdleFigures, MemoryFigures, SweepFigures};
 pub use sources::{EmbedFigures, SourcesFigures, SourcesRefresh};
 pub use table::table;
 
+use ceiling::ceiling;
 use conversations::{Wake, Workload, conversation_run};
 use resources::{idle_cpu, memory_with_tracked, sweep_large};
 use sources::{embed_costs, sources_import};
@@ -64,6 +67,9 @@ pub enum Phase {
     Embed,
     /// Importing 500 macros and a help centre of 200 pages (`kb.macros`, `kb.sites`).
     Sources,
+    /// The most conversations an hour one API key sustains: a rising arrival rate until a
+    /// step breaks (part of `full` and `scale`; with `--only ceiling` in any size).
+    Ceiling,
 }
 
 /// Gorgias's default budget for an API key.
@@ -93,6 +99,7 @@ pub struct Report {
     pub sources: Option<SourcesFigures>,
     pub conversations: Vec<ConversationFigures>,
     pub embed: Option<EmbedFigures>,
+    pub ceiling: Option<CeilingFigures>,
 }
 
 /// Run the workloads of `size` (all, or only `only`) and return the figures (progress goes to
@@ -165,7 +172,15 @@ pub async fn run(size: Size, only: Option<Phase>) -> anyhow::Result<Report> {
         );
         conversations.push(conversation_run(wl).await?);
     }
+    let mut ceiling_figures = None;
+    if on(Phase::Ceiling) && (size != Size::Fast || only == Some(Phase::Ceiling)) {
+        eprintln!(
+            "bench: the ceiling, a rising arrival rate until latency or close lag breaks ..."
+        );
+        ceiling_figures = Some(ceiling().await?);
+    }
     Ok(Report {
+        ceiling: ceiling_figures,
         size: format!("{size:?}").to_lowercase(),
         debug_build: cfg!(debug_assertions),
         embed,

@@ -74,6 +74,40 @@ pub fn table(r: &Report) -> String {
             line(&format!("    {route}"), n.to_string());
         }
     }
+    if let Some(c) = &r.ceiling {
+        line("", String::new());
+        line(
+            "ceiling (conversations an hour, one API key)",
+            format!(
+                "{} sustained{}; limits: 0 429s, all resolved, reply p99 <= {} ms, close lag p99 <= {} ms",
+                c.sustained_per_hour
+                    .map_or_else(|| "none".to_owned(), |n| n.to_string()),
+                c.broke_at_per_hour
+                    .map_or_else(String::new, |n| format!(", broke at {n}")),
+                c.limits.reply_latency_p99_ms,
+                c.limits.close_lag_p99_ms
+            ),
+        );
+        for s in &c.steps {
+            line(
+                &format!(
+                    "  {} an hour ({} conversations)",
+                    s.per_hour, s.run.conversations
+                ),
+                format!(
+                    "{}: {}/{} resolved, {:.2} req/resolved, {} 429s, reply p99 {} ms, close lag p50 / p99 {} / {} ms",
+                    s.broke_on.as_deref().unwrap_or("held"),
+                    s.run.resolved,
+                    s.run.conversations,
+                    s.run.requests_per_resolved,
+                    s.run.rate_limited,
+                    s.run.reply_latency_p99_ms,
+                    s.run.close_lag_p50_ms,
+                    s.run.close_lag_p99_ms
+                ),
+            );
+        }
+    }
     if let Some(sw) = &r.sweep {
         line("", String::new());
         line(

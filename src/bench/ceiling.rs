@@ -12,7 +12,7 @@ const ARRIVALS_FOR: Duration = Duration::from_secs(15 * 60);
 /// A short close, so that a step's closes compete with its arrivals for the budget.
 const CLOSE_AFTER: Duration = Duration::from_secs(120);
 /// The clock's speed for each step.
-const SPEED: u32 = 25;
+const SPEED: u32 = 10;
 
 /// What a step may not exceed and still count as sustained.
 #[derive(Debug, Clone, Copy, Serialize)]

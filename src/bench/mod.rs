@@ -279,6 +279,12 @@ fn percentile(v: &mut [u64], p: f64) -> u64 {
     v[rank.clamp(1, v.len()) - 1]
 }
 
+/// Reset the process's peak RSS (VmHWM) to its current RSS (Linux: `5` to
+/// /proc/self/clear_refs); false where that is not allowed.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 /// A `kB` line of /proc/self/status (Linux only; None elsewhere).
 fn proc_status_kib(key: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -326,5 +332,18 @@ mod tests {
     fn cpu_and_memory_are_readable_on_linux() {
         assert!(cpu_ms().unwrap() >= 0.0);
         assert!(proc_status_kib("VmHWM:").unwrap() > 0);
+        // A peak well above the current RSS, then reset: the peak comes down to the RSS.
+        let big = vec![1u8; 64 << 20];
+        std::hint::black_box(&big);
+        drop(big);
+        assert!(reset_peak(), "/proc/self/clear_refs is not writable");
+        let (peak, rss) = (
+            proc_status_kib("VmHWM:").unwrap(),
+            proc_status_kib("VmRSS:").unwrap(),
+        );
+        assert!(
+            peak < rss + (32 << 10),
+            "peak {peak} kB, rss {rss} kB after the reset"
+        );
     }
 }

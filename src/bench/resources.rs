@@ -22,8 +22,16 @@ pub struct MemoryFigures {
     pub start_rss_kib: u64,
     /// VmHWM once the simulator held the tickets, before the daemon was built.
     pub sim_loaded_hwm_kib: u64,
-    /// VmHWM after the daemon polled and swept over them.
+    /// VmHWM after the daemon polled and swept over them (the process's, since it started:
+    /// the simulator's building of the tickets included).
     pub peak_hwm_kib: u64,
+    /// VmRSS with the simulator loaded and the daemon built, just before the poll.
+    pub resting_rss_kib: u64,
+    /// How far the poll raised the peak above `resting_rss_kib` (the peak reset through
+    /// /proc/self/clear_refs just before it): the daemon's working set for one poll over all
+    /// tracked tickets, plus the one page the simulator is serialising. `None` where the
+    /// kernel does not allow the reset.
+    pub poll_rise_kib: Option<u64>,
     /// Time of that poll (the view listed in pages of 100) and sweep.
     pub poll_ms: f64,
     pub sweep_ms: f64,
@@ -140,6 +148,20 @@ pub(super) async fn memory_with_tracked(
     cfg.gorgias.requests_per_window = 1_000_000;
     let daemon = Daemon::build(cfg, Arc::new(SystemClock)).await?;
     let cancel = CancellationToken::new();
+    // The daemon's own share: the peak is reset just before the poll, so what it rises above
+    // the resting RSS is the poll's working set (the simulator's tickets are resident before and
+    // after; its only transient is the one page it is serialising).
+    let peak_reset = reset_peak();
+    let resting = proc_status_kib("VmRSS:").unwrap_or(0);
+    let before = env.sim.stats().requests;
+    let t = Instant::now();
+    let polled = daemon.poll_once(&cancel).await?;
+    let poll_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let poll_requests = env.sim.stats().requests - before;
+    let poll_peak = proc_status_kib("VmHWM:").unwrap_or(0);
+    if polled.seen != tracked {
+        bail!("the poll listed {} tickets, not {tracked}", polled.seen);
+    }
     let t = Instant::now();
     daemon
         .client
@@ -152,14 +174,6 @@ pub(super) async fn memory_with_tracked(
         )
         .await?;
     let list_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let before = env.sim.stats().requests;
-    let t = Instant::now();
-    let polled = daemon.poll_once(&cancel).await?;
-    let poll_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let poll_requests = env.sim.stats().requests - before;
-    if polled.seen != tracked {
-        bail!("the poll listed {} tickets, not {tracked}", polled.seen);
-    }
     let t = Instant::now();
     daemon.sweep_once(&cancel).await?;
     let sweep_ms = t.elapsed().as_secs_f64() * 1000.0;
@@ -168,6 +182,8 @@ pub(super) async fn memory_with_tracked(
         start_rss_kib: start_rss,
         sim_loaded_hwm_kib: sim_loaded,
         peak_hwm_kib: proc_status_kib("VmHWM:").unwrap_or(0),
+        resting_rss_kib: resting,
+        poll_rise_kib: peak_reset.then(|| poll_peak.saturating_sub(resting)),
         poll_ms,
         sweep_ms,
         poll_requests,

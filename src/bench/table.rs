@@ -160,6 +160,17 @@ pub fn table(r: &Report) -> String {
             ),
         );
         line(
+            "  resting RSS before the poll / the poll's rise",
+            format!(
+                "{} MiB / {}",
+                m.resting_rss_kib / 1024,
+                m.poll_rise_kib.map_or_else(
+                    || "not measured".to_owned(),
+                    |k| format!("{} MiB", k / 1024)
+                )
+            ),
+        );
+        line(
             "  poll (its requests; listing alone) / sweep",
             format!(
                 "{:.0} ms ({} requests; {:.0} ms) / {:.1} ms",

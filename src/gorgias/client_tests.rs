@@ -1086,3 +1086,65 @@ async fn a_close_and_its_tags_go_before_queued_reads_and_polls() {
     );
     assert_eq!(c.stats().rate_limited, 0);
 }
+
+#[tokio::test]
+async fn view_pages_are_read_one_at_a_time_as_the_caller_asks() {
+    let server = MockServer::start().await;
+    let view = "/api/views/0/items";
+    Mock::given(method("PUT"))
+        .and(path(view))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(page(&[1, 2], json!({"next_cursor": "c2"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(view))
+        .and(query_param("cursor", "c2"))
+        .respond_with(page(&[3], json!({"next_cursor": "c3"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(view))
+        .and(query_param("cursor", "c3"))
+        .respond_with(page(&[4], json!({"next_cursor": null})))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let mut pages = c.ad_hoc_view_pages("eq(ticket.status, 'open')", "updated_datetime");
+    let first = pages.next_page().await.unwrap().unwrap();
+    assert_eq!(first.items.iter().map(|t| t.id).collect::<Vec<_>>(), [1, 2]);
+    // Nothing is read ahead: one page asked for, one request sent.
+    assert_eq!(count(&server, "PUT", view).await, 1);
+    assert!(!pages.complete());
+    let second = pages.next_page().await.unwrap().unwrap();
+    assert_eq!(second.items[0].id, 3);
+    assert_eq!(count(&server, "PUT", view).await, 2);
+    let third = pages.next_page().await.unwrap().unwrap();
+    assert_eq!(third.items[0].id, 4);
+    assert!(pages.complete());
+    assert!(pages.next_page().await.unwrap().is_none());
+    assert_eq!(
+        count(&server, "PUT", view).await,
+        3,
+        "no request past the end"
+    );
+}
+
+#[tokio::test]
+async fn view_pages_stop_on_a_repeated_cursor_and_say_the_list_is_not_complete() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/views/0/items"))
+        .respond_with(page(&[1], json!({"next_cursor": "same"})))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let mut pages = c.ad_hoc_view_pages("eq(ticket.status, 'open')", "updated_datetime");
+    let mut read = 0;
+    while let Some(p) = pages.next_page().await.unwrap() {
+        read += p.items.len();
+        assert!(read <= 10, "paging did not stop");
+    }
+    assert_eq!(read, 2, "the first page and the one whose cursor repeated");
+    assert!(!pages.complete());
+}

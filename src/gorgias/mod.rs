@@ -10,7 +10,7 @@ pub mod model;
 pub mod pacing;
 
 pub use body::{NewMessage, NewView, TicketStatus, TicketUpdate};
-pub use client::{Auth, Client, ClientConfig, ClientStats, Listed};
+pub use client::{Auth, Client, ClientConfig, ClientStats, ListPage, Listed, Pages};
 pub use decode::SkippedItem;
 pub use error::GorgiasError;
 pub use model::*;

@@ -17,14 +17,15 @@ const SPEED: u32 = 10;
 /// What a step may not exceed and still count as sustained.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Limits {
-    /// Three poll intervals.
+    /// Six poll intervals: a bot keeping up answers within one or two; a backlog growing
+    /// faster than the budget drains it passes this within minutes.
     pub reply_latency_p99_ms: u64,
     pub close_lag_p99_ms: u64,
 }
 
 pub const LIMITS: Limits = Limits {
-    reply_latency_p99_ms: 15_000,
-    close_lag_p99_ms: 5_000,
+    reply_latency_p99_ms: 30_000,
+    close_lag_p99_ms: 10_000,
 };
 
 /// One arrival rate and how the bot kept up with it.
@@ -158,15 +159,15 @@ mod tests {
         r.resolved = 97;
         assert!(broke_on(&r, &LIMITS).unwrap().contains("3 of 100"));
         let mut r = run();
-        r.reply_latency_p99_ms = 15_001;
+        r.reply_latency_p99_ms = 30_001;
         assert!(broke_on(&r, &LIMITS).unwrap().starts_with("reply latency"));
         let mut r = run();
-        r.close_lag_p99_ms = 5_001;
+        r.close_lag_p99_ms = 10_001;
         assert!(broke_on(&r, &LIMITS).unwrap().starts_with("close lag"));
         // At the limit still holds.
         let mut r = run();
-        r.close_lag_p99_ms = 5_000;
-        r.reply_latency_p99_ms = 15_000;
+        r.close_lag_p99_ms = 10_000;
+        r.reply_latency_p99_ms = 30_000;
         assert_eq!(broke_on(&r, &LIMITS), None);
     }
 }

@@ -11,11 +11,12 @@
 //!
 //! The last two share one "not before" instant. This module never sends anything itself.
 //!
-//! Requests wait in three lanes ([`Lane`]): when a slot comes free, the oldest waiter of the
-//! highest lane takes it, so a close never waits behind the reads and polls queued before it.
-//! Every lane draws on the one bucket: priority reorders the queue, it never adds a request.
+//! Requests wait in three lanes ([`Lane`]): while a waiter of a higher lane is due to take the
+//! next slot, the lower lanes let it, so a close never waits behind the reads and polls queued
+//! before it. A waiter that does not come back for its slot within [`GRACE`] (a request future
+//! left unpolled) stops holding the others. Every lane draws on the one bucket: priority
+//! reorders the queue, it never adds a request.
 
-use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -79,17 +80,34 @@ pub async fn in_lane<F: std::future::Future>(lane: Lane, fut: F) -> F::Output {
     SCOPE.scope(lane, fut).await
 }
 
-/// The waiters of each lane, oldest first, by ticket number.
+/// How long a waiter may be late for a slot it was due to take before the lanes below stop
+/// deferring to it: a request future that was polled once and then left unpolled (held in a
+/// `select!` while its caller does other work) must not hold the others back.
+pub const GRACE: Duration = Duration::from_millis(250);
+
+/// The requests waiting for a slot: each with its lane and the instant by which it will have
+/// looked again (when it wakes, plus [`GRACE`]).
 #[derive(Debug, Default)]
 struct Queue {
     next: u64,
-    lanes: [VecDeque<u64>; Lane::ALL],
+    waiters: Vec<(u64, Lane, Instant)>,
 }
 
 impl Queue {
-    /// The waiter whose turn it is: the oldest of the highest non-empty lane.
-    fn head(&self) -> Option<u64> {
-        self.lanes.iter().rev().find_map(|l| l.front().copied())
+    /// The latest instant to which a waiter in `lane` defers: while a waiter of a higher lane is
+    /// due to look again, the lower ones let it go first. `None` when nothing higher is waiting.
+    fn defer_until(&self, lane: Lane, now: Instant) -> Option<Instant> {
+        self.waiters
+            .iter()
+            .filter(|(_, l, by)| *l > lane && *by >= now)
+            .map(|(_, _, by)| *by)
+            .max()
+    }
+
+    fn set(&mut self, id: u64, by: Instant) {
+        if let Some(w) = self.waiters.iter_mut().find(|w| w.0 == id) {
+            w.2 = by;
+        }
     }
 }
 
@@ -129,19 +147,21 @@ struct Place<'a> {
 }
 
 impl Place<'_> {
-    fn is_head(&self) -> bool {
+    fn defer_until(&self, now: Instant) -> Option<Instant> {
         let q = self.pacer.queue.lock().unwrap_or_else(|e| e.into_inner());
-        q.head() == Some(self.id)
+        q.defer_until(self.lane, now)
+    }
+
+    fn will_look_by(&self, by: Instant) {
+        let mut q = self.pacer.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.set(self.id, by);
     }
 }
 
 impl Drop for Place<'_> {
     fn drop(&mut self) {
         let mut q = self.pacer.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let lane = &mut q.lanes[self.lane as usize];
-        if let Some(i) = lane.iter().position(|id| *id == self.id) {
-            lane.remove(i);
-        }
+        q.waiters.retain(|w| w.0 != self.id);
         drop(q);
         self.pacer.changed.notify_waiters();
     }
@@ -185,8 +205,8 @@ impl Pacer {
         self.acquire_in(Lane::Write).await;
     }
 
-    /// Wait in `lane` until it is this request's turn and the budget has a slot, then take it.
-    /// Dropping the future (a cancelled request) leaves the queue.
+    /// Wait in `lane` until no waiter of a higher lane is due to go first and the budget has
+    /// a slot, then take it. Dropping the future (a cancelled request) leaves the queue.
     pub async fn acquire_in(&self, lane: Lane) {
         let place = self.enqueue(lane);
         loop {
@@ -194,25 +214,32 @@ impl Pacer {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
+            let now = Instant::now();
             if let Some(t) = self.blocked_until() {
+                place.will_look_by(t + GRACE);
                 tokio::select! {
                     () = tokio::time::sleep_until(t) => {}
                     () = changed => {}
                 }
                 continue;
             }
-            if !place.is_head() {
-                changed.await;
+            if let Some(t) = place.defer_until(now) {
+                place.will_look_by(t + GRACE);
+                tokio::select! {
+                    () = tokio::time::sleep_until(t) => {}
+                    () = changed => {}
+                }
                 continue;
             }
             match self.limiter.check() {
                 Ok(()) => {
-                    self.note_sent(Instant::now());
-                    return; // `place` leaves the queue and wakes the next head.
+                    self.note_sent(now);
+                    return; // `place` leaves the queue and wakes the lanes below.
                 }
                 Err(not_until) => {
                     let wait = not_until.wait_time_from(self.limiter.clock().now());
-                    // A higher lane arriving meanwhile takes over as head.
+                    place.will_look_by(now + wait + GRACE);
+                    // A higher lane arriving meanwhile goes first.
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
                         () = changed => {}
@@ -226,7 +253,7 @@ impl Pacer {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         let id = q.next;
         q.next += 1;
-        q.lanes[lane as usize].push_back(id);
+        q.waiters.push((id, lane, Instant::now() + GRACE));
         drop(q);
         self.changed.notify_waiters();
         Place {
@@ -239,7 +266,11 @@ impl Pacer {
     /// Requests waiting for a slot, by lane (`[read, write, close]`).
     pub fn waiting(&self) -> [usize; Lane::ALL] {
         let q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        [q.lanes[0].len(), q.lanes[1].len(), q.lanes[2].len()]
+        let mut n = [0; Lane::ALL];
+        for (_, lane, _) in &q.waiters {
+            n[*lane as usize] += 1;
+        }
+        n
     }
 
     fn note_sent(&self, now: Instant) {
@@ -595,10 +626,43 @@ mod tests {
         // never more than that one.
         assert!(at("close") <= 1, "the close waited behind reads: {order:?}");
         assert!(at("reply") <= 2 && at("reply") > at("close"), "{order:?}");
-        // Within a lane the order is first come, first served.
-        let reads: Vec<_> = order.iter().filter(|n| n.starts_with("read")).collect();
-        let expected: Vec<_> = (0..12).map(|i| format!("read{i}")).collect();
-        assert_eq!(reads, expected.iter().collect::<Vec<_>>());
+        assert_eq!(p.waiting(), [0, 0, 0]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_close_left_unpolled_does_not_hold_the_reads_back() {
+        use std::sync::Arc;
+        let p = Arc::new(Pacer::new(20, Duration::from_secs(1)).unwrap());
+        for _ in 0..19 {
+            p.acquire_in(Lane::Read).await;
+        }
+        // A close polled once (it queues) and then held, as a `select!` holds a future while
+        // its caller does other work.
+        let close = p.acquire_in(Lane::Close);
+        tokio::pin!(close);
+        assert!(
+            tokio::time::timeout(Duration::ZERO, close.as_mut())
+                .await
+                .is_err()
+        );
+        assert_eq!(p.waiting(), [0, 0, 1]);
+        // The reads still get their slots (this would hang, up to the deadline, otherwise).
+        let reads = {
+            let p = p.clone();
+            tokio::spawn(async move {
+                for _ in 0..3 {
+                    p.acquire_in(Lane::Read).await;
+                }
+            })
+        };
+        tokio::time::timeout(Duration::from_secs(60), reads)
+            .await
+            .expect("the reads waited for a close nobody polls")
+            .unwrap();
+        // And the close, polled again, takes a slot too.
+        tokio::time::timeout(Duration::from_secs(60), close)
+            .await
+            .expect("the close never got its slot");
         assert_eq!(p.waiting(), [0, 0, 0]);
     }
 

@@ -28,7 +28,7 @@ use super::body::{NewMessage, NewView, TicketUpdate};
 use super::decode::{self, NextPage, SkippedItem};
 use super::error::GorgiasError;
 use super::model::{BusinessHoursSetting, Integration, Macro, Message, Team, Ticket, User, View};
-use super::pacing::Pacer;
+use super::pacing::{Lane, Pacer};
 use crate::clock::{Clock, SystemClock};
 
 /// Items per page (Gorgias's maximum).
@@ -673,88 +673,35 @@ impl Client {
         body: Option<Value>,
         enough: impl Fn(&[T]) -> bool,
     ) -> Result<Listed<T>, GorgiasError> {
+        let mut pages = Pages::new(self.clone(), method, path, base_query, body);
         let mut out = Listed {
             items: Vec::new(),
             complete: false,
             skipped: Vec::new(),
         };
-        let mut seen = std::collections::HashSet::new();
-        let mut next: Option<NextPage> = None;
-        for _ in 0..MAX_PAGES {
-            let mut query = base_query.clone();
-            query.push(("limit".to_owned(), PAGE_LIMIT.to_string()));
-            if let Some(n) = &next {
-                query.push(("cursor".to_owned(), n.cursor.clone()));
-                query.extend(n.extra.iter().cloned());
-            }
-            let bytes = self
-                .call(
-                    method.clone(),
-                    path,
-                    query,
-                    body.clone(),
-                    RetryPolicy::Transient,
-                )
-                .await?;
-            let page = decode::parse_page::<T>(&bytes).map_err(|detail| GorgiasError::Decode {
-                method: method.to_string(),
-                path: path.into(),
-                detail,
-            })?;
-            for s in &page.skipped {
-                self.warn_once(
-                    format!("skip {path} {:?} {:?}", s.id, s.version),
-                    &format!(
-                        "{method} {path}: skipping item {} that could not be read; the rest of the list is served",
-                        s.id.map_or("(no id)".to_owned(), |id| id.to_string())
-                    ),
-                    &s.error,
-                );
-            }
-            if page.ignored > 0 {
-                self.warn_once(
-                    format!("ignored {path}"),
-                    &format!(
-                        "{method} {path}: a page held more than {} items; the rest were ignored",
-                        decode::MAX_PAGE_ITEMS
-                    ),
-                    &format!("{} items ignored", page.ignored),
-                );
-            }
+        while let Some(page) = pages.next_page().await? {
             let stop = enough(&page.items);
             out.items.extend(page.items);
             out.skipped.extend(page.skipped);
-            let n = match page.next {
-                None => {
-                    out.complete = page.ignored == 0;
-                    return Ok(out);
-                }
-                Some(_) if stop => return Ok(out),
-                Some(n) => n,
-            };
-            if !seen.insert(n.cursor.clone()) {
-                self.warn_once(
-                    format!("cursor {path}"),
-                    &format!(
-                        "{method} {path}: the API returned the same cursor twice; serving the pages read and not paging further"
-                    ),
-                    &format!("{} items read", out.items.len()),
-                );
-                return Ok(out);
-            }
-            if out.items.len() + out.skipped.len() >= MAX_LIST_ITEMS {
+            if stop {
                 break;
             }
-            next = Some(n);
         }
-        self.warn_once(
-            format!("long {path}"),
-            &format!(
-                "{method} {path}: the list did not end within {MAX_PAGES} pages or {MAX_LIST_ITEMS} items; serving what was read"
-            ),
-            &format!("{} items read", out.items.len()),
-        );
+        out.complete = pages.complete();
         Ok(out)
+    }
+
+    /// An unsaved view (`PUT /api/views/0/items`), newest `order_by` first, one page at a time:
+    /// the caller holds a page (at most 100 tickets) rather than the whole listing.
+    pub fn ad_hoc_view_pages(&self, filters: &str, order_by: &str) -> Pages<Ticket> {
+        let body = json!({"view": {"type": "ticket-list", "filters": filters, "order_by": order_by, "order_dir": "desc"}});
+        Pages::new(
+            self.clone(),
+            Method::PUT,
+            "/api/views/0/items",
+            Vec::new(),
+            Some(body),
+        )
     }
 
     /// One logical request with the retries its policy allows. Returns the 2xx body.
@@ -810,7 +757,8 @@ impl Client {
             url.query_pairs_mut()
                 .extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
-        inner.pacer.acquire().await;
+        let lane = Lane::of_request(method.as_str(), path, body).raised_by_scope();
+        inner.pacer.acquire_in(lane).await;
         let mut req = inner
             .http
             .request(method.clone(), url)
@@ -1016,6 +964,154 @@ fn backoff_delay(attempt: u32) -> Duration {
         .min(BACKOFF_MAX);
     let jitter_ms = rand::random_range(0..=BACKOFF_BASE.as_millis() as u64);
     exp + Duration::from_millis(jitter_ms)
+}
+
+/// A cursor list read one page at a time ([`Pages::next_page`]), with the paging rules of
+/// [`Client::list_all`]: `limit=100`, items that do not decode skipped (logged once each), and
+/// the paging ended with what was read on a repeated cursor, after `MAX_PAGES` pages or
+/// `MAX_LIST_ITEMS` items.
+pub struct Pages<T> {
+    client: Client,
+    method: Method,
+    path: String,
+    base_query: Vec<(String, String)>,
+    body: Option<Value>,
+    seen: std::collections::HashSet<String>,
+    next: Option<NextPage>,
+    pages: usize,
+    items: usize,
+    state: PagesState,
+    _items: std::marker::PhantomData<fn() -> T>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PagesState {
+    Reading,
+    /// The last page was read.
+    Complete,
+    /// Paging could not be followed further; nothing may be concluded from what is missing.
+    Cut,
+}
+
+/// One page of a [`Pages`] list.
+#[derive(Debug)]
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    /// Items that did not decode (each logged once by the client).
+    pub skipped: Vec<SkippedItem>,
+}
+
+impl<T: DeserializeOwned> Pages<T> {
+    fn new(
+        client: Client,
+        method: Method,
+        path: &str,
+        base_query: Vec<(String, String)>,
+        body: Option<Value>,
+    ) -> Pages<T> {
+        Pages {
+            client,
+            method,
+            path: path.to_owned(),
+            base_query,
+            body,
+            seen: std::collections::HashSet::new(),
+            next: None,
+            pages: 0,
+            items: 0,
+            state: PagesState::Reading,
+            _items: std::marker::PhantomData,
+        }
+    }
+
+    /// Whether the list was read to its last page (false while reading, or when paging was cut).
+    pub fn complete(&self) -> bool {
+        self.state == PagesState::Complete
+    }
+
+    /// The next page, or `None` once the list has ended (or its paging was cut, logged once).
+    pub async fn next_page(&mut self) -> Result<Option<ListPage<T>>, GorgiasError> {
+        if self.state != PagesState::Reading {
+            return Ok(None);
+        }
+        let (method, path) = (&self.method, self.path.as_str());
+        if self.pages >= MAX_PAGES || self.items >= MAX_LIST_ITEMS {
+            self.state = PagesState::Cut;
+            self.client.warn_once(
+                format!("long {path}"),
+                &format!(
+                    "{method} {path}: the list did not end within {MAX_PAGES} pages or {MAX_LIST_ITEMS} items; serving what was read"
+                ),
+                &format!("{} items read", self.items),
+            );
+            return Ok(None);
+        }
+        let mut query = self.base_query.clone();
+        query.push(("limit".to_owned(), PAGE_LIMIT.to_string()));
+        if let Some(n) = &self.next {
+            query.push(("cursor".to_owned(), n.cursor.clone()));
+            query.extend(n.extra.iter().cloned());
+        }
+        let bytes = self
+            .client
+            .call(
+                method.clone(),
+                path,
+                query,
+                self.body.clone(),
+                RetryPolicy::Transient,
+            )
+            .await?;
+        self.pages += 1;
+        let page = decode::parse_page::<T>(&bytes).map_err(|detail| GorgiasError::Decode {
+            method: method.to_string(),
+            path: path.into(),
+            detail,
+        })?;
+        drop(bytes);
+        for s in &page.skipped {
+            self.client.warn_once(
+                format!("skip {path} {:?} {:?}", s.id, s.version),
+                &format!(
+                    "{method} {path}: skipping item {} that could not be read; the rest of the list is served",
+                    s.id.map_or("(no id)".to_owned(), |id| id.to_string())
+                ),
+                &s.error,
+            );
+        }
+        if page.ignored > 0 {
+            self.client.warn_once(
+                format!("ignored {path}"),
+                &format!(
+                    "{method} {path}: a page held more than {} items; the rest were ignored",
+                    decode::MAX_PAGE_ITEMS
+                ),
+                &format!("{} items ignored", page.ignored),
+            );
+        }
+        self.items += page.items.len() + page.skipped.len();
+        match page.next {
+            None if page.ignored == 0 => self.state = PagesState::Complete,
+            None => self.state = PagesState::Cut,
+            Some(n) => {
+                if !self.seen.insert(n.cursor.clone()) {
+                    self.state = PagesState::Cut;
+                    self.client.warn_once(
+                        format!("cursor {path}"),
+                        &format!(
+                            "{method} {path}: the API returned the same cursor twice; serving the pages read and not paging further"
+                        ),
+                        &format!("{} items read", self.items),
+                    );
+                }
+                self.next = Some(n);
+            }
+        }
+        Ok(Some(ListPage {
+            items: page.items,
+            skipped: page.skipped,
+        }))
+    }
 }
 
 #[cfg(test)]

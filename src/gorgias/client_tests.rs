@@ -1021,3 +1021,130 @@ async fn a_400_mb_listing_fails_cleanly_at_the_cap() {
         assert!(err.to_string().contains("gorgias.max_body"), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_and_its_tags_go_before_queued_reads_and_polls() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json_ok(json!({"id": 1, "status": "open"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/tickets/99"))
+        .respond_with(json_ok(json!({"id": 99, "status": "closed"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/tickets/99/tags"))
+        .respond_with(json_ok(json!({})))
+        .mount(&server)
+        .await;
+    let mut c = cfg(&server);
+    // One slot every 500 ms once the burst of 3 is spent.
+    c.requests_per_window = 4;
+    c.window = Duration::from_secs(2);
+    let c = Client::new(c).unwrap();
+    for _ in 0..3 {
+        c.current_user().await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for id in 1..=6u64 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            c.ticket(id).await.unwrap();
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.inner.pacer.waiting()[0] < 5 {
+        assert!(Instant::now() < deadline, "{:?}", c.inner.pacer.waiting());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let closer = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            c.add_tags(99, &["Auto-closed".to_owned()]).await.unwrap();
+            c.update_ticket(99, &TicketUpdate::close()).await.unwrap();
+        })
+    };
+    closer.await.unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let order: Vec<String> = server.received_requests().await.unwrap()[3..]
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(order.len(), 8, "{order:?}");
+    let at = |m: &str| order.iter().position(|o| o == m).unwrap();
+    // At most one read took its slot while the close was being queued; the tag write and the
+    // close then took the next two slots, ahead of the other reads.
+    assert!(at("POST /api/tickets/99/tags") <= 1, "{order:?}");
+    assert_eq!(
+        at("PUT /api/tickets/99"),
+        at("POST /api/tickets/99/tags") + 1,
+        "{order:?}"
+    );
+    assert_eq!(c.stats().rate_limited, 0);
+}
+
+#[tokio::test]
+async fn view_pages_are_read_one_at_a_time_as_the_caller_asks() {
+    let server = MockServer::start().await;
+    let view = "/api/views/0/items";
+    Mock::given(method("PUT"))
+        .and(path(view))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(page(&[1, 2], json!({"next_cursor": "c2"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(view))
+        .and(query_param("cursor", "c2"))
+        .respond_with(page(&[3], json!({"next_cursor": "c3"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(view))
+        .and(query_param("cursor", "c3"))
+        .respond_with(page(&[4], json!({"next_cursor": null})))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let mut pages = c.ad_hoc_view_pages("eq(ticket.status, 'open')", "updated_datetime");
+    let first = pages.next_page().await.unwrap().unwrap();
+    assert_eq!(first.items.iter().map(|t| t.id).collect::<Vec<_>>(), [1, 2]);
+    // Nothing is read ahead: one page asked for, one request sent.
+    assert_eq!(count(&server, "PUT", view).await, 1);
+    assert!(!pages.complete());
+    let second = pages.next_page().await.unwrap().unwrap();
+    assert_eq!(second.items[0].id, 3);
+    assert_eq!(count(&server, "PUT", view).await, 2);
+    let third = pages.next_page().await.unwrap().unwrap();
+    assert_eq!(third.items[0].id, 4);
+    assert!(pages.complete());
+    assert!(pages.next_page().await.unwrap().is_none());
+    assert_eq!(
+        count(&server, "PUT", view).await,
+        3,
+        "no request past the end"
+    );
+}
+
+#[tokio::test]
+async fn view_pages_stop_on_a_repeated_cursor_and_say_the_list_is_not_complete() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/views/0/items"))
+        .respond_with(page(&[1], json!({"next_cursor": "same"})))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let mut pages = c.ad_hoc_view_pages("eq(ticket.status, 'open')", "updated_datetime");
+    let mut read = 0;
+    while let Some(p) = pages.next_page().await.unwrap() {
+        read += p.items.len();
+        assert!(read <= 10, "paging did not stop");
+    }
+    assert_eq!(read, 2, "the first page and the one whose cursor repeated");
+    assert!(!pages.complete());
+}

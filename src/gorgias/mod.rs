@@ -11,7 +11,7 @@ pub mod pacing;
 pub mod presence;
 
 pub use body::{NewMessage, NewView, TicketStatus, TicketUpdate};
-pub use client::{Auth, Client, ClientConfig, ClientStats, Listed};
+pub use client::{Auth, Client, ClientConfig, ClientStats, ListPage, Listed, Pages};
 pub use decode::SkippedItem;
 pub use error::GorgiasError;
 pub use model::*;

@@ -10,21 +10,113 @@
 //! - a 429's `Retry-After`: nothing is sent before it has passed.
 //!
 //! The last two share one "not before" instant. This module never sends anything itself.
+//!
+//! Requests wait in three lanes ([`Lane`]): while a waiter of a higher lane is due to take the
+//! next slot, the lower lanes let it, so a close never waits behind the reads and polls queued
+//! before it. A waiter that does not come back for its slot within [`GRACE`] (a request future
+//! left unpolled) stops holding the others. Every lane draws on the one bucket: priority
+//! reorders the queue, it never adds a request.
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use governor::clock::Clock as _;
 use governor::{DefaultDirectRateLimiter, Quota};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The longest `Retry-After` honoured: a bogus header must not freeze the daemon for hours.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
+/// Which queue a request waits in; a higher lane takes the next free slot first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lane {
+    /// Reads and list polls: they start new work, so they may wait.
+    Read = 0,
+    /// Other writes (a reply, an assignment): they finish work someone waits for.
+    Write = 1,
+    /// A close and the tag writes around it: due at an exact instant, they go first.
+    Close = 2,
+}
+
+impl Lane {
+    const ALL: usize = 3;
+
+    /// The lane of one Gorgias request, from its route: a close (`PUT /api/tickets/{id}` with
+    /// `status: closed`) and any ticket tag write go first; reads (`GET`) and list polls
+    /// (`PUT /api/views/{id}/items`) last; every other write in between.
+    pub fn of_request(method: &str, path: &str, body: Option<&serde_json::Value>) -> Lane {
+        let ticket_part = path.strip_prefix("/api/tickets/");
+        let is_ticket = ticket_part.is_some_and(|id| id.bytes().all(|b| b.is_ascii_digit()));
+        let is_tags = ticket_part.is_some_and(|rest| {
+            rest.strip_suffix("/tags")
+                .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        });
+        let is_listing = path.starts_with("/api/views/") && path.ends_with("/items");
+        match method {
+            "GET" | "HEAD" => Lane::Read,
+            "PUT" if is_listing => Lane::Read,
+            "PUT" if is_ticket && body.is_some_and(|b| b["status"] == "closed") => Lane::Close,
+            "POST" | "DELETE" if is_tags => Lane::Close,
+            _ => Lane::Write,
+        }
+    }
+
+    /// This lane, or the caller's [`in_lane`] scope if that is higher.
+    pub fn raised_by_scope(self) -> Lane {
+        SCOPE.try_with(|l| (*l).max(self)).unwrap_or(self)
+    }
+}
+
+tokio::task_local! {
+    static SCOPE: Lane;
+}
+
+/// Run `fut` with every Gorgias request it makes in `lane` at least: a due close's read
+/// before its writes goes first too when the caller wraps the whole close in `Lane::Close`.
+pub async fn in_lane<F: std::future::Future>(lane: Lane, fut: F) -> F::Output {
+    SCOPE.scope(lane, fut).await
+}
+
+/// How long a waiter may be late for a slot it was due to take before the lanes below stop
+/// deferring to it: a request future that was polled once and then left unpolled (held in a
+/// `select!` while its caller does other work) must not hold the others back.
+pub const GRACE: Duration = Duration::from_millis(250);
+
+/// The requests waiting for a slot: each with its lane and the instant by which it will have
+/// looked again (when it wakes, plus [`GRACE`]).
+#[derive(Debug, Default)]
+struct Queue {
+    next: u64,
+    waiters: Vec<(u64, Lane, Instant)>,
+}
+
+impl Queue {
+    /// The latest instant to which a waiter in `lane` defers: while a waiter of a higher lane is
+    /// due to look again, the lower ones let it go first. `None` when nothing higher is waiting.
+    fn defer_until(&self, lane: Lane, now: Instant) -> Option<Instant> {
+        self.waiters
+            .iter()
+            .filter(|(_, l, by)| *l > lane && *by >= now)
+            .map(|(_, _, by)| *by)
+            .max()
+    }
+
+    fn set(&mut self, id: u64, by: Instant) {
+        if let Some(w) = self.waiters.iter_mut().find(|w| w.0 == id) {
+            w.2 = by;
+        }
+    }
+}
+
 /// The shared pacer. See the module docs for the rules.
 pub struct Pacer {
     limiter: DefaultDirectRateLimiter,
+    queue: Mutex<Queue>,
+    /// Woken whenever the queue changes (a waiter came or left), so the head is re-decided.
+    changed: Notify,
     not_before: Mutex<Option<Instant>>,
     /// When the requests of the last `window` were let through (for [`Pacer::busy`]).
     sent: Mutex<std::collections::VecDeque<Instant>>,
@@ -44,6 +136,34 @@ impl std::fmt::Debug for Pacer {
             .field("headroom", &self.headroom)
             .field("not_before", &self.blocked_until())
             .finish_non_exhaustive()
+    }
+}
+
+/// One waiter's place in the queue; leaving it (sent or cancelled) lets the next one go.
+struct Place<'a> {
+    pacer: &'a Pacer,
+    lane: Lane,
+    id: u64,
+}
+
+impl Place<'_> {
+    fn defer_until(&self, now: Instant) -> Option<Instant> {
+        let q = self.pacer.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.defer_until(self.lane, now)
+    }
+
+    fn will_look_by(&self, by: Instant) {
+        let mut q = self.pacer.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.set(self.id, by);
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        let mut q = self.pacer.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.waiters.retain(|w| w.0 != self.id);
+        drop(q);
+        self.pacer.changed.notify_waiters();
     }
 }
 
@@ -67,6 +187,8 @@ impl Pacer {
             .allow_burst(burst);
         Ok(Pacer {
             limiter: DefaultDirectRateLimiter::direct(quota),
+            queue: Mutex::new(Queue::default()),
+            changed: Notify::new(),
             not_before: Mutex::new(None),
             sent: Mutex::new(std::collections::VecDeque::new()),
             requests_per_window: n.get(),
@@ -78,20 +200,77 @@ impl Pacer {
         })
     }
 
-    /// Wait until a request may be sent, then take its slot.
+    /// Wait until a request may be sent, then take its slot (in the [`Lane::Write`] lane).
     pub async fn acquire(&self) {
+        self.acquire_in(Lane::Write).await;
+    }
+
+    /// Wait in `lane` until no waiter of a higher lane is due to go first and the budget has
+    /// a slot, then take it. Dropping the future (a cancelled request) leaves the queue.
+    pub async fn acquire_in(&self, lane: Lane) {
+        let place = self.enqueue(lane);
         loop {
+            // Registered before looking, so a change between the look and the wait still wakes.
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let now = Instant::now();
             if let Some(t) = self.blocked_until() {
-                tokio::time::sleep_until(t).await;
+                place.will_look_by(t + GRACE);
+                tokio::select! {
+                    () = tokio::time::sleep_until(t) => {}
+                    () = changed => {}
+                }
+                continue;
             }
-            self.limiter.until_ready().await;
-            // A 429 or a full server bucket may have been seen while we waited for the token:
-            // wait that out too, then take a fresh token (the old one is simply spent).
-            if self.blocked_until().is_none() {
-                self.note_sent(Instant::now());
-                return;
+            if let Some(t) = place.defer_until(now) {
+                place.will_look_by(t + GRACE);
+                tokio::select! {
+                    () = tokio::time::sleep_until(t) => {}
+                    () = changed => {}
+                }
+                continue;
+            }
+            match self.limiter.check() {
+                Ok(()) => {
+                    self.note_sent(now);
+                    return; // `place` leaves the queue and wakes the lanes below.
+                }
+                Err(not_until) => {
+                    let wait = not_until.wait_time_from(self.limiter.clock().now());
+                    place.will_look_by(now + wait + GRACE);
+                    // A higher lane arriving meanwhile goes first.
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = changed => {}
+                    }
+                }
             }
         }
+    }
+
+    fn enqueue(&self, lane: Lane) -> Place<'_> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let id = q.next;
+        q.next += 1;
+        q.waiters.push((id, lane, Instant::now() + GRACE));
+        drop(q);
+        self.changed.notify_waiters();
+        Place {
+            pacer: self,
+            lane,
+            id,
+        }
+    }
+
+    /// Requests waiting for a slot, by lane (`[read, write, close]`).
+    pub fn waiting(&self) -> [usize; Lane::ALL] {
+        let q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = [0; Lane::ALL];
+        for (_, lane, _) in &q.waiters {
+            n[*lane as usize] += 1;
+        }
+        n
     }
 
     fn note_sent(&self, now: Instant) {
@@ -345,5 +524,187 @@ mod tests {
         assert!(!p.busy(), "5 of 10 is half, not more");
         p.acquire().await;
         assert!(p.busy(), "6 of 10 in the window");
+    }
+
+    #[test]
+    fn requests_are_laned_by_route() {
+        let closed = serde_json::json!({"status": "closed"});
+        let assign = serde_json::json!({"assignee_user": {"id": 3}});
+        let names = serde_json::json!({"names": ["Auto-closed"]});
+        assert_eq!(
+            Lane::of_request("PUT", "/api/tickets/12", Some(&closed)),
+            Lane::Close
+        );
+        assert_eq!(
+            Lane::of_request("POST", "/api/tickets/12/tags", Some(&names)),
+            Lane::Close
+        );
+        assert_eq!(
+            Lane::of_request("DELETE", "/api/tickets/12/tags", Some(&names)),
+            Lane::Close
+        );
+        assert_eq!(
+            Lane::of_request("PUT", "/api/tickets/12", Some(&assign)),
+            Lane::Write
+        );
+        assert_eq!(
+            Lane::of_request("POST", "/api/tickets/12/messages", None),
+            Lane::Write
+        );
+        assert_eq!(Lane::of_request("GET", "/api/tickets/12", None), Lane::Read);
+        assert_eq!(
+            Lane::of_request("PUT", "/api/views/0/items", Some(&closed)),
+            Lane::Read
+        );
+        assert_eq!(
+            Lane::of_request("PUT", "/api/customers/5", Some(&closed)),
+            Lane::Write
+        );
+        assert_eq!(
+            Lane::of_request("POST", "/api/tickets//tags", None),
+            Lane::Write
+        );
+    }
+
+    #[tokio::test]
+    async fn a_scope_raises_a_request_lane_but_never_lowers_it() {
+        assert_eq!(Lane::Read.raised_by_scope(), Lane::Read);
+        let (read, close) = in_lane(Lane::Close, async {
+            (Lane::Read.raised_by_scope(), Lane::Close.raised_by_scope())
+        })
+        .await;
+        assert_eq!((read, close), (Lane::Close, Lane::Close));
+        let close = in_lane(Lane::Read, async { Lane::Close.raised_by_scope() }).await;
+        assert_eq!(close, Lane::Close);
+    }
+
+    /// Waits (with a deadline, never a bare sleep) until the pacer holds `want` waiters.
+    async fn until_waiting(p: &Pacer, want: [usize; Lane::ALL]) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while p.waiting() != want {
+            assert!(
+                Instant::now() < deadline,
+                "waiting {:?}, wanted {want:?}",
+                p.waiting()
+            );
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_close_takes_the_next_slot_before_queued_reads_and_polls() {
+        use std::sync::Arc;
+        // 20 per second, burst 19: the slots come one every 50 ms once the burst is spent.
+        let p = Arc::new(Pacer::new(20, Duration::from_secs(1)).unwrap());
+        for _ in 0..19 {
+            p.acquire_in(Lane::Read).await;
+        }
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let spawn = |lane: Lane, name: String| {
+            let (p, order) = (p.clone(), order.clone());
+            tokio::spawn(async move {
+                p.acquire_in(lane).await;
+                order.lock().unwrap().push(name);
+            })
+        };
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            tasks.push(spawn(Lane::Read, format!("read{i}")));
+        }
+        until_waiting(&p, [12, 0, 0]).await;
+        tasks.push(spawn(Lane::Write, "reply".into()));
+        until_waiting(&p, [12, 1, 0]).await;
+        tasks.push(spawn(Lane::Close, "close".into()));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        assert_eq!(order.len(), 14, "{order:?}");
+        let at = |name: &str| order.iter().position(|n| n == name).unwrap();
+        // A read may have taken its slot in the instant before the close (or the reply) queued;
+        // never more than that one.
+        assert!(at("close") <= 1, "the close waited behind reads: {order:?}");
+        assert!(at("reply") <= 2 && at("reply") > at("close"), "{order:?}");
+        assert_eq!(p.waiting(), [0, 0, 0]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_close_left_unpolled_does_not_hold_the_reads_back() {
+        use std::sync::Arc;
+        let p = Arc::new(Pacer::new(20, Duration::from_secs(1)).unwrap());
+        for _ in 0..19 {
+            p.acquire_in(Lane::Read).await;
+        }
+        // A close polled once (it queues) and then held, as a `select!` holds a future while
+        // its caller does other work.
+        let close = p.acquire_in(Lane::Close);
+        tokio::pin!(close);
+        assert!(
+            tokio::time::timeout(Duration::ZERO, close.as_mut())
+                .await
+                .is_err()
+        );
+        assert_eq!(p.waiting(), [0, 0, 1]);
+        // The reads still get their slots (this would hang, up to the deadline, otherwise).
+        let reads = {
+            let p = p.clone();
+            tokio::spawn(async move {
+                for _ in 0..3 {
+                    p.acquire_in(Lane::Read).await;
+                }
+            })
+        };
+        tokio::time::timeout(Duration::from_secs(60), reads)
+            .await
+            .expect("the reads waited for a close nobody polls")
+            .unwrap();
+        // And the close, polled again, takes a slot too.
+        tokio::time::timeout(Duration::from_secs(60), close)
+            .await
+            .expect("the close never got its slot");
+        assert_eq!(p.waiting(), [0, 0, 0]);
+    }
+
+    #[tokio::test]
+    async fn every_lane_draws_on_one_budget() {
+        // 4 per minute, burst 3: three slots now, then one per 15 s whichever the lane.
+        let p = Pacer::new(4, Duration::from_secs(60)).unwrap();
+        p.acquire_in(Lane::Close).await;
+        p.acquire_in(Lane::Write).await;
+        p.acquire_in(Lane::Read).await;
+        // The bucket is empty for every lane: a close may not borrow what reads spent.
+        assert!(
+            p.limiter.check().is_err(),
+            "a fourth slot within the burst of 3"
+        );
+        // One poll of a close finds no slot either (its turn, but no token).
+        let close = tokio::time::timeout(Duration::ZERO, p.acquire_in(Lane::Close));
+        assert!(close.await.is_err(), "a close was sent over the budget");
+        assert_eq!(p.waiting(), [0, 0, 0]);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_waiter_leaves_the_queue() {
+        let p = Pacer::new(4, Duration::from_secs(60)).unwrap();
+        for _ in 0..3 {
+            p.acquire_in(Lane::Read).await;
+        }
+        {
+            let close = p.acquire_in(Lane::Close);
+            tokio::pin!(close);
+            // One poll: it queues, finds the bucket empty and waits.
+            assert!(
+                tokio::time::timeout(Duration::ZERO, close.as_mut())
+                    .await
+                    .is_err()
+            );
+            assert_eq!(p.waiting(), [0, 0, 1]);
+        }
+        assert_eq!(
+            p.waiting(),
+            [0, 0, 0],
+            "the dropped close still blocks the queue"
+        );
     }
 }

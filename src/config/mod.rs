@@ -156,8 +156,9 @@ fn parse_with_base(
     }
 }
 
-/// `gorgias.max_body` when not set: far above any real page of 100 tickets or any ticket.
-pub const DEFAULT_GORGIAS_MAX_BODY: usize = 20_000_000;
+/// `gorgias.max_body` when not set; the client owns it so that `gorgias` needs nothing from
+/// `config`.
+pub use crate::gorgias::client::DEFAULT_MAX_BODY as DEFAULT_GORGIAS_MAX_BODY;
 /// What `gorgias.max_body` may be set to.
 pub const GORGIAS_MAX_BODY_RANGE: (usize, usize) = (64 * 1024, 1 << 30);
 

@@ -33,6 +33,9 @@ use crate::clock::{Clock, SystemClock};
 
 /// Items per page (Gorgias's maximum).
 pub const PAGE_LIMIT: u32 = 100;
+/// The largest answer body read when not configured (`gorgias.max_body`): far above any real
+/// page of 100 tickets or any ticket.
+pub const DEFAULT_MAX_BODY: usize = 20_000_000;
 /// Paging stops after this many pages (serving what was read): no real list is that long, a
 /// broken server's is (at the account's pace, 2,000 pages are already 17 minutes).
 pub const MAX_PAGES: usize = 2_000;
@@ -99,7 +102,7 @@ impl ClientConfig {
             window: Duration::from_secs(20),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
-            max_body: crate::config::DEFAULT_GORGIAS_MAX_BODY,
+            max_body: DEFAULT_MAX_BODY,
             stall_timeout: Duration::from_secs(10),
             max_retries: 3,
             clock: Arc::new(SystemClock),

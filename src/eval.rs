@@ -3,9 +3,12 @@
 //! ticket, the engine's two phases, the configured responder), so that a team can see how it
 //! would do and pick `kb.confidence` before going live.
 //!
-//! Each line: `{"text", "expect": "answer"|"no_knowledge"|"handover"|"smalltalk", "entry"?,
-//! "reason"?: "requested"|"frustrated", "lang"?, "previous"?: [..], "answered"?: bool}`; other
-//! fields are ignored. The config is read as preview reads it
+//! Each line: `{"text", "expect": "answer"|"no_knowledge"|"handover"|"smalltalk"|"none",
+//! "entry"?, "reason"?: "requested"|"frustrated", "lang"?, "previous"?: [..], "answered"?: bool}`;
+//! other fields are ignored. So both the knowledge sets (`kb_*.jsonl`) and the intent sets
+//! (`intent_*.jsonl`: "smalltalk" = a courtesy reply or silence, "none" = an ordinary message
+//! that must not be handed over as requested or frustrated) are read, and the intent figures
+//! (precision and recall of each handover reason and of small talk) are reported. The config is read as preview reads it
 //! ([`crate::ops::load_offline`]): no Gorgias key is needed and nothing is sent to Gorgias,
 //! while the responder's keys are the real ones; the knowledge files, plus the `#kb` entries
 //! learned in the ledger when it exists (read-only), are indexed in memory. With the
@@ -37,6 +40,8 @@ pub enum Expect {
     NoKnowledge,
     Handover,
     Smalltalk,
+    /// An ordinary message: anything but a handover as requested or frustrated.
+    None,
 }
 
 impl Expect {
@@ -46,13 +51,15 @@ impl Expect {
             Expect::NoKnowledge => "no_knowledge",
             Expect::Handover => "handover",
             Expect::Smalltalk => "smalltalk",
+            Expect::None => "none",
         }
     }
-    const ALL: [Expect; 4] = [
+    const ALL: [Expect; 5] = [
         Expect::Answer,
         Expect::NoKnowledge,
         Expect::Handover,
         Expect::Smalltalk,
+        Expect::None,
     ];
 }
 
@@ -174,8 +181,35 @@ fn correct(case: &Case, got: Got) -> bool {
             _ => false,
         },
         Expect::Smalltalk => got == Got::Smalltalk,
+        Expect::None => !matches!(
+            got,
+            Got::Handover(HandoverReason::Requested | HandoverReason::Frustrated)
+        ),
     }
 }
+
+/// The intent class of a case's label and of the bot's action, for the per-class intent
+/// figures: a handover by its reason, or small talk (`None`: neither).
+fn intent_class_of_case(case: &Case) -> Option<&'static str> {
+    match (case.expect, case.reason.as_deref()) {
+        (Expect::Handover, Some("requested")) => Some("requested"),
+        (Expect::Handover, Some("frustrated")) => Some("frustrated"),
+        (Expect::Smalltalk, _) => Some("smalltalk"),
+        _ => None,
+    }
+}
+
+fn intent_class_of_got(got: Got) -> Option<&'static str> {
+    match got {
+        Got::Handover(HandoverReason::Requested) => Some("requested"),
+        Got::Handover(HandoverReason::Frustrated) => Some("frustrated"),
+        Got::Smalltalk => Some("smalltalk"),
+        _ => None,
+    }
+}
+
+/// The intent classes reported, in order.
+const INTENT_CLASSES: [&str; 3] = ["requested", "frustrated", "smalltalk"];
 
 /// The figures of one run.
 #[derive(Debug, Default, Clone)]
@@ -194,6 +228,11 @@ struct Tally {
     handovers: BTreeMap<&'static str, usize>,
     /// language -> (answerable, right; uncovered, answered)
     by_lang: BTreeMap<String, [usize; 4]>,
+    /// intent class -> (labelled, predicted, both)
+    intent: BTreeMap<&'static str, [usize; 3]>,
+    /// Ordinary messages ("none"): (cases, handed over as requested/frustrated, taken for
+    /// small talk).
+    ordinary: [usize; 3],
 }
 
 impl Tally {
@@ -231,6 +270,20 @@ impl Tally {
                 }
             }
             _ => {}
+        }
+        let (want, have) = (intent_class_of_case(case), intent_class_of_got(got));
+        if let Some(w) = want {
+            self.intent.entry(w).or_default()[0] += 1;
+        }
+        if let Some(h) = have {
+            let e = self.intent.entry(h).or_default();
+            e[1] += 1;
+            e[2] += usize::from(want == Some(h));
+        }
+        if case.expect == Expect::None {
+            self.ordinary[0] += 1;
+            self.ordinary[1] += usize::from(!ok);
+            self.ordinary[2] += usize::from(got == Got::Smalltalk);
         }
         match got {
             Got::NoKnowledge => self.no_knowledge += 1,
@@ -280,6 +333,27 @@ impl Tally {
                 )
             })
             .collect();
+        let labelled = |c: &str| self.intent.get(c).is_some_and(|e| e[0] > 0);
+        let intent: serde_json::Map<String, Value> = if INTENT_CLASSES.iter().any(|c| labelled(c)) {
+            INTENT_CLASSES
+                .iter()
+                .map(|c| {
+                    let [cases, predicted, both] = self.intent.get(c).copied().unwrap_or_default();
+                    (
+                        (*c).to_owned(),
+                        json!({
+                            "cases": cases,
+                            "predicted": predicted,
+                            "precision": Self::rate(both, predicted),
+                            "recall": Self::rate(both, cases),
+                        }),
+                    )
+                })
+                .collect()
+        } else {
+            serde_json::Map::new()
+        };
+        let [ordinary, handed_over, as_small_talk] = self.ordinary;
         json!({
             "cases": self.n,
             "answerable": answerable,
@@ -294,6 +368,12 @@ impl Tally {
             "handovers": self.handovers,
             "classes": classes,
             "languages": langs,
+            "intent": intent,
+            "ordinary": {
+                "cases": ordinary,
+                "handed_over": Self::rate(handed_over, ordinary),
+                "as_small_talk": Self::rate(as_small_talk, ordinary),
+            },
         })
     }
 }
@@ -451,6 +531,25 @@ pub fn render(result: &Value) -> String {
                 pct(&c["precision"])
             ));
         }
+    }
+    if let Some(intent) = s["intent"].as_object().filter(|i| !i.is_empty()) {
+        out.push_str("\nintent        cases  recall  predicted  precision\n");
+        for (name, c) in intent {
+            out.push_str(&format!(
+                "{name:<13} {:>5}  {:>6}  {:>9}  {:>9}\n",
+                c["cases"],
+                pct(&c["recall"]),
+                c["predicted"],
+                pct(&c["precision"])
+            ));
+        }
+        let o = &s["ordinary"];
+        out.push_str(&format!(
+            "ordinary messages: {}, handed over as requested/frustrated {}, taken for small talk {}\n",
+            o["cases"],
+            pct(&o["handed_over"]),
+            pct(&o["as_small_talk"])
+        ));
     }
     out.push_str("\nlanguage  answerable  right  uncovered  answered\n");
     if let Some(langs) = s["languages"].as_object() {

@@ -96,3 +96,64 @@ fn bad_case_lines_are_named() {
     let err = format!("{:#}", read_cases(&path, &entries).unwrap_err());
     assert!(err.contains("line 2"), "{err}");
 }
+
+/// The intent labels ("handover" by reason, "smalltalk", "none") are read and scored per class:
+/// a small file of clear cases, each class right once, one ordinary message, and one wrong
+/// label (small talk labelled as a request) that must lower the figures it belongs to.
+#[tokio::test]
+async fn intent_cases_are_scored_per_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("intent.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            "{\"text\": \"i want to speak to a human\", \"expect\": \"handover\", \"reason\": \"requested\", \"lang\": \"en\"}\n",
+            "{\"text\": \"im going to leave a 1 star review everywhere i can\", \"expect\": \"handover\", \"reason\": \"frustrated\", \"lang\": \"en\"}\n",
+            "{\"text\": \"hi\", \"expect\": \"smalltalk\", \"lang\": \"en\"}\n",
+            "{\"text\": \"hey there\", \"expect\": \"handover\", \"reason\": \"requested\", \"lang\": \"en\"}\n",
+            "{\"text\": \"do u ship to canada\", \"expect\": \"none\", \"lang\": \"en\"}\n",
+        ),
+    )
+    .unwrap();
+    let config = perfectbot::ops::load_offline(&data("eval/configs/default.toml")).unwrap();
+    let entries = read_dir_entries(&config.kb.dir).unwrap();
+    let cases = read_cases(&path, &entries).unwrap();
+    let result = evaluate(&config, entries, &cases, true).await.unwrap();
+    let s = &result["summary"];
+    let i = &s["intent"];
+    assert_eq!(i["requested"]["cases"], 2, "{s}");
+    assert_eq!(i["requested"]["predicted"], 1, "{s}");
+    assert_eq!(i["requested"]["precision"], 1.0, "{s}");
+    assert_eq!(i["requested"]["recall"], 0.5, "{s}");
+    assert_eq!(i["frustrated"]["recall"], 1.0, "{s}");
+    assert_eq!(i["frustrated"]["precision"], 1.0, "{s}");
+    // "hi" and the mislabelled "hey there" are both small talk to the bot.
+    assert_eq!(i["smalltalk"]["cases"], 1, "{s}");
+    assert_eq!(i["smalltalk"]["predicted"], 2, "{s}");
+    assert_eq!(i["smalltalk"]["precision"], 0.5, "{s}");
+    assert_eq!(i["ordinary"], serde_json::Value::Null, "{s}");
+    assert_eq!(s["ordinary"]["cases"], 1, "{s}");
+    assert_eq!(s["ordinary"]["handed_over"], 0.0, "{s}");
+    let correct: Vec<bool> = result["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["correct"].as_bool().unwrap())
+        .collect();
+    assert_eq!(correct, [true, true, true, false, true]);
+    let text = perfectbot::eval::render(&result);
+    assert!(
+        text.contains("intent") && text.contains("ordinary messages: 1"),
+        "{text}"
+    );
+}
+
+/// Both intent sets of the repository parse as eval cases (their "none" label included).
+#[test]
+fn the_intent_sets_are_read() {
+    let entries = read_dir_entries(&data("kb")).unwrap();
+    for name in ["eval/intent_dev.jsonl", "eval/intent_heldout.jsonl"] {
+        let cases = read_cases(&data(name), &entries).unwrap();
+        assert!(cases.len() > 200, "{name}");
+    }
+}

@@ -316,14 +316,21 @@ impl TestApp {
     }
 
     /// For "nothing happens" checks: on a stepped app, two whole passes (the second sees what
-    /// the first wrote); on a running one, a few more polls.
+    /// the first wrote); on a running one, three more view listings seen by the simulator (the
+    /// first may have begun before the caller's change, the second sees it, the third sees
+    /// what the second's pass wrote), waited for with a deadline.
     pub async fn settle(&self) {
         if self.clock.is_some() {
             self.step().await;
             self.step().await;
         } else {
-            tokio::time::sleep(Duration::from_millis(1200)).await;
+            self.wait_polls(3).await;
         }
+    }
+
+    /// Wait (up to 20 s) until the running daemon has listed the view `n` more times.
+    pub async fn wait_polls(&self, n: u64) {
+        wait_polls(&self.sim, n).await;
     }
 
     pub async fn stop(mut self) {
@@ -331,6 +338,31 @@ impl TestApp {
         if let Some(h) = self.handle.take() {
             h.await.unwrap().unwrap();
         }
+    }
+}
+
+/// View listings (the polls' reads, any page) the simulator has answered so far.
+pub fn polls(sim: &Sim) -> u64 {
+    sim.stats()
+        .by_route
+        .iter()
+        .filter(|((_, route), _)| route == "/api/views/{id}/items")
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// Wait (up to 20 s) until a running daemon has listed the view `n` more times: the
+/// observable end of "a few more polls" for checks that nothing more happened.
+pub async fn wait_polls(sim: &Sim, n: u64) {
+    let target = polls(sim) + n;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while polls(sim) < target {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon did not poll {n} more times in 20 s ({} of {target})",
+            polls(sim)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -258,7 +258,7 @@ async fn a_handover_cut_after_its_tag_is_finished_on_restart() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(600)).await; // a few more polls
+    wait_polls(&sim, 3).await;
     let t: perfectbot::gorgias::Ticket =
         serde_json::from_value(sim.ticket_json(id).unwrap()).unwrap();
     let public: Vec<_> = t

@@ -26,7 +26,7 @@ async fn shadow_mode_only_posts_notes_and_the_preview_tag() {
     app.wait_state(human, TicketState::AwaitingEmail).await;
     app.wait_state(unknown, TicketState::Escalated).await;
     app.wait_state(rule, TicketState::Ignored).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    app.settle().await;
 
     for id in [answered, human, unknown, rule] {
         let t = app.ticket(id);
@@ -127,7 +127,7 @@ async fn switching_to_live_answers_for_real_and_never_closes_unanswered() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    wait_polls(&sim, 3).await;
     assert_eq!(public_bot_messages(), 1);
     assert_eq!(sim.ticket_json(id).unwrap()["status"], "open");
     live.stop().await;

@@ -4,6 +4,7 @@
 
 use super::{Cause, Daemon, PassError, PassStats, unreadable};
 use crate::engine;
+use crate::gorgias::pacing::{self, Lane};
 use crate::ledger::TicketState;
 use jiff::{SignedDuration, Timestamp};
 use std::time::Duration;
@@ -191,8 +192,13 @@ impl Daemon {
                 );
                 continue;
             }
-            self.process_counted(r.ticket_id, Cause::Sweep, stats)
-                .await?;
+            // Its read, tags and close take the pacer's next slot before queued polls and
+            // reads: the close is due at an exact instant, they can wait.
+            pacing::in_lane(
+                Lane::Close,
+                self.process_counted(r.ticket_id, Cause::Sweep, stats),
+            )
+            .await?;
         }
         Ok(due.len())
     }

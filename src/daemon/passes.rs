@@ -125,7 +125,9 @@ impl Daemon {
                         (Some(listed), Some(expected)) => listed == *expected,
                         _ => r.seen_updated_at == t.updated_datetime,
                     };
-                    r.pending_since.is_some() || !unchanged
+                    // A pending answer whose call is in flight is read when the call ends:
+                    // re-reading it on every poll meanwhile would cost a request for nothing.
+                    (r.pending_since.is_some() && !self.inflight.has_call(t.id)) || !unchanged
                 }
             })
             .map(|t| t.id)

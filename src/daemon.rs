@@ -180,6 +180,11 @@ impl Daemon {
         &self.client
     }
 
+    /// The executor that performs plans on Gorgias (tests run a plan of their own through it).
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
     /// The ledger (tests and the demo read it; only the daemon writes ticket rows).
     pub fn ledger(&self) -> &Ledger {
         &self.ledger

@@ -150,6 +150,12 @@ impl InFlight {
         Progress::Waiting
     }
 
+    /// A call for ticket `id` is running, or finished and not yet decided: its ticket will be
+    /// read again when it is decided.
+    pub fn has_call(&self, id: u64) -> bool {
+        self.inner.slots().contains_key(&id)
+    }
+
     /// Ticket `id` needs no answer any more (an agent took it, it closed): drop its call.
     pub fn forget(&self, id: u64) {
         if let Some(Slot::Running { task, .. }) = self.inner.slots().remove(&id) {

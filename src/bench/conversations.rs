@@ -28,7 +28,7 @@ pub struct ConversationFigures {
     pub requests_per_resolved: f64,
     /// List polls (`PUT /api/views/0/items`, route `/api/views/{id}/items`) during the run.
     pub list_polls: u64,
-    /// 6 + this run's list polls shared over the resolved conversations.
+    /// 5 + this run's list polls shared over the resolved conversations.
     pub minimum_per_resolved: f64,
     pub rate_limited: u64,
     pub reply_latency_p50_ms: u64,

@@ -54,7 +54,7 @@ pub fn table(r: &Report) -> String {
         line(
             "  API requests per resolved conversation",
             format!(
-                "{:.2} (minimum {:.2} = 6 + {} list polls / {})",
+                "{:.2} (minimum {:.2} = 5 + {} list polls / {})",
                 c.requests_per_resolved, c.minimum_per_resolved, c.list_polls, c.resolved
             ),
         );

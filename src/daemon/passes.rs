@@ -4,6 +4,7 @@
 
 use super::{Cause, Daemon, PassError, PassStats, unreadable};
 use crate::engine;
+use crate::gorgias::pacing::{self, Lane};
 use crate::ledger::TicketState;
 use jiff::{SignedDuration, Timestamp};
 use std::time::Duration;
@@ -124,7 +125,9 @@ impl Daemon {
                         (Some(listed), Some(expected)) => listed == *expected,
                         _ => r.seen_updated_at == t.updated_datetime,
                     };
-                    r.pending_since.is_some() || !unchanged
+                    // A pending answer whose call is in flight is read when the call ends:
+                    // re-reading it on every poll meanwhile would cost a request for nothing.
+                    (r.pending_since.is_some() && !self.inflight.has_call(t.id)) || !unchanged
                 }
             })
             .map(|t| t.id)
@@ -191,8 +194,13 @@ impl Daemon {
                 );
                 continue;
             }
-            self.process_counted(r.ticket_id, Cause::Sweep, stats)
-                .await?;
+            // Its read, tags and close take the pacer's next slot before queued polls and
+            // reads: the close is due at an exact instant, they can wait.
+            pacing::in_lane(
+                Lane::Close,
+                self.process_counted(r.ticket_id, Cause::Sweep, stats),
+            )
+            .await?;
         }
         Ok(due.len())
     }

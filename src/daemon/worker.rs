@@ -72,7 +72,7 @@ impl Wake {
 
 impl Daemon {
     /// Run until `cancel`: check unfinished actions, then poll every `poll_interval`, sweep on
-    /// the cron schedule, and wake exactly at the earliest close deadline.
+    /// the cron schedule, and wake exactly at the earliest close or handover deadline.
     pub async fn run_until_cancelled(&self, cancel: CancellationToken) -> anyhow::Result<()> {
         // Unfinished actions from before a restart are checked against Gorgias and finished
         // (or abandoned) before anything new is done.
@@ -114,9 +114,26 @@ impl Daemon {
         // replies. It ends only with the daemon (or when the ledger cannot be written).
         let sources_cancel = cancel.child_token();
         let mut sources_task = tokio::spawn(self.sources_loop(sources_cancel.clone()));
+        // Handover deadlines up to here had a sweep: one whose handover failed waits for the
+        // cron sweep rather than waking the loop again and again.
+        let mut swept_through = jiff::Timestamp::MIN;
         let result = loop {
-            let next = self.ledger.next_deadline().await?;
             let now = self.clock.now();
+            // Closes, and the handovers the sweep would otherwise do only on its schedule (the
+            // cron sweep stays as their safety net).
+            let handover = self
+                .ledger
+                .next_handover_deadline(
+                    swept_through,
+                    self.policy.email_wait,
+                    self.policy.answer_deadline,
+                    self.policy.orders.number_wait,
+                )
+                .await?;
+            let next = match (self.ledger.next_deadline().await?, handover) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let sleep_for = match next {
                 // Due by the wall clock but held by the monotonic one (a clock step): wake when
                 // the hold ends rather than spin.
@@ -168,6 +185,10 @@ impl Daemon {
             let started = Instant::now();
             if matches!(work, Work::Poll) {
                 wake.polled(started);
+            }
+            if matches!(work, Work::Sweep) {
+                // Set before the pass: a deadline that comes due during it still wakes one.
+                swept_through = self.clock.now();
             }
             let pass = match work {
                 Work::Poll => self.poll_pass(&cancel).await,

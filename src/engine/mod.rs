@@ -142,6 +142,10 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
     if let Some(agent_msg) = human_reply_since_bot_took_it(t, &plan.row, policy) {
         let agent_id = agent_msg.sender.as_ref().map_or(0, |s| s.id);
         let trigger = format!("takeover:{}", agent_msg.id);
+        let owed = with_owed_handled(t, &plan.row, policy, Vec::new());
+        if !owed.is_empty() {
+            plan.push(Action::AddTags(owed), &trigger);
+        }
         if agent_id != 0 {
             plan.push(Action::AssignUser(agent_id), &trigger);
         }
@@ -200,11 +204,12 @@ pub fn decide(input: &Input<'_>, policy: &Policy) -> Plan {
             };
             if input.now >= deadline {
                 let trigger = format!("close:{}", deadline.as_microsecond());
+                let mut tags = with_owed_handled(t, &plan.row, policy, Vec::new());
                 if !t.has_tag(&policy.tags.auto_closed) {
-                    plan.push(
-                        Action::AddTags(vec![policy.tags.auto_closed.clone()]),
-                        &trigger,
-                    );
+                    tags.push(policy.tags.auto_closed.clone());
+                }
+                if !tags.is_empty() {
+                    plan.push(Action::AddTags(tags), &trigger);
                 }
                 plan.push(Action::Close, &trigger);
                 plan.row.closes += 1;
@@ -401,7 +406,7 @@ fn turn_handover(
     );
 }
 
-/// Posts `text` as the answer to the turn (with the Handled tag if missing), arms the idle
+/// Posts `text` as the answer to the turn (the Handled tag comes later), arms the idle
 /// close and records `answered` (an [`Event::Answered`]; the executor adds the latency once the
 /// reply has landed).
 pub(super) fn post_answer(
@@ -413,13 +418,8 @@ pub(super) fn post_answer(
     answered: Event,
     rule: Rule,
 ) {
+    // The Handled tag rides on a later tag write (see `with_owed_handled`).
     plan.push(Action::Reply(text), trigger);
-    if !input.ticket.has_tag(&policy.tags.handled) {
-        plan.push(
-            Action::AddTags(vec![policy.tags.handled.clone()]),
-            &format!("{trigger}:handled"),
-        );
-    }
     plan.row.last_bot_reply_at = Some(input.now);
     plan.row.close_deadline = Some(later(input.now, policy.close_after));
     plan.row.pending_since = None;
@@ -560,7 +560,7 @@ pub(super) fn handover(
         _ => &policy.tags.agent_check,
     };
     plan.push(
-        Action::AddTags(vec![tag.clone()]),
+        Action::AddTags(with_owed_handled(t, &plan.row, policy, vec![tag.clone()])),
         &format!("{trigger}:handover"),
     );
     plan.push(
@@ -813,6 +813,24 @@ fn unanswered_customer_messages<'t>(
 
 fn order_key(m: &Message) -> (Timestamp, u64) {
     (m.created_datetime.unwrap_or(Timestamp::UNIX_EPOCH), m.id)
+}
+
+/// `tags` plus the Handled tag when the bot has answered this ticket and the tag is not on it
+/// yet. Handled is not a request of its own after an answer: it rides on the next tag write
+/// that happens anyway (the idle close's Auto-closed, a handover's escalation tag, a takeover),
+/// which saves one request per conversation. A ticket someone else closes or reassigns first
+/// is not the bot's to write on, so it goes without Handled. Tags are added (`POST .../tags`),
+/// never replaced, so a tag someone else set meanwhile survives.
+pub(super) fn with_owed_handled(
+    t: &Ticket,
+    row: &TicketRow,
+    policy: &Policy,
+    mut tags: Vec<String>,
+) -> Vec<String> {
+    if row.answers > 0 && !t.has_tag(&policy.tags.handled) && !tags.contains(&policy.tags.handled) {
+        tags.insert(0, policy.tags.handled.clone());
+    }
+    tags
 }
 
 pub(super) fn mark_handled_through(row: &mut TicketRow, m: Option<&Message>) {

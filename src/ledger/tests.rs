@@ -1062,3 +1062,48 @@ async fn an_unknown_stored_reason_or_event_is_corrupt_naming_the_ticket() {
         "{detail}"
     );
 }
+
+#[tokio::test]
+async fn next_handover_deadline_is_the_earliest_after_the_last_sweep() {
+    let ledger = Ledger::open_in_memory().await.expect("open");
+    let m = jiff::SignedDuration::from_secs;
+    let next = |after| {
+        let ledger = ledger.clone();
+        async move {
+            ledger
+                .next_handover_deadline(ts(after), m(100), m(30), m(600))
+                .await
+                .expect("next")
+        }
+    };
+    assert_eq!(next(0).await, None);
+    for r in [
+        // email wait: 1000 + 100
+        TicketRow {
+            email_requested_at: Some(ts(1000)),
+            ..row(1, TicketState::AwaitingEmail, 1)
+        },
+        // answer deadline: 1050 + 30
+        TicketRow {
+            pending_since: Some(ts(1050)),
+            ..row(2, TicketState::Active, 1)
+        },
+        // order wait: 500 + 600
+        TicketRow {
+            last_bot_reply_at: Some(ts(500)),
+            ..row(3, TicketState::AwaitingOrder, 1)
+        },
+        // Not waiting on anything the sweep hands over.
+        TicketRow {
+            pending_since: Some(ts(10)),
+            email_requested_at: Some(ts(10)),
+            ..row(4, TicketState::Escalated, 1)
+        },
+    ] {
+        ledger.save_ticket(&r).await.expect("save");
+    }
+    assert_eq!(next(0).await, Some(ts(1080)));
+    // Deadlines a sweep saw are the cron sweep's (a failed handover is not retried in a loop).
+    assert_eq!(next(1080).await, Some(ts(1100)));
+    assert_eq!(next(1100).await, None);
+}

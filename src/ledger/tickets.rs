@@ -137,6 +137,54 @@ impl Ledger {
         .await
     }
 
+    /// The earliest handover deadline after `after` (the last sweep): an `awaiting_email` row's
+    /// `email_requested_at + email_wait`, an `awaiting_order` row's `last_bot_reply_at +
+    /// order_wait`, and a pending answer's `pending_since + answer_deadline` (the rows the
+    /// daemon's sweep hands over). Deadlines a sweep already saw are left to the cron sweep: a
+    /// handover that failed is retried there, not in a loop.
+    pub async fn next_handover_deadline(
+        &self,
+        after: Timestamp,
+        email_wait: jiff::SignedDuration,
+        answer_deadline: jiff::SignedDuration,
+        order_wait: jiff::SignedDuration,
+    ) -> Result<Option<Timestamp>, LedgerError> {
+        // Bounded so that adding it to any stored instant stays an integer.
+        let us = |d: jiff::SignedDuration| {
+            i64::try_from(d.as_micros()).map_or(i64::MAX / 4, |v| v.clamp(0, i64::MAX / 4))
+        };
+        let (email, answer, order) = (us(email_wait), us(answer_deadline), us(order_wait));
+        let after_us = after.as_microsecond();
+        self.call(move |c| {
+            let what = "read the next handover deadline";
+            let at: Option<i64> = c
+                .query_row(
+                    "SELECT MIN(at) FROM ( \
+                       SELECT email_requested_at + ?1 AS at FROM tickets \
+                         WHERE state = ?5 AND email_requested_at IS NOT NULL \
+                       UNION ALL SELECT pending_since + ?2 FROM tickets \
+                         WHERE state IN (?5, ?6, ?7) AND pending_since IS NOT NULL \
+                       UNION ALL SELECT last_bot_reply_at + ?3 FROM tickets \
+                         WHERE state = ?7 AND last_bot_reply_at IS NOT NULL \
+                     ) WHERE at > ?4",
+                    params![
+                        email,
+                        answer,
+                        order,
+                        after_us,
+                        TicketState::AwaitingEmail.as_str(),
+                        TicketState::Active.as_str(),
+                        TicketState::AwaitingOrder.as_str(),
+                    ],
+                    |r| r.get(0),
+                )
+                .ctx(what)?;
+            let cell = Cell::new("tickets", "MIN(handover deadline)".to_owned());
+            cell.ts("handover deadline", at)
+        })
+        .await
+    }
+
     /// Tickets in state `answered` whose close deadline is at or before `now`, earliest first.
     pub async fn due_closes(&self, now: Timestamp) -> Result<Vec<TicketRow>, LedgerError> {
         let now_us = now.as_microsecond();

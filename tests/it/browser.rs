@@ -235,10 +235,10 @@ async fn chat_page_in_chromium_answers_then_hands_over_and_the_agent_takes_over(
            .some(e => e.textContent.includes('Innsbruck'));",
     )
     .await;
+    // Handled is not a request of its own: it rides on the handover's tag write below.
     wd.wait_for(
-        "the Handled tag and the bot as assignee",
-        "return document.getElementById('tags').textContent.includes('PerfectBot: Handled')
-           && document.getElementById('assignee').textContent.includes('(bot)')
+        "the bot as assignee",
+        "return document.getElementById('assignee').textContent.includes('(bot)')
            && document.getElementById('status').textContent === 'open';",
     )
     .await;
@@ -254,8 +254,9 @@ async fn chat_page_in_chromium_answers_then_hands_over_and_the_agent_takes_over(
         .await;
     wd.click("#send").await;
     wd.wait_for(
-        "the handover: Agent Required, nobody assigned",
+        "the handover: Agent Required and Handled, nobody assigned",
         "return document.getElementById('tags').textContent.includes('PerfectBot: Agent Required')
+           && document.getElementById('tags').textContent.includes('PerfectBot: Handled')
            && document.getElementById('assignee').textContent === 'nobody';",
     )
     .await;

@@ -8,6 +8,7 @@ mod cli;
 mod client_sim;
 mod common;
 mod dashboards;
+mod deadlines;
 mod eval;
 mod faults;
 mod http;

@@ -105,12 +105,12 @@ async fn number_given_gets_the_status_then_the_ticket_closes_as_usual() {
             "Good news: your order #1042 is on its way. UPS, tracking number 1Z999AA1: https://track.test/1Z999AA1"
         ]
     );
-    assert!(tag_names(&app.ticket(id)).contains(&HANDLED.to_string()));
-    // The normal lifecycle: idle close.
+    // The normal lifecycle: idle close (Handled comes with its tags).
     let t = app
         .wait_ticket(id, "closed", |t| t.status == "closed")
         .await;
     assert!(tag_names(&t).contains(&AUTO_CLOSED.to_string()));
+    assert!(tag_names(&t).contains(&HANDLED.to_string()));
     assert_eq!(customers_read(&app), [jane]);
     app.stop().await;
 }

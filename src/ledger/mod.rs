@@ -15,6 +15,7 @@
 
 mod error;
 mod events;
+mod kb_index;
 mod learned;
 mod lock;
 mod meta;
@@ -49,7 +50,7 @@ pub use sourced::{SourceStatusRow, SourcedRow};
 use tickets::upsert_ticket;
 pub use types::*;
 
-pub(crate) use schema::KB_INDEX_TABLE;
+pub use kb_index::{KbIndex, KbIndexRead, KbIndexRow};
 
 /// A handle on the ledger. Cheap to clone: clones share one connection and its thread.
 #[derive(Clone)]

@@ -94,7 +94,7 @@ CREATE INDEX kb_learned_by_ticket ON kb_learned(ticket_id);
 
 /// The knowledge index table: the FTS5 table the knowledge base searches. The daemon's index
 /// lives in the ledger (migration V3); tests, `kb list` and `preview` build the same table in
-/// memory. Columns: question, answer, keywords (searched, BM25 weights in `responder::kb`) and
+/// memory. Columns: question, answer, keywords (searched, BM25 weights in `kb_index`) and
 /// `entry_id` (not searched: resolves a row to its entry). Part of a released migration: a
 /// change needs a new migration, not an edit.
 pub(crate) const KB_INDEX_TABLE: &str = "CREATE VIRTUAL TABLE kb_index USING fts5(\

@@ -1,6 +1,6 @@
 //! The vector cache (`kb_vectors`, migration V4): dense vectors of knowledge texts by
 //! (embedding model id, content hash). Used by the knowledge index build on its own connection
-//! to the ledger file (see `responder::kb::KbStore`), inside the build's write transaction.
+//! to the ledger file (see [`super::KbIndex`]).
 
 use std::collections::HashMap;
 

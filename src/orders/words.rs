@@ -1,6 +1,6 @@
 //! The per-language data of the orders feature: the words that make a customer's turn an order
-//! question (detection) and the built-in replies (answers), one TOML file per language in
-//! `src/orders/lang/`, compiled in and parsed once. Code holds the logic only; a test checks
+//! question (detection) and the built-in replies (answers): the `[orders]` table of each
+//! language's `src/lang/<code>.toml`, compiled in and parsed once. Code holds the logic only; a test checks
 //! that every language fills every role.
 
 use std::collections::BTreeMap;
@@ -9,19 +9,9 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 /// The languages with built-in order words and replies (those of the intent detector).
-pub const LANGUAGES: [&str; 7] = ["en", "fr", "de", "es", "it", "nl", "pt"];
+pub use crate::lang::BUILTIN_LANGUAGES as LANGUAGES;
 
-const FILES: [(&str, &str); 7] = [
-    ("en", include_str!("lang/en.toml")),
-    ("fr", include_str!("lang/fr.toml")),
-    ("de", include_str!("lang/de.toml")),
-    ("es", include_str!("lang/es.toml")),
-    ("it", include_str!("lang/it.toml")),
-    ("nl", include_str!("lang/nl.toml")),
-    ("pt", include_str!("lang/pt.toml")),
-];
-
-/// One language's file.
+/// The `[orders]` table of one language's data file (`src/lang/<code>.toml`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Language {
@@ -66,15 +56,17 @@ pub struct Labels {
 pub fn all() -> &'static BTreeMap<&'static str, Language> {
     static ALL: OnceLock<BTreeMap<&'static str, Language>> = OnceLock::new();
     ALL.get_or_init(|| {
-        FILES
+        LANGUAGES
             .iter()
-            .map(|(code, text)| {
-                let lang: Language = toml::from_str(text)
-                    .unwrap_or_else(|e| panic!("src/orders/lang/{code}.toml: {e}"));
-                (*code, lang)
-            })
+            .map(|code| (*code, read(code).unwrap_or_else(|e| panic!("{e}"))))
             .collect()
     })
+}
+
+/// The `[orders]` table of `code`, or why it cannot be read.
+fn read(code: &str) -> Result<Language, String> {
+    crate::lang::table::<Language>(code, "orders")?
+        .ok_or_else(|| format!("{}: no [orders] table", crate::lang::file_name(code)))
 }
 
 /// The built-in data of `code` (a lower-case ISO 639-1 code), if it is one of [`LANGUAGES`].
@@ -94,6 +86,7 @@ mod tests {
     #[test]
     fn every_language_fills_every_role() {
         for code in LANGUAGES {
+            read(code).unwrap_or_else(|e| panic!("{e}"));
             let l = language(code).unwrap_or_else(|| panic!("{code} missing"));
             let w = &l.words;
             for (role, list) in [

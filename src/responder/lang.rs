@@ -1,6 +1,6 @@
 //! The language of a text, guessed from frequent function words, and the line that introduces
 //! an answer written in another language than the customer's. Seven languages (en fr de es it
-//! nl pt), one data file each under `lang/`, loaded once. Pure; decides nothing.
+//! nl pt), the `[retrieval]` table of each language's `src/lang/<code>.toml`, loaded once. Pure; decides nothing.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -9,19 +9,10 @@ use serde::Deserialize;
 
 use super::text;
 
-/// The supported languages, in the order of their data files.
-pub const LANGUAGES: [&str; 7] = ["en", "fr", "de", "es", "it", "nl", "pt"];
+/// The supported languages, in the order of their data: those with built-in data files.
+pub use crate::lang::BUILTIN_LANGUAGES as LANGUAGES;
 
-const FILES: [&str; 7] = [
-    include_str!("lang/en.toml"),
-    include_str!("lang/fr.toml"),
-    include_str!("lang/de.toml"),
-    include_str!("lang/es.toml"),
-    include_str!("lang/it.toml"),
-    include_str!("lang/nl.toml"),
-    include_str!("lang/pt.toml"),
-];
-
+/// The `[retrieval]` table of a language's data file (`src/lang/<code>.toml`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LangFile {
@@ -33,13 +24,21 @@ struct LangFile {
     glossary: HashMap<String, String>,
 }
 
+/// The `[retrieval]` table of one language, or why it cannot be read.
+fn read(code: &str) -> Result<LangFile, String> {
+    crate::lang::table::<LangFile>(code, "retrieval")?
+        .ok_or_else(|| format!("{}: no [retrieval] table", crate::lang::file_name(code)))
+}
+
 fn data() -> &'static [LangFile] {
     static DATA: OnceLock<Vec<LangFile>> = OnceLock::new();
     DATA.get_or_init(|| {
-        FILES
+        LANGUAGES
             .iter()
-            .map(|f| {
-                toml::from_str(f).expect("language files are compiled in and checked by a test")
+            .map(|code| {
+                read(code).unwrap_or_else(|e| {
+                    panic!("language files are compiled in and checked by a test: {e}")
+                })
             })
             .collect()
     })
@@ -161,6 +160,9 @@ mod tests {
 
     #[test]
     fn every_language_file_fills_every_role() {
+        for code in LANGUAGES {
+            read(code).unwrap_or_else(|e| panic!("{e}"));
+        }
         assert_eq!(data().len(), LANGUAGES.len());
         for (d, code) in data().iter().zip(LANGUAGES) {
             assert!(d.stopwords.len() >= 30, "{code}");

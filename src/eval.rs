@@ -520,29 +520,29 @@ pub fn render(result: &Value) -> String {
     ));
     out.push_str(&format!("no knowledge:         {}\n", s["no_knowledge"]));
     out.push_str(&format!("handovers by reason:  {}\n", s["handovers"]));
-    out.push_str("\nclass         cases  recall  predicted  precision\n");
-    if let Some(classes) = s["classes"].as_object() {
-        for (name, c) in classes {
+    // One table layout for the answer classes and the intent classes.
+    let class_table =
+        |out: &mut String, heading: &str, classes: &serde_json::Map<String, Value>| {
             out.push_str(&format!(
-                "{name:<13} {:>5}  {:>6}  {:>9}  {:>9}\n",
-                c["cases"],
-                pct(&c["recall"]),
-                c["predicted"],
-                pct(&c["precision"])
+                "\n{heading:<13} cases  recall  predicted  precision\n"
             ));
-        }
+            for (name, c) in classes {
+                out.push_str(&format!(
+                    "{name:<13} {:>5}  {:>6}  {:>9}  {:>9}\n",
+                    c["cases"],
+                    pct(&c["recall"]),
+                    c["predicted"],
+                    pct(&c["precision"])
+                ));
+            }
+        };
+    if let Some(classes) = s["classes"].as_object() {
+        class_table(&mut out, "class", classes);
+    } else {
+        out.push_str("\nclass         cases  recall  predicted  precision\n");
     }
     if let Some(intent) = s["intent"].as_object().filter(|i| !i.is_empty()) {
-        out.push_str("\nintent        cases  recall  predicted  precision\n");
-        for (name, c) in intent {
-            out.push_str(&format!(
-                "{name:<13} {:>5}  {:>6}  {:>9}  {:>9}\n",
-                c["cases"],
-                pct(&c["recall"]),
-                c["predicted"],
-                pct(&c["precision"])
-            ));
-        }
+        class_table(&mut out, "intent", intent);
         let o = &s["ordinary"];
         out.push_str(&format!(
             "ordinary messages: {}, handed over as requested/frustrated {}, taken for small talk {}\n",

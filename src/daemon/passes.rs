@@ -62,9 +62,23 @@ impl Daemon {
                 },
                 None => break,
             };
-            self.process_counted(id, Cause::Answer, stats).await?;
+            self.answer_done(id, stats).await?;
         }
         Ok(())
+    }
+
+    /// A responder call for ticket `id` finished: read the ticket and decide with its outcome,
+    /// unless the outcome was already used (see [`crate::inflight::InFlight::is_done`]): then
+    /// there is nothing to decide and the read would be a request for nothing.
+    pub(super) async fn answer_done(
+        &self,
+        id: u64,
+        stats: &mut PassStats,
+    ) -> Result<(), PassError> {
+        if !self.inflight.is_done(id) {
+            return Ok(());
+        }
+        self.process_counted(id, Cause::Answer, stats).await
     }
 
     /// One poll: list the bot's open tickets through one view query, read in full only those

@@ -195,9 +195,7 @@ impl Daemon {
                 Work::Sweep => self.sweep_pass(&cancel).await,
                 Work::Answer(id) => {
                     let mut stats = PassStats::default();
-                    self.process_counted(id, Cause::Answer, &mut stats)
-                        .await
-                        .map(|()| stats)
+                    self.answer_done(id, &mut stats).await.map(|()| stats)
                 }
             };
             if matches!(work, Work::Poll) {

@@ -99,55 +99,82 @@ impl Daemon {
         };
         // Newest first: once a page reaches tickets last updated before the previous listing
         // (less a margin for ties), the rest of the list is what that listing already saw.
+        let stop_below = watermark.filter(|_| !full_due);
         let mut stats = PassStats::default();
-        let listing =
-            self.client
-                .ad_hoc_view_items_until(&self.view_filter, "updated_datetime", |page| {
-                    watermark.filter(|_| !full_due).is_some_and(|w| {
-                        page.last()
-                            .and_then(|t| t.updated_datetime)
-                            .is_some_and(|u| u < w)
+        // Page by page: across pages the poll keeps only what it needs at the end (the ids
+        // listed, the newest update, the ids to read), never the decoded tickets: with
+        // thousands of tracked tickets the whole listing would be the daemon's largest use
+        // of memory.
+        let mut pages = self
+            .client
+            .ad_hoc_view_pages(&self.view_filter, "updated_datetime");
+        let mut listed_ids = std::collections::HashSet::new();
+        let mut newest: Option<Timestamp> = None;
+        let mut todo: Vec<u64> = Vec::new();
+        let mut unreadable_now = Vec::new();
+        self.listing().unreadable.begin_listing();
+        loop {
+            // A stalled or long listing must not hold closes that fall due meanwhile.
+            let Some(page) = self
+                .serving_closes(pages.next_page(), cancel, &mut stats)
+                .await?
+            else {
+                return Ok(stats);
+            };
+            let Some(page) = page? else {
+                break;
+            };
+            unreadable_now.extend(
+                self.listing()
+                    .unreadable
+                    .observe_page(&page.items, &page.skipped),
+            );
+            newest = newest.max(page.items.iter().filter_map(|t| t.updated_datetime).max());
+            let ids: Vec<u64> = page.items.iter().map(|t| t.id).collect();
+            let rows = self.ledger.tickets(&ids).await?;
+            todo.extend(
+                page.items
+                    .iter()
+                    .filter(|t| match rows.get(&t.id) {
+                        None => true,
+                        Some(r) => {
+                            let unchanged = match (engine::fingerprint(t), &r.seen_fingerprint) {
+                                (Some(listed), Some(expected)) => listed == *expected,
+                                _ => r.seen_updated_at == t.updated_datetime,
+                            };
+                            // A pending answer whose call is in flight is read when the call
+                            // ends: re-reading it on every poll meanwhile would cost a request
+                            // for nothing.
+                            (r.pending_since.is_some() && !self.inflight.has_call(t.id))
+                                || !unchanged
+                        }
                     })
-                });
-        // A stalled or long listing must not hold closes that fall due meanwhile.
-        let Some(listing) = self.serving_closes(listing, cancel, &mut stats).await? else {
-            return Ok(stats);
-        };
-        let listing = listing?;
-        let unreadable_now = self
-            .listing()
-            .unreadable
-            .observe_listing(&listing.items, &listing.skipped);
-        let (listed, complete) = (listing.items, listing.complete);
+                    .map(|t| t.id),
+            );
+            stats.seen += ids.len();
+            listed_ids.extend(ids);
+            let enough = stop_below.is_some_and(|w| {
+                page.items
+                    .last()
+                    .and_then(|t| t.updated_datetime)
+                    .is_some_and(|u| u < w)
+            });
+            if enough {
+                break;
+            }
+        }
+        self.listing().unreadable.end_listing();
+        let complete = pages.complete();
         {
             let mut l = self.listing();
-            if let Some(newest) = listed.iter().filter_map(|t| t.updated_datetime).max() {
+            if let Some(newest) = newest {
                 l.watermark = Some(engine::later(newest, -LISTING_MARGIN));
             }
             if complete {
                 l.last_full = Some(self.clock.now());
             }
         }
-        let ids: Vec<u64> = listed.iter().map(|t| t.id).collect();
-        let rows = self.ledger.tickets(&ids).await?;
-        let mut todo: Vec<u64> = listed
-            .iter()
-            .filter(|t| match rows.get(&t.id) {
-                None => true,
-                Some(r) => {
-                    let unchanged = match (engine::fingerprint(t), &r.seen_fingerprint) {
-                        (Some(listed), Some(expected)) => listed == *expected,
-                        _ => r.seen_updated_at == t.updated_datetime,
-                    };
-                    // A pending answer whose call is in flight is read when the call ends:
-                    // re-reading it on every poll meanwhile would cost a request for nothing.
-                    (r.pending_since.is_some() && !self.inflight.has_call(t.id)) || !unchanged
-                }
-            })
-            .map(|t| t.id)
-            .collect();
         // Sets: with thousands of tracked tickets a linear `contains` per row is quadratic.
-        let listed_ids: std::collections::HashSet<u64> = ids.iter().copied().collect();
         let mut queued: std::collections::HashSet<u64> = todo.iter().copied().collect();
         for r in self.ledger.tracked().await? {
             // A full listing shows which tracked tickets left the view (closed, reassigned or
@@ -171,7 +198,6 @@ impl Daemon {
         // Listed items that did not decode are read once in full; known unreadable ones not.
         todo.extend(unreadable_now.into_iter().filter(|id| queued.insert(*id)));
         let todo = self.without_unreadable(todo);
-        stats.seen += listed.len();
         for id in todo {
             if cancel.is_cancelled() {
                 break;

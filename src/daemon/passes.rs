@@ -13,6 +13,10 @@ use tokio_util::sync::CancellationToken;
 /// A poll reads the whole view at least this often (clock time); polls in between read only
 /// its newest pages, down to what the previous listing saw.
 pub const FULL_LISTING_EVERY: Duration = Duration::from_secs(60);
+/// Closes due within this (clock time) have their requests' slots kept free in the API budget
+/// (`Client::reserve_for_closes`): at the default 2 requests/s a full bucket frees the three
+/// requests of a close in 1.5 s, so a few closes' worth in this time.
+pub const CLOSE_LOOKAHEAD: SignedDuration = SignedDuration::from_secs(5);
 /// Slack below the newest `updated_datetime` a listing saw, for updates stamped alike.
 const LISTING_MARGIN: SignedDuration = SignedDuration::from_secs(60);
 
@@ -205,7 +209,8 @@ impl Daemon {
             // A long pass (a backlog paced at the API limit) must not hold closes past their
             // deadline: those due go first, one ticket's work late at most.
             self.close_due(cancel, &mut stats).await?;
-            self.process_counted(id, Cause::Poll, &mut stats).await?;
+            self.process_serving_closes(id, Cause::Poll, cancel, &mut stats)
+                .await?;
         }
         self.hand_over_unreadable(cancel, &mut stats).await?;
         self.ledger.record_poll_done(self.clock.now()).await?;
@@ -218,7 +223,24 @@ impl Daemon {
         cancel: &CancellationToken,
         stats: &mut PassStats,
     ) -> Result<usize, PassError> {
-        let due = self.ledger.due_closes(self.clock.now()).await?;
+        self.close_due_beside(None, cancel, stats).await
+    }
+
+    /// [`Daemon::close_due`] but for ticket `busy` (being processed meanwhile).
+    pub(super) async fn close_due_beside(
+        &self,
+        busy: Option<u64>,
+        cancel: &CancellationToken,
+        stats: &mut PassStats,
+    ) -> Result<usize, PassError> {
+        let now = self.clock.now();
+        let due: Vec<_> = self
+            .closes_soon(now)
+            .await?
+            .into_iter()
+            .filter(|r| r.close_deadline.is_some_and(|d| d <= now))
+            .filter(|r| Some(r.ticket_id) != busy)
+            .collect();
         for r in &due {
             if cancel.is_cancelled() {
                 break;
@@ -243,6 +265,21 @@ impl Daemon {
             .await?;
         }
         Ok(due.len())
+    }
+
+    /// The closes due by [`CLOSE_LOOKAHEAD`] from `now` (those overdue included), earliest
+    /// first; the pacer keeps their requests' slots free meanwhile, so that each goes at its
+    /// deadline rather than one slot every `window / requests_per_window` after it.
+    pub(super) async fn closes_soon(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<crate::ledger::TicketRow>, PassError> {
+        let soon = self
+            .ledger
+            .due_closes(engine::later(now, CLOSE_LOOKAHEAD))
+            .await?;
+        self.client.reserve_for_closes(soon.len());
+        Ok(soon)
     }
 
     /// One sweep: idle closes due, `awaiting_email` past `email_wait`, customer messages
@@ -292,7 +329,8 @@ impl Daemon {
             if cancel.is_cancelled() {
                 break;
             }
-            self.process_counted(id, Cause::Sweep, &mut stats).await?;
+            self.process_serving_closes(id, Cause::Sweep, cancel, &mut stats)
+                .await?;
         }
         // Six polls' worth: notes on handed-over tickets need not be learned within seconds.
         if self.knowledge.escalated_scan_due(

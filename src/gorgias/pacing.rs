@@ -125,6 +125,16 @@ pub fn close_reserve(burst: u32) -> u32 {
     CLOSE_RESERVE.min(burst / 8)
 }
 
+/// The reserve while `closes` are due soon ([`Pacer::reserve_for_closes`]): each close's
+/// [`CLOSE_RESERVE`] requests, at least the standing [`close_reserve`], at most half the burst
+/// (the other lanes keep the rest of it and the whole rate).
+pub fn reserve_for(burst: u32, closes: usize) -> u32 {
+    let wanted = u32::try_from(closes)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(CLOSE_RESERVE);
+    wanted.min(burst / 2).max(close_reserve(burst))
+}
+
 /// A GCRA bucket ("theoretical arrival time"): a slot every `period`, up to `burst` at once.
 #[derive(Debug)]
 struct Bucket {
@@ -158,8 +168,9 @@ impl Bucket {
 /// The shared pacer. See the module docs for the rules.
 pub struct Pacer {
     bucket: Bucket,
-    /// Slots of the burst only closes take ([`close_reserve`]).
-    reserve: u32,
+    /// Slots of the burst only closes take: [`close_reserve`], more while closes are due soon
+    /// ([`Pacer::reserve_for_closes`]).
+    reserve: std::sync::atomic::AtomicU32,
     queue: Mutex<Queue>,
     /// Woken whenever the queue changes (a waiter came or left), so the head is re-decided.
     changed: Notify,
@@ -236,7 +247,7 @@ impl Pacer {
                 period,
                 burst,
             },
-            reserve: close_reserve(burst),
+            reserve: std::sync::atomic::AtomicU32::new(close_reserve(burst)),
             queue: Mutex::new(Queue::default()),
             changed: Notify::new(),
             not_before: Mutex::new(None),
@@ -281,7 +292,11 @@ impl Pacer {
                 }
                 continue;
             }
-            let keep = if lane == Lane::Close { 0 } else { self.reserve };
+            let keep = if lane == Lane::Close {
+                0
+            } else {
+                self.reserve.load(Ordering::Relaxed)
+            };
             match self.bucket.take(now, keep) {
                 Ok(()) => {
                     self.note_sent(now);
@@ -310,6 +325,17 @@ impl Pacer {
             pacer: self,
             lane,
             id,
+        }
+    }
+
+    /// `closes` fall due soon: the other lanes leave their requests' slots free
+    /// ([`reserve_for`]), so the bucket has drained enough by their deadlines for each to go
+    /// at once. Set again whenever the count changes; 0 restores the standing reserve.
+    pub fn reserve_for_closes(&self, closes: usize) {
+        let reserve = reserve_for(self.bucket.burst, closes);
+        if self.reserve.swap(reserve, Ordering::Relaxed) != reserve {
+            // Waiters held by a larger reserve look again.
+            self.changed.notify_waiters();
         }
     }
 
@@ -739,13 +765,14 @@ mod tests {
     fn the_other_lanes_leave_the_close_reserve_free_until_it_leaks_back() {
         // 40 per 20 s: a burst of 38, a slot every 500 ms, the top 3 for closes only.
         let p = Pacer::new(40, Duration::from_secs(20)).unwrap();
-        assert_eq!((p.bucket.burst, p.reserve), (38, 3));
+        let reserve = p.reserve.load(Ordering::Relaxed);
+        assert_eq!((p.bucket.burst, reserve), (38, 3));
         let now = Instant::now();
         for _ in 0..35 {
-            p.bucket.take(now, p.reserve).unwrap();
+            p.bucket.take(now, reserve).unwrap();
         }
         assert_eq!(
-            p.bucket.take(now, p.reserve),
+            p.bucket.take(now, reserve),
             Err(Duration::from_millis(500)),
             "a 36th read waits for a slot to leak"
         );
@@ -757,13 +784,23 @@ mod tests {
         assert_eq!(p.bucket.take(now, 0), Err(Duration::from_millis(500)));
         // Once a close spent it, the reserve leaks back before the other lanes go again.
         assert_eq!(
-            p.bucket.take(now, p.reserve),
+            p.bucket.take(now, reserve),
             Err(Duration::from_millis(2000))
         );
         // Small budgets keep their whole burst for everyone.
         assert_eq!(close_reserve(3), 0);
         assert_eq!(close_reserve(9), 1);
         assert_eq!(close_reserve(76), 3);
+        // Closes due soon: three slots each, the standing reserve at least, half the burst at
+        // most.
+        assert_eq!(reserve_for(38, 0), 3);
+        assert_eq!(reserve_for(38, 4), 12);
+        assert_eq!(reserve_for(38, 100), 19);
+        assert_eq!(reserve_for(3, 1), 1);
+        p.reserve_for_closes(4);
+        assert_eq!(p.reserve.load(Ordering::Relaxed), 12);
+        p.reserve_for_closes(0);
+        assert_eq!(p.reserve.load(Ordering::Relaxed), 3);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

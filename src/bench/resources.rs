@@ -190,6 +190,15 @@ impl ChildSim {
     }
 }
 
+/// Returns the heap's free pages to the system (glibc keeps them otherwise).
+fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 pub(super) async fn memory_with_tracked(
     tracked: usize,
     start_rss: u64,
@@ -260,7 +269,9 @@ pub(super) async fn memory_with_tracked(
         }
     }
     let sim_hwm = sim.hwm_kib().unwrap_or(0);
-    // From here on the process is the daemon (and this driver, at rest).
+    // The setup's freed heap goes back to the system first, so that what stays resident is
+    // what is in use; from here on the process is the daemon (and this driver, at rest).
+    release_free_heap();
     let peak_reset = reset_peak();
     let before_daemon = proc_status_kib("VmRSS:").unwrap_or(0);
     let daemon = Daemon::build(cfg, Arc::new(SystemClock)).await?;

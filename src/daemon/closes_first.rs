@@ -2,8 +2,10 @@
 //! paces us, and the worker does nothing else meanwhile. Closes that fall due while it is in
 //! flight are done at once, between its reads, instead of waiting behind it.
 
+use super::passes::CLOSE_LOOKAHEAD;
 use super::{Cause, Daemon, PassError, PassStats};
 use crate::engine;
+use jiff::Timestamp;
 use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -63,31 +65,41 @@ impl Daemon {
         stats: &mut PassStats,
     ) -> Result<Option<T>, PassError> {
         tokio::pin!(listing);
-        let mut last_pass: Option<tokio::time::Instant> = None;
+        // The close the last pass woke for, and when: still the first one due afterwards, it
+        // failed (or is held), and is tried again only after the gap.
+        let mut last_pass: Option<((u64, Timestamp), tokio::time::Instant)> = None;
         loop {
-            let next = self.ledger.next_deadline().await?;
-            let wake = next.map(|d| {
-                let now = self.clock.now();
-                let until = if d <= now {
-                    Duration::ZERO
-                } else {
-                    self.clock.real(engine::until(now, d).unsigned_abs())
-                };
-                let at = tokio::time::Instant::now() + until;
-                match last_pass {
-                    Some(p) => at.max(p + CLOSE_RETRY_GAP),
-                    None => at,
-                }
-            });
+            let now = self.clock.now();
+            // The first due close of another ticket within the lookahead; none: look again
+            // then (one indexed query), as a deadline may be set meanwhile.
+            let first = self
+                .closes_soon(now)
+                .await?
+                .into_iter()
+                .filter(|r| Some(r.ticket_id) != busy)
+                .find_map(|r| Some((r.ticket_id, r.close_deadline?)));
+            let d = first.map_or(engine::later(now, CLOSE_LOOKAHEAD), |(_, d)| d);
+            let until = if d <= now {
+                Duration::ZERO
+            } else {
+                self.clock.real(engine::until(now, d).unsigned_abs())
+            };
+            let mut at = tokio::time::Instant::now() + until;
+            if let Some((woke_for, p)) = last_pass
+                && first == Some(woke_for)
+            {
+                at = at.max(p + CLOSE_RETRY_GAP);
+            }
             tokio::select! {
                 biased;
                 // A ticket's work is finished even then (a pass stops between tickets).
                 _ = cancel.cancelled(), if busy.is_none() => return Ok(None),
                 out = &mut listing => return Ok(Some(out)),
-                _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)),
-                    if wake.is_some() =>
+                _ = tokio::time::sleep_until(at) =>
                 {
-                    last_pass = Some(tokio::time::Instant::now());
+                    if let Some(woke_for) = first {
+                        last_pass = Some((woke_for, tokio::time::Instant::now()));
+                    }
                     self.close_due_beside(busy, cancel, stats).await?;
                 }
             }

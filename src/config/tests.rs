@@ -92,10 +92,7 @@ fn minimal_file_gets_every_default() {
     );
     assert_eq!(c.responder.kind, ResponderKind::Kb);
     assert_eq!(c.kb.dir, PathBuf::from("/etc/perfectbot/kb"));
-    assert_eq!(
-        c.kb.confidence,
-        crate::responder::hybrid::DEFAULT_CONFIDENCE
-    );
+    assert_eq!(c.kb.confidence, crate::calibration::DEFAULT_CONFIDENCE);
     assert!(matches!(c.kb.embedding, Embedding::Builtin));
     assert_eq!(c.kb.note_prefix, "#kb");
     assert!(c.openai.is_none());

@@ -30,12 +30,15 @@
 //!   records them.
 //! - [`logfmt`] keeps the text log format one line per event whatever the logged values hold.
 //! - [`netbody`] reads untrusted HTTP response bodies with a size cap and a stall timeout.
+//! - `text` folds text for matching (lowercase, no diacritics, tokens, clauses);
+//!   [`calibration`] holds the knowledge base's confidence numbers that `config` validates with.
 //! - [`bench`] runs the measured workloads (`perfectbot bench`).
 //! - [`conversation`] runs a synthetic ticket through the engine's phases with the configured
 //!   responder and applies the plans to it; [`eval`] scores labelled messages with it
 //!   (`perfectbot eval`), [`preview`] chats through it.
 
 pub mod bench;
+pub mod calibration;
 pub mod clock;
 pub mod config;
 pub mod conversation;
@@ -64,4 +67,5 @@ pub mod preview;
 pub mod responder;
 pub mod sim;
 pub mod sources;
+pub(crate) mod text;
 pub mod tryit;

@@ -4,8 +4,8 @@
 //! for the knowledge base, and sending them to the responder made the bot hand over its own
 //! successes as "no knowledge". A message is small talk when every word of it belongs to a
 //! small-talk phrase ("thank you", "have a nice day", "d'accord", "vielen Dank") or to the filler
-//! that goes with them ("so much", "for your help"), in any of the seven languages, and at least
-//! one phrase is there. Anything else ("thanks, but where is my parcel?", "not great") is not
+//! that goes with them ("so much", "for your help"), in any of the seven languages (the
+//! `[smalltalk]` table of each `src/lang/<code>.toml`), and at least one phrase is there. Anything else ("thanks, but where is my parcel?", "not great") is not
 //! small talk. Emoji count: a thumbs-up alone is an acknowledgement, a thumbs-down never.
 //!
 //! Pure and deterministic, like [`super::intent`]: what to reply is [`courtesy_for`]'s choice, the

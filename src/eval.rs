@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use crate::config::{Config, ResponderKind};
 use crate::conversation::{self, Exchange, Verdict};
 use crate::engine::Policy;
+use crate::responder::intent::Intent;
 use crate::responder::kb::{Kb, KbEntry};
 use crate::responder::{HandoverReason, Responder, build_embedder, build_responder_with};
 
@@ -188,28 +189,157 @@ fn correct(case: &Case, got: Got) -> bool {
     }
 }
 
-/// The intent class of a case's label and of the bot's action, for the per-class intent
-/// figures: a handover by its reason, or small talk (`None`: neither).
-fn intent_class_of_case(case: &Case) -> Option<&'static str> {
-    match (case.expect, case.reason.as_deref()) {
-        (Expect::Handover, Some("requested")) => Some("requested"),
-        (Expect::Handover, Some("frustrated")) => Some("frustrated"),
-        (Expect::Smalltalk, _) => Some("smalltalk"),
-        _ => None,
+/// The intent classes of the figures: a handover by its reason, small talk, and an ordinary
+/// message (labelled `none`: anything but a handover as requested or frustrated is right).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IntentClass {
+    Requested,
+    Frustrated,
+    SmallTalk,
+    Ordinary,
+}
+
+impl IntentClass {
+    /// The classes given a precision and a recall, in the report's order.
+    const REPORTED: [IntentClass; 3] = [
+        IntentClass::Requested,
+        IntentClass::Frustrated,
+        IntentClass::SmallTalk,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntentClass::Requested => "requested",
+            IntentClass::Frustrated => "frustrated",
+            IntentClass::SmallTalk => "smalltalk",
+            IntentClass::Ordinary => "ordinary",
+        }
+    }
+
+    /// A case's label (`None`: a knowledge case, or a handover without a reason).
+    pub fn of_case(case: &Case) -> Option<IntentClass> {
+        match (case.expect, case.reason.as_deref()) {
+            (Expect::Handover, Some("requested")) => Some(IntentClass::Requested),
+            (Expect::Handover, Some("frustrated")) => Some(IntentClass::Frustrated),
+            (Expect::Smalltalk, _) => Some(IntentClass::SmallTalk),
+            (Expect::None, _) => Some(IntentClass::Ordinary),
+            _ => None,
+        }
+    }
+
+    /// What intent detection alone made of a message (`Ordinary`: it goes to the responder).
+    pub fn of_intent(intent: Intent) -> IntentClass {
+        match intent {
+            Intent::HandoverRequested => IntentClass::Requested,
+            Intent::Frustrated => IntentClass::Frustrated,
+            Intent::SmallTalk(_) => IntentClass::SmallTalk,
+            Intent::None => IntentClass::Ordinary,
+        }
+    }
+
+    /// The class of the bot's action (`None`: an answer, "no knowledge" or another handover).
+    fn of_got(got: Got) -> Option<IntentClass> {
+        match got {
+            Got::Handover(HandoverReason::Requested) => Some(IntentClass::Requested),
+            Got::Handover(HandoverReason::Frustrated) => Some(IntentClass::Frustrated),
+            Got::Smalltalk => Some(IntentClass::SmallTalk),
+            _ => None,
+        }
+    }
+
+    pub fn is_handover(self) -> bool {
+        matches!(self, IntentClass::Requested | IntentClass::Frustrated)
     }
 }
 
-fn intent_class_of_got(got: Got) -> Option<&'static str> {
-    match got {
-        Got::Handover(HandoverReason::Requested) => Some("requested"),
-        Got::Handover(HandoverReason::Frustrated) => Some("frustrated"),
-        Got::Smalltalk => Some("smalltalk"),
-        _ => None,
+/// `num / den`, or `None` when `den` is 0.
+pub fn ratio(num: usize, den: usize) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+/// Labelled classes against predicted ones, counted (`None`: no class on that side): the one
+/// per-class scorer behind the intent figures of `perfectbot eval` and of the intent unit
+/// tests.
+#[derive(Debug, Clone)]
+pub struct Confusion<C> {
+    cells: BTreeMap<(Option<C>, Option<C>), usize>,
+}
+
+impl<C> Default for Confusion<C> {
+    fn default() -> Self {
+        Confusion {
+            cells: BTreeMap::new(),
+        }
     }
 }
 
-/// The intent classes reported, in order.
-const INTENT_CLASSES: [&str; 3] = ["requested", "frustrated", "smalltalk"];
+impl<C: Ord + Copy> Confusion<C> {
+    pub fn add(&mut self, want: Option<C>, got: Option<C>) {
+        *self.cells.entry((want, got)).or_default() += 1;
+    }
+
+    /// The cases whose (label, prediction) `keep` accepts.
+    pub fn count(&self, keep: impl Fn(Option<C>, Option<C>) -> bool) -> usize {
+        self.cells
+            .iter()
+            .filter(|((w, g), _)| keep(*w, *g))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn total(&self) -> usize {
+        self.count(|_, _| true)
+    }
+
+    pub fn labelled(&self, c: C) -> usize {
+        self.count(|w, _| w == Some(c))
+    }
+
+    pub fn predicted(&self, c: C) -> usize {
+        self.count(|_, g| g == Some(c))
+    }
+
+    pub fn hits(&self, c: C) -> usize {
+        self.count(|w, g| w == Some(c) && g == Some(c))
+    }
+
+    pub fn precision(&self, c: C) -> Option<f64> {
+        ratio(self.hits(c), self.predicted(c))
+    }
+
+    pub fn recall(&self, c: C) -> Option<f64> {
+        ratio(self.hits(c), self.labelled(c))
+    }
+
+    /// Of the cases labelled `c`, the share whose prediction `keep` accepts.
+    pub fn share_of(&self, c: C, keep: impl Fn(Option<C>) -> bool) -> Option<f64> {
+        ratio(self.count(|w, g| w == Some(c) && keep(g)), self.labelled(c))
+    }
+
+    /// "precision 1.000 (25/26) recall 0.833 (25/30)" (0.000 for a ratio of nothing).
+    pub fn describe(&self, c: C) -> String {
+        let (hits, predicted, labelled) = (self.hits(c), self.predicted(c), self.labelled(c));
+        format!(
+            "precision {:.3} ({hits}/{predicted}) recall {:.3} ({hits}/{labelled})",
+            self.precision(c).unwrap_or(0.0),
+            self.recall(c).unwrap_or(0.0)
+        )
+    }
+}
+
+impl Confusion<IntentClass> {
+    /// Ordinary messages handed over as requested or frustrated.
+    pub fn ordinary_handed_over(&self) -> Option<f64> {
+        self.share_of(IntentClass::Ordinary, |g| {
+            g.is_some_and(IntentClass::is_handover)
+        })
+    }
+
+    /// Ordinary messages taken for small talk (a courtesy, not an answer).
+    pub fn ordinary_as_small_talk(&self) -> Option<f64> {
+        self.share_of(IntentClass::Ordinary, |g| g == Some(IntentClass::SmallTalk))
+    }
+}
 
 /// The figures of one run.
 #[derive(Debug, Default, Clone)]
@@ -228,11 +358,7 @@ struct Tally {
     handovers: BTreeMap<&'static str, usize>,
     /// language -> (answerable, right; uncovered, answered)
     by_lang: BTreeMap<String, [usize; 4]>,
-    /// intent class -> (labelled, predicted, both)
-    intent: BTreeMap<&'static str, [usize; 3]>,
-    /// Ordinary messages ("none"): (cases, handed over as requested/frustrated, taken for
-    /// small talk).
-    ordinary: [usize; 3],
+    intent: Confusion<IntentClass>,
 }
 
 impl Tally {
@@ -271,20 +397,8 @@ impl Tally {
             }
             _ => {}
         }
-        let (want, have) = (intent_class_of_case(case), intent_class_of_got(got));
-        if let Some(w) = want {
-            self.intent.entry(w).or_default()[0] += 1;
-        }
-        if let Some(h) = have {
-            let e = self.intent.entry(h).or_default();
-            e[1] += 1;
-            e[2] += usize::from(want == Some(h));
-        }
-        if case.expect == Expect::None {
-            self.ordinary[0] += 1;
-            self.ordinary[1] += usize::from(!ok);
-            self.ordinary[2] += usize::from(got == Got::Smalltalk);
-        }
+        self.intent
+            .add(IntentClass::of_case(case), IntentClass::of_got(got));
         match got {
             Got::NoKnowledge => self.no_knowledge += 1,
             Got::Handover(r) => *self.handovers.entry(r.as_str()).or_default() += 1,
@@ -293,11 +407,12 @@ impl Tally {
     }
 
     fn rate(num: usize, den: usize) -> Value {
-        if den == 0 {
-            Value::Null
-        } else {
-            json!(((num as f64 / den as f64) * 1000.0).round() / 1000.0)
-        }
+        Self::rounded(ratio(num, den))
+    }
+
+    /// A ratio to three decimals, `null` for a ratio of nothing.
+    fn rounded(r: Option<f64>) -> Value {
+        r.map_or(Value::Null, |r| json!((r * 1000.0).round() / 1000.0))
     }
 
     fn to_json(&self) -> Value {
@@ -333,19 +448,18 @@ impl Tally {
                 )
             })
             .collect();
-        let labelled = |c: &str| self.intent.get(c).is_some_and(|e| e[0] > 0);
-        let intent: serde_json::Map<String, Value> = if INTENT_CLASSES.iter().any(|c| labelled(c)) {
-            INTENT_CLASSES
+        let labelled = |c: &IntentClass| self.intent.labelled(*c) > 0;
+        let intent: serde_json::Map<String, Value> = if IntentClass::REPORTED.iter().any(labelled) {
+            IntentClass::REPORTED
                 .iter()
                 .map(|c| {
-                    let [cases, predicted, both] = self.intent.get(c).copied().unwrap_or_default();
                     (
-                        (*c).to_owned(),
+                        c.as_str().to_owned(),
                         json!({
-                            "cases": cases,
-                            "predicted": predicted,
-                            "precision": Self::rate(both, predicted),
-                            "recall": Self::rate(both, cases),
+                            "cases": self.intent.labelled(*c),
+                            "predicted": self.intent.predicted(*c),
+                            "precision": Self::rounded(self.intent.precision(*c)),
+                            "recall": Self::rounded(self.intent.recall(*c)),
                         }),
                     )
                 })
@@ -353,7 +467,6 @@ impl Tally {
         } else {
             serde_json::Map::new()
         };
-        let [ordinary, handed_over, as_small_talk] = self.ordinary;
         json!({
             "cases": self.n,
             "answerable": answerable,
@@ -370,9 +483,9 @@ impl Tally {
             "languages": langs,
             "intent": intent,
             "ordinary": {
-                "cases": ordinary,
-                "handed_over": Self::rate(handed_over, ordinary),
-                "as_small_talk": Self::rate(as_small_talk, ordinary),
+                "cases": self.intent.labelled(IntentClass::Ordinary),
+                "handed_over": Self::rounded(self.intent.ordinary_handed_over()),
+                "as_small_talk": Self::rounded(self.intent.ordinary_as_small_talk()),
             },
         })
     }

@@ -138,6 +138,7 @@ mod tests {
             wall_s: 1.0,
             requests: 700,
             requests_per_resolved: 7.0,
+            requests_per_resolved_besides_polls: 7.0,
             list_polls: 0,
             minimum_per_resolved: 6.0,
             rate_limited: 0,

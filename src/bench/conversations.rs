@@ -26,6 +26,9 @@ pub struct ConversationFigures {
     pub wall_s: f64,
     pub requests: u64,
     pub requests_per_resolved: f64,
+    /// The requests a conversation costs itself: all but the list polls, over the resolved
+    /// conversations (at best 5: read, reply, read before the close, one tag write, close).
+    pub requests_per_resolved_besides_polls: f64,
     /// List polls (`PUT /api/views/0/items`, route `/api/views/{id}/items`) during the run.
     pub list_polls: u64,
     /// 5 + this run's list polls shared over the resolved conversations.
@@ -192,6 +195,8 @@ pub(super) async fn conversation_run(wl: Workload) -> anyhow::Result<Conversatio
         wall_s: wall.as_secs_f64(),
         requests,
         requests_per_resolved: requests as f64 / resolved as f64,
+        requests_per_resolved_besides_polls: requests.saturating_sub(list_polls) as f64
+            / resolved as f64,
         list_polls,
         minimum_per_resolved: MIN_REQUESTS + list_polls as f64 / resolved as f64,
         rate_limited: s1.rate_limited - s0.rate_limited,

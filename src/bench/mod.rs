@@ -29,9 +29,9 @@ use crate::config::Config;
 use crate::daemon::Daemon;
 use crate::demo::DEMO_KB;
 use crate::ledger::{Ledger, TicketRow, TicketState};
-use crate::sim::{NewTicket, Seeded, Sim, SimOptions, SimServer};
 use anyhow::{Context as _, bail};
 use jiff::{SignedDuration, Timestamp};
+use perfectbot_sim::{NewTicket, Seeded, Sim, SimOptions, SimServer};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -204,7 +204,7 @@ async fn env(rate_limit: Option<(u32, Duration)>) -> anyhow::Result<Env> {
 }
 
 async fn env_on(rate_limit: Option<(u32, Duration)>, clock: Arc<dyn Clock>) -> anyhow::Result<Env> {
-    let (sim, server, seeded) = crate::sim::start_seeded_on(
+    let (sim, server, seeded) = perfectbot_sim::start_seeded_on(
         SimOptions {
             rate_limit,
             ..SimOptions::default()

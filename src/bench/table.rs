@@ -58,6 +58,10 @@ pub fn table(r: &Report) -> String {
                 c.requests_per_resolved, c.minimum_per_resolved, c.list_polls, c.resolved
             ),
         );
+        line(
+            "  besides list polls",
+            format!("{:.3}", c.requests_per_resolved_besides_polls),
+        );
         line("  429 answers", c.rate_limited.to_string());
         line(
             "  reply latency p50 / p99",

@@ -92,10 +92,7 @@ fn minimal_file_gets_every_default() {
     );
     assert_eq!(c.responder.kind, ResponderKind::Kb);
     assert_eq!(c.kb.dir, PathBuf::from("/etc/perfectbot/kb"));
-    assert_eq!(
-        c.kb.confidence,
-        crate::responder::hybrid::DEFAULT_CONFIDENCE
-    );
+    assert_eq!(c.kb.confidence, crate::calibration::DEFAULT_CONFIDENCE);
     assert!(matches!(c.kb.embedding, Embedding::Builtin));
     assert_eq!(c.kb.note_prefix, "#kb");
     assert!(c.openai.is_none());
@@ -1255,4 +1252,39 @@ fn unknown_keys_name_the_keys_their_table_knows_and_wrong_types_are_all_reported
         "{errors:#?}"
     );
     assert_eq!(errors.len(), 5, "{errors:#?}");
+}
+
+#[test]
+fn every_wrong_type_in_a_file_is_named_in_one_run_whatever_the_table() {
+    let text = format!(
+        "ledger = \"x\"\n{MINIMAL}requests_per_window = \"many\"\n\
+         [bot]\nchannels = [\"chat\", 3]\n[kb]\nconfidence = \"high\"\n\
+         [business_hours]\nranges = [{{ days = 1, from = \"09:00\", to = \"17:00\" }}, 2]\n"
+    );
+    let errors = errors_of(&text);
+    let wrong_types: Vec<&str> = errors
+        .iter()
+        .map(String::as_str)
+        .filter(|e| e.contains("invalid type"))
+        .collect();
+    assert_eq!(
+        wrong_types,
+        [
+            "config.toml: gorgias.requests_per_window: invalid type: string \"many\", expected a whole number",
+            "config.toml: bot.channels: invalid type: integer `3`, expected a string",
+            "config.toml: ledger: invalid type: string \"x\", expected a table",
+            "config.toml: kb.confidence: invalid type: string \"high\", expected a number",
+            "config.toml: business_hours.ranges[1].days: invalid type: integer `1`, expected a string",
+            "config.toml: business_hours.ranges[2]: invalid type: integer `2`, expected a table",
+        ],
+        "{errors:#?}"
+    );
+    // A wrong-typed value reads as absent, so the checks that follow see what they would
+    // without it, and a list element keeps its place: the second range is still the second.
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("config.toml: business_hours.ranges[2].from: missing")),
+        "{errors:#?}"
+    );
 }

@@ -161,9 +161,22 @@ pub enum Embedding {
     /// A model2vec-format directory (`tokenizer.json` + `model.safetensors`).
     Model2Vec { dir: PathBuf },
     /// An OpenAI-compatible `/v1/embeddings`.
-    OpenAi(crate::responder::embed::OpenAiEmbeddingConfig),
+    OpenAi(OpenAiEmbeddingConfig),
     /// No vectors: BM25 alone.
     None,
+}
+
+/// `[kb]`'s `embedding_*` keys for `embedding = "openai"`.
+#[derive(Debug, Clone)]
+pub struct OpenAiEmbeddingConfig {
+    /// e.g. "http://127.0.0.1:11434" or "https://api.openai.com/v1".
+    pub base_url: String,
+    pub model: String,
+    /// `None` for local servers that need no key.
+    pub api_key: Option<SecretString>,
+    pub timeout: Duration,
+    /// Texts per request.
+    pub batch: usize,
 }
 
 /// Default `kb.site_max_pages`.

@@ -121,7 +121,7 @@ fn clauses(text: &str) -> Vec<Vec<Token>> {
                 .filter(|t| !t.is_empty())
                 .map(|t| Token {
                     raw: t.to_string(),
-                    folded: crate::responder::text::fold(t),
+                    folded: crate::text::fold(t),
                     digits: t.chars().all(|c| c.is_ascii_digit()),
                 })
                 .collect::<Vec<_>>()
@@ -232,7 +232,7 @@ fn after_order_word(
         .filter(|t| !t.is_empty())
         .map(|t| Token {
             raw: t.to_string(),
-            folded: crate::responder::text::fold(t),
+            folded: crate::text::fold(t),
             digits: false,
         })
         .collect();

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use super::embed::{EmbedError, Embedder, content_hash, cosine};
 use super::kb::KbEntry;
+pub use crate::calibration::{BM25_ONLY_MODEL, DEFAULT_CONFIDENCE, bm25_confidence};
 
 /// The weight of BM25 in the fused score, against 1.0 for the dense score.
 pub const BM25_WEIGHT: f64 = 0.25;
@@ -31,27 +32,9 @@ pub const BM25_CAP: f64 = 2.0;
 /// query's words by the entry, and whether the query was translated into English (0/1).
 pub const CONFIDENCE_MODEL: [f64; 8] = [-2.101, 1.285, 0.315, 1.048, 0.947, 1.046, 0.787, 0.701];
 
-/// The confidence for BM25 alone (`embedding = "none"`, or the query could not be embedded):
-/// intercept and weight of the normalised BM25 score of the best entry, fitted like
-/// [`CONFIDENCE_MODEL`]. Also how a deprecated `kb.min_score` becomes a confidence
-/// ([`bm25_confidence`]): the old default 1.0 is 0.374.
-pub const BM25_ONLY_MODEL: [f64; 2] = [-2.084, 1.57];
-
-/// The default `kb.confidence`: in the middle of the range where the development data
-/// (kb_dev.jsonl) answers fewest uncovered questions for most right answers (0.7 to 0.775),
-/// away from both edges, since unseen questions come out a little worse: on it, 0.57 of
-/// English questions answered with the right entry and 0.09 of uncovered English questions
-/// answered anyway (`perfectbot eval` prints the whole curve).
-pub const DEFAULT_CONFIDENCE: f64 = 0.75;
-
 /// The confidence below which an entry BM25 did not match is left out of [`super::kb::Kb::search`]
 /// (grounding lists, "anything at all?"): the dense side alone ranks every entry.
 pub const SEARCH_FLOOR: f64 = 0.3;
-
-/// The confidence the BM25-only model gives a normalised BM25 score.
-pub fn bm25_confidence(score: f64) -> f64 {
-    sigmoid(BM25_ONLY_MODEL[0] + BM25_ONLY_MODEL[1] * score)
-}
 
 /// The texts of an entry that get a vector: (question + keywords, that + answer).
 pub fn entry_texts(entry: &KbEntry) -> [String; 2] {

@@ -30,7 +30,8 @@ pub mod learn;
 pub mod openai;
 pub mod smalltalk;
 pub mod template;
-pub(crate) mod text;
+/// The text folding the responder shares with `orders` lives at the crate's top level.
+pub(crate) use crate::text;
 
 use std::future::Future;
 use std::pin::Pin;

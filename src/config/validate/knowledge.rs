@@ -9,7 +9,7 @@ use crate::config::{ENV_EMBEDDING_API_KEY, ENV_OPENAI_API_KEY, Secrets};
 
 impl Validator<'_> {
     pub(super) fn kb(&mut self, raw: RawKb) -> KbConfig {
-        use crate::responder::hybrid::{DEFAULT_CONFIDENCE, bm25_confidence};
+        use crate::calibration::{DEFAULT_CONFIDENCE, bm25_confidence};
         let deprecated_min_score = match raw.min_score {
             Some(s) if !s.is_finite() || s < 0.0 => {
                 self.err(
@@ -124,15 +124,13 @@ impl Validator<'_> {
                     .ok()
                     .flatten();
                 match (url, model) {
-                    (Some(base_url), Some(model)) => {
-                        Embedding::OpenAi(crate::responder::embed::OpenAiEmbeddingConfig {
-                            base_url,
-                            model,
-                            api_key,
-                            timeout,
-                            batch,
-                        })
-                    }
+                    (Some(base_url), Some(model)) => Embedding::OpenAi(OpenAiEmbeddingConfig {
+                        base_url,
+                        model,
+                        api_key,
+                        timeout,
+                        batch,
+                    }),
                     _ => Embedding::None,
                 }
             }

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use jiff::civil::Date;
 
+use serde::Deserialize as _;
+
 use super::raw::*;
 use super::types::*;
 use super::{ConfigErrors, PLACEHOLDERS, Secrets};
@@ -64,64 +66,38 @@ impl Validator<'_> {
     }
 
     /// TOML text -> raw structs. A syntax error stops here (nothing else can be trusted).
-    /// Unknown keys are all collected in one pass (`serde_ignored`); a value of the wrong type
-    /// is recorded with its key (`serde_path_to_error`), that key dropped and the pass run
-    /// again, so one run reports every problem together with the checks below.
+    /// Past that, reading cannot fail: every value of the wrong type is recorded with its key
+    /// ([`Lenient::check`]) and every unknown key collected (`serde_ignored`), in one pass, so
+    /// one run reports them all together with the checks below.
     pub(super) fn deserialize(&mut self, text: &str) -> Result<RawConfig, ConfigErrors> {
         let table: toml::Table = match toml::from_str(text) {
             Ok(t) => t,
             Err(e) => return Err(ConfigErrors(vec![self.syntax_error(text, &e)])),
         };
-        let mut value = toml::Value::Table(table);
-        let mut wrong_types = Vec::new();
-        // Each round drops one key, so this ends; the bound is a belt for the braces.
-        for _ in 0..100 {
-            let mut unknown: Vec<Vec<Segment>> = Vec::new();
-            let mut record = |path: serde_ignored::Path<'_>| unknown.push(segments(&path));
-            let ignored = serde_ignored::Deserializer::new(value.clone(), &mut record);
-            match serde_path_to_error::deserialize::<_, RawConfig>(ignored) {
-                Ok(raw) => {
-                    self.errors.append(&mut wrong_types);
-                    for path in unknown {
-                        let message = self.unknown_key(&path);
-                        self.errors.push(message);
-                    }
-                    return Ok(raw);
-                }
-                Err(e) => {
-                    let path: Vec<Segment> = e
-                        .path()
-                        .iter()
-                        .map(|s| match s {
-                            serde_path_to_error::Segment::Seq { index } => Segment::Index(*index),
-                            serde_path_to_error::Segment::Map { key } => Segment::Key(key.clone()),
-                            _ => Segment::Key("?".to_string()),
-                        })
-                        .collect();
-                    let key = if path.is_empty() {
-                        "(top level)".to_string()
-                    } else {
-                        show_path(&path)
-                    };
-                    let message = plain_types(e.inner().message().trim());
-                    wrong_types.push(format!("{}: {key}: {message}", self.file));
-                    // A path through an array drops the whole array (its elements cannot be
-                    // told apart once dropped).
-                    let keys: Vec<String> = path
-                        .iter()
-                        .map_while(|s| match s {
-                            Segment::Key(k) => Some(k.clone()),
-                            Segment::Index(_) => None,
-                        })
-                        .collect();
-                    if keys.is_empty() || !remove_key(&mut value, &keys) {
-                        break;
-                    }
-                }
+        let mut unknown: Vec<Vec<Segment>> = Vec::new();
+        let mut record = |path: serde_ignored::Path<'_>| unknown.push(segments(&path));
+        let ignored = serde_ignored::Deserializer::new(toml::Value::Table(table), &mut record);
+        let wire = match <RawConfig as Lenient>::Wire::deserialize(ignored) {
+            Ok(wire) => wire,
+            // Only the reading of the value tree itself could end here, never a value's type.
+            Err(e) => {
+                return Err(ConfigErrors(vec![format!(
+                    "{}: {}",
+                    self.file,
+                    e.message()
+                )]));
             }
+        };
+        let mut wrong = Vec::new();
+        let raw = RawConfig::check(wire, "", &mut wrong);
+        for problem in wrong {
+            self.errors.push(format!("{}: {problem}", self.file));
         }
-        self.errors.append(&mut wrong_types);
-        Err(ConfigErrors(std::mem::take(&mut self.errors)))
+        for path in unknown {
+            let message = self.unknown_key(&path);
+            self.errors.push(message);
+        }
+        Ok(raw)
     }
 
     /// The message for a key no section knows, with the keys its section does know.
@@ -544,21 +520,21 @@ fn known_keys(parent: &[Segment]) -> Option<&'static [&'static str]> {
         })
         .collect();
     Some(match keys.as_slice() {
-        [] => fields_of::<RawConfig>(),
-        ["gorgias"] => fields_of::<RawGorgias>(),
-        ["bot"] => fields_of::<RawBot>(),
-        ["timing"] => fields_of::<RawTiming>(),
-        ["ledger"] => fields_of::<RawLedger>(),
-        ["responder"] => fields_of::<RawResponder>(),
-        ["kb"] => fields_of::<RawKb>(),
-        ["openai"] => fields_of::<RawOpenAi>(),
-        ["handover"] => fields_of::<RawHandover>(),
-        ["tags"] => fields_of::<RawTags>(),
-        ["business_hours"] => fields_of::<RawBusinessHours>(),
-        ["business_hours", "ranges"] => fields_of::<RawRange>(),
-        ["http"] => fields_of::<RawHttp>(),
-        ["log"] => fields_of::<RawLog>(),
-        ["orders"] => fields_of::<RawOrders>(),
+        [] => fields_of::<WireConfig>(),
+        ["gorgias"] => fields_of::<WireGorgias>(),
+        ["bot"] => fields_of::<WireBot>(),
+        ["timing"] => fields_of::<WireTiming>(),
+        ["ledger"] => fields_of::<WireLedger>(),
+        ["responder"] => fields_of::<WireResponder>(),
+        ["kb"] => fields_of::<WireKb>(),
+        ["openai"] => fields_of::<WireOpenAi>(),
+        ["handover"] => fields_of::<WireHandover>(),
+        ["tags"] => fields_of::<WireTags>(),
+        ["business_hours"] => fields_of::<WireBusinessHours>(),
+        ["business_hours", "ranges"] => fields_of::<WireRange>(),
+        ["http"] => fields_of::<WireHttp>(),
+        ["log"] => fields_of::<WireLog>(),
+        ["orders"] => fields_of::<WireOrders>(),
         _ => return None,
     })
 }
@@ -602,36 +578,4 @@ fn fields_of<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
     let mut fields: &'static [&'static str] = &[];
     let _ = T::deserialize(Fields(&mut fields));
     fields
-}
-
-/// Serde's type names in words a user knows.
-fn plain_types(message: &str) -> String {
-    message
-        .replace("expected u32", "expected a whole number")
-        .replace("expected u64", "expected a whole number (0 or more)")
-        .replace("expected f64", "expected a number")
-        .replace(
-            "expected a sequence",
-            "expected a list, e.g. [\"a\", \"b\"]",
-        )
-}
-
-/// Removes the key at `path` so deserialization can go on to find the next problem. A path
-/// through an array of tables drops the whole array (its elements cannot be told apart).
-fn remove_key(root: &mut toml::Value, path: &[String]) -> bool {
-    let mut current = root;
-    for (i, key) in path.iter().enumerate() {
-        let Some(table) = current.as_table_mut() else {
-            return false;
-        };
-        let last = i + 1 == path.len();
-        if last || table.get(key).is_some_and(toml::Value::is_array) {
-            return table.remove(key).is_some();
-        }
-        match table.get_mut(key) {
-            Some(next) => current = next,
-            None => return false,
-        }
-    }
-    false
 }

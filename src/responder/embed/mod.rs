@@ -14,7 +14,8 @@ mod static_model;
 
 use std::sync::{Arc, OnceLock};
 
-pub use openai::{OpenAiEmbedder, OpenAiEmbeddingConfig};
+pub use crate::config::OpenAiEmbeddingConfig;
+pub use openai::OpenAiEmbedder;
 pub use static_model::StaticModel;
 
 /// Why texts could not be embedded. Every variant says what to check.

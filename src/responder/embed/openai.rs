@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 use super::{EmbedError, Embedder, normalise};
+use crate::config::OpenAiEmbeddingConfig;
 
 /// The largest response body read for one batch: 64 texts of 4,096 floats written out in JSON
 /// are about 6 MB.
@@ -16,19 +17,6 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// The largest vector accepted: no embedding model has more dimensions.
 const MAX_DIM: usize = 16_384;
-
-/// `[kb]`'s `embedding_*` keys for `embedding = "openai"`.
-#[derive(Debug, Clone)]
-pub struct OpenAiEmbeddingConfig {
-    /// e.g. "http://127.0.0.1:11434" or "https://api.openai.com/v1".
-    pub base_url: String,
-    pub model: String,
-    /// `None` for local servers that need no key.
-    pub api_key: Option<SecretString>,
-    pub timeout: Duration,
-    /// Texts per request.
-    pub batch: usize,
-}
 
 /// The embeddings URL for a base URL given with or without its `/v1`.
 pub fn embeddings_url(base_url: &str) -> String {

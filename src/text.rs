@@ -1,5 +1,5 @@
-//! Text normalisation shared by the knowledge base, intent detection and email extraction:
-//! lowercase, diacritics folded to ASCII, punctuation turned into token breaks.
+//! Text normalisation shared by the knowledge base, intent detection, email extraction and
+//! order detection: lowercase, diacritics folded to ASCII, punctuation turned into token breaks.
 //!
 //! Pure string functions; no knowledge of phrases or entries lives here.
 

@@ -66,23 +66,26 @@ impl Daemon {
                 },
                 None => break,
             };
-            self.answer_done(id, stats).await?;
+            self.answer_done(id, cancel, stats).await?;
         }
         Ok(())
     }
 
     /// A responder call for ticket `id` finished: read the ticket and decide with its outcome,
     /// unless the outcome was already used (see [`crate::inflight::InFlight::is_done`]): then
-    /// there is nothing to decide and the read would be a request for nothing.
+    /// there is nothing to decide and the read would be a request for nothing. Closes that
+    /// fall due while its read waits for the budget go first.
     pub(super) async fn answer_done(
         &self,
         id: u64,
+        cancel: &CancellationToken,
         stats: &mut PassStats,
     ) -> Result<(), PassError> {
         if !self.inflight.is_done(id) {
             return Ok(());
         }
-        self.process_counted(id, Cause::Answer, stats).await
+        self.process_serving_closes(id, Cause::Answer, cancel, stats)
+            .await
     }
 
     /// One poll: list the bot's open tickets through one view query, read in full only those
@@ -370,17 +373,19 @@ impl Daemon {
                 return Ok(0);
             }
         };
+        // Up to ESCALATED_READS_PER_SCAN reads, each waiting for the budget: closes that fall
+        // due meanwhile go first.
+        let learning = self.knowledge.learn_from_escalated(
+            &listed,
+            &self.client,
+            self.bot_user_id(),
+            &self.ledger,
+            &*self.responder,
+            &*self.clock,
+            cancel,
+        );
         Ok(self
-            .knowledge
-            .learn_from_escalated(
-                &listed,
-                &self.client,
-                self.bot_user_id(),
-                &self.ledger,
-                &*self.responder,
-                &*self.clock,
-                cancel,
-            )
-            .await?)
+            .work_serving_closes(learning, cancel, &mut PassStats::default())
+            .await??)
     }
 }

@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 /// close that keeps failing (Gorgias down) is tried again after this, not in a busy loop.
 const CLOSE_RETRY_GAP: Duration = Duration::from_secs(1);
 /// The shortest gap between two looks at a close that was not due yet when the timer fired
-/// (the wall clock a little behind the monotonic one, or a clock that only moves when told):
-/// short, since the close is due any moment.
+/// (the wall clock a little behind the monotonic one, or a clock that only moves when told),
+/// and between two looks at the closes coming within the lookahead: short, since the close is
+/// due any moment.
 const EARLY_WAKE_GAP: Duration = Duration::from_millis(25);
 
 /// What runs beside the closes.
@@ -110,38 +111,55 @@ impl Daemon {
             let now = self.clock.now();
             // The first due close of another ticket within the lookahead (the ticket being
             // worked on may be due too: its close waits for its work, and must not wake this
-            // loop for nothing); none: look again then (one indexed query), as a deadline may
-            // be set meanwhile.
-            let first = self
-                .closes_soon(now)
-                .await?
+            // loop for nothing).
+            let (soon, next_soon) = self.closes_ahead(now).await?;
+            let first = soon
                 .into_iter()
                 .filter(|r| Some(r.ticket_id) != busy)
                 .find_map(|r| Some((r.ticket_id, r.close_deadline?)));
-            let d = first.map_or(engine::later(now, CLOSE_LOOKAHEAD), |(_, d)| d);
-            let until = if d <= now {
-                Duration::ZERO
-            } else {
-                self.clock.real(engine::until(now, d).unsigned_abs())
+            let at_clock = |d: Timestamp| {
+                let until = if d <= now {
+                    Duration::ZERO
+                } else {
+                    self.clock.real(engine::until(now, d).unsigned_abs())
+                };
+                tokio::time::Instant::now() + until
             };
-            let mut at = tokio::time::Instant::now() + until;
-            // Due by the wall clock but held by the monotonic one (a clock step, or the wall
-            // clock read a moment early): wake when the hold ends, not a retry gap later.
-            let held = first.and_then(|(id, d)| self.close_timers.held(id, Some(d)));
-            if let Some(left) = held {
-                at = at.max(tokio::time::Instant::now() + left);
-            }
-            if let Some((fired_for, not_before)) = last_pass
-                && first == Some(fired_for)
-            {
-                at = at.max(not_before);
-            }
+            let close_at = first.map(|(id, d)| {
+                let mut at = at_clock(d);
+                // Due by the wall clock but held by the monotonic one (a clock step, or the
+                // wall clock read a moment early): wake when the hold ends, not a gap later.
+                if let Some(left) = self.close_timers.held(id, Some(d)) {
+                    at = at.max(tokio::time::Instant::now() + left);
+                }
+                if let Some((fired_for, not_before)) = last_pass
+                    && (id, d) == fired_for
+                {
+                    at = at.max(not_before);
+                }
+                at
+            });
+            // Besides: when the next close comes within the lookahead (the pacer's reserve for
+            // closes grows then, and the work's requests must see it), and after the lookahead
+            // at the latest, as a deadline may be set meanwhile (one indexed query).
+            let look_again = at_clock(
+                next_soon
+                    .unwrap_or(engine::later(now, CLOSE_LOOKAHEAD))
+                    .min(engine::later(now, CLOSE_LOOKAHEAD)),
+            );
+            // Not in a tight loop on a clock that only moves when told (tests).
+            let look_again = look_again.max(tokio::time::Instant::now() + EARLY_WAKE_GAP);
+            let at = close_at.map_or(look_again, |c| c.min(look_again));
             tokio::select! {
                 biased;
                 // Work is finished even then (a pass stops between tickets).
                 _ = cancel.cancelled(), if beside == Beside::Listing => return Ok(None),
                 out = &mut work => return Ok(Some(out)),
                 _ = tokio::time::sleep_until(at) => {
+                    if close_at != Some(at) {
+                        // Only to look again.
+                        continue;
+                    }
                     let now = self.clock.now();
                     last_pass = first.and_then(|(id, d)| {
                         let gap = if d > now {

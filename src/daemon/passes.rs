@@ -306,12 +306,30 @@ impl Daemon {
         &self,
         now: Timestamp,
     ) -> Result<Vec<crate::ledger::TicketRow>, PassError> {
-        let soon = self
+        Ok(self.closes_ahead(now).await?.0)
+    }
+
+    /// [`Daemon::closes_soon`], and when the next close after those comes within
+    /// [`CLOSE_LOOKAHEAD`] (if within twice that): the reserve must grow then, so whoever waits
+    /// for the budget meanwhile looks again at that instant.
+    pub(super) async fn closes_ahead(
+        &self,
+        now: Timestamp,
+    ) -> Result<(Vec<crate::ledger::TicketRow>, Option<Timestamp>), PassError> {
+        let horizon = engine::later(now, CLOSE_LOOKAHEAD);
+        let mut soon = self
             .ledger
-            .due_closes(engine::later(now, CLOSE_LOOKAHEAD))
+            .due_closes(engine::later(horizon, CLOSE_LOOKAHEAD))
             .await?;
+        // Earliest first: the rows past the horizon are at the end.
+        let past = soon.partition_point(|r| r.close_deadline.is_some_and(|d| d <= horizon));
+        let next = soon
+            .get(past)
+            .and_then(|r| r.close_deadline)
+            .map(|d| engine::later(d, -CLOSE_LOOKAHEAD));
+        soon.truncate(past);
         self.client.reserve_for_closes(soon.len());
-        Ok(soon)
+        Ok((soon, next))
     }
 
     /// One sweep: idle closes due, `awaiting_email` past `email_wait`, customer messages

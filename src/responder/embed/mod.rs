@@ -51,7 +51,7 @@ pub fn builtin() -> Arc<StaticModel> {
     static MODEL: OnceLock<Arc<StaticModel>> = OnceLock::new();
     Arc::clone(MODEL.get_or_init(|| {
         Arc::new(
-            StaticModel::from_bytes(
+            StaticModel::from_static(
                 BUILTIN_ID,
                 include_bytes!("../../../models/l2_supercat/tokenizer.json"),
                 include_bytes!("../../../models/l2_supercat/model.safetensors"),

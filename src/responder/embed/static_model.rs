@@ -5,6 +5,7 @@
 //! (model2vec's name) or `embedding.weight` (WordLlama's), in F32 or F16, or I8 with a
 //! per-row F32 tensor `scales` (value = q * scale: how the built-in model is shipped).
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use safetensors::{Dtype, SafeTensors};
@@ -19,7 +20,13 @@ pub const MAX_TEXT_BYTES: usize = 8 * 1024;
 /// The rows of the token matrix, as stored.
 enum Rows {
     F32(Vec<f32>),
-    I8 { q: Vec<i8>, scales: Vec<f32> },
+    /// Two's-complement bytes. Borrowed for a model compiled into the binary: a copy would
+    /// double its size in memory (8 MB for the built-in one), and the borrowed rows are paged
+    /// in only as their tokens are used.
+    I8 {
+        q: Cow<'static, [u8]>,
+        scales: Vec<f32>,
+    },
 }
 
 /// A loaded static model; see the module doc.
@@ -93,6 +100,25 @@ impl StaticModel {
         tokenizer: &[u8],
         weights: &[u8],
     ) -> Result<StaticModel, EmbedError> {
+        StaticModel::build(id, tokenizer, weights, |q| Cow::Owned(q.to_vec()))
+    }
+
+    /// [`StaticModel::from_bytes`] for weights that live as long as the process (compiled into
+    /// the binary): int8 rows are read where they are, not copied.
+    pub fn from_static(
+        id: &str,
+        tokenizer: &[u8],
+        weights: &'static [u8],
+    ) -> Result<StaticModel, EmbedError> {
+        StaticModel::build(id, tokenizer, weights, Cow::Borrowed)
+    }
+
+    fn build<'w>(
+        id: &str,
+        tokenizer: &[u8],
+        weights: &'w [u8],
+        int8_rows: impl FnOnce(&'w [u8]) -> Cow<'static, [u8]>,
+    ) -> Result<StaticModel, EmbedError> {
         let bad = |detail: String| EmbedError::Model {
             what: id.to_owned(),
             detail,
@@ -144,7 +170,7 @@ impl StaticModel {
                     )));
                 }
                 Rows::I8 {
-                    q: data.iter().map(|b| *b as i8).collect(),
+                    q: int8_rows(data),
                     scales: scales
                         .data()
                         .chunks_exact(4)
@@ -220,7 +246,7 @@ impl StaticModel {
                 Rows::I8 { q, scales } => {
                     let scale = scales[row];
                     for (s, x) in sum.iter_mut().zip(&q[start..start + self.dim]) {
-                        *s += f32::from(*x) * scale;
+                        *s += f32::from(x.cast_signed()) * scale;
                     }
                 }
             }

@@ -159,19 +159,32 @@ impl Validator<'_> {
 
     pub(super) fn template(&mut self, key: &str, raw: Option<String>, default: &str) -> String {
         let text = self.non_empty(key, raw, default);
-        let unknown = unknown_placeholders(&text);
-        if !unknown.is_empty() {
-            let known: Vec<String> = PLACEHOLDERS.iter().map(|p| format!("{{{p}}}")).collect();
-            self.err(
-                key,
-                format!(
-                    "{text:?} uses unknown placeholder(s) {} (known: {})",
-                    unknown.join(", "),
-                    known.join(", ")
-                ),
-            );
-        }
+        self.placeholders_known(key, &text, &unknown_placeholders(&text), &PLACEHOLDERS);
         text
+    }
+
+    /// Whether a message template (handover or orders) `text` at `key` uses no placeholder
+    /// outside `known`; its `unknown` ones (written `{name}`) are recorded with the known ones.
+    pub(super) fn placeholders_known(
+        &mut self,
+        key: &str,
+        text: &str,
+        unknown: &[String],
+        known: &[&str],
+    ) -> bool {
+        if unknown.is_empty() {
+            return true;
+        }
+        let known: Vec<String> = known.iter().map(|p| format!("{{{p}}}")).collect();
+        self.err(
+            key,
+            format!(
+                "{text:?} uses unknown placeholder(s) {} (known: {})",
+                unknown.join(", "),
+                known.join(", ")
+            ),
+        );
+        false
     }
 
     pub(super) fn tags(&mut self, raw: RawTags, name: &str) -> Tags {

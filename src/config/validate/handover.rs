@@ -266,7 +266,7 @@ impl Validator<'_> {
         }
         let mut ranges = Vec::new();
         for (i, r) in raw.ranges.into_iter().enumerate() {
-            let key = format!("business_hours.ranges[{}]", i + 1);
+            let key = element_path("business_hours.ranges", i);
             let days = self.range_field(&key, "days", r.days, crate::hours::parse_days);
             let from = self.range_field(&key, "from", r.from, crate::hours::parse_hhmm);
             let to = self.range_field(&key, "to", r.to, crate::hours::parse_end_hhmm);

@@ -7,8 +7,8 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::daemon::{Daemon, Notice};
 use crate::ledger::{Event, TicketState};
-use crate::sim::{NewTicket, ShopifyFulfillment, ShopifyOrder, Sim, SimOptions};
 use anyhow::{Context as _, bail};
+use perfectbot_sim::{NewTicket, ShopifyFulfillment, ShopifyOrder, Sim, SimOptions};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ pub const DEMO_KB: &str = include_str!("../tests/data/kb/shop.toml");
 pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let started = Instant::now();
     // Always open, and one agent online, so the handover messages say an agent is coming.
-    let (sim, server, seeded) = crate::sim::start_seeded(SimOptions::default())
+    let (sim, server, seeded) = perfectbot_sim::start_seeded(SimOptions::default())
         .await
         .context("starting the simulator")?;
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;
@@ -56,7 +56,7 @@ pub async fn run(close_after: Duration, keep: Option<std::path::PathBuf>) -> any
     cfg.kb.dir = kb_dir;
     // The knowledge the shop already keeps: the account's macros and its help centre.
     sim.seed_demo_macros();
-    let site = crate::sim::site::Site::help_centre();
+    let site = perfectbot_sim::site::Site::help_centre();
     let site_server = site.serve().await.context("serving the help centre")?;
     cfg.kb.macros = true;
     cfg.kb.sites = vec![site_server.sitemap_url()];

@@ -47,6 +47,8 @@ enum Slot {
 struct Inner {
     slots: Mutex<HashMap<u64, Slot>>,
     next_call: Mutex<u64>,
+    /// Woken whenever a call finishes (for [`InFlight::answer_by`]).
+    finished: tokio::sync::Notify,
 }
 
 impl Inner {
@@ -74,6 +76,7 @@ impl InFlight {
             inner: Arc::new(Inner {
                 slots: Mutex::new(HashMap::new()),
                 next_call: Mutex::new(0),
+                finished: tokio::sync::Notify::new(),
             }),
             done_tx,
             done_rx: tokio::sync::Mutex::new(done_rx),
@@ -137,6 +140,8 @@ impl InFlight {
                     },
                 );
                 let _ = done.send(id);
+                drop(slots);
+                inner.finished.notify_waiters();
             }
         });
         slots.insert(
@@ -148,6 +153,51 @@ impl InFlight {
             },
         );
         Progress::Waiting
+    }
+
+    /// [`InFlight::answer`], waiting until `by` at the latest for a call it started (or found
+    /// running) to finish: a responder that answers quickly (the knowledge base decides in
+    /// milliseconds) is `Ready` on the caller's read of the ticket. `Waiting` when the call
+    /// is still running at `by` (its finish is signalled as usual), or was dropped meanwhile.
+    pub async fn answer_by(
+        &self,
+        id: u64,
+        turn: &Turn,
+        responder: &Arc<dyn Responder>,
+        by: tokio::time::Instant,
+    ) -> Progress {
+        let first = self.answer(id, turn, responder);
+        if first != Progress::Waiting {
+            return first;
+        }
+        loop {
+            // Registered before the slot is looked at, so a finish in between is not missed.
+            let finished = self.inner.finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            {
+                let mut slots = self.inner.slots();
+                match slots.get(&id) {
+                    Some(Slot::Done { turn: t, .. }) if t == turn => {
+                        if let Some(Slot::Done { answered, .. }) = slots.remove(&id) {
+                            return Progress::Ready(answered);
+                        }
+                    }
+                    Some(Slot::Running { turn: t, .. }) if t == turn => {}
+                    _ => return Progress::Waiting,
+                }
+            }
+            if tokio::time::timeout_at(by, finished).await.is_err() {
+                return Progress::Waiting;
+            }
+        }
+    }
+
+    /// A finished call's outcome is waiting to be decided. A finish signal for a ticket
+    /// without one is stale: its outcome was already used (on the read it was asked from, or
+    /// by a poll that read the ticket meanwhile), or the call was dropped or replaced.
+    pub fn is_done(&self, id: u64) -> bool {
+        matches!(self.inner.slots().get(&id), Some(Slot::Done { .. }))
     }
 
     /// A call for ticket `id` is running, or finished and not yet decided: its ticket will be

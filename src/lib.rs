@@ -15,7 +15,8 @@
 //! - [`sources`] reads the knowledge the shop keeps elsewhere (Gorgias macros, help-centre
 //!   websites) into the live knowledge base, every `kb.refresh` and on SIGHUP.
 //! - [`hours`] answers "are we open, and when do we open next" in the business's time zone.
-//! - [`sim`] is a Gorgias simulator used by tests, benchmarks and `perfectbot demo`.
+//! - The Gorgias simulator used by tests, benchmarks, `perfectbot sim`, `demo` and `try` is its
+//!   own crate, `perfectbot_sim` (crates/sim).
 //! - [`executor`] performs plans: intent in the ledger's action log, then the write, then done.
 //! - [`daemon`] wires it all and runs the poll loop, the sweeps and the deadline timer.
 //! - [`demo`] runs the lifecycle against the simulator for a newcomer; [`tryit`] (`perfectbot try`)
@@ -24,7 +25,7 @@
 //!   Gorgias).
 //! - [`ops`] is the operator's commands: `status`, `report`, `kb list` (read-only) and `setup`
 //!   (views).
-//! - [`clock`] injects wall time; [`logs`] sends log lines to stderr or the journal.
+//! - [`clock`] (crates/clock, re-exported) injects wall time; [`logs`] sends log lines to stderr or the journal.
 //! - [`http`] is the optional listener (`/healthz`, `/metrics`, `/webhook`); [`health`] is what
 //!   `/healthz` reports (and when a poll is stale); [`metrics`] names the Prometheus metrics and
 //!   records them.
@@ -39,7 +40,9 @@
 
 pub mod bench;
 pub mod calibration;
-pub mod clock;
+/// The injected wall clock, a crate of its own (crates/clock) shared with the simulator; the
+/// re-export keeps `perfectbot::clock` paths working.
+pub use perfectbot_clock as clock;
 pub mod config;
 pub mod conversation;
 pub mod daemon;
@@ -65,7 +68,6 @@ pub mod ops;
 pub mod orders;
 pub mod preview;
 pub mod responder;
-pub mod sim;
 pub mod sources;
 pub(crate) mod text;
 pub mod tryit;

@@ -227,7 +227,7 @@ fn main() -> ExitCode {
         }
         Command::Sim { listen } => {
             init_logs(LogFormat::Auto, "info");
-            with_runtime(perfectbot::sim::run_cli(listen))
+            with_runtime(perfectbot_sim::run_cli(listen))
         }
         Command::Try {
             listen,

@@ -10,8 +10,8 @@
 
 use crate::clock::SystemClock;
 use crate::daemon::Daemon;
-use crate::sim::{Seeded, Sim, SimOptions, SimServer};
 use anyhow::Context as _;
+use perfectbot_sim::{Seeded, Sim, SimOptions, SimServer};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use perfectbot::sim::filter::{EvalCtx, eval, parse};
+use perfectbot_sim::filter::{EvalCtx, eval, parse};
 use serde_json::{Value, json};
 
 static TICKET: LazyLock<Value> = LazyLock::new(|| {

@@ -28,11 +28,10 @@ use crate::clock::{Clock, FastClock, SystemClock};
 use crate::config::Config;
 use crate::daemon::Daemon;
 use crate::demo::DEMO_KB;
-use crate::gorgias::Ticket;
 use crate::ledger::{Ledger, TicketRow, TicketState};
-use crate::sim::{NewTicket, Seeded, Sim, SimOptions, SimServer};
 use anyhow::{Context as _, bail};
 use jiff::{SignedDuration, Timestamp};
+use perfectbot_sim::{NewTicket, Seeded, Sim, SimOptions, SimServer};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -205,7 +204,7 @@ async fn env(rate_limit: Option<(u32, Duration)>) -> anyhow::Result<Env> {
 }
 
 async fn env_on(rate_limit: Option<(u32, Duration)>, clock: Arc<dyn Clock>) -> anyhow::Result<Env> {
-    let (sim, server, seeded) = crate::sim::start_seeded_on(
+    let (sim, server, seeded) = perfectbot_sim::start_seeded_on(
         SimOptions {
             rate_limit,
             ..SimOptions::default()
@@ -287,7 +286,12 @@ fn reset_peak() -> bool {
 
 /// A `kB` line of /proc/self/status (Linux only; None elsewhere).
 fn proc_status_kib(key: &str) -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    status_kib("/proc/self/status", key)
+}
+
+/// A `kB` line of a /proc/<pid>/status file.
+fn status_kib(path: &str, key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(path).ok()?;
     s.lines()
         .find(|l| l.starts_with(key))?
         .split_whitespace()

@@ -101,16 +101,16 @@ pub struct SourcesFigures {
 /// editing ten of each. The Gorgias budget is the default one (40 per 20 s).
 pub(super) async fn sources_import(macros: usize, pages: usize) -> anyhow::Result<SourcesFigures> {
     let e = env(Some((DEFAULT_RATE, WINDOW))).await?;
-    let site = crate::sim::site::Site::new();
+    let site = perfectbot_sim::site::Site::new();
     let mut macro_ids = Vec::with_capacity(macros);
     for i in 0..macros {
-        macro_ids.push(e.sim.create_macro(crate::sim::NewMacro {
+        macro_ids.push(e.sim.create_macro(perfectbot_sim::NewMacro {
             name: format!("Macro {i}: question about topic {i}"),
             language: Some("en".into()),
             text: format!(
                 "Hi {{{{ticket.customer.firstname}}}}, here is the answer about topic {i}."
             ),
-            ..crate::sim::NewMacro::default()
+            ..perfectbot_sim::NewMacro::default()
         }));
     }
     let article = |i: usize, v: usize| {

@@ -150,13 +150,23 @@ pub fn table(r: &Report) -> String {
         }
     }
     if let Some(m) = &r.memory {
+        let mib = |k: Option<u64>| {
+            k.map_or_else(
+                || "not measured".to_owned(),
+                |k| format!("{} MiB", k / 1024),
+            )
+        };
         line(
-            &format!("memory, {} tracked tickets (process)", m.tracked),
+            &format!(
+                "memory, {} tracked tickets (the daemon; simulator in a child process)",
+                m.tracked
+            ),
             format!(
-                "start RSS {} MiB, sim loaded {} MiB, peak (VmHWM) {} MiB",
+                "the daemon's peak {}; start RSS {} MiB, before the daemon {} MiB, the simulator's peak {} MiB",
+                mib(m.daemon_peak_kib),
                 m.start_rss_kib / 1024,
-                m.sim_loaded_hwm_kib / 1024,
-                m.peak_hwm_kib / 1024
+                m.before_daemon_rss_kib / 1024,
+                m.sim_hwm_kib / 1024
             ),
         );
         line(
@@ -164,17 +174,14 @@ pub fn table(r: &Report) -> String {
             format!(
                 "{} MiB / {}",
                 m.resting_rss_kib / 1024,
-                m.poll_rise_kib.map_or_else(
-                    || "not measured".to_owned(),
-                    |k| format!("{} MiB", k / 1024)
-                )
+                mib(m.poll_rise_kib)
             ),
         );
         line(
-            "  poll (its requests; listing alone) / sweep",
+            "  poll (its requests) / sweep",
             format!(
-                "{:.0} ms ({} requests; {:.0} ms) / {:.1} ms",
-                m.poll_ms, m.poll_requests, m.list_ms, m.sweep_ms
+                "{:.0} ms ({} requests) / {:.1} ms",
+                m.poll_ms, m.poll_requests, m.sweep_ms
             ),
         );
     }

@@ -2,7 +2,7 @@
 //! paces us, and the worker does nothing else meanwhile. Closes that fall due while it is in
 //! flight are done at once, between its reads, instead of waiting behind it.
 
-use super::{Daemon, PassError, PassStats};
+use super::{Cause, Daemon, PassError, PassStats};
 use crate::engine;
 use std::future::Future;
 use std::time::Duration;
@@ -17,6 +17,47 @@ impl Daemon {
     /// end: the listing's read waits, never the close). `None` when cancelled first.
     pub(super) async fn serving_closes<T>(
         &self,
+        listing: impl Future<Output = T>,
+        cancel: &CancellationToken,
+        stats: &mut PassStats,
+    ) -> Result<Option<T>, PassError> {
+        self.serving_closes_beside(None, listing, cancel, stats)
+            .await
+    }
+
+    /// Processes ticket `id` while doing the closes of other tickets that fall due meanwhile:
+    /// its requests may wait for the budget (most of all while the budget is kept free for
+    /// those very closes), and a close must not wait for them. Never the ticket itself: one
+    /// ticket is never acted on twice at once.
+    pub(super) async fn process_serving_closes(
+        &self,
+        id: u64,
+        cause: Cause,
+        cancel: &CancellationToken,
+        stats: &mut PassStats,
+    ) -> Result<(), PassError> {
+        let mut own = PassStats::default();
+        let work = self.process_counted(id, cause, &mut own);
+        let mut closes = PassStats::default();
+        let done = self
+            .serving_closes_beside(Some(id), work, cancel, &mut closes)
+            .await;
+        for s in [own, closes] {
+            stats.seen += s.seen;
+            stats.decided += s.decided;
+            stats.failed += s.failed;
+        }
+        match done? {
+            Some(result) => result,
+            // Only a listing is dropped on cancel, never a ticket's work.
+            None => Ok(()),
+        }
+    }
+
+    /// [`Daemon::serving_closes`], leaving out the close of `busy` (its work is `work`).
+    async fn serving_closes_beside<T>(
+        &self,
+        busy: Option<u64>,
         listing: impl Future<Output = T>,
         cancel: &CancellationToken,
         stats: &mut PassStats,
@@ -40,13 +81,14 @@ impl Daemon {
             });
             tokio::select! {
                 biased;
-                _ = cancel.cancelled() => return Ok(None),
+                // A ticket's work is finished even then (a pass stops between tickets).
+                _ = cancel.cancelled(), if busy.is_none() => return Ok(None),
                 out = &mut listing => return Ok(Some(out)),
                 _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)),
                     if wake.is_some() =>
                 {
                     last_pass = Some(tokio::time::Instant::now());
-                    self.close_due(cancel, stats).await?;
+                    self.close_due_beside(busy, cancel, stats).await?;
                 }
             }
         }

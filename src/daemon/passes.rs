@@ -13,6 +13,10 @@ use tokio_util::sync::CancellationToken;
 /// A poll reads the whole view at least this often (clock time); polls in between read only
 /// its newest pages, down to what the previous listing saw.
 pub const FULL_LISTING_EVERY: Duration = Duration::from_secs(60);
+/// Closes due within this (clock time) have their requests' slots kept free in the API budget
+/// (`Client::reserve_for_closes`): at the default 2 requests/s a full bucket frees the three
+/// requests of a close in 1.5 s, so a few closes' worth in this time.
+pub const CLOSE_LOOKAHEAD: SignedDuration = SignedDuration::from_secs(5);
 /// Slack below the newest `updated_datetime` a listing saw, for updates stamped alike.
 const LISTING_MARGIN: SignedDuration = SignedDuration::from_secs(60);
 
@@ -62,9 +66,23 @@ impl Daemon {
                 },
                 None => break,
             };
-            self.process_counted(id, Cause::Answer, stats).await?;
+            self.answer_done(id, stats).await?;
         }
         Ok(())
+    }
+
+    /// A responder call for ticket `id` finished: read the ticket and decide with its outcome,
+    /// unless the outcome was already used (see [`crate::inflight::InFlight::is_done`]): then
+    /// there is nothing to decide and the read would be a request for nothing.
+    pub(super) async fn answer_done(
+        &self,
+        id: u64,
+        stats: &mut PassStats,
+    ) -> Result<(), PassError> {
+        if !self.inflight.is_done(id) {
+            return Ok(());
+        }
+        self.process_counted(id, Cause::Answer, stats).await
     }
 
     /// One poll: list the bot's open tickets through one view query, read in full only those
@@ -85,55 +103,82 @@ impl Daemon {
         };
         // Newest first: once a page reaches tickets last updated before the previous listing
         // (less a margin for ties), the rest of the list is what that listing already saw.
+        let stop_below = watermark.filter(|_| !full_due);
         let mut stats = PassStats::default();
-        let listing =
-            self.client
-                .ad_hoc_view_items_until(&self.view_filter, "updated_datetime", |page| {
-                    watermark.filter(|_| !full_due).is_some_and(|w| {
-                        page.last()
-                            .and_then(|t| t.updated_datetime)
-                            .is_some_and(|u| u < w)
+        // Page by page: across pages the poll keeps only what it needs at the end (the ids
+        // listed, the newest update, the ids to read), never the decoded tickets: with
+        // thousands of tracked tickets the whole listing would be the daemon's largest use
+        // of memory.
+        let mut pages = self
+            .client
+            .ad_hoc_view_pages(&self.view_filter, "updated_datetime");
+        let mut listed_ids = std::collections::HashSet::new();
+        let mut newest: Option<Timestamp> = None;
+        let mut todo: Vec<u64> = Vec::new();
+        let mut unreadable_now = Vec::new();
+        self.listing().unreadable.begin_listing();
+        loop {
+            // A stalled or long listing must not hold closes that fall due meanwhile.
+            let Some(page) = self
+                .serving_closes(pages.next_page(), cancel, &mut stats)
+                .await?
+            else {
+                return Ok(stats);
+            };
+            let Some(page) = page? else {
+                break;
+            };
+            unreadable_now.extend(
+                self.listing()
+                    .unreadable
+                    .observe_page(&page.items, &page.skipped),
+            );
+            newest = newest.max(page.items.iter().filter_map(|t| t.updated_datetime).max());
+            let ids: Vec<u64> = page.items.iter().map(|t| t.id).collect();
+            let rows = self.ledger.tickets(&ids).await?;
+            todo.extend(
+                page.items
+                    .iter()
+                    .filter(|t| match rows.get(&t.id) {
+                        None => true,
+                        Some(r) => {
+                            let unchanged = match (engine::fingerprint(t), &r.seen_fingerprint) {
+                                (Some(listed), Some(expected)) => listed == *expected,
+                                _ => r.seen_updated_at == t.updated_datetime,
+                            };
+                            // A pending answer whose call is in flight is read when the call
+                            // ends: re-reading it on every poll meanwhile would cost a request
+                            // for nothing.
+                            (r.pending_since.is_some() && !self.inflight.has_call(t.id))
+                                || !unchanged
+                        }
                     })
-                });
-        // A stalled or long listing must not hold closes that fall due meanwhile.
-        let Some(listing) = self.serving_closes(listing, cancel, &mut stats).await? else {
-            return Ok(stats);
-        };
-        let listing = listing?;
-        let unreadable_now = self
-            .listing()
-            .unreadable
-            .observe_listing(&listing.items, &listing.skipped);
-        let (listed, complete) = (listing.items, listing.complete);
+                    .map(|t| t.id),
+            );
+            stats.seen += ids.len();
+            listed_ids.extend(ids);
+            let enough = stop_below.is_some_and(|w| {
+                page.items
+                    .last()
+                    .and_then(|t| t.updated_datetime)
+                    .is_some_and(|u| u < w)
+            });
+            if enough {
+                break;
+            }
+        }
+        self.listing().unreadable.end_listing();
+        let complete = pages.complete();
         {
             let mut l = self.listing();
-            if let Some(newest) = listed.iter().filter_map(|t| t.updated_datetime).max() {
+            if let Some(newest) = newest {
                 l.watermark = Some(engine::later(newest, -LISTING_MARGIN));
             }
             if complete {
                 l.last_full = Some(self.clock.now());
             }
         }
-        let ids: Vec<u64> = listed.iter().map(|t| t.id).collect();
-        let rows = self.ledger.tickets(&ids).await?;
-        let mut todo: Vec<u64> = listed
-            .iter()
-            .filter(|t| match rows.get(&t.id) {
-                None => true,
-                Some(r) => {
-                    let unchanged = match (engine::fingerprint(t), &r.seen_fingerprint) {
-                        (Some(listed), Some(expected)) => listed == *expected,
-                        _ => r.seen_updated_at == t.updated_datetime,
-                    };
-                    // A pending answer whose call is in flight is read when the call ends:
-                    // re-reading it on every poll meanwhile would cost a request for nothing.
-                    (r.pending_since.is_some() && !self.inflight.has_call(t.id)) || !unchanged
-                }
-            })
-            .map(|t| t.id)
-            .collect();
         // Sets: with thousands of tracked tickets a linear `contains` per row is quadratic.
-        let listed_ids: std::collections::HashSet<u64> = ids.iter().copied().collect();
         let mut queued: std::collections::HashSet<u64> = todo.iter().copied().collect();
         for r in self.ledger.tracked().await? {
             // A full listing shows which tracked tickets left the view (closed, reassigned or
@@ -157,7 +202,6 @@ impl Daemon {
         // Listed items that did not decode are read once in full; known unreadable ones not.
         todo.extend(unreadable_now.into_iter().filter(|id| queued.insert(*id)));
         let todo = self.without_unreadable(todo);
-        stats.seen += listed.len();
         for id in todo {
             if cancel.is_cancelled() {
                 break;
@@ -165,7 +209,8 @@ impl Daemon {
             // A long pass (a backlog paced at the API limit) must not hold closes past their
             // deadline: those due go first, one ticket's work late at most.
             self.close_due(cancel, &mut stats).await?;
-            self.process_counted(id, Cause::Poll, &mut stats).await?;
+            self.process_serving_closes(id, Cause::Poll, cancel, &mut stats)
+                .await?;
         }
         self.hand_over_unreadable(cancel, &mut stats).await?;
         self.ledger.record_poll_done(self.clock.now()).await?;
@@ -178,7 +223,24 @@ impl Daemon {
         cancel: &CancellationToken,
         stats: &mut PassStats,
     ) -> Result<usize, PassError> {
-        let due = self.ledger.due_closes(self.clock.now()).await?;
+        self.close_due_beside(None, cancel, stats).await
+    }
+
+    /// [`Daemon::close_due`] but for ticket `busy` (being processed meanwhile).
+    pub(super) async fn close_due_beside(
+        &self,
+        busy: Option<u64>,
+        cancel: &CancellationToken,
+        stats: &mut PassStats,
+    ) -> Result<usize, PassError> {
+        let now = self.clock.now();
+        let due: Vec<_> = self
+            .closes_soon(now)
+            .await?
+            .into_iter()
+            .filter(|r| r.close_deadline.is_some_and(|d| d <= now))
+            .filter(|r| Some(r.ticket_id) != busy)
+            .collect();
         for r in &due {
             if cancel.is_cancelled() {
                 break;
@@ -203,6 +265,21 @@ impl Daemon {
             .await?;
         }
         Ok(due.len())
+    }
+
+    /// The closes due by [`CLOSE_LOOKAHEAD`] from `now` (those overdue included), earliest
+    /// first; the pacer keeps their requests' slots free meanwhile, so that each goes at its
+    /// deadline rather than one slot every `window / requests_per_window` after it.
+    pub(super) async fn closes_soon(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<crate::ledger::TicketRow>, PassError> {
+        let soon = self
+            .ledger
+            .due_closes(engine::later(now, CLOSE_LOOKAHEAD))
+            .await?;
+        self.client.reserve_for_closes(soon.len());
+        Ok(soon)
     }
 
     /// One sweep: idle closes due, `awaiting_email` past `email_wait`, customer messages
@@ -252,7 +329,8 @@ impl Daemon {
             if cancel.is_cancelled() {
                 break;
             }
-            self.process_counted(id, Cause::Sweep, &mut stats).await?;
+            self.process_serving_closes(id, Cause::Sweep, cancel, &mut stats)
+                .await?;
         }
         // Six polls' worth: notes on handed-over tickets need not be learned within seconds.
         if self.knowledge.escalated_scan_due(

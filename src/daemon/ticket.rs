@@ -13,6 +13,16 @@ use crate::responder::Outcome;
 use jiff::Timestamp;
 use std::time::{Duration, Instant};
 
+/// A responder outcome that is ready within this long after the ticket's read is written on
+/// that read, with no second read. Safe because nothing else changes: the plan is still
+/// recorded write-ahead by the executor and keyed to the customer's message it answers (one
+/// reply per customer message), and a customer who writes in this short gap is as if they
+/// wrote just after the reply was posted: the next poll sees the new message and answers it.
+/// A slower answer (an LLM) is decided when it finishes, on a fresh read, as before. The
+/// worker waits at most this long per new customer turn (real time: it bounds the responder's
+/// own work, which a fast clock does not speed up).
+pub const ANSWER_GRACE: Duration = Duration::from_millis(100);
+
 impl Daemon {
     pub(super) async fn process_counted(
         &self,
@@ -71,7 +81,10 @@ impl Daemon {
             Err(GorgiasError::NotFound { .. }) => return self.forget_deleted(id).await,
             Err(e) => return Err(e.into()),
         };
-        let now = self.clock.now();
+        let read_at = tokio::time::Instant::now();
+        let mut now = self.clock.now();
+        // `now` on the monotonic clock, for the close timer armed after the writes below.
+        let mut decided_at = tokio::time::Instant::now();
         if self.executor.resume(&ticket, now).await? > 0 {
             // Decide on what Gorgias says after the resumed writes, on the next pass.
             return Ok(());
@@ -87,40 +100,59 @@ impl Daemon {
             )
             .await?;
         let row = self.ledger.ticket(id).await?;
-        let availability = self.availability(now).await;
-        let mut plan = self.decide(
-            &ticket,
-            row.as_ref(),
-            now,
-            &availability,
-            Answering::NotAsked,
-        );
+        let mut availability = None;
+        let mut plan = self
+            .decide_on_presence(
+                &ticket,
+                row.as_ref(),
+                now,
+                &mut availability,
+                Answering::NotAsked,
+            )
+            .await;
         if let Some(customer_id) = plan.need_orders.take() {
             let asked = Instant::now();
             let lookup = self.customer_orders(customer_id).await;
-            let now = self.clock.now();
+            (now, decided_at) = (self.clock.now(), tokio::time::Instant::now());
             let answering = Answering::Orders(&lookup);
-            plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
+            plan = self
+                .decide_on_presence(&ticket, row.as_ref(), now, &mut availability, answering)
+                .await;
             // As after a slow responder: before handing over, decide on what Gorgias says now.
             if is_handover(&plan) && asked.elapsed() > Duration::from_secs(1) {
                 ticket = self.client.ticket(id).await?;
-                plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
+                plan = self
+                    .decide_on_presence(&ticket, row.as_ref(), now, &mut availability, answering)
+                    .await;
                 if plan.need_orders.is_some() || plan.need_answer.is_some() {
                     return Ok(());
                 }
             }
         }
         match plan.need_answer.take() {
-            // The ticket was read fresh above, after the call finished, and the outcome is for
-            // exactly this turn: a customer who wrote meanwhile gets a new call instead.
-            Some(turn) => match self.inflight.answer(id, &turn, &self.responder) {
+            // The outcome is for exactly this turn of the ticket as read above: either that
+            // read was made after the call finished (a customer who wrote meanwhile gets a new
+            // call instead), or the call finished within `ANSWER_GRACE` of the read.
+            Some(turn) => match self
+                .inflight
+                .answer_by(id, &turn, &self.responder, read_at + ANSWER_GRACE)
+                .await
+            {
                 Progress::Waiting => return Ok(()),
                 Progress::Ready(answered) => {
                     let answering = match &answered {
                         Answered::Outcome(outcome) => Answering::Outcome(outcome),
                         Answered::Failed(why) => Answering::Failed(why),
                     };
-                    plan = self.decide(&ticket, row.as_ref(), now, &availability, answering);
+                    plan = self
+                        .decide_on_presence(
+                            &ticket,
+                            row.as_ref(),
+                            now,
+                            &mut availability,
+                            answering,
+                        )
+                        .await;
                 }
             },
             None => self.inflight.forget(id),
@@ -144,7 +176,10 @@ impl Daemon {
         let outcomes = self.executor.execute(&ticket, &plan, now).await?;
         let deadline = plan.row.close_deadline;
         let wait = deadline.map_or(Duration::ZERO, |d| engine::until(now, d).unsigned_abs());
-        self.close_timers.arm(id, deadline, self.clock.real(wait));
+        // The deadline is `now` + wait: counted from when `now` was read, not from here (the
+        // writes took time), or the monotonic hold would keep the close that much past it.
+        let wait = self.clock.real(wait).saturating_sub(decided_at.elapsed());
+        self.close_timers.arm(id, deadline, wait);
         self.report(&ticket, &plan, &outcomes, cause, now);
         Ok(())
     }
@@ -164,6 +199,48 @@ impl Daemon {
                 OrderLookup::Failed(e.to_string())
             }
         }
+    }
+
+    /// [`engine::decide`] with agent presence read from Gorgias (`GET /api/users`, cached for
+    /// a minute) only when the plan depends on it: within business hours and with no fresh
+    /// reading, the plan is made for agents online and for none, and presence is read only if
+    /// the two differ (a handover's message and note; never an answer or a close). What was
+    /// read is kept in `availability` for the ticket's later decisions.
+    async fn decide_on_presence(
+        &self,
+        ticket: &Ticket,
+        row: Option<&TicketRow>,
+        now: Timestamp,
+        availability: &mut Option<Availability>,
+        answer: Answering<'_>,
+    ) -> Plan {
+        if availability.is_none() {
+            *availability = self.known_availability(now);
+        }
+        if let Some(a) = availability.as_ref() {
+            return self.decide(ticket, row, now, a, answer);
+        }
+        let online = self.decide(ticket, row, now, &Availability::Online, answer);
+        if online == self.decide(ticket, row, now, &Availability::NoAgents, answer) {
+            return online;
+        }
+        let a = availability.insert(self.availability(now).await);
+        self.decide(ticket, row, now, a, answer)
+    }
+
+    /// The availability at `now` when it costs no request: after hours, or presence read less
+    /// than [`crate::gorgias::presence::Presence::TTL`] ago.
+    fn known_availability(&self, now: Timestamp) -> Option<Availability> {
+        if !self.hours.is_open(now) {
+            return Some(Availability::AfterHours {
+                next_open: self.hours.next_open_local(now),
+            });
+        }
+        let ttl = self.clock.real(crate::gorgias::presence::Presence::TTL);
+        self.presence.cached(ttl).map(|online| match online {
+            Some(false) => Availability::NoAgents,
+            _ => Availability::Online,
+        })
     }
 
     fn decide(

@@ -22,6 +22,8 @@ pub(super) struct Unreadable {
     tickets: HashMap<u64, Entry>,
     /// What the last listing showed: each listed id with its version.
     listed: HashMap<u64, Option<String>>,
+    /// The listing being read, page by page.
+    listing: HashMap<u64, Option<String>>,
 }
 
 #[derive(Debug)]
@@ -34,32 +36,56 @@ struct Entry {
 }
 
 impl Unreadable {
-    /// Take in this poll's listing (the whole view or its newest pages): a ticket listed with
-    /// a new version is forgotten (read afresh). Returns the unreadable listed items worth one
-    /// read now (new, or a new version). Only tickets in this very listing are handed over:
-    /// one that left the bot's view (an agent took it) is never released by the bot.
+    /// Take in this poll's listing (the whole view or its newest pages) in one go: see
+    /// [`Unreadable::observe_page`].
+    #[cfg(test)]
     pub(super) fn observe_listing(
         &mut self,
         listed: &[Ticket],
         skipped: &[SkippedItem],
     ) -> Vec<u64> {
-        let now: HashMap<u64, Option<String>> = listed
+        self.begin_listing();
+        let worth = self.observe_page(listed, skipped);
+        self.end_listing();
+        worth
+    }
+
+    /// A listing starts: its pages follow ([`Unreadable::observe_page`]), then
+    /// [`Unreadable::end_listing`]. A listing that fails midway is never ended: what the
+    /// last whole listing showed stays.
+    pub(super) fn begin_listing(&mut self) {
+        self.listing = HashMap::new();
+    }
+
+    /// One page of the listing: a ticket listed with a new version is forgotten (read afresh).
+    /// Returns the unreadable listed items worth one read now (new, or a new version). Only
+    /// tickets in this very listing are handed over: one that left the bot's view (an agent
+    /// took it) is never released by the bot.
+    pub(super) fn observe_page(&mut self, listed: &[Ticket], skipped: &[SkippedItem]) -> Vec<u64> {
+        let now = listed
             .iter()
             .map(|t| (t.id, t.updated_datetime.map(|u| u.to_string())))
             .chain(
                 skipped
                     .iter()
                     .filter_map(|s| Some((s.id?, s.version.clone()))),
-            )
-            .collect();
-        self.tickets
-            .retain(|id, e| now.get(id).is_none_or(|v| *v == e.version));
-        self.listed = now;
+            );
+        for (id, version) in now {
+            if self.tickets.get(&id).is_some_and(|e| e.version != version) {
+                self.tickets.remove(&id);
+            }
+            self.listing.insert(id, version);
+        }
         skipped
             .iter()
             .filter_map(|s| s.id)
             .filter(|id| !self.tickets.contains_key(id))
             .collect()
+    }
+
+    /// The listing ended: it is now what the bot's view shows.
+    pub(super) fn end_listing(&mut self) {
+        self.listed = std::mem::take(&mut self.listing);
     }
 
     /// Known unreadable and unchanged: not to be read this poll.

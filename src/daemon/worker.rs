@@ -119,6 +119,8 @@ impl Daemon {
         let mut swept_through = jiff::Timestamp::MIN;
         let result = loop {
             let now = self.clock.now();
+            // The budget's room for the closes due soon, as they come nearer while idle.
+            self.closes_soon(now).await?;
             // Closes, and the handovers the sweep would otherwise do only on its schedule (the
             // cron sweep stays as their safety net).
             let handover = self
@@ -195,9 +197,7 @@ impl Daemon {
                 Work::Sweep => self.sweep_pass(&cancel).await,
                 Work::Answer(id) => {
                     let mut stats = PassStats::default();
-                    self.process_counted(id, Cause::Answer, &mut stats)
-                        .await
-                        .map(|()| stats)
+                    self.answer_done(id, &mut stats).await.map(|()| stats)
                 }
             };
             if matches!(work, Work::Poll) {

@@ -262,6 +262,12 @@ impl Client {
         self.inner.pacer.busy()
     }
 
+    /// `closes` fall due soon: requests other than closes leave room in the budget for them
+    /// (see [`Pacer::reserve_for_closes`]).
+    pub fn reserve_for_closes(&self, closes: usize) {
+        self.inner.pacer.reserve_for_closes(closes);
+    }
+
     /// The user that owns the key (`GET /api/users/0`): the bot's own identity.
     pub async fn current_user(&self) -> Result<User, GorgiasError> {
         self.get_json("/api/users/0").await

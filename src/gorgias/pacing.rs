@@ -1,9 +1,10 @@
 //! Pacing under Gorgias's per-account leaky bucket, shared by every clone of one client.
 //!
 //! Three brakes, all applied before a request is sent:
-//! - a `governor` GCRA bucket: one request per `window / requests_per_window`, with a burst of
+//! - a GCRA bucket ([`Bucket`]): one request per `window / requests_per_window`, with a burst of
 //!   `requests_per_window - headroom` (headroom = max(1, n/20), so 2 for 40 per 20 s, 4 for 80),
 //!   because other clients of the account fill the same bucket and we cannot see them coming;
+//!   the last [`close_reserve`] slots of that burst are the close lane's alone;
 //! - the server's own count, `X-Gorgias-Account-Api-Call-Limit: used/limit`: when it says the
 //!   bucket holds `limit - headroom` or more, nothing is sent until enough has leaked out to be
 //!   back under that mark (`(used + 1 - (limit - headroom)) * window / limit`);
@@ -13,7 +14,9 @@
 //!
 //! Requests wait in three lanes ([`Lane`]): while a waiter of a higher lane is due to take the
 //! next slot, the lower lanes let it, so a close never waits behind the reads and polls queued
-//! before it. A waiter that does not come back for its slot within [`GRACE`] (a request future
+//! before it. And the reads and other writes leave the last few slots of the bucket free, so a
+//! close that falls due while the budget is in use finds its read, tag write and close's slots
+//! at once instead of one every `window / requests_per_window`. A waiter that does not come back for its slot within [`GRACE`] (a request future
 //! left unpolled) stops holding the others. Every lane draws on the one bucket: priority
 //! reorders the queue, it never adds a request.
 
@@ -22,8 +25,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use governor::clock::Clock as _;
-use governor::{DefaultDirectRateLimiter, Quota};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -111,9 +112,65 @@ impl Queue {
     }
 }
 
+/// Slots at the top of the bucket only [`Lane::Close`] may take: one due close's requests (its
+/// read, the tag write, the close). The reads and other writes stop that many short of the
+/// burst, so a close does not queue for slots leaking out one every `window / n` (1.5 s for
+/// its three at 40 per 20 s). The rate stays the bucket's; only the burst left to the other
+/// lanes is smaller.
+pub const CLOSE_RESERVE: u32 = 3;
+
+/// The close lane's reserve for a bucket of `burst`: [`CLOSE_RESERVE`], at most an eighth of
+/// the burst (so a small budget keeps its burst for everyone; 0 below 8).
+pub fn close_reserve(burst: u32) -> u32 {
+    CLOSE_RESERVE.min(burst / 8)
+}
+
+/// The reserve while `closes` are due soon ([`Pacer::reserve_for_closes`]): each close's
+/// [`CLOSE_RESERVE`] requests, at least the standing [`close_reserve`], at most half the burst
+/// (the other lanes keep the rest of it and the whole rate).
+pub fn reserve_for(burst: u32, closes: usize) -> u32 {
+    let wanted = u32::try_from(closes)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(CLOSE_RESERVE);
+    wanted.min(burst / 2).max(close_reserve(burst))
+}
+
+/// A GCRA bucket ("theoretical arrival time"): a slot every `period`, up to `burst` at once.
+#[derive(Debug)]
+struct Bucket {
+    /// When the bucket will be empty again (every slot taken so far leaked out).
+    tat: Mutex<Option<Instant>>,
+    period: Duration,
+    burst: u32,
+}
+
+impl Bucket {
+    /// Takes a slot at `now` if, after it, more than `keep` of the burst stay free; otherwise
+    /// the wait until that is so.
+    fn take(&self, now: Instant, keep: u32) -> Result<(), Duration> {
+        let mut tat = self.tat.lock().unwrap_or_else(|e| e.into_inner());
+        let start = tat.map_or(now, |t| t.max(now));
+        // The slots in use, as time: `(start - now) / period`. After this one they must be at
+        // most `burst - keep`.
+        let allowed = self
+            .period
+            .saturating_mul(self.burst.saturating_sub(1).saturating_sub(keep));
+        let ahead = start - now;
+        if ahead <= allowed {
+            *tat = Some(start + self.period);
+            Ok(())
+        } else {
+            Err(ahead - allowed)
+        }
+    }
+}
+
 /// The shared pacer. See the module docs for the rules.
 pub struct Pacer {
-    limiter: DefaultDirectRateLimiter,
+    bucket: Bucket,
+    /// Slots of the burst only closes take: [`close_reserve`], more while closes are due soon
+    /// ([`Pacer::reserve_for_closes`]).
+    reserve: std::sync::atomic::AtomicU32,
     queue: Mutex<Queue>,
     /// Woken whenever the queue changes (a waiter came or left), so the head is re-decided.
     changed: Notify,
@@ -180,13 +237,17 @@ impl Pacer {
         let n = NonZeroU32::new(requests_per_window)
             .ok_or_else(|| "requests_per_window must be at least 1".to_owned())?;
         let period = window / n.get();
-        let burst =
-            NonZeroU32::new(n.get() - headroom(n.get())).expect("headroom leaves at least 1");
-        let quota = Quota::with_period(period)
-            .ok_or_else(|| format!("window {window:?} is too short for {n} requests"))?
-            .allow_burst(burst);
+        let burst = n.get() - headroom(n.get());
+        if period.is_zero() {
+            return Err(format!("window {window:?} is too short for {n} requests"));
+        }
         Ok(Pacer {
-            limiter: DefaultDirectRateLimiter::direct(quota),
+            bucket: Bucket {
+                tat: Mutex::new(None),
+                period,
+                burst,
+            },
+            reserve: std::sync::atomic::AtomicU32::new(close_reserve(burst)),
             queue: Mutex::new(Queue::default()),
             changed: Notify::new(),
             not_before: Mutex::new(None),
@@ -231,13 +292,17 @@ impl Pacer {
                 }
                 continue;
             }
-            match self.limiter.check() {
+            let keep = if lane == Lane::Close {
+                0
+            } else {
+                self.reserve.load(Ordering::Relaxed)
+            };
+            match self.bucket.take(now, keep) {
                 Ok(()) => {
                     self.note_sent(now);
                     return; // `place` leaves the queue and wakes the lanes below.
                 }
-                Err(not_until) => {
-                    let wait = not_until.wait_time_from(self.limiter.clock().now());
+                Err(wait) => {
                     place.will_look_by(now + wait + GRACE);
                     // A higher lane arriving meanwhile goes first.
                     tokio::select! {
@@ -260,6 +325,17 @@ impl Pacer {
             pacer: self,
             lane,
             id,
+        }
+    }
+
+    /// `closes` fall due soon: the other lanes leave their requests' slots free
+    /// ([`reserve_for`]), so the bucket has drained enough by their deadlines for each to go
+    /// at once. Set again whenever the count changes; 0 restores the standing reserve.
+    pub fn reserve_for_closes(&self, closes: usize) {
+        let reserve = reserve_for(self.bucket.burst, closes);
+        if self.reserve.swap(reserve, Ordering::Relaxed) != reserve {
+            // Waiters held by a larger reserve look again.
+            self.changed.notify_waiters();
         }
     }
 
@@ -633,8 +709,9 @@ mod tests {
     async fn a_close_left_unpolled_does_not_hold_the_reads_back() {
         use std::sync::Arc;
         let p = Arc::new(Pacer::new(20, Duration::from_secs(1)).unwrap());
+        // The whole burst spent, the closes' reserve too.
         for _ in 0..19 {
-            p.acquire_in(Lane::Read).await;
+            p.acquire_in(Lane::Close).await;
         }
         // A close polled once (it queues) and then held, as a `select!` holds a future while
         // its caller does other work.
@@ -675,13 +752,84 @@ mod tests {
         p.acquire_in(Lane::Read).await;
         // The bucket is empty for every lane: a close may not borrow what reads spent.
         assert!(
-            p.limiter.check().is_err(),
+            p.bucket.take(Instant::now(), 0).is_err(),
             "a fourth slot within the burst of 3"
         );
         // One poll of a close finds no slot either (its turn, but no token).
         let close = tokio::time::timeout(Duration::ZERO, p.acquire_in(Lane::Close));
         assert!(close.await.is_err(), "a close was sent over the budget");
         assert_eq!(p.waiting(), [0, 0, 0]);
+    }
+
+    #[test]
+    fn the_other_lanes_leave_the_close_reserve_free_until_it_leaks_back() {
+        // 40 per 20 s: a burst of 38, a slot every 500 ms, the top 3 for closes only.
+        let p = Pacer::new(40, Duration::from_secs(20)).unwrap();
+        let reserve = p.reserve.load(Ordering::Relaxed);
+        assert_eq!((p.bucket.burst, reserve), (38, 3));
+        let now = Instant::now();
+        for _ in 0..35 {
+            p.bucket.take(now, reserve).unwrap();
+        }
+        assert_eq!(
+            p.bucket.take(now, reserve),
+            Err(Duration::from_millis(500)),
+            "a 36th read waits for a slot to leak"
+        );
+        for _ in 0..3 {
+            p.bucket
+                .take(now, 0)
+                .expect("a close takes the reserve at once");
+        }
+        assert_eq!(p.bucket.take(now, 0), Err(Duration::from_millis(500)));
+        // Once a close spent it, the reserve leaks back before the other lanes go again.
+        assert_eq!(
+            p.bucket.take(now, reserve),
+            Err(Duration::from_millis(2000))
+        );
+        // Small budgets keep their whole burst for everyone.
+        assert_eq!(close_reserve(3), 0);
+        assert_eq!(close_reserve(9), 1);
+        assert_eq!(close_reserve(76), 3);
+        // Closes due soon: three slots each, the standing reserve at least, half the burst at
+        // most.
+        assert_eq!(reserve_for(38, 0), 3);
+        assert_eq!(reserve_for(38, 4), 12);
+        assert_eq!(reserve_for(38, 100), 19);
+        assert_eq!(reserve_for(3, 1), 1);
+        p.reserve_for_closes(4);
+        assert_eq!(p.reserve.load(Ordering::Relaxed), 12);
+        p.reserve_for_closes(0);
+        assert_eq!(p.reserve.load(Ordering::Relaxed), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_close_finds_its_slots_free_while_reads_queue_for_the_budget() {
+        use std::sync::Arc;
+        let p = Arc::new(Pacer::new(40, Duration::from_secs(20)).unwrap());
+        for _ in 0..35 {
+            p.acquire_in(Lane::Read).await;
+        }
+        // Reads queue for more (they would take the last three slots if they could).
+        let reads = {
+            let p = p.clone();
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    p.acquire_in(Lane::Read).await;
+                }
+            })
+        };
+        until_waiting(&p, [1, 0, 0]).await;
+        // A close's read, tag write and close go at once: one poll each.
+        for step in ["read", "tags", "close"] {
+            assert!(
+                tokio::time::timeout(Duration::ZERO, p.acquire_in(Lane::Close))
+                    .await
+                    .is_ok(),
+                "the close's {step} waited for the budget"
+            );
+        }
+        reads.abort();
     }
 
     #[tokio::test]

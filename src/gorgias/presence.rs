@@ -16,6 +16,12 @@ impl Presence {
     /// How long one reading is trusted (in the clock's time: the caller scales it).
     pub const TTL: Duration = Duration::from_secs(60);
 
+    /// The reading of less than `ttl` ago, if there is one (costs no request).
+    pub fn cached(&self, ttl: Duration) -> Option<Option<bool>> {
+        let cached = *self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        cached.filter(|(at, _)| at.elapsed() < ttl).map(|(_, v)| v)
+    }
+
     /// `Some(true)`: an agent is online; `Some(false)`: none is; `None`: the account does not
     /// say (no user carries a status) or the list cannot be read: the caller assumes online.
     /// Answers from the reading of less than `ttl` ago if there is one.

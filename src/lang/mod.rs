@@ -1,9 +1,11 @@
 //! The languages perfectbot speaks: their codes, and one data file per language
 //! (`src/lang/<code>.toml`) holding everything the bot reads or writes in that language, by
 //! role: the words the intent detector matches, day and month names, the built-in messages, the
+//! small-talk phrases and filler (`[smalltalk]`, read by `responder::smalltalk`), the
 //! retrieval's function words, lead-in line and glossary (`[retrieval]`, read by
-//! `responder::lang`) and the orders feature's words and replies (`[orders]`, read by
-//! `orders::words`).
+//! `responder::lang`; English only: the knowledge search's stopwords, filler and synonyms in
+//! `[retrieval.search]`, read by `responder::kb::terms`) and the orders feature's words and
+//! replies (`[orders]`, read by `orders::words`).
 //!
 //! The files are compiled in (`include_str!`) and parsed once. Each consumer reads its own tables
 //! ([`merged`] for word lists that hold in every language at once, [`table`] for one language's

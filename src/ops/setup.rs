@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn filter_strings_escape_quotes_in_tag_names() {
         assert_eq!(quote("Bot's: Preview"), r"'Bot\'s: Preview'");
-        let parsed = crate::sim::filter::parse(&format!(
+        let parsed = perfectbot_sim::filter::parse(&format!(
             "containsAll(ticket.tags.name, [{}])",
             quote(r"a'b\c")
         ));
@@ -315,7 +315,7 @@ mod tests {
         );
         for s in &specs {
             assert!(
-                crate::sim::filter::parse(&s.filters).is_ok(),
+                perfectbot_sim::filter::parse(&s.filters).is_ok(),
                 "{}",
                 s.filters
             );

@@ -22,6 +22,9 @@ struct LangFile {
     /// Folded shop word -> English words (none for English).
     #[serde(default)]
     glossary: HashMap<String, String>,
+    /// The knowledge search's word lists, read by `responder::kb::terms`.
+    #[serde(default, rename = "search")]
+    _search: Option<serde::de::IgnoredAny>,
 }
 
 /// The `[retrieval]` table of one language, or why it cannot be read.

@@ -4,12 +4,17 @@
 //! for the knowledge base, and sending them to the responder made the bot hand over its own
 //! successes as "no knowledge". A message is small talk when every word of it belongs to a
 //! small-talk phrase ("thank you", "have a nice day", "d'accord", "vielen Dank") or to the filler
-//! that goes with them ("so much", "for your help"), in any of the seven languages, and at least
-//! one phrase is there. Anything else ("thanks, but where is my parcel?", "not great") is not
+//! that goes with them ("so much", "for your help"), in any of the seven languages (the
+//! `[smalltalk]` table of each `src/lang/<code>.toml`), and at least one phrase is there. Anything else ("thanks, but where is my parcel?", "not great") is not
 //! small talk. Emoji count: a thumbs-up alone is an acknowledgement, a thumbs-down never.
 //!
 //! Pure and deterministic, like [`super::intent`]: what to reply is [`courtesy_for`]'s choice, the
 //! text comes from the config (`handover.messages`: `greeting`, `thanks`, `goodbye`).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
 
 use super::text;
 
@@ -75,600 +80,6 @@ pub fn courtesy_for(kind: SmallTalkKind, after_bot_reply: bool) -> Option<Courte
     }
 }
 
-use SmallTalkKind::{Acknowledgement as A, Goodbye as B, Greeting as G, Thanks as T};
-
-/// Small-talk phrases: words (normalised: lowercase, no diacritics, apostrophes as breaks), kind,
-/// language ("" when the words are shared by several languages).
-const PHRASES: &[(&str, SmallTalkKind, &str)] = &[
-    // English
-    ("hi", G, "en"),
-    ("hello", G, "en"),
-    ("hey", G, ""),
-    ("hiya", G, "en"),
-    ("heya", G, "en"),
-    ("howdy", G, "en"),
-    ("yo", G, "en"),
-    ("good morning", G, "en"),
-    ("good afternoon", G, "en"),
-    ("good evening", G, "en"),
-    ("morning", G, "en"),
-    ("greetings", G, "en"),
-    ("how are you", G, "en"),
-    ("how r u", G, "en"),
-    ("how are u", G, "en"),
-    ("how s it going", G, "en"),
-    ("thanks", T, "en"),
-    ("thank you", T, "en"),
-    ("thank u", T, "en"),
-    ("thankyou", T, "en"),
-    ("thx", T, "en"),
-    ("thnx", T, "en"),
-    ("thanx", T, "en"),
-    ("thnks", T, "en"),
-    ("tnx", T, "en"),
-    ("tks", T, "en"),
-    ("ty", T, "en"),
-    ("tyvm", T, "en"),
-    ("tysm", T, "en"),
-    ("cheers", T, "en"),
-    ("many thanks", T, "en"),
-    ("much appreciated", T, "en"),
-    ("appreciated", T, "en"),
-    ("appreciate it", T, "en"),
-    ("i appreciate it", T, "en"),
-    ("no thanks", T, "en"),
-    ("no thank you", T, "en"),
-    ("ok", A, ""),
-    ("okay", A, ""),
-    ("k", A, ""),
-    ("kk", A, ""),
-    ("okie", A, "en"),
-    ("alright", A, "en"),
-    ("all right", A, "en"),
-    ("great", A, "en"),
-    ("perfect", A, ""),
-    ("cool", A, ""),
-    ("awesome", A, "en"),
-    ("nice", A, "en"),
-    ("fine", A, "en"),
-    ("good", A, "en"),
-    ("excellent", A, ""),
-    ("brilliant", A, "en"),
-    ("grand", A, "en"),
-    ("sorted", A, "en"),
-    ("all sorted", A, "en"),
-    ("brill", A, "en"),
-    ("ace", A, "en"),
-    ("fab", A, "en"),
-    ("fabulous", A, "en"),
-    ("np", A, "en"),
-    ("nice one", A, "en"),
-    ("good to know", A, "en"),
-    ("i ll wait", A, "en"),
-    ("i will wait", A, "en"),
-    ("will wait", A, "en"),
-    ("i ll check", A, "en"),
-    ("i ll have a look", A, "en"),
-    ("i ll try", A, "en"),
-    ("will try", A, "en"),
-    ("lovely", A, "en"),
-    ("wonderful", A, "en"),
-    ("amazing", A, "en"),
-    ("fantastic", A, "en"),
-    ("super", A, ""),
-    ("top", A, ""),
-    ("yes", A, "en"),
-    ("yep", A, "en"),
-    ("yup", A, "en"),
-    ("got it", A, "en"),
-    ("gotcha", A, "en"),
-    ("understood", A, "en"),
-    ("noted", A, "en"),
-    ("i see", A, "en"),
-    ("sounds good", A, "en"),
-    ("makes sense", A, "en"),
-    ("fair enough", A, "en"),
-    ("will do", A, "en"),
-    ("no worries", A, "en"),
-    ("no problem", A, "en"),
-    ("all good", A, "en"),
-    ("all set", A, "en"),
-    ("i m good", A, "en"),
-    ("i am good", A, "en"),
-    ("that works", A, "en"),
-    ("that helps", A, "en"),
-    ("that helped", A, "en"),
-    ("that was helpful", A, "en"),
-    ("very helpful", A, "en"),
-    ("helpful", A, "en"),
-    ("that s all", A, "en"),
-    ("that is all", A, "en"),
-    ("that s it", A, "en"),
-    ("that s everything", A, "en"),
-    ("that was all", A, "en"),
-    ("that was it", A, "en"),
-    ("nothing else", A, "en"),
-    ("nothing more", A, "en"),
-    ("that s all i needed", A, "en"),
-    ("that s what i needed", A, "en"),
-    ("that answers my question", A, "en"),
-    ("that answers it", A, "en"),
-    ("i ll try that", A, "en"),
-    ("i will try that", A, "en"),
-    ("bye", B, "en"),
-    ("goodbye", B, "en"),
-    ("bye bye", B, "en"),
-    ("see you", B, "en"),
-    ("see ya", B, "en"),
-    ("cya", B, "en"),
-    ("take care", B, "en"),
-    ("good night", B, "en"),
-    ("have a nice day", B, "en"),
-    ("have a good day", B, "en"),
-    ("have a great day", B, "en"),
-    ("have a good one", B, "en"),
-    ("have a nice weekend", B, "en"),
-    ("have a good weekend", B, "en"),
-    ("have a great weekend", B, "en"),
-    ("have a good evening", B, "en"),
-    ("have a nice evening", B, "en"),
-    ("have a lovely day", B, "en"),
-    ("have a nice one", B, "en"),
-    ("enjoy your day", B, "en"),
-    ("speak soon", B, "en"),
-    ("talk soon", B, "en"),
-    ("you too", B, "en"),
-    // French
-    ("bonjour", G, "fr"),
-    ("bonsoir", G, "fr"),
-    ("salut", G, "fr"),
-    ("coucou", G, "fr"),
-    ("ca va", G, "fr"),
-    ("comment allez vous", G, "fr"),
-    ("merci", T, "fr"),
-    ("merci bien", T, "fr"),
-    ("merci beaucoup", T, "fr"),
-    ("mille mercis", T, "fr"),
-    ("je vous remercie", T, "fr"),
-    ("je te remercie", T, "fr"),
-    ("non merci", T, "fr"),
-    ("d accord", A, "fr"),
-    ("dac", A, "fr"),
-    ("parfait", A, "fr"),
-    ("genial", A, ""),
-    ("tres bien", A, "fr"),
-    ("c est bon", A, "fr"),
-    ("c est parfait", A, "fr"),
-    ("c est note", A, "fr"),
-    ("c est tout", A, "fr"),
-    ("ce sera tout", A, "fr"),
-    ("c etait tout", A, "fr"),
-    ("rien d autre", A, "fr"),
-    ("c est clair", A, "fr"),
-    ("ca marche", A, "fr"),
-    ("entendu", A, "fr"),
-    ("compris", A, "fr"),
-    ("nickel", A, "fr"),
-    ("oui", A, "fr"),
-    ("ca m aide", A, "fr"),
-    ("au revoir", B, "fr"),
-    ("bonne journee", B, "fr"),
-    ("bonne soiree", B, "fr"),
-    ("bonne fin de journee", B, "fr"),
-    ("bon week end", B, "fr"),
-    ("bon weekend", B, "fr"),
-    ("a bientot", B, "fr"),
-    ("a plus", B, "fr"),
-    ("vous aussi", B, "fr"),
-    // German
-    ("hallo", G, "de"),
-    ("guten tag", G, "de"),
-    ("guten morgen", G, "de"),
-    ("guten abend", G, "de"),
-    ("moin", G, "de"),
-    ("servus", G, "de"),
-    ("gruss gott", G, "de"),
-    ("gruezi", G, "de"),
-    ("wie geht s", G, "de"),
-    ("wie geht es ihnen", G, "de"),
-    ("danke", T, "de"),
-    ("dank", T, ""),
-    ("danke schon", T, "de"),
-    ("dankeschon", T, "de"),
-    ("vielen dank", T, "de"),
-    ("besten dank", T, "de"),
-    ("herzlichen dank", T, "de"),
-    ("tausend dank", T, "de"),
-    ("nein danke", T, "de"),
-    ("alles klar", A, "de"),
-    ("perfekt", A, "de"),
-    ("prima", A, ""),
-    ("gut", A, "de"),
-    ("sehr gut", A, "de"),
-    ("toll", A, "de"),
-    ("klasse", A, "de"),
-    ("verstanden", A, "de"),
-    ("in ordnung", A, "de"),
-    ("passt", A, "de"),
-    ("alles gut", A, "de"),
-    ("hat geklappt", A, "de"),
-    ("hat funktioniert", A, "de"),
-    ("das wars", A, "de"),
-    ("das war s", A, "de"),
-    ("das ist alles", A, "de"),
-    ("das war alles", A, "de"),
-    ("mehr nicht", A, "de"),
-    ("sonst nichts", A, "de"),
-    ("das hilft", A, "de"),
-    ("ja", A, "de"),
-    ("tschuss", B, "de"),
-    ("tschau", B, "de"),
-    ("auf wiedersehen", B, "de"),
-    ("bis bald", B, "de"),
-    ("bis dann", B, "de"),
-    ("machs gut", B, "de"),
-    ("schonen tag", B, "de"),
-    ("schonen tag noch", B, "de"),
-    ("einen schonen tag", B, "de"),
-    ("schonen abend", B, "de"),
-    ("schones wochenende", B, "de"),
-    ("ihnen auch", B, "de"),
-    ("gleichfalls", B, "de"),
-    // Spanish
-    ("hola", G, "es"),
-    ("buenos dias", G, "es"),
-    ("buenas tardes", G, "es"),
-    ("buenas noches", G, "es"),
-    ("buenas", G, "es"),
-    ("buen dia", G, "es"),
-    ("que tal", G, "es"),
-    ("como estas", G, "es"),
-    ("como esta", G, "es"),
-    ("gracias", T, "es"),
-    ("muchas gracias", T, "es"),
-    ("mil gracias", T, "es"),
-    ("se agradece", T, "es"),
-    ("no gracias", T, "es"),
-    ("vale", A, "es"),
-    ("perfecto", A, "es"),
-    ("de acuerdo", A, "es"),
-    ("entendido", A, ""),
-    ("muy bien", A, "es"),
-    ("esta bien", A, "es"),
-    ("listo", A, "es"),
-    ("eso es todo", A, "es"),
-    ("eso era todo", A, "es"),
-    ("era todo", A, "es"),
-    ("nada mas", A, "es"),
-    ("todo claro", A, "es"),
-    ("claro", A, "es"),
-    ("bueno", A, "es"),
-    ("estupendo", A, "es"),
-    ("excelente", A, ""),
-    ("muy amable", A, "es"),
-    ("que amable", A, "es"),
-    ("todo bien", A, "es"),
-    ("si", A, "es"),
-    ("adios", B, "es"),
-    ("hasta luego", B, "es"),
-    ("hasta pronto", B, "es"),
-    ("hasta manana", B, "es"),
-    ("nos vemos", B, "es"),
-    ("chao", B, "es"),
-    ("que tenga un buen dia", B, "es"),
-    ("que tengas un buen dia", B, "es"),
-    ("buen fin de semana", B, "es"),
-    ("igualmente", B, "es"),
-    // Italian
-    ("ciao", G, "it"),
-    ("salve", G, "it"),
-    ("buongiorno", G, "it"),
-    ("buonasera", G, "it"),
-    ("come va", G, "it"),
-    ("come stai", G, "it"),
-    ("grazie", T, "it"),
-    ("grazie mille", T, "it"),
-    ("grazie tante", T, "it"),
-    ("ti ringrazio", T, "it"),
-    ("la ringrazio", T, "it"),
-    ("no grazie", T, "it"),
-    ("va bene", A, "it"),
-    ("perfetto", A, "it"),
-    ("ottimo", A, "it"),
-    ("d accordo", A, "it"),
-    ("capito", A, "it"),
-    ("tutto chiaro", A, "it"),
-    ("benissimo", A, "it"),
-    ("bene", A, "it"),
-    ("fantastico", A, "it"),
-    ("gentilissimo", A, "it"),
-    ("gentilissima", A, "it"),
-    ("gentilissimi", A, "it"),
-    ("gentile", A, "it"),
-    ("e tutto", A, "it"),
-    ("era tutto", A, "it"),
-    ("niente altro", A, "it"),
-    ("nient altro", A, "it"),
-    ("arrivederci", B, "it"),
-    ("buona giornata", B, "it"),
-    ("buona serata", B, "it"),
-    ("a presto", B, "it"),
-    ("alla prossima", B, "it"),
-    ("buon fine settimana", B, "it"),
-    ("altrettanto", B, "it"),
-    // Dutch
-    ("hoi", G, "nl"),
-    ("hallo daar", G, "nl"),
-    ("goedemorgen", G, "nl"),
-    ("goedemiddag", G, "nl"),
-    ("goedenavond", G, "nl"),
-    ("goedendag", G, "nl"),
-    ("hoe gaat het", G, "nl"),
-    ("bedankt", T, "nl"),
-    ("dank je", T, "nl"),
-    ("dank u", T, "nl"),
-    ("dankjewel", T, "nl"),
-    ("dankuwel", T, "nl"),
-    ("dank je wel", T, "nl"),
-    ("dank u wel", T, "nl"),
-    ("hartelijk dank", T, "nl"),
-    ("nee bedankt", T, "nl"),
-    ("oke", A, "nl"),
-    ("helder", A, "nl"),
-    ("duidelijk", A, "nl"),
-    ("begrepen", A, "nl"),
-    ("in orde", A, "nl"),
-    ("goed zo", A, "nl"),
-    ("mooi", A, "nl"),
-    ("fijn", A, "nl"),
-    ("geweldig", A, "nl"),
-    ("helemaal goed", A, "nl"),
-    ("is goed", A, "nl"),
-    ("komt goed", A, "nl"),
-    ("dat was het", A, "nl"),
-    ("dat was alles", A, "nl"),
-    ("dat is alles", A, "nl"),
-    ("verder niets", A, "nl"),
-    ("doei", B, "nl"),
-    ("dag", B, "nl"),
-    ("tot ziens", B, "nl"),
-    ("tot later", B, "nl"),
-    ("fijne dag", B, "nl"),
-    ("fijne dag nog", B, "nl"),
-    ("nog een fijne dag", B, "nl"),
-    ("prettige dag", B, "nl"),
-    ("fijn weekend", B, "nl"),
-    // Portuguese
-    ("ola", G, "pt"),
-    ("oi", G, "pt"),
-    ("bom dia", G, "pt"),
-    ("boa tarde", G, "pt"),
-    ("boa noite", G, "pt"),
-    ("tudo bom", G, "pt"),
-    ("como vai", G, "pt"),
-    ("obrigado", T, "pt"),
-    ("obrigada", T, "pt"),
-    ("muito obrigado", T, "pt"),
-    ("muito obrigada", T, "pt"),
-    ("brigado", T, "pt"),
-    ("brigada", T, "pt"),
-    ("valeu", T, "pt"),
-    ("vlw", T, "pt"),
-    ("obg", T, "pt"),
-    ("obrigadao", T, "pt"),
-    ("obrigadinho", T, "pt"),
-    ("obrigadinha", T, "pt"),
-    ("nao obrigado", T, "pt"),
-    ("nao obrigada", T, "pt"),
-    ("ta bom", A, "pt"),
-    ("ta", A, "pt"),
-    ("beleza", A, "pt"),
-    ("perfeito", A, "pt"),
-    ("otimo", A, "pt"),
-    ("entendi", A, "pt"),
-    ("certo", A, "pt"),
-    ("combinado", A, "pt"),
-    ("tudo bem", A, "pt"),
-    ("tudo certo", A, "pt"),
-    ("e isso", A, "pt"),
-    ("so isso", A, "pt"),
-    ("era so isso", A, "pt"),
-    ("era isso", A, "pt"),
-    ("nada mais", A, "pt"),
-    ("legal", A, "pt"),
-    ("show", A, "pt"),
-    ("sim", A, "pt"),
-    ("tchau", B, "pt"),
-    ("adeus", B, "pt"),
-    ("ate logo", B, "pt"),
-    ("ate mais", B, "pt"),
-    ("ate breve", B, "pt"),
-    ("tenha um bom dia", B, "pt"),
-    ("bom fim de semana", B, "pt"),
-];
-
-/// Words that go with small talk without changing it: intensifiers, "for your help", "again",
-/// addressing the team. Never enough on their own (a message of filler only is not small talk).
-const FILLER: &[&str] = &[
-    // en
-    "no",
-    "nope",
-    "nah",
-    "stuff",
-    "news",
-    "right",
-    "yes",
-    "bcp",
-    "lieben",
-    "vielen",
-    "so",
-    "very",
-    "much",
-    "a",
-    "lot",
-    "again",
-    "you",
-    "u",
-    "for",
-    "the",
-    "your",
-    "all",
-    "help",
-    "info",
-    "information",
-    "answer",
-    "reply",
-    "response",
-    "quick",
-    "fast",
-    "really",
-    "guys",
-    "team",
-    "there",
-    "everyone",
-    "folks",
-    "oh",
-    "ah",
-    "and",
-    "just",
-    "now",
-    "then",
-    "well",
-    "that",
-    "this",
-    "it",
-    "is",
-    "s",
-    "was",
-    "thats",
-    "indeed",
-    "too",
-    "once",
-    "kind",
-    "kindly",
-    "sir",
-    "madam",
-    "mate",
-    "dear",
-    "lol",
-    "haha",
-    "wow",
-    "yay",
-    "sweet",
-    "ha",
-    "hmm",
-    "um",
-    "great",
-    "quickly",
-    "support",
-    "assistance",
-    "everything",
-    "bot", // fr
-    "pour",
-    "votre",
-    "ton",
-    "ta",
-    "vos",
-    "aide",
-    "beaucoup",
-    "encore",
-    "bien",
-    "vous",
-    "tous",
-    "tout",
-    "le",
-    "la",
-    "l",
-    "reponse",
-    "infos",
-    "et",
-    "alors",
-    "ah",
-    "ok",
-    "oh",
-    "vraiment",
-    "a",
-    "toi",
-    "rapide",
-    "madame",
-    "monsieur", // de
-    "fur",
-    "ihre",
-    "die",
-    "hilfe",
-    "auch",
-    "nochmal",
-    "sehr",
-    "noch",
-    "ihnen",
-    "dir",
-    "euch",
-    "antwort",
-    "mal",
-    "zusammen",
-    "und",
-    "echt",
-    "schnelle",
-    "info",
-    "nett", // es
-    "por",
-    "su",
-    "tu",
-    "ayuda",
-    "todo",
-    "muy",
-    "de",
-    "nuevo",
-    "respuesta",
-    "informacion",
-    "y",
-    "pues",
-    "bueno",
-    "todos",
-    "ti",
-    "usted",
-    "rapida", // it
-    "per",
-    "il",
-    "aiuto",
-    "tante",
-    "molto",
-    "di",
-    "tutto",
-    "risposta",
-    "e",
-    "ancora",
-    "davvero",
-    "tutti",
-    "cuore", // nl
-    "voor",
-    "hulp",
-    "je",
-    "wel",
-    "heel",
-    "erg",
-    "veel",
-    "het",
-    "antwoord",
-    "nog",
-    "even",
-    "en",
-    "jullie",
-    "snelle", // pt
-    "pela",
-    "pelo",
-    "ajuda",
-    "sua",
-    "muito",
-    "resposta",
-    "informacao",
-    "mais",
-    "vez",
-    "voce",
-    "vc",
-    "rapida",
-];
-
 /// Emoji that acknowledge or thank (a thumbs-up alone is an answer in chat).
 const POSITIVE_EMOJI: &[char] = &[
     '👍', '👌', '🙏', '😊', '🙂', '😀', '😃', '😄', '😁', '❤', '♥', '💯', '✅', '✔', '🥰', '😍',
@@ -699,22 +110,80 @@ fn squeeze(word: &str) -> String {
     out
 }
 
-/// The phrases, each as squeezed words, once per process.
-fn phrase_table() -> &'static [(Vec<String>, SmallTalkKind, &'static str)] {
-    static TABLE: std::sync::OnceLock<Vec<(Vec<String>, SmallTalkKind, &'static str)>> =
-        std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        PHRASES
-            .iter()
-            .map(|(p, kind, lang)| (p.split(' ').map(squeeze).collect(), *kind, *lang))
-            .collect()
+/// The `[smalltalk]` table of a language's data file (`src/lang/<code>.toml`): its phrases by
+/// kind and its filler words.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct Words {
+    greeting: Vec<String>,
+    thanks: Vec<String>,
+    acknowledgement: Vec<String>,
+    goodbye: Vec<String>,
+    filler: Vec<String>,
+}
+
+/// Every language's small-talk words, ready for matching.
+struct Data {
+    /// Each phrase once, as squeezed words, with its kind and language ("" when several
+    /// languages list it), in the order of [`crate::lang::BUILTIN_LANGUAGES`] then of the file.
+    phrases: Vec<(Vec<String>, SmallTalkKind, &'static str)>,
+    /// The filler of all languages, squeezed.
+    filler: HashSet<String>,
+}
+
+/// The data, loaded on first use. The files are compiled in and checked by the tests below, so
+/// a failure here is a build that shipped broken data.
+fn data() -> &'static Data {
+    static DATA: OnceLock<Data> = OnceLock::new();
+    DATA.get_or_init(|| match load() {
+        Ok(data) => data,
+        Err(e) => panic!("built-in language data: {e}"),
     })
 }
 
-fn filler_table() -> &'static std::collections::HashSet<String> {
-    static TABLE: std::sync::OnceLock<std::collections::HashSet<String>> =
-        std::sync::OnceLock::new();
-    TABLE.get_or_init(|| FILLER.iter().map(|w| squeeze(w)).collect())
+fn load() -> Result<Data, String> {
+    let mut listed: Vec<(String, SmallTalkKind, &'static str)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut filler = HashSet::new();
+    for code in crate::lang::BUILTIN_LANGUAGES {
+        let words = crate::lang::table::<Words>(code, "smalltalk")?
+            .ok_or_else(|| format!("{}: no [smalltalk] table", crate::lang::file_name(code)))?;
+        let by_kind = [
+            (SmallTalkKind::Greeting, &words.greeting),
+            (SmallTalkKind::Thanks, &words.thanks),
+            (SmallTalkKind::Acknowledgement, &words.acknowledgement),
+            (SmallTalkKind::Goodbye, &words.goodbye),
+        ];
+        for (kind, phrases) in by_kind {
+            for phrase in phrases {
+                match index.get(phrase) {
+                    Some(&i) => {
+                        let (_, first_kind, language) = &mut listed[i];
+                        if *first_kind != kind {
+                            return Err(format!(
+                                "{}: [smalltalk] {phrase:?} is {} here but {} in another language",
+                                crate::lang::file_name(code),
+                                kind.as_str(),
+                                first_kind.as_str()
+                            ));
+                        }
+                        // Shared by several languages: it tells none of them.
+                        *language = "";
+                    }
+                    None => {
+                        index.insert(phrase.clone(), listed.len());
+                        listed.push((phrase.clone(), kind, code));
+                    }
+                }
+            }
+        }
+        filler.extend(words.filler.iter().map(|w| squeeze(w)));
+    }
+    let phrases = listed
+        .into_iter()
+        .map(|(p, kind, language)| (p.split(' ').map(squeeze).collect(), kind, language))
+        .collect();
+    Ok(Data { phrases, filler })
 }
 
 /// The small talk in one message, or `None` when it holds anything else (a question, a request,
@@ -743,8 +212,10 @@ pub fn small_talk(message: &str) -> Option<SmallTalk> {
     if message.chars().any(|c| WAVE_EMOJI.contains(&c)) {
         note(SmallTalkKind::Greeting, "");
     }
-    let table = phrase_table();
-    let filler = filler_table();
+    let Data {
+        phrases: table,
+        filler,
+    } = data();
     let mut i = 0;
     while i < words.len() {
         let longest = table
@@ -813,7 +284,62 @@ pub(crate) fn tests_languages() -> &'static [&'static str] {
 
 #[cfg(test)]
 mod tests {
+    use super::SmallTalkKind::{Acknowledgement as A, Goodbye as B, Greeting as G, Thanks as T};
     use super::*;
+
+    #[test]
+    fn every_language_fills_every_small_talk_role() {
+        let roles = match toml::Value::try_from(Words::default()) {
+            Ok(toml::Value::Table(table)) => table.keys().cloned().collect::<Vec<_>>(),
+            other => panic!("the role struct serialises to a table, not {other:?}"),
+        };
+        assert_eq!(roles.len(), 5, "{roles:?}");
+        let problems = crate::lang::check_roles("smalltalk", &roles);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        load().unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn small_talk_words_are_normalised_as_the_detector_sees_them() {
+        for code in crate::lang::BUILTIN_LANGUAGES {
+            let words = crate::lang::table::<Words>(code, "smalltalk")
+                .unwrap()
+                .unwrap();
+            let all = [
+                &words.greeting,
+                &words.thanks,
+                &words.acknowledgement,
+                &words.goodbye,
+                &words.filler,
+            ];
+            for phrase in all.into_iter().flatten() {
+                assert_eq!(
+                    text::tokens(phrase).join(" "),
+                    *phrase,
+                    "{code}: {phrase:?} is not written as the detector sees it"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_phrase_of_several_languages_says_nothing_of_the_language() {
+        let shared = |p: &str| {
+            data()
+                .phrases
+                .iter()
+                .find(|(words, ..)| words.join(" ") == p)
+                .map(|(_, _, language)| *language)
+        };
+        assert_eq!(shared("ok"), Some(""));
+        assert_eq!(shared("super"), Some(""));
+        assert_eq!(shared("merci"), Some("fr"));
+        assert_eq!(small_talk("super").and_then(|s| s.language), None);
+        assert_eq!(
+            small_talk("super merci").and_then(|s| s.language),
+            Some("fr")
+        );
+    }
 
     fn kind(text: &str) -> Option<SmallTalkKind> {
         small_talk(text).map(|s| s.kind)

@@ -75,14 +75,14 @@ proptest! {
 
     #[test]
     fn filter_language_never_panics(src in r"[a-zA-Z_.(),' &|!{}0-9\[\]-]{0,60}", v in json()) {
-        if let Ok(expr) = perfectbot::sim::filter::parse(&src) {
-            let _ = perfectbot::sim::filter::eval(&expr, &v, &perfectbot::sim::filter::EvalCtx { current_user_id: 7 });
+        if let Ok(expr) = perfectbot_sim::filter::parse(&src) {
+            let _ = perfectbot_sim::filter::eval(&expr, &v, &perfectbot_sim::filter::EvalCtx { current_user_id: 7 });
         }
     }
 
     #[test]
     fn filter_errors_say_where(src in r"(eq|neq|containsAny|isEmpty)\((ticket\.[a-z_.]{0,12})?(, ?('[a-z]{0,5}'|[0-9]{1,3}|\[))?\)?( (&&|\|\|) )?") {
-        if let Err(e) = perfectbot::sim::filter::parse(&src) {
+        if let Err(e) = perfectbot_sim::filter::parse(&src) {
             prop_assert!(!e.to_string().is_empty() && e.pos <= src.len(), "{e} at {} in {src:?}", e.pos);
         }
     }

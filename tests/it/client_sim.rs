@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use perfectbot::gorgias::{Auth, Client, ClientConfig, GorgiasError};
-use perfectbot::sim::{NewTicket, SimOptions};
+use perfectbot_sim::{NewTicket, SimOptions};
 use secrecy::SecretString;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,11 +77,11 @@ async fn macros_are_listed_page_by_page_in_the_api_shape() {
     let (sim, server, seeded) = start_sim(relaxed_sim()).await;
     let mut ids = Vec::new();
     for i in 0..250 {
-        ids.push(sim.create_macro(perfectbot::sim::NewMacro {
+        ids.push(sim.create_macro(perfectbot_sim::NewMacro {
             name: format!("Macro {i}"),
             language: (i % 2 == 0).then(|| "fr".to_owned()),
             text: format!("Answer {i}"),
-            ..perfectbot::sim::NewMacro::default()
+            ..perfectbot_sim::NewMacro::default()
         }));
     }
     sim.archive_macro(ids[3]);
@@ -147,4 +147,29 @@ async fn macros_are_listed_page_by_page_in_the_api_shape() {
         .await
         .unwrap();
     assert_eq!(gone.status(), 404);
+}
+
+/// The banner `perfectbot sim` prints holds a config perfectbot loads as it is.
+#[test]
+fn the_sim_banner_shows_the_page_a_config_that_loads_and_a_curl_line() {
+    let sim = perfectbot_sim::Sim::new(SimOptions::default());
+    let seeded = sim.seed_default();
+    let text = perfectbot_sim::cli_banner("http://127.0.0.1:8089", &seeded);
+    assert!(text.contains("http://127.0.0.1:8089/chat"), "{text}");
+    assert!(
+        text.contains("curl -s") && text.contains("/chat/api/conversations"),
+        "{text}"
+    );
+    let start = text.find("[gorgias]").unwrap();
+    let end = text[start..].find("then:").unwrap() + start;
+    let key = seeded.bot.api_key.clone();
+    let env =
+        move |name: &str| (name == perfectbot::config::ENV_GORGIAS_API_KEY).then(|| key.clone());
+    let cfg = perfectbot::config::parse_str("/tmp/sim.toml", &text[start..end], &env)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(cfg.gorgias.email, seeded.bot.email);
+    assert!(text.contains(&format!(
+        "PERFECTBOT_GORGIAS_API_KEY={} perfectbot run --config sim.toml",
+        seeded.bot.api_key
+    )));
 }

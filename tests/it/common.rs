@@ -6,7 +6,7 @@ use perfectbot::config::Config;
 use perfectbot::daemon::{Daemon, DaemonBuilder};
 use perfectbot::gorgias::Ticket;
 use perfectbot::ledger::{TicketRow, TicketState};
-use perfectbot::sim::{NewTicket, Seeded, Sim, SimOptions, SimServer};
+use perfectbot_sim::{NewTicket, Seeded, Sim, SimOptions, SimServer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
@@ -41,7 +41,7 @@ pub fn fast(cfg: &mut Config) {
 
 /// A simulator seeded with a bot, two agents, a team and always-open hours.
 pub async fn start_sim(opts: SimOptions) -> (Sim, SimServer, Seeded) {
-    perfectbot::sim::start_seeded(opts).await.unwrap()
+    perfectbot_sim::start_seeded(opts).await.unwrap()
 }
 
 /// A config for the bot against `server`, with the demo knowledge base in `dir`.
@@ -141,7 +141,7 @@ pub async fn spawn_app_with(
 pub async fn spawn_stepped(tweak: impl FnOnce(&mut Config, &Seeded)) -> TestApp {
     let clock = ManualClock::new(jiff::Timestamp::now());
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let (sim, server, seeded) = perfectbot::sim::start_seeded_on(relaxed_sim(), shared.clone())
+    let (sim, server, seeded) = perfectbot_sim::start_seeded_on(relaxed_sim(), shared.clone())
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -42,15 +42,15 @@ async fn start(
     responder: Option<Arc<dyn perfectbot::responder::Responder>>,
 ) -> (
     ManualClock,
-    perfectbot::sim::Sim,
-    perfectbot::sim::SimServer,
-    perfectbot::sim::Seeded,
+    perfectbot_sim::Sim,
+    perfectbot_sim::SimServer,
+    perfectbot_sim::Seeded,
     tempfile::TempDir,
     Daemon,
 ) {
     let clock = ManualClock::new(jiff::Timestamp::now());
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let (sim, server, seeded) = perfectbot::sim::start_seeded_on(relaxed_sim(), shared.clone())
+    let (sim, server, seeded) = perfectbot_sim::start_seeded_on(relaxed_sim(), shared.clone())
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -73,7 +73,7 @@ async fn email_wait_handover_fires_at_its_deadline_not_at_the_sweep() {
     )
     .await;
     let customer = sim.create_customer("No Mail", None);
-    let id = sim.create_ticket(perfectbot::sim::NewTicket {
+    let id = sim.create_ticket(perfectbot_sim::NewTicket {
         channel: "chat".into(),
         customer_id: customer,
         first_message: "I want to speak to a real person".into(),

@@ -80,6 +80,50 @@ const HELD_OUT_UNCOVERED_OTHER: f64 = 0.15;
 const HELD_OUT_RIGHT_EN: f64 = 0.49;
 const HELD_OUT_UNCOVERED_EN: f64 = 0.21;
 
+/// The second held-out knowledge set (another writer, `tests/data/eval/README-heldout2.md`),
+/// measured once and never tuned on (kb.confidence 0.75): English right answers 0.300,
+/// uncovered answered 0.320 (16 of 50, 44 of which are near-misses); the six other languages
+/// 0.500 right, 0.133 uncovered answered; wrong entry 0.027. Far under the first held-out set:
+/// the answer decision was fitted on the first writer's wording. Floors just under, so that the
+/// figures can only be moved up by a change made without this file in view.
+#[tokio::test]
+async fn second_held_out_kb_set_meets_its_floors() {
+    let s = summary("eval/configs/default.toml", "eval/kb_heldout2.jsonl").await;
+    eprintln!("{s}");
+    assert!(en(&s, "right_answers") >= 0.28, "{s}");
+    assert!(en(&s, "answered_uncovered") <= 0.34, "{s}");
+    assert!(s["wrong_entry_rate"].as_f64().unwrap() <= 0.04, "{s}");
+    let (right, uncovered) = other_languages(&s);
+    assert!(right >= 0.47, "{s}");
+    assert!(uncovered <= 0.17, "{s}");
+}
+
+/// The second held-out intent set, measured once and never tuned on: requested precision 1.000
+/// recall 0.920, frustrated precision 1.000 recall 0.778, ordinary messages handed over 0.000
+/// and taken for small talk 0.000, small talk recognised 0.956 (precision 1.000). Floors just
+/// under.
+#[tokio::test]
+async fn second_held_out_intent_set_meets_its_floors() {
+    let s = summary("eval/configs/default.toml", "eval/intent_heldout2.jsonl").await;
+    eprintln!("{s}");
+    let i = &s["intent"];
+    let f = |class: &str, key: &str| i[class][key].as_f64().unwrap();
+    assert!(f("requested", "precision") >= 0.95, "{s}");
+    assert!(f("requested", "recall") >= 0.9, "{s}");
+    assert!(f("frustrated", "precision") >= 0.95, "{s}");
+    assert!(f("frustrated", "recall") >= 0.75, "{s}");
+    assert!(f("smalltalk", "precision") >= 0.95, "{s}");
+    assert!(f("smalltalk", "recall") >= 0.93, "{s}");
+    assert!(
+        s["ordinary"]["handed_over"].as_f64().unwrap() <= 0.02,
+        "{s}"
+    );
+    assert!(
+        s["ordinary"]["as_small_talk"].as_f64().unwrap() <= 0.02,
+        "{s}"
+    );
+}
+
 #[test]
 fn bad_case_lines_are_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,7 +196,11 @@ async fn intent_cases_are_scored_per_class() {
 #[test]
 fn the_intent_sets_are_read() {
     let entries = read_dir_entries(&data("kb")).unwrap();
-    for name in ["eval/intent_dev.jsonl", "eval/intent_heldout.jsonl"] {
+    for name in [
+        "eval/intent_dev.jsonl",
+        "eval/intent_heldout.jsonl",
+        "eval/intent_heldout2.jsonl",
+    ] {
         let cases = read_cases(&data(name), &entries).unwrap();
         assert!(cases.len() > 200, "{name}");
     }

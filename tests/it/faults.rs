@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use perfectbot::ledger::{ActionKind, Ledger, SimulatedFailure, TicketState};
-use perfectbot::sim::{Delay, Faults};
+use perfectbot_sim::{Delay, Faults};
 use std::time::{Duration, Instant};
 
 /// Answerable questions end closed; handover requests and unknown questions end escalated.

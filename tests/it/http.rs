@@ -7,7 +7,7 @@
 use crate::common::*;
 use perfectbot::http::{self, Health, HttpState, SECRET_HEADER};
 use perfectbot::ledger::TicketState;
-use perfectbot::sim::Faults;
+use perfectbot_sim::Faults;
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

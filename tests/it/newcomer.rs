@@ -214,7 +214,7 @@ async fn text_logs_are_plain_and_an_outage_is_two_lines() {
     );
 
     // Every request fails for a while: one warning, however many polls fail.
-    sim.set_faults(perfectbot::sim::Faults {
+    sim.set_faults(perfectbot_sim::Faults {
         error_rate: 1.0,
         ..Default::default()
     });
@@ -229,7 +229,7 @@ async fn text_logs_are_plain_and_an_outage_is_two_lines() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    sim.set_faults(perfectbot::sim::Faults::default());
+    sim.set_faults(perfectbot_sim::Faults::default());
     let text = tokio::task::block_in_place(|| {
         wait("recovery line", &|t| t.contains("Gorgias answers again"))
     });

@@ -6,7 +6,7 @@ use crate::common::*;
 use jiff::{SignedDuration, Timestamp};
 use perfectbot::ledger::{Event, Ledger, NewEvent, TicketState};
 use perfectbot::ops;
-use perfectbot::sim::NewTicket;
+use perfectbot_sim::NewTicket;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -5,7 +5,7 @@
 use crate::common::*;
 use jiff::{SignedDuration, Timestamp};
 use perfectbot::ledger::TicketState;
-use perfectbot::sim::{Faults, NewTicket, ShopifyFulfillment, ShopifyOrder};
+use perfectbot_sim::{Faults, NewTicket, ShopifyFulfillment, ShopifyOrder};
 use std::time::Duration;
 
 const HANDLED: &str = "PerfectBot: Handled";

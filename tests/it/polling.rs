@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use perfectbot::clock::{Clock, ManualClock};
 use perfectbot::daemon::Daemon;
 use perfectbot::ledger::TicketState;
-use perfectbot::sim::{NewTicket, Sim};
+use perfectbot_sim::{NewTicket, Sim};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +21,7 @@ fn list_requests(sim: &Sim) -> u64 {
 async fn polls_between_full_listings_read_only_the_newest_page_and_still_see_every_change() {
     let clock = ManualClock::new("2026-11-23T10:00:00Z".parse::<Timestamp>().unwrap());
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let (sim, server, seeded) = perfectbot::sim::start_seeded_on(relaxed_sim(), shared.clone())
+    let (sim, server, seeded) = perfectbot_sim::start_seeded_on(relaxed_sim(), shared.clone())
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -113,7 +113,7 @@ async fn polls_between_full_listings_read_only_the_newest_page_and_still_see_eve
 async fn a_wall_clock_step_does_not_close_a_ticket_answered_seconds_ago() {
     let clock = ManualClock::new("2026-11-23T10:00:00Z".parse::<Timestamp>().unwrap());
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let (sim, server, seeded) = perfectbot::sim::start_seeded_on(relaxed_sim(), shared.clone())
+    let (sim, server, seeded) = perfectbot_sim::start_seeded_on(relaxed_sim(), shared.clone())
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 //! ledger leaves no duplicate reply, no lost handover, no wrong close.
 
 use crate::common::*;
-use perfectbot::sim::{NewTicket, Seeded, SimServer};
+use perfectbot_sim::{NewTicket, Seeded, SimServer};
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

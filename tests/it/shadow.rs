@@ -80,7 +80,7 @@ async fn switching_to_live_answers_for_real_and_never_closes_unanswered() {
     let dir = tempfile::tempdir().unwrap();
     let bot = seeded.bot.id;
     let c = sim.create_customer("Sam", Some("sam@example.org"));
-    let id = sim.create_ticket(perfectbot::sim::NewTicket {
+    let id = sim.create_ticket(perfectbot_sim::NewTicket {
         channel: "chat".into(),
         customer_id: c,
         first_message: "How long does shipping take?".into(),

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use perfectbot::ledger::TicketState;
-use perfectbot::sim::site::{RawPage, Site};
-use perfectbot::sim::{Faults, NewMacro, response_text_action};
+use perfectbot_sim::site::{RawPage, Site};
+use perfectbot_sim::{Faults, NewMacro, response_text_action};
 use serde_json::json;
 
 use crate::common::{TestApp, perfectbot, spawn_app};

@@ -116,7 +116,7 @@ async fn notify_socket_gets_ready_watchdog_and_status() {
     sock.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
     let c = sim.create_customer("n", Some("n@example.org"));
-    sim.create_ticket(perfectbot::sim::NewTicket {
+    sim.create_ticket(perfectbot_sim::NewTicket {
         channel: "chat".into(),
         customer_id: c,
         first_message: "How long does shipping take?".into(),
@@ -252,7 +252,7 @@ async fn journald_gets_priorities_and_ticket_fields() {
         "no info entry with the ticket id: {got:?}"
     );
     // Make polls fail: the retry is logged at warning priority.
-    sim.set_faults(perfectbot::sim::Faults {
+    sim.set_faults(perfectbot_sim::Faults {
         error_rate: 1.0,
         ..Default::default()
     });

@@ -671,9 +671,8 @@ fn replace_swaps_the_knowledge_base() {
 }
 
 /// The raw evidence for every case of a labelled file, for fitting the answer decision
-/// offline: `KB_DUMP_CASES=tests/data/eval/kb_dev.jsonl KB_DUMP_OUT=/tmp/f.jsonl cargo
-/// nextest run --run-ignored only -E 'test(dump_kb_evidence)'`. Only ever run on the
-/// development file.
+/// offline (`scripts/fit_kb_calibration.py` says how): per reading of the text (the text and
+/// its English reading), every entry's scores. Only ever run on development files.
 #[test]
 #[ignore]
 fn dump_kb_evidence() {
@@ -701,7 +700,6 @@ fn dump_kb_evidence() {
         add("orig", text);
         if let Some(t) = lang::to_english(text) {
             add("tr", &t.text);
-            add("both", &format!("{text} {}", t.text));
         }
         let row = serde_json::json!({
             "text": text, "expect": case["expect"], "entry": case["entry"],

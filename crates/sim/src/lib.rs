@@ -5,8 +5,8 @@
 //! headers), plus fault injection. Tests, benchmarks and `perfectbot demo` drive it in-process
 //! through [`Sim`] and talk to it over HTTP like the daemon does.
 //!
-//! It models Gorgias, not our client: it never uses `crate::gorgias::model`, and it rejects what
-//! Gorgias rejects. Submodules: `state` (data and rules), `server` (HTTP, routing, validation,
+//! It models Gorgias, not our client: a crate of its own, it cannot use perfectbot's models
+//! (`perfectbot::gorgias::model`), and it rejects what Gorgias rejects. Submodules: `state` (data and rules), `server` (HTTP, routing, validation,
 //! paging), `customers` (the Shopify data Gorgias holds on customers), `filter` (the view filter
 //! language), `faults` (rate limit, faults, request log),
 //! `webhooks` (delivery of HTTP integrations while served).
@@ -29,9 +29,9 @@ pub use macros::{NewMacro, response_text_action};
 pub use state::HoursShape;
 pub use webhooks::WebhookDelivery;
 
-use crate::clock::{Clock, SystemClock};
 use faults::Traffic;
 use jiff::Timestamp;
+use perfectbot_clock::{Clock, SystemClock};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use state::{Behaviour, NewMessage, Party, State};

@@ -1,12 +1,13 @@
 //! The simulator's data: users, teams, customers, tickets, messages, tags, views, integrations,
 //! settings and events, and the rules Gorgias applies when they change (timestamps, reopening,
 //! assign-on-reply, tags created on first use). It renders the API's JSON shapes itself.
-//! It must not use the client's models (`crate::gorgias::model`): the simulator is a second,
-//! independent reading of the API, so it cannot silently agree with the client's mistakes.
+//! It does not use the client's models (`perfectbot::gorgias::model`, out of reach of this
+//! crate): the simulator is a second, independent reading of the API, so it cannot silently agree
+//! with the client's mistakes.
 
 use super::filter;
-use crate::clock::Clock;
 use jiff::Timestamp;
+use perfectbot_clock::Clock;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;

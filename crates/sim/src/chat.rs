@@ -358,9 +358,9 @@ async fn hand_back(State(st): State<ChatState>, Path(id): Path<u64>) -> Response
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::SimOptions;
+    use crate::SimOptions;
 
-    async fn served() -> (Sim, crate::sim::SimServer, Seeded) {
+    async fn served() -> (Sim, crate::SimServer, Seeded) {
         let sim = Sim::new(SimOptions::default());
         let seeded = sim.seed_default();
         let server = sim
@@ -481,29 +481,5 @@ mod tests {
         // The chat routes are not Gorgias routes: they never reach the simulated API's log.
         assert!(sim.requests().is_empty());
         server.shutdown().await;
-    }
-
-    #[test]
-    fn the_sim_banner_shows_the_page_a_config_that_loads_and_a_curl_line() {
-        let sim = Sim::new(SimOptions::default());
-        let seeded = sim.seed_default();
-        let text = crate::sim::cli_banner("http://127.0.0.1:8089", &seeded);
-        assert!(text.contains("http://127.0.0.1:8089/chat"), "{text}");
-        assert!(
-            text.contains("curl -s") && text.contains("/chat/api/conversations"),
-            "{text}"
-        );
-        let start = text.find("[gorgias]").unwrap();
-        let end = text[start..].find("then:").unwrap() + start;
-        let key = seeded.bot.api_key.clone();
-        let env =
-            move |name: &str| (name == crate::config::ENV_GORGIAS_API_KEY).then(|| key.clone());
-        let cfg = crate::config::parse_str("/tmp/sim.toml", &text[start..end], &env)
-            .unwrap_or_else(|e| panic!("{e}\n{text}"));
-        assert_eq!(cfg.gorgias.email, seeded.bot.email);
-        assert!(text.contains(&format!(
-            "PERFECTBOT_GORGIAS_API_KEY={} perfectbot run --config sim.toml",
-            seeded.bot.api_key
-        )));
     }
 }

@@ -1003,7 +1003,7 @@ async fn http_integrations_receive_templated_webhooks() {
 #[test]
 fn datetimes_follow_the_injected_clock_and_can_drop_the_offset() {
     let at: jiff::Timestamp = "2024-02-14T21:31:12.367230Z".parse().expect("ts");
-    let clock = crate::clock::ManualClock::new(at);
+    let clock = perfectbot_clock::ManualClock::new(at);
     let sim = Sim::with_clock(SimOptions::default(), Arc::new(clock.clone()));
     let c = sim.create_customer("Ann", None);
     let t = sim.create_ticket(NewTicket {

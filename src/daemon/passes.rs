@@ -33,6 +33,11 @@ pub(super) struct Listing {
     pub(super) retry: std::collections::HashSet<u64>,
     /// Tickets that cannot be decoded: not read again on every poll.
     pub(super) unreadable: unreadable::Unreadable,
+    /// While a poll lists the view: the tickets read meanwhile (by the closes done beside the
+    /// listing), each with the fingerprint the listing would show for it as read. A page asked
+    /// for before such a read can show the ticket as it was then, not as the bot's writes left
+    /// it: that is no change (the bot acted on that very version), and no reason to read it.
+    pub(super) read_while_listing: Option<std::collections::HashMap<u64, String>>,
 }
 
 impl Daemon {
@@ -66,23 +71,26 @@ impl Daemon {
                 },
                 None => break,
             };
-            self.answer_done(id, stats).await?;
+            self.answer_done(id, cancel, stats).await?;
         }
         Ok(())
     }
 
     /// A responder call for ticket `id` finished: read the ticket and decide with its outcome,
     /// unless the outcome was already used (see [`crate::inflight::InFlight::is_done`]): then
-    /// there is nothing to decide and the read would be a request for nothing.
+    /// there is nothing to decide and the read would be a request for nothing. Closes that
+    /// fall due while its read waits for the budget go first.
     pub(super) async fn answer_done(
         &self,
         id: u64,
+        cancel: &CancellationToken,
         stats: &mut PassStats,
     ) -> Result<(), PassError> {
         if !self.inflight.is_done(id) {
             return Ok(());
         }
-        self.process_counted(id, Cause::Answer, stats).await
+        self.process_serving_closes(id, Cause::Answer, cancel, stats)
+            .await
     }
 
     /// One poll: list the bot's open tickets through one view query, read in full only those
@@ -116,18 +124,33 @@ impl Daemon {
         let mut newest: Option<Timestamp> = None;
         let mut todo: Vec<u64> = Vec::new();
         let mut unreadable_now = Vec::new();
-        self.listing().unreadable.begin_listing();
+        {
+            let mut l = self.listing();
+            l.unreadable.begin_listing();
+            l.read_while_listing = Some(std::collections::HashMap::new());
+        }
         loop {
             // A stalled or long listing must not hold closes that fall due meanwhile.
             let Some(page) = self
                 .serving_closes(pages.next_page(), cancel, &mut stats)
                 .await?
             else {
+                self.listing().read_while_listing = None;
                 return Ok(stats);
             };
-            let Some(page) = page? else {
-                break;
+            let page = match page {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(e) => {
+                    self.listing().read_while_listing = None;
+                    return Err(e.into());
+                }
             };
+            let read_meanwhile = self
+                .listing()
+                .read_while_listing
+                .clone()
+                .unwrap_or_default();
             unreadable_now.extend(
                 self.listing()
                     .unreadable
@@ -142,15 +165,20 @@ impl Daemon {
                     .filter(|t| match rows.get(&t.id) {
                         None => true,
                         Some(r) => {
-                            let unchanged = match (engine::fingerprint(t), &r.seen_fingerprint) {
-                                (Some(listed), Some(expected)) => listed == *expected,
+                            let listed = engine::fingerprint(t);
+                            let unchanged = match (&listed, &r.seen_fingerprint) {
+                                (Some(listed), Some(expected)) => listed == expected,
                                 _ => r.seen_updated_at == t.updated_datetime,
                             };
+                            // Or shown as a close beside this listing read it: see
+                            // `read_while_listing`.
+                            let acted_on =
+                                listed.is_some_and(|l| read_meanwhile.get(&t.id) == Some(&l));
                             // A pending answer whose call is in flight is read when the call
                             // ends: re-reading it on every poll meanwhile would cost a request
                             // for nothing.
                             (r.pending_since.is_some() && !self.inflight.has_call(t.id))
-                                || !unchanged
+                                || !(unchanged || acted_on)
                         }
                     })
                     .map(|t| t.id),
@@ -167,7 +195,11 @@ impl Daemon {
                 break;
             }
         }
-        self.listing().unreadable.end_listing();
+        {
+            let mut l = self.listing();
+            l.unreadable.end_listing();
+            l.read_while_listing = None;
+        }
         let complete = pages.complete();
         {
             let mut l = self.listing();
@@ -370,17 +402,19 @@ impl Daemon {
                 return Ok(0);
             }
         };
+        // Up to ESCALATED_READS_PER_SCAN reads, each waiting for the budget: closes that fall
+        // due meanwhile go first.
+        let learning = self.knowledge.learn_from_escalated(
+            &listed,
+            &self.client,
+            self.bot_user_id(),
+            &self.ledger,
+            &*self.responder,
+            &*self.clock,
+            cancel,
+        );
         Ok(self
-            .knowledge
-            .learn_from_escalated(
-                &listed,
-                &self.client,
-                self.bot_user_id(),
-                &self.ledger,
-                &*self.responder,
-                &*self.clock,
-                cancel,
-            )
-            .await?)
+            .work_serving_closes(learning, cancel, &mut PassStats::default())
+            .await??)
     }
 }

@@ -86,6 +86,11 @@ impl Daemon {
             Err(e) => return Err(e.into()),
         };
         let read_at = tokio::time::Instant::now();
+        if let Some(read) = self.listing().read_while_listing.as_mut()
+            && let Some(f) = engine::fingerprint_after(&ticket, &[])
+        {
+            read.insert(id, f);
+        }
         let mut now = self.clock.now();
         // `now` on the monotonic clock, for the close timer armed after the writes below.
         let mut decided_at = tokio::time::Instant::now();

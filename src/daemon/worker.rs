@@ -197,7 +197,9 @@ impl Daemon {
                 Work::Sweep => self.sweep_pass(&cancel).await,
                 Work::Answer(id) => {
                     let mut stats = PassStats::default();
-                    self.answer_done(id, &mut stats).await.map(|()| stats)
+                    self.answer_done(id, &cancel, &mut stats)
+                        .await
+                        .map(|()| stats)
                 }
             };
             if matches!(work, Work::Poll) {

@@ -262,6 +262,12 @@ impl Client {
         self.inner.pacer.busy()
     }
 
+    /// The pacer itself, for tests that spend the budget without sending requests.
+    #[cfg(test)]
+    pub(crate) fn pacer(&self) -> &Pacer {
+        &self.inner.pacer
+    }
+
     /// `closes` fall due soon: requests other than closes leave room in the budget for them
     /// (see [`Pacer::reserve_for_closes`]).
     pub fn reserve_for_closes(&self, closes: usize) {
@@ -753,7 +759,11 @@ impl Client {
                 .extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
         let lane = Lane::of_request(method.as_str(), path, body).raised_by_scope();
+        // Logged with the request: a request late for the budget and one late for local work
+        // (a slow disk, a busy machine) look alike otherwise.
+        let queued = std::time::Instant::now();
         inner.pacer.acquire_in(lane).await;
+        let waited_ms = queued.elapsed().as_millis() as u64;
         let mut req = inner
             .http
             .request(method.clone(), url)
@@ -773,7 +783,7 @@ impl Client {
             Ok(r) => r,
             Err(e) => {
                 let err = transport(e);
-                debug!(%method, path, ms = started.elapsed().as_millis() as u64, error = %err, "gorgias request failed");
+                debug!(%method, path, ?lane, waited_ms, ms = started.elapsed().as_millis() as u64, error = %err, "gorgias request failed");
                 return Err(err);
             }
         };
@@ -828,7 +838,7 @@ impl Client {
                 });
             }
         };
-        debug!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "gorgias request");
+        debug!(%method, path, status = status.as_u16(), ?lane, waited_ms, ms = started.elapsed().as_millis() as u64, "gorgias request");
         crate::metrics::record_api_response(method.as_str(), path, status.as_str());
         if status.is_success() {
             return Ok(bytes);

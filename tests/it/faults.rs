@@ -401,3 +401,38 @@ async fn a_stalled_listing_does_not_hold_a_due_close() {
         .await
         .expect("the daemon stops while a listing is stalled");
 }
+
+/// A close done beside a listing that was asked for before it: the listing shows the ticket as
+/// the close read it (open, untagged), not as the close left it. That is no change: the bot
+/// acted on that very version, so the ticket is not read again (a request for nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_closed_beside_a_listing_is_not_read_again_for_what_that_listing_shows() {
+    let app = spawn_app(|cfg, _| {
+        cfg.gorgias.stall_timeout = Duration::from_secs(120);
+        cfg.gorgias.timeout = Duration::from_secs(240);
+    })
+    .await;
+    let id = app.chat(Some("stale@example.org"), "How long does shipping take?");
+    let row = app.wait_state(id, TicketState::Answered).await;
+    assert!(row.close_deadline.is_some());
+    assert_eq!(ticket_gets(&app, id), 1, "the answer's read");
+    // Every listing from now on is answered as it was asked for, but only after 3 s: the
+    // close (due 2 s after the answer) lands meanwhile.
+    app.sim.set_faults(Faults {
+        stall: Some(Duration::from_secs(3)),
+        path_prefix: Some("/api/views".into()),
+        ..Faults::default()
+    });
+    app.wait_state(id, TicketState::Closed).await;
+    // The listing the close went beside ends, and the poll with it; then two more, at once.
+    app.wait_polls(1).await;
+    app.sim.set_faults(Faults::default());
+    app.wait_polls(2).await;
+    assert_eq!(
+        ticket_gets(&app, id),
+        2,
+        "the answer's read and the close's, nothing for the stale listing"
+    );
+    assert!(!app.ticket(id).is_open());
+    app.stop().await;
+}

@@ -251,6 +251,21 @@ impl Conversation {
         self.push(true, text, at);
     }
 
+    /// The ledger's row as the daemon leaves it after answering every customer message so far
+    /// at `at`: only later messages are the new turn, the earlier ones are what it may repeat.
+    fn answered_so_far(&mut self, at: Timestamp) {
+        let last = self.ticket.messages.iter().rfind(|m| m.is_from_customer());
+        let mut row = self
+            .row
+            .take()
+            .unwrap_or_else(|| TicketRow::new(self.ticket.id, at));
+        row.state = TicketState::Answered;
+        row.last_bot_reply_at = Some(at);
+        row.answers += 1;
+        engine::mark_handled_through(&mut row, last);
+        self.row = Some(row);
+    }
+
     /// The customer writes `text` at `now`: the daemon's decision on the ticket, and its writes
     /// applied to the ticket and the row.
     pub async fn customer_says(
@@ -430,6 +445,7 @@ pub fn conversation_for(ex: &Exchange, bot_user_id: u64, now: Timestamp) -> Conv
     }
     if ex.answered {
         c.add_bot_message("(the bot's earlier answer)", at);
+        c.answered_so_far(at);
         at += SignedDuration::from_mins(1);
     }
     c.add_customer_message(&ex.text, at);

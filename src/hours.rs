@@ -307,7 +307,7 @@ impl NextOpen {
         let hm = self.local.strftime("%H:%M");
         let zone = &self.zone;
         let far = self.days_ahead >= 7;
-        let Some(names) = date_names(&lang).or_else(|| date_names("en")) else {
+        let Some(words) = date_names(&lang).or_else(|| date_names("en")) else {
             let when = if far {
                 self.local.strftime("%A %-d %B %H:%M").to_string()
             } else {
@@ -315,64 +315,21 @@ impl NextOpen {
             };
             return format!("{when} {zone}");
         };
-        let name = &names.days[wd];
-        let month_name = &names.months[month];
-        match names.code {
-            "fr" => {
-                if far {
-                    let nth = if day == 1 {
-                        "1er".to_string()
-                    } else {
-                        day.to_string()
-                    };
-                    format!("{name} {nth} {month_name} à {hm} {zone}")
-                } else {
-                    format!("{name} à {hm} {zone}")
-                }
-            }
-            "de" => {
-                if far {
-                    format!("am {name}, {day}. {month_name} um {hm} {zone}")
-                } else {
-                    format!("am {name} um {hm} {zone}")
-                }
-            }
-            "es" => {
-                if far {
-                    format!("el {name} {day} de {month_name} a las {hm} {zone}")
-                } else {
-                    format!("el {name} a las {hm} {zone}")
-                }
-            }
-            "it" => {
-                if far {
-                    format!("{name} {day} {month_name} alle {hm} {zone}")
-                } else {
-                    format!("{name} alle {hm} {zone}")
-                }
-            }
-            "nl" => {
-                if far {
-                    format!("{name} {day} {month_name} om {hm} {zone}")
-                } else {
-                    format!("{name} om {hm} {zone}")
-                }
-            }
-            "pt" => {
-                if far {
-                    format!("{name}, {day} de {month_name}, às {hm} {zone}")
-                } else {
-                    format!("{name} às {hm} {zone}")
-                }
-            }
-            _ => {
-                if far {
-                    format!("{name} {day} {month_name} {hm} {zone}")
-                } else {
-                    format!("{name} {hm} {zone}")
-                }
-            }
-        }
+        let phrase = if far {
+            &words.opening.later
+        } else {
+            &words.opening.soon
+        };
+        let day = match &words.opening.first_day {
+            Some(first) if day == 1 => first.clone(),
+            _ => day.to_string(),
+        };
+        phrase
+            .replace("{weekday}", &words.names.days[wd])
+            .replace("{day}", &day)
+            .replace("{month}", &words.names.months[month])
+            .replace("{time}", &hm.to_string())
+            .replace("{zone}", zone)
     }
 }
 
@@ -381,23 +338,47 @@ impl NextOpen {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DateNames {
-    #[serde(skip)]
-    code: &'static str,
     days: [String; 7],
     months: [String; 12],
 }
 
-/// The day and month names of a built-in language, read once. A language whose names do not
-/// load (a test checks they all do) describes its openings in English.
-fn date_names(code: &str) -> Option<&'static DateNames> {
-    static NAMES: std::sync::OnceLock<Vec<DateNames>> = std::sync::OnceLock::new();
+/// How one language says when the team opens next: `[opening]` of `src/lang/<code>.toml`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Opening {
+    /// Within the week: the weekday, time and zone.
+    soon: String,
+    /// Seven or more days ahead: the date too.
+    later: String,
+    /// The first of the month, where it is not written "1" (French "1er").
+    #[serde(default)]
+    first_day: Option<String>,
+}
+
+/// A built-in language's words for dates.
+#[derive(Debug)]
+struct DateWords {
+    code: &'static str,
+    names: DateNames,
+    opening: Opening,
+}
+
+/// The date words of a built-in language, read once. A language whose words do not load (a
+/// test checks they all do) describes its openings in English.
+fn date_names(code: &str) -> Option<&'static DateWords> {
+    static NAMES: std::sync::OnceLock<Vec<DateWords>> = std::sync::OnceLock::new();
     NAMES
         .get_or_init(|| {
             crate::lang::BUILTIN_LANGUAGES
                 .iter()
                 .filter_map(|code| {
                     let names = crate::lang::table::<DateNames>(code, "dates").ok()??;
-                    Some(DateNames { code, ..names })
+                    let opening = crate::lang::table::<Opening>(code, "opening").ok()??;
+                    Some(DateWords {
+                        code,
+                        names,
+                        opening,
+                    })
                 })
                 .collect()
         })
@@ -727,6 +708,30 @@ mod tests {
             h.describe_next_open(ts("2025-12-19T19:00:00Z")).as_deref(),
             Some("Thursday 1 January 09:00 CET")
         );
+    }
+
+    #[test]
+    fn far_openings_name_the_date_in_each_language() {
+        let h = BusinessHours::new(
+            "Europe/Paris",
+            vec![range("mon-fri", "09:00", "18:00")],
+            (22..=31).map(|d| date(2025, 12, d)).collect(),
+        )
+        .unwrap();
+        let at = ts("2025-12-19T19:00:00Z");
+        for (lang, want) in [
+            ("fr", "jeudi 1er janvier à 09:00 CET"),
+            ("de", "am Donnerstag, 1. Januar um 09:00 CET"),
+            ("es", "el jueves 1 de enero a las 09:00 CET"),
+            ("it", "giovedì 1 gennaio alle 09:00 CET"),
+            ("nl", "donderdag 1 januari om 09:00 CET"),
+            ("pt", "quinta-feira, 1 de janeiro, às 09:00 CET"),
+        ] {
+            assert_eq!(
+                h.describe_next_open_in(at, Some(lang)).as_deref(),
+                Some(want)
+            );
+        }
     }
 
     #[test]

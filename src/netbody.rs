@@ -1,7 +1,8 @@
 //! Reading an HTTP response body from an untrusted peer (Gorgias, an LLM server, a web page)
 //! with a size cap and a stall timeout. Every body the daemon reads goes through
 //! [`read_capped`]: a peer that sends 400 MB, or one byte a minute, costs at most `limit` bytes
-//! of memory and `stall` of waiting per chunk, never the process.
+//! of memory and `stall` of waiting per chunk, never the process. [`transport_detail`] says
+//! what went wrong with a request that failed on the way.
 
 use std::time::Duration;
 
@@ -17,6 +18,21 @@ pub enum BodyError {
     /// The connection failed while reading.
     #[error("reading the response body: {0}")]
     Transport(#[source] reqwest::Error),
+}
+
+/// A failed request's error with each of its causes (refused, DNS, TLS, ...): reqwest's own
+/// message is terse ("error sending request") and the cause is in its source chain. The URL is
+/// left out: the caller names the request its own way.
+pub fn transport_detail(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    detail
 }
 
 /// Reads `resp`'s body whole, failing as soon as it exceeds `limit` bytes (checked against

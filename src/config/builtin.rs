@@ -13,17 +13,7 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 
 use super::messages::{FillIns, MessageTemplates};
-
-/// Each of [`super::BUILTIN_LANGUAGES`] with its file.
-const FILES: [(&str, &str); 7] = [
-    ("en", include_str!("../lang/en.toml")),
-    ("fr", include_str!("../lang/fr.toml")),
-    ("de", include_str!("../lang/de.toml")),
-    ("es", include_str!("../lang/es.toml")),
-    ("it", include_str!("../lang/it.toml")),
-    ("nl", include_str!("../lang/nl.toml")),
-    ("pt", include_str!("../lang/pt.toml")),
-];
+use crate::lang::FILES;
 
 /// The tables of a language file read here (the file may hold others, read elsewhere).
 #[derive(Debug, Deserialize)]

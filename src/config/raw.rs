@@ -57,12 +57,19 @@ pub(super) trait Lenient: Sized {
     fn check(wire: Self::Wire, path: &str, wrong: &mut Vec<String>) -> Self;
 }
 
-fn key_path(parent: &str, key: &str) -> String {
+/// How a key is named in messages: "gorgias.window".
+pub(super) fn key_path(parent: &str, key: &str) -> String {
     if parent.is_empty() {
         key.to_string()
     } else {
         format!("{parent}.{key}")
     }
+}
+
+/// How an element of an array of tables is named in messages, counted from 1 as a reader
+/// counts the `[[...]]` blocks: "business_hours.ranges[1]".
+pub(super) fn element_path(parent: &str, index: usize) -> String {
+    format!("{parent}[{}]", index + 1)
 }
 
 /// What reading one value gave: the value, or what was wrong with it (serde's words, made
@@ -229,8 +236,9 @@ impl Lenient for Option<RawOpenAi> {
     }
 }
 
-/// `[[business_hours.ranges]]`: each element named by its place, from 1 (as the range checks
-/// name them); one of the wrong type reads as an empty range, so the others keep their places.
+/// `[[business_hours.ranges]]`: each element named by its place ([`element_path`], as the
+/// range checks name them); one of the wrong type reads as an empty range, so the others keep
+/// their places.
 impl Lenient for Vec<RawRange> {
     type Wire = List<Table<WireRange>>;
     fn check(wire: Self::Wire, path: &str, wrong: &mut Vec<String>) -> Self {
@@ -238,7 +246,7 @@ impl Lenient for Vec<RawRange> {
             .unwrap_or_default()
             .into_iter()
             .enumerate()
-            .map(|(i, item)| RawRange::check(item, &format!("{path}[{}]", i + 1), wrong))
+            .map(|(i, item)| RawRange::check(item, &element_path(path, i), wrong))
             .collect()
     }
 }

@@ -833,7 +833,7 @@ pub(super) fn with_owed_handled(
     tags
 }
 
-pub(super) fn mark_handled_through(row: &mut TicketRow, m: Option<&Message>) {
+pub(crate) fn mark_handled_through(row: &mut TicketRow, m: Option<&Message>) {
     if let Some(m) = m {
         let (at, id) = order_key(m);
         row.last_customer_msg_id = Some(id);

@@ -442,15 +442,7 @@ impl Client {
         update: &TicketUpdate,
     ) -> Result<Ticket, GorgiasError> {
         let path = format!("/api/tickets/{id}");
-        let bytes = self
-            .call(
-                Method::PUT,
-                &path,
-                Vec::new(),
-                Some(to_json(update)),
-                RetryPolicy::Transient,
-            )
-            .await?;
+        let bytes = self.write(Method::PUT, &path, to_json(update)).await?;
         // The write took effect; a ticket that does not decode as a whole (one unreadable
         // message) still tells its status and assignees, which is what callers check.
         decode_json("PUT", &path, &bytes).or_else(|e| lenient_ticket(&bytes).ok_or(e))
@@ -460,28 +452,16 @@ impl Client {
     pub async fn add_tags(&self, ticket_id: u64, names: &[String]) -> Result<(), GorgiasError> {
         let path = format!("/api/tickets/{ticket_id}/tags");
         // Adding a tag twice is harmless, so this POST may be retried like a PUT.
-        self.call(
-            Method::POST,
-            &path,
-            Vec::new(),
-            Some(json!({"names": names})),
-            RetryPolicy::Transient,
-        )
-        .await?;
+        self.write(Method::POST, &path, json!({"names": names}))
+            .await?;
         Ok(())
     }
 
     /// Remove tags by name (`DELETE /api/tickets/{id}/tags`).
     pub async fn remove_tags(&self, ticket_id: u64, names: &[String]) -> Result<(), GorgiasError> {
         let path = format!("/api/tickets/{ticket_id}/tags");
-        self.call(
-            Method::DELETE,
-            &path,
-            Vec::new(),
-            Some(json!({"names": names})),
-            RetryPolicy::Transient,
-        )
-        .await?;
+        self.write(Method::DELETE, &path, json!({"names": names}))
+            .await?;
         Ok(())
     }
 
@@ -493,14 +473,8 @@ impl Client {
         email: &str,
     ) -> Result<(), GorgiasError> {
         let path = format!("/api/customers/{customer_id}");
-        self.call(
-            Method::PUT,
-            &path,
-            Vec::new(),
-            Some(json!({"email": email})),
-            RetryPolicy::Transient,
-        )
-        .await?;
+        self.write(Method::PUT, &path, json!({"email": email}))
+            .await?;
         Ok(())
     }
 
@@ -572,6 +546,18 @@ impl Client {
             )
             .await?;
         decode_json("POST", path, &bytes)
+    }
+
+    /// A write that does the same when received twice (a partial update, adding or removing
+    /// tags): retried on every transient error, like a read.
+    async fn write(
+        &self,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> Result<Vec<u8>, GorgiasError> {
+        self.call(method, path, Vec::new(), Some(body), RetryPolicy::Transient)
+            .await
     }
 
     /// Every integration (`GET /api/integrations`, all pages).
@@ -912,19 +898,10 @@ fn map_transport(method: &Method, path: &str, e: reqwest::Error) -> GorgiasError
     if e.is_timeout() {
         return GorgiasError::Timeout { method, path };
     }
-    // reqwest's own message is terse ("error sending request"); the cause is in the chain.
-    let e = e.without_url();
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
-        source = s.source();
-    }
     GorgiasError::Transport {
         method,
         path,
-        detail,
+        detail: crate::netbody::transport_detail(e),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The languages perfectbot speaks: their codes, and one data file per language
 //! (`src/lang/<code>.toml`) holding everything the bot reads or writes in that language, by
-//! role: the words the intent detector matches, day and month names, the built-in messages, the
+//! role: the words the intent detector matches, day and month names and how an opening is said
+//! (`[dates]`, `[opening]`, read by `hours`), the built-in messages, the
 //! small-talk phrases and filler (`[smalltalk]`, read by `responder::smalltalk`), the
 //! retrieval's function words, lead-in line and glossary (`[retrieval]`, read by
 //! `responder::lang`; English only: the knowledge search's stopwords, filler and synonyms in

@@ -65,22 +65,7 @@ impl KbIndex {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM kb_index", [])?;
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO kb_index (rowid, question, answer, keywords, entry_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for (i, row) in rows.iter().enumerate() {
-                let rowid = i64::try_from(i).expect("fewer than 2^63 entries");
-                insert.execute(params![
-                    rowid,
-                    row.question,
-                    row.answer,
-                    row.keywords.join(" ; "),
-                    row.entry_id
-                ])?;
-            }
-        }
+        insert_rows(&tx, rows, RowIds::Positions)?;
         tx.commit()
     }
 
@@ -100,20 +85,7 @@ impl KbIndex {
             "DELETE FROM kb_index WHERE entry_id IN (SELECT value FROM json_each(?1))",
             [ids],
         )?;
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO kb_index (question, answer, keywords, entry_id) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for row in rows {
-                insert.execute(params![
-                    row.question,
-                    row.answer,
-                    row.keywords.join(" ; "),
-                    row.entry_id
-                ])?;
-            }
-        }
+        insert_rows(&tx, rows, RowIds::Assigned)?;
         tx.commit()
     }
 
@@ -145,6 +117,37 @@ impl KbIndex {
     ) -> rusqlite::Result<()> {
         vectors::store_vectors(&self.conn, model, new, keep)
     }
+}
+
+/// How [`insert_rows`] numbers the rows it inserts.
+#[derive(Clone, Copy)]
+enum RowIds {
+    /// Each row's position in the list: the whole index is being written.
+    Positions,
+    /// Whatever SQLite assigns: the rows join an index that already has others.
+    Assigned,
+}
+
+fn insert_rows(tx: &Transaction<'_>, rows: &[KbIndexRow<'_>], ids: RowIds) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare(
+        "INSERT INTO kb_index (rowid, question, answer, keywords, entry_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (i, row) in rows.iter().enumerate() {
+        // A NULL rowid is SQLite's to assign.
+        let rowid = match ids {
+            RowIds::Positions => Some(i64::try_from(i).expect("fewer than 2^63 entries")),
+            RowIds::Assigned => None,
+        };
+        insert.execute(params![
+            rowid,
+            row.question,
+            row.answer,
+            row.keywords.join(" ; "),
+            row.entry_id
+        ])?;
+    }
+    Ok(())
 }
 
 /// One read transaction on a [`KbIndex`].

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use super::error::Ctx;
-use super::{Cell, Ledger, LedgerError, all_rows, delete_unkept, in_write_tx, to_i64};
+use super::{Cell, Ledger, LedgerError, checked_rows, delete_unkept, in_write_tx, to_i64};
 
 /// One learned entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,26 +71,12 @@ impl Ledger {
     /// Every learned entry, oldest message first.
     pub async fn learned(&self) -> Result<Vec<LearnedRow>, LedgerError> {
         self.call(|c| {
-            let what = "list learned kb entries";
-            let mut stmt = c
-                .prepare(
-                    "SELECT id, ticket_id, message_id, question, answer, updated_at \
-                     FROM kb_learned ORDER BY message_id, id",
-                )
-                .ctx(what)?;
-            let raw: Vec<(String, i64, i64, String, String, i64)> =
-                all_rows(&mut stmt, what, |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                })?;
-            raw.into_iter()
-                .map(|(id, tid, mid, question, answer, at)| {
+            checked_rows(
+                c,
+                "list learned kb entries",
+                "SELECT id, ticket_id, message_id, question, answer, updated_at \
+                 FROM kb_learned ORDER BY message_id, id",
+                |(id, tid, mid, question, answer, at): (String, i64, i64, String, String, i64)| {
                     let cell = Cell::new("kb_learned", id.clone());
                     Ok(LearnedRow {
                         ticket_id: cell.u64("ticket_id", Some(tid))?.unwrap_or_default(),
@@ -100,8 +86,8 @@ impl Ledger {
                         question,
                         answer,
                     })
-                })
-                .collect()
+                },
+            )
         })
         .await
     }

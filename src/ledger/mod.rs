@@ -686,6 +686,23 @@ fn all_rows<T>(
         .ctx(what)
 }
 
+/// Every row of the parameterless query `sql`, read as the tuple `T` and then made a typed
+/// row by `check`: SQLite hands back plain integers, and a stored value out of its type's range
+/// is `Corrupt` naming its cell rather than a silent default.
+fn checked_rows<T, R>(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    check: impl FnMut(T) -> Result<R, LedgerError>,
+) -> Result<Vec<R>, LedgerError>
+where
+    T: for<'r> TryFrom<&'r Row<'r>, Error = rusqlite::Error>,
+{
+    let mut stmt = c.prepare(sql).ctx(what)?;
+    let raw: Vec<T> = all_rows(&mut stmt, what, |r| T::try_from(r))?;
+    raw.into_iter().map(check).collect()
+}
+
 /// Deletes the rows of one group of `table` (`group_col = group`) whose `id_col` is not in
 /// `keep`: what makes a group's stored entries exactly the ones just read. Returns how many.
 /// The table and column names are this module's constants, never input.

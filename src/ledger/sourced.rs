@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use super::error::Ctx;
-use super::{Cell, Ledger, LedgerError, all_rows, delete_unkept, in_write_tx};
+use super::{Cell, Ledger, LedgerError, all_rows, checked_rows, delete_unkept, in_write_tx};
 
 /// One entry read from a source, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,9 @@ pub struct SourceStatusRow {
     /// Entries in use from this source.
     pub entries: u64,
 }
+
+/// A `kb_sourced` row as read: entry id, source, question, answer, language, read at.
+type SourcedTuple = (String, String, String, String, Option<String>, i64);
 
 /// A `kb_sources` row as read: name, last attempt, last ok, last error, entries.
 type StatusTuple = (String, Option<i64>, Option<i64>, Option<String>, i64);
@@ -97,26 +100,12 @@ impl Ledger {
     /// Every stored sourced entry, by source then entry id.
     pub async fn sourced(&self) -> Result<Vec<SourcedRow>, LedgerError> {
         self.call(|c| {
-            let what = "list sourced kb entries";
-            let mut stmt = c
-                .prepare(
-                    "SELECT entry_id, source, question, answer, language, read_at \
-                     FROM kb_sourced ORDER BY source, entry_id",
-                )
-                .ctx(what)?;
-            let raw: Vec<(String, String, String, String, Option<String>, i64)> =
-                all_rows(&mut stmt, what, |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                })?;
-            raw.into_iter()
-                .map(|(entry_id, source, question, answer, language, at)| {
+            checked_rows(
+                c,
+                "list sourced kb entries",
+                "SELECT entry_id, source, question, answer, language, read_at \
+                 FROM kb_sourced ORDER BY source, entry_id",
+                |(entry_id, source, question, answer, language, at): SourcedTuple| {
                     let cell = Cell::new("kb_sourced", entry_id.clone());
                     Ok(SourcedRow {
                         read_at: cell.ts_req("read_at", at)?,
@@ -126,8 +115,8 @@ impl Ledger {
                         answer,
                         language,
                     })
-                })
-                .collect()
+                },
+            )
         })
         .await
     }
@@ -193,18 +182,12 @@ impl Ledger {
     /// Every source's last refresh, by name.
     pub async fn source_statuses(&self) -> Result<Vec<SourceStatusRow>, LedgerError> {
         self.call(|c| {
-            let what = "list knowledge sources";
-            let mut stmt = c
-                .prepare(
-                    "SELECT name, last_attempt, last_ok, last_error, entries FROM kb_sources \
-                     ORDER BY name",
-                )
-                .ctx(what)?;
-            let raw: Vec<StatusTuple> = all_rows(&mut stmt, what, |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?;
-            raw.into_iter()
-                .map(|(name, attempt, ok, error, entries)| {
+            checked_rows(
+                c,
+                "list knowledge sources",
+                "SELECT name, last_attempt, last_ok, last_error, entries FROM kb_sources \
+                 ORDER BY name",
+                |(name, attempt, ok, error, entries): StatusTuple| {
                     let cell = Cell::new("kb_sources", name.clone());
                     Ok(SourceStatusRow {
                         last_attempt: cell.ts("last_attempt", attempt)?,
@@ -213,8 +196,8 @@ impl Ledger {
                         entries: cell.u64("entries", Some(entries))?.unwrap_or_default(),
                         name,
                     })
-                })
-                .collect()
+                },
+            )
         })
         .await
     }

@@ -164,27 +164,25 @@ impl Status {
             out.push_str(&format!("  {:<15} {n}\n", state.as_str()));
         }
 
+        let deadline = |d: &Deadline| {
+            format!(
+                "  ticket {:<8} {} ({})\n",
+                d.ticket_id,
+                relative(now, d.at),
+                super::stamp(d.at)
+            )
+        };
         out.push_str("Next closes:\n");
         if self.next_closes.is_empty() {
             out.push_str("  none\n");
         }
         for d in &self.next_closes {
-            out.push_str(&format!(
-                "  ticket {:<8} {} ({})\n",
-                d.ticket_id,
-                relative(now, d.at),
-                super::stamp(d.at)
-            ));
+            out.push_str(&deadline(d));
         }
         if !self.email_waits.is_empty() {
             out.push_str("Waiting for an email (handover when the wait ends):\n");
             for d in &self.email_waits {
-                out.push_str(&format!(
-                    "  ticket {:<8} {} ({})\n",
-                    d.ticket_id,
-                    relative(now, d.at),
-                    super::stamp(d.at)
-                ));
+                out.push_str(&deadline(d));
             }
         }
 

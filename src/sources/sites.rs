@@ -468,12 +468,7 @@ impl Visit<'_> {
         let cap = self.reader.limits.max_page_bytes;
         let fetched = self.fetch(url, cached, cap).await?;
         if let Fetched::Body { content_type, .. } = &fetched {
-            let mime = content_type
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let mime = media_type(content_type);
             if mime != "text/html" && mime != "application/xhtml+xml" {
                 let shown = if mime.is_empty() {
                     "without a content type".to_owned()
@@ -596,13 +591,18 @@ fn disallow_all() -> Robots {
     }
 }
 
-fn looks_binary(content_type: &str) -> bool {
-    let mime = content_type
+/// A `Content-Type`'s media type, lowercased, without its parameters (`; charset=...`).
+fn media_type(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn looks_binary(content_type: &str) -> bool {
+    let mime = media_type(content_type);
     mime.starts_with("application/pdf")
         || mime.starts_with("image/")
         || mime.starts_with("video/")

@@ -98,10 +98,10 @@ async fn second_held_out_kb_set_meets_its_floors() {
     assert!(uncovered <= 0.17, "{s}");
 }
 
-/// The second held-out intent set, measured once and never tuned on: requested precision 1.000
-/// recall 0.920, frustrated precision 1.000 recall 0.778, ordinary messages handed over 0.000
-/// and taken for small talk 0.000, small talk recognised 0.956 (precision 1.000). Floors just
-/// under.
+/// The second held-out intent set, never tuned on: requested precision 1.000 recall 0.920,
+/// frustrated precision 1.000 recall 0.889, ordinary messages handed over 0.000 and taken for
+/// small talk 0.000, small talk recognised 0.978 (precision 1.000). (Frustration was first
+/// measured at 0.778 by an eval that hid repeated questions.) Floors just under.
 #[tokio::test]
 async fn second_held_out_intent_set_meets_its_floors() {
     let s = summary("eval/configs/default.toml", "eval/intent_heldout2.jsonl").await;
@@ -111,15 +111,36 @@ async fn second_held_out_intent_set_meets_its_floors() {
     assert!(f("requested", "precision") >= 0.95, "{s}");
     assert!(f("requested", "recall") >= 0.9, "{s}");
     assert!(f("frustrated", "precision") >= 0.95, "{s}");
-    assert!(f("frustrated", "recall") >= 0.75, "{s}");
+    assert!(f("frustrated", "recall") >= 0.86, "{s}");
     assert!(f("smalltalk", "precision") >= 0.95, "{s}");
-    assert!(f("smalltalk", "recall") >= 0.93, "{s}");
+    assert!(f("smalltalk", "recall") >= 0.95, "{s}");
     assert!(
         s["ordinary"]["handed_over"].as_f64().unwrap() <= 0.02,
         "{s}"
     );
     assert!(
         s["ordinary"]["as_small_talk"].as_f64().unwrap() <= 0.02,
+        "{s}"
+    );
+}
+
+/// The third writer's held-out part (`tests/data/eval/README-intent.md`), never tuned on:
+/// requested precision 0.955 recall 0.724, frustrated precision 1.000 recall 0.774, small talk
+/// 1.000 (0.933 before the small-talk words of the third writer's development part), ordinary
+/// messages handed over 0.000. Floors just under.
+#[tokio::test]
+async fn third_held_out_intent_set_meets_its_floors() {
+    let s = summary("eval/configs/default.toml", "eval/intent_heldout3.jsonl").await;
+    eprintln!("{s}");
+    let i = &s["intent"];
+    let f = |class: &str, key: &str| i[class][key].as_f64().unwrap();
+    assert!(f("requested", "precision") >= 0.9, "{s}");
+    assert!(f("requested", "recall") >= 0.7, "{s}");
+    assert!(f("frustrated", "precision") >= 0.95, "{s}");
+    assert!(f("frustrated", "recall") >= 0.75, "{s}");
+    assert!(f("smalltalk", "recall") >= 0.93, "{s}");
+    assert!(
+        s["ordinary"]["handed_over"].as_f64().unwrap() <= 0.05,
         "{s}"
     );
 }
@@ -192,7 +213,7 @@ async fn intent_cases_are_scored_per_class() {
     );
 }
 
-/// Both intent sets of the repository parse as eval cases (their "none" label included).
+/// The intent sets of the repository parse as eval cases (their "none" label included).
 #[test]
 fn the_intent_sets_are_read() {
     let entries = read_dir_entries(&data("kb")).unwrap();
@@ -200,8 +221,10 @@ fn the_intent_sets_are_read() {
         "eval/intent_dev.jsonl",
         "eval/intent_heldout.jsonl",
         "eval/intent_heldout2.jsonl",
+        "eval/intent_dev3.jsonl",
+        "eval/intent_heldout3.jsonl",
     ] {
         let cases = read_cases(&data(name), &entries).unwrap();
-        assert!(cases.len() > 200, "{name}");
+        assert!(cases.len() > 90, "{name}");
     }
 }

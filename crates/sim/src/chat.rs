@@ -76,11 +76,25 @@ pub(crate) fn router(sim: Sim, setup: ChatSetup) -> Router {
 }
 
 /// A client error with a message the page shows as is.
-fn bad(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, axum::Json(json!({"error": msg.into()}))).into_response()
+struct Refusal {
+    status: StatusCode,
+    msg: String,
 }
 
-fn not_found(id: u64) -> Response {
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(json!({"error": self.msg}))).into_response()
+    }
+}
+
+fn bad(status: StatusCode, msg: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        msg: msg.into(),
+    }
+}
+
+fn not_found(id: u64) -> Refusal {
     bad(StatusCode::NOT_FOUND, format!("no conversation {id}"))
 }
 
@@ -96,17 +110,22 @@ async fn page() -> Response {
 }
 
 /// A JSON body, or a 400 that names the problem (axum's own rejection would be plain text).
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(body)
+        .map_err(|e| bad(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }
 
-fn check_text(text: &str) -> Result<String, String> {
+/// A message's text, trimmed, or a 400 when it is empty or too long.
+fn check_text(text: &str) -> Result<String, Refusal> {
     let text = text.trim();
     if text.is_empty() {
-        return Err("text: empty message".into());
+        return Err(bad(StatusCode::BAD_REQUEST, "text: empty message"));
     }
     if text.chars().count() > MAX_TEXT {
-        return Err(format!("text: longer than {MAX_TEXT} characters"));
+        return Err(bad(
+            StatusCode::BAD_REQUEST,
+            format!("text: longer than {MAX_TEXT} characters"),
+        ));
     }
     Ok(text.to_string())
 }
@@ -135,15 +154,9 @@ fn valid_language(tag: &str) -> bool {
 
 /// `POST /chat/api/conversations {text, name?, email?, language?}` -> 201 `{ticket_id, customer_id}`:
 /// a new customer and a chat ticket assigned to the bot, opened by the customer's first message.
-async fn start(State(st): State<ChatState>, body: axum::body::Bytes) -> Response {
-    let b: StartBody = match parse(&body) {
-        Ok(b) => b,
-        Err(msg) => return bad(StatusCode::BAD_REQUEST, msg),
-    };
-    let text = match check_text(&b.text) {
-        Ok(t) => t,
-        Err(msg) => return bad(StatusCode::BAD_REQUEST, msg),
-    };
+async fn start(State(st): State<ChatState>, body: axum::body::Bytes) -> Result<Response, Refusal> {
+    let b: StartBody = parse(&body)?;
+    let text = check_text(&b.text)?;
     let name = b.name.as_deref().map(str::trim).unwrap_or("");
     let name = if name.is_empty() {
         "Chat visitor"
@@ -151,16 +164,16 @@ async fn start(State(st): State<ChatState>, body: axum::body::Bytes) -> Response
         name
     };
     if name.chars().count() > MAX_FIELD {
-        return bad(StatusCode::BAD_REQUEST, "name: too long");
+        return Err(bad(StatusCode::BAD_REQUEST, "name: too long"));
     }
     let email = b.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
     if let Some(e) = email
         && (e.len() > MAX_FIELD || !super::state::valid_email(e))
     {
-        return bad(
+        return Err(bad(
             StatusCode::BAD_REQUEST,
             format!("email: {e:?} is not an email address"),
-        );
+        ));
     }
     let language = b
         .language
@@ -170,10 +183,10 @@ async fn start(State(st): State<ChatState>, body: axum::body::Bytes) -> Response
     if let Some(l) = language
         && !valid_language(l)
     {
-        return bad(
+        return Err(bad(
             StatusCode::BAD_REQUEST,
             format!("language: {l:?} is not a code such as \"en\" or \"pt-BR\""),
-        );
+        ));
     }
     let customer_id = st.sim.create_customer(name, email);
     let ticket_id = st.sim.create_ticket(super::NewTicket {
@@ -183,11 +196,11 @@ async fn start(State(st): State<ChatState>, body: axum::body::Bytes) -> Response
         language: language.map(str::to_string),
         ..super::NewTicket::default()
     });
-    (
+    Ok((
         StatusCode::CREATED,
         axum::Json(json!({"ticket_id": ticket_id, "customer_id": customer_id})),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Who wrote a message, as the page shows it.
@@ -257,7 +270,7 @@ fn conversation(ticket: &Value, setup: &ChatSetup) -> Value {
 async fn show(State(st): State<ChatState>, Path(id): Path<u64>) -> Response {
     match st.sim.ticket_json(id) {
         Some(t) => axum::Json(conversation(&t, &st.setup)).into_response(),
-        None => not_found(id),
+        None => not_found(id).into_response(),
     }
 }
 
@@ -273,31 +286,36 @@ async fn customer_says(
     State(st): State<ChatState>,
     Path(id): Path<u64>,
     body: axum::body::Bytes,
-) -> Response {
-    let b: TextBody = match parse(&body) {
-        Ok(b) => b,
-        Err(msg) => return bad(StatusCode::BAD_REQUEST, msg),
-    };
-    let text = match check_text(&b.text) {
-        Ok(t) => t,
-        Err(msg) => return bad(StatusCode::BAD_REQUEST, msg),
-    };
+) -> Result<Response, Refusal> {
+    post_message(&st, id, &body, |text| st.sim.customer_says(id, text))
+}
+
+/// A `{text}` body written into conversation `id` by `write`, which returns the new message's
+/// id: 201 `{message_id}`, 400 for a bad text, 404 for an unknown conversation.
+fn post_message(
+    st: &ChatState,
+    id: u64,
+    body: &[u8],
+    write: impl FnOnce(&str) -> u64,
+) -> Result<Response, Refusal> {
+    let b: TextBody = parse(body)?;
+    let text = check_text(&b.text)?;
     if st.sim.ticket_json(id).is_none() {
-        return not_found(id);
+        return Err(not_found(id));
     }
-    let message_id = st.sim.customer_says(id, &text);
-    (
+    let message_id = write(&text);
+    Ok((
         StatusCode::CREATED,
         axum::Json(json!({"message_id": message_id})),
     )
-        .into_response()
+        .into_response())
 }
 
 /// `POST /chat/api/conversations/{id}/takeover`: the agent assigns the ticket to themself, as
 /// an agent does in the helpdesk; the bot sees a ticket assigned to someone else and steps back.
 async fn take_over(State(st): State<ChatState>, Path(id): Path<u64>) -> Response {
     if st.sim.ticket_json(id).is_none() {
-        return not_found(id);
+        return not_found(id).into_response();
     }
     st.sim.assign(id, Some(st.setup.agent_id), None);
     axum::Json(json!({"assignee": st.setup.agent_name})).into_response()
@@ -308,24 +326,10 @@ async fn agent_reply(
     State(st): State<ChatState>,
     Path(id): Path<u64>,
     body: axum::body::Bytes,
-) -> Response {
-    let b: TextBody = match parse(&body) {
-        Ok(b) => b,
-        Err(msg) => return bad(StatusCode::BAD_REQUEST, msg),
-    };
-    let text = match check_text(&b.text) {
-        Ok(t) => t,
-        Err(msg) => return bad(StatusCode::BAD_REQUEST, msg),
-    };
-    if st.sim.ticket_json(id).is_none() {
-        return not_found(id);
-    }
-    let message_id = st.sim.agent_says(id, st.setup.agent_id, &text);
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({"message_id": message_id})),
-    )
-        .into_response()
+) -> Result<Response, Refusal> {
+    post_message(&st, id, &body, |text| {
+        st.sim.agent_says(id, st.setup.agent_id, text)
+    })
 }
 
 /// The handover tags an agent removes when giving a ticket back (whatever the bot's name).
@@ -337,7 +341,7 @@ fn is_escalation_tag(name: &str) -> bool {
 /// the bot: remove the escalation tags and assign it to the bot user.
 async fn hand_back(State(st): State<ChatState>, Path(id): Path<u64>) -> Response {
     let Some(ticket) = st.sim.ticket_json(id) else {
-        return not_found(id);
+        return not_found(id).into_response();
     };
     let escalation: Vec<String> = ticket["tags"]
         .as_array()

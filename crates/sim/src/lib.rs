@@ -191,6 +191,20 @@ impl Drop for SimServer {
     }
 }
 
+/// Who types a message into a ticket.
+#[derive(Clone, Copy)]
+enum Author<'a> {
+    /// The customer, through `via` (how the ticket reached the helpdesk).
+    Customer { via: &'a str },
+    /// An agent (or the account's rule bot): a public reply, or an internal note; `rule_id`
+    /// when a Gorgias Rule sent it.
+    Agent {
+        user_id: u64,
+        note: bool,
+        rule_id: Option<u64>,
+    },
+}
+
 fn random_key(rng: &mut rand::rngs::StdRng, len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     (0..len)
@@ -415,36 +429,8 @@ impl Sim {
             }
             id
         };
-        self.customer_message(id, &t.first_message, &t.via);
+        self.typed_message(id, &t.first_message, Author::Customer { via: &t.via });
         id
-    }
-
-    fn customer_message(&self, ticket_id: u64, text: &str, via: &str) -> u64 {
-        let mut st = self.state();
-        let (customer, channel) = match st.tickets.get(&ticket_id) {
-            Some(t) => (t.customer_id, t.channel.clone()),
-            None => panic!("unknown ticket {ticket_id}"),
-        };
-        let (source, integration_id) = st.chat_source(ticket_id, true);
-        let m = NewMessage {
-            channel,
-            via: via.into(),
-            public: true,
-            from_agent: false,
-            sender: Party::Customer(customer),
-            receiver: None,
-            source: Some(source),
-            integration_id,
-            rule_id: None,
-            macros: Vec::new(),
-            body_text: Some(text.into()),
-            body_html: Some(format!("<p>{}</p>", html_escape(text))),
-            subject: None,
-            external_id: None,
-            sent: None,
-        };
-        st.add_message(ticket_id, m)
-            .unwrap_or_else(|_| panic!("unknown ticket {ticket_id}"))
     }
 
     /// The customer writes on the ticket (reopens it if closed); returns the message id.
@@ -462,46 +448,61 @@ impl Sim {
         } else {
             via
         };
-        self.customer_message(ticket_id, text, &via)
+        self.typed_message(ticket_id, text, Author::Customer { via: &via })
     }
 
-    fn agent_message(
-        &self,
-        ticket_id: u64,
-        user_id: u64,
-        text: &str,
-        note: bool,
-        rule_id: Option<u64>,
-    ) -> u64 {
+    /// A message typed into the ticket by `author`: a plain-text body (its HTML an escaped
+    /// paragraph), no subject, macros or sending time.
+    fn typed_message(&self, ticket_id: u64, text: &str, author: Author<'_>) -> u64 {
         let mut st = self.state();
         let (customer, channel) = match st.tickets.get(&ticket_id) {
             Some(t) => (t.customer_id, t.channel.clone()),
             None => panic!("unknown ticket {ticket_id}"),
         };
-        let (source, integration_id) = if note {
-            (
+        let (source, integration_id) = match author {
+            Author::Agent { note: true, .. } => (
                 json!({"type": "internal-note", "from": null, "to": []}),
                 None,
-            )
-        } else {
-            st.chat_source(ticket_id, false)
+            ),
+            Author::Agent { .. } => st.chat_source(ticket_id, false),
+            Author::Customer { .. } => st.chat_source(ticket_id, true),
+        };
+        let (channel, via, sender, receiver, rule_id) = match author {
+            Author::Customer { via } => (
+                channel,
+                via.to_string(),
+                Party::Customer(customer),
+                None,
+                None,
+            ),
+            Author::Agent {
+                user_id,
+                note,
+                rule_id,
+            } => (
+                if note {
+                    "internal-note".into()
+                } else {
+                    channel
+                },
+                if rule_id.is_some() {
+                    "rule"
+                } else {
+                    "helpdesk"
+                }
+                .into(),
+                Party::User(user_id),
+                (!note).then_some(Party::Customer(customer)),
+                rule_id,
+            ),
         };
         let m = NewMessage {
-            channel: if note {
-                "internal-note".into()
-            } else {
-                channel
-            },
-            via: if rule_id.is_some() {
-                "rule"
-            } else {
-                "helpdesk"
-            }
-            .into(),
-            public: !note,
-            from_agent: true,
-            sender: Party::User(user_id),
-            receiver: (!note).then_some(Party::Customer(customer)),
+            channel,
+            via,
+            public: !matches!(author, Author::Agent { note: true, .. }),
+            from_agent: matches!(author, Author::Agent { .. }),
+            sender,
+            receiver,
             source: Some(source),
             integration_id,
             rule_id,
@@ -518,12 +519,28 @@ impl Sim {
 
     /// A human agent replies publicly from the helpdesk; returns the message id.
     pub fn agent_says(&self, ticket_id: u64, user_id: u64, text: &str) -> u64 {
-        self.agent_message(ticket_id, user_id, text, false, None)
+        self.typed_message(
+            ticket_id,
+            text,
+            Author::Agent {
+                user_id,
+                note: false,
+                rule_id: None,
+            },
+        )
     }
 
     /// A human agent writes an internal note; returns the message id.
     pub fn agent_note(&self, ticket_id: u64, user_id: u64, text: &str) -> u64 {
-        self.agent_message(ticket_id, user_id, text, true, None)
+        self.typed_message(
+            ticket_id,
+            text,
+            Author::Agent {
+                user_id,
+                note: true,
+                rule_id: None,
+            },
+        )
     }
 
     /// A Gorgias Rule posts a public message (`via: "rule"`, `rule_id` set, `from_agent: true`),
@@ -544,7 +561,15 @@ impl Sim {
                 String::new(),
             )
         });
-        self.agent_message(ticket_id, bot, text, false, Some(rule_id))
+        self.typed_message(
+            ticket_id,
+            text,
+            Author::Agent {
+                user_id: bot,
+                note: false,
+                rule_id: Some(rule_id),
+            },
+        )
     }
 
     /// Set the assignees (moves `updated_datetime`).

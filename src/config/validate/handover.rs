@@ -159,19 +159,32 @@ impl Validator<'_> {
 
     pub(super) fn template(&mut self, key: &str, raw: Option<String>, default: &str) -> String {
         let text = self.non_empty(key, raw, default);
-        let unknown = unknown_placeholders(&text);
-        if !unknown.is_empty() {
-            let known: Vec<String> = PLACEHOLDERS.iter().map(|p| format!("{{{p}}}")).collect();
-            self.err(
-                key,
-                format!(
-                    "{text:?} uses unknown placeholder(s) {} (known: {})",
-                    unknown.join(", "),
-                    known.join(", ")
-                ),
-            );
-        }
+        self.placeholders_known(key, &text, &unknown_placeholders(&text), &PLACEHOLDERS);
         text
+    }
+
+    /// Whether a message template (handover or orders) `text` at `key` uses no placeholder
+    /// outside `known`; its `unknown` ones (written `{name}`) are recorded with the known ones.
+    pub(super) fn placeholders_known(
+        &mut self,
+        key: &str,
+        text: &str,
+        unknown: &[String],
+        known: &[&str],
+    ) -> bool {
+        if unknown.is_empty() {
+            return true;
+        }
+        let known: Vec<String> = known.iter().map(|p| format!("{{{p}}}")).collect();
+        self.err(
+            key,
+            format!(
+                "{text:?} uses unknown placeholder(s) {} (known: {})",
+                unknown.join(", "),
+                known.join(", ")
+            ),
+        );
+        false
     }
 
     pub(super) fn tags(&mut self, raw: RawTags, name: &str) -> Tags {
@@ -253,7 +266,7 @@ impl Validator<'_> {
         }
         let mut ranges = Vec::new();
         for (i, r) in raw.ranges.into_iter().enumerate() {
-            let key = format!("business_hours.ranges[{}]", i + 1);
+            let key = element_path("business_hours.ranges", i);
             let days = self.range_field(&key, "days", r.days, crate::hours::parse_days);
             let from = self.range_field(&key, "from", r.from, crate::hours::parse_hhmm);
             let to = self.range_field(&key, "to", r.to, crate::hours::parse_end_hhmm);

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::secrets::SecretSource;
 use super::{DEFAULT_KB_DIR, Validator, is_loopback_url, limits};
 use crate::config::raw::*;
 use crate::config::types::*;
@@ -115,12 +116,12 @@ impl Validator<'_> {
                     .as_deref()
                     .map(|p| self.resolve(p));
                 let api_key = self
-                    .secret(
-                        "kb.embedding_api_key",
-                        "embedding_api_key",
-                        key_file.as_deref(),
-                        Some(ENV_EMBEDDING_API_KEY),
-                    )
+                    .secret(SecretSource {
+                        key: "kb.embedding_api_key",
+                        credential: "embedding_api_key",
+                        file: key_file.as_deref(),
+                        env_var: Some(ENV_EMBEDDING_API_KEY),
+                    })
                     .ok()
                     .flatten();
                 match (url, model) {
@@ -292,12 +293,12 @@ impl Validator<'_> {
             return None;
         }
         let api_key = self
-            .secret(
-                "openai.api_key",
-                "openai_api_key",
-                api_key_file.as_deref(),
-                Some(ENV_OPENAI_API_KEY),
-            )
+            .secret(SecretSource {
+                key: "openai.api_key",
+                credential: "openai_api_key",
+                file: api_key_file.as_deref(),
+                env_var: Some(ENV_OPENAI_API_KEY),
+            })
             .ok()?;
         let (base_url, model) = (base_url?, model?);
         if api_key.is_some() && base_url.starts_with("http://") && !is_loopback_url(&base_url) {

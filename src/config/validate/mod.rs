@@ -492,22 +492,13 @@ fn segments(path: &serde_ignored::Path<'_>) -> Vec<Segment> {
     out
 }
 
-/// "gorgias.window", "business_hours.ranges[1].dayz" (array elements counted from 1, as the
-/// range checks name them).
+/// "gorgias.window", "business_hours.ranges[1].dayz": named as the wrong-typed values are.
 fn show_path(path: &[Segment]) -> String {
-    let mut out = String::new();
-    for segment in path {
-        match segment {
-            Segment::Key(k) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            Segment::Index(i) => out.push_str(&format!("[{}]", i + 1)),
-        }
-    }
-    out
+    path.iter()
+        .fold(String::new(), |out, segment| match segment {
+            Segment::Key(k) => key_path(&out, k),
+            Segment::Index(i) => element_path(&out, *i),
+        })
 }
 
 /// The keys the table at `parent` may hold, read from the raw structs themselves.

@@ -31,19 +31,8 @@ impl Validator<'_> {
                 .filter(|p| !allowed.contains(&p.as_str()))
                 .map(|p| format!("{{{p}}}"))
                 .collect();
-            if !unknown.is_empty() {
-                let known: Vec<String> = allowed.iter().map(|p| format!("{{{p}}}")).collect();
-                v.err(
-                    full,
-                    format!(
-                        "{text:?} uses unknown placeholder(s) {} (known here: {})",
-                        unknown.join(", "),
-                        known.join(", ")
-                    ),
-                );
-                return None;
-            }
-            Some(text)
+            v.placeholders_known(full, &text, &unknown, allowed)
+                .then_some(text)
         };
         for (key, value) in raw.messages {
             let full = format!("orders.messages.{key}");

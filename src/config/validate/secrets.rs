@@ -8,44 +8,42 @@ use secrecy::SecretString;
 use super::Validator;
 use crate::config::Secrets;
 
+/// Where one secret may be found, in the order it is looked for.
+pub(super) struct SecretSource<'a> {
+    /// The config key the secret belongs to, which messages name ("gorgias.api_key").
+    pub key: &'a str,
+    /// Its name under `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`).
+    pub credential: &'a str,
+    /// The key file configured, if any.
+    pub file: Option<&'a Path>,
+    /// The environment variable it may come from, if any.
+    pub env_var: Option<&'a str>,
+}
+
 impl Validator<'_> {
-    /// Reads a secret from the first place that has it: `$CREDENTIALS_DIRECTORY/<cred_name>`,
+    /// Reads a secret from the first place that has it: `$CREDENTIALS_DIRECTORY/<credential>`,
     /// then the configured file, then the environment variable. Errors never include the
     /// secret, only where it was looked for. With [`Secrets::Optional`] a secret that cannot
     /// be read is a note rather than an error, and the secret is absent.
-    pub(super) fn secret(
-        &mut self,
-        key: &str,
-        cred_name: &str,
-        file: Option<&Path>,
-        env_var: Option<&str>,
-    ) -> Result<Option<SecretString>, ()> {
-        match (
-            self.find_secret(key, cred_name, file, env_var),
-            self.secrets,
-        ) {
+    pub(super) fn secret(&mut self, at: SecretSource<'_>) -> Result<Option<SecretString>, ()> {
+        match (self.find_secret(&at), self.secrets) {
             (Err(()), Secrets::Optional) => Ok(None),
             (found, _) => found,
         }
     }
 
-    fn find_secret(
-        &mut self,
-        key: &str,
-        cred_name: &str,
-        file: Option<&Path>,
-        env_var: Option<&str>,
-    ) -> Result<Option<SecretString>, ()> {
+    fn find_secret(&mut self, at: &SecretSource<'_>) -> Result<Option<SecretString>, ()> {
+        let key = at.key;
         if let Some(dir) = (self.env)("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) {
-            let path = Path::new(&dir).join(cred_name);
+            let path = Path::new(&dir).join(at.credential);
             if path.exists() {
                 return self.read_secret_file(key, &path).map(Some);
             }
         }
-        if let Some(path) = file {
+        if let Some(path) = at.file {
             return self.read_secret_file(key, path).map(Some);
         }
-        if let Some(var) = env_var
+        if let Some(var) = at.env_var
             && let Some(value) = (self.env)(var)
         {
             let value = value.trim();

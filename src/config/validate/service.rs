@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
+use super::secrets::SecretSource;
 use super::{
     DEFAULT_LEDGER_PATH, DEFAULT_LOG_FILTER, DEFAULT_SWEEP, Validator, check_cron, is_loopback_url,
     limits,
@@ -61,12 +62,12 @@ impl Validator<'_> {
         let api_key = match self.secrets {
             // Not read at all: a command that never calls Gorgias has no use for it.
             Secrets::Optional => Ok(Some(SecretString::default())),
-            Secrets::Required => self.secret(
-                "gorgias.api_key",
-                "gorgias_api_key",
-                api_key_file.as_deref(),
-                Some(ENV_GORGIAS_API_KEY),
-            ),
+            Secrets::Required => self.secret(SecretSource {
+                key: "gorgias.api_key",
+                credential: "gorgias_api_key",
+                file: api_key_file.as_deref(),
+                env_var: Some(ENV_GORGIAS_API_KEY),
+            }),
         };
         let api_key = match api_key {
             Ok(Some(key)) => key,
@@ -323,12 +324,12 @@ impl Validator<'_> {
         let webhook_secret = match self.secrets {
             Secrets::Optional => None,
             Secrets::Required => self
-                .secret(
-                    "http.webhook_secret",
-                    "webhook_secret",
-                    webhook_secret_file.as_deref(),
-                    None,
-                )
+                .secret(SecretSource {
+                    key: "http.webhook_secret",
+                    credential: "webhook_secret",
+                    file: webhook_secret_file.as_deref(),
+                    env_var: None,
+                })
                 .ok()
                 .flatten(),
         };

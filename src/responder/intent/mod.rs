@@ -162,10 +162,22 @@ fn repeats_one(message: &str, previous: &[String]) -> bool {
     })
 }
 
+/// Whether `message` says it asks again ("I asked when, not how long"): a rewording that
+/// [`repeats`] cannot see as the same question.
+fn asks_again(message: &str) -> bool {
+    let tokens = text::tokens(message);
+    words()
+        .frustration
+        .reask
+        .iter()
+        .any(|phrase| !find_all(&tokens, &phrase_tokens(phrase)).is_empty())
+}
+
 /// Classifies a turn (the customer's unanswered messages). A request for a person wins over
 /// frustration (both hand over; "requested" is what the customer said). Frustration is any
 /// strong signal, or shouting / "!!!" in a message without a positive word, or a message
-/// repeating an earlier customer message after the bot already answered. Small talk comes
+/// repeating an earlier customer message (or saying it asks again) after the bot already
+/// answered. Small talk comes
 /// last: "thanks for nothing" is frustration, "thanks, but I want a person" a request.
 pub fn classify(
     turn_messages: &[String],
@@ -183,7 +195,9 @@ pub fn classify(
             .any(|t| has(&words().frustration.positive, t));
         signals.iter().any(|s| has(STRONG_SIGNALS, s))
             || (!signals.is_empty() && !positive)
-            || (bot_answered_before && repeats(m, previous_customer_messages))
+            || (bot_answered_before
+                && !previous_customer_messages.is_empty()
+                && (repeats(m, previous_customer_messages) || asks_again(m)))
     });
     if frustrated {
         Intent::Frustrated
@@ -334,6 +348,69 @@ mod tests {
         ));
         let other = vec!["Do you ship to Norway?".to_owned()];
         assert_eq!(classify(&other, &prev, true, &cfg()), Intent::None);
+    }
+
+    #[test]
+    fn asking_again_in_other_words_after_an_answer_is_frustration() {
+        let cases = [
+            (
+                "when will my refund come",
+                "yes but WHEN. i asked when, not how long it takes",
+            ),
+            (
+                "do you deliver on saturdays?",
+                "yes or no. saturday delivery. simple question",
+            ),
+            (
+                "wann kommt meine rückerstattung",
+                "ja das hab ich gelesen. trotzdem nix da",
+            ),
+            (
+                "hoe lang duurt terugbetaling",
+                "dat zei je net ook al, waar blijft het",
+            ),
+        ];
+        for (earlier, now) in cases {
+            let prev = vec![earlier.to_owned()];
+            let turn = vec![now.to_owned()];
+            assert_eq!(
+                classify(&turn, &prev, true, &cfg()),
+                Intent::Frustrated,
+                "{now}"
+            );
+            // Without the bot's answer before it, or without an earlier message, it is a
+            // question like any other.
+            assert_ne!(
+                classify(&turn, &prev, false, &cfg()),
+                Intent::Frustrated,
+                "{now}"
+            );
+            assert_ne!(
+                classify(&turn, &[], true, &cfg()),
+                Intent::Frustrated,
+                "{now}"
+            );
+        }
+    }
+
+    #[test]
+    fn payment_reversals_through_the_bank_are_frustration() {
+        all_are(
+            Intent::Frustrated,
+            &[
+                "reversing the charge on my amex, dont bother replying",
+                "I'll get my money back through my bank then since you won't refund me",
+                "lastschrift geht zurück, hab meiner bank schon bescheid gegeben",
+                "heb mijn bank al gebeld om het terug te laten boeken",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "can I pay by bank transfer?",
+                "my bank says the payment is pending, is my order confirmed?",
+            ],
+        );
     }
 
     #[test]

@@ -208,6 +208,10 @@ pub(super) struct Frustration {
     pub(super) exasperation: Vec<String>,
     /// The customer saying the answer missed the point.
     pub(super) not_answered: Vec<String>,
+    /// Asking again in other words after an answer ("I asked WHEN", "yes or no, simple
+    /// question", "das hab ich gelesen", "dat zei je net"): frustration only in a turn that
+    /// follows the bot's answer to an earlier message.
+    pub(super) reask: Vec<String>,
     /// Words that make a shouted or exclaimed message a happy one ("THANK YOU SO MUCH!!!").
     pub(super) positive: Vec<String>,
     /// Tokens that do not make a message a question worth comparing ("thanks", "ok").

@@ -69,29 +69,22 @@ impl KbStore {
         changed: &[String],
         embedder: Option<Arc<dyn Embedder>>,
     ) -> Result<Kb, KbError> {
-        let KbStore::Ledger(path) = self else {
-            return Kb::from_entries_with(entries, embedder);
-        };
-        let by_id = validate(&entries)?;
-        let in_ledger = |source| KbError::Ledger {
-            path: path.to_owned(),
-            source,
-        };
-        let mut index = KbIndex::open_ledger(path).map_err(in_ledger)?;
-        let rows: Vec<KbIndexRow<'_>> = changed
-            .iter()
-            .filter_map(|id| by_id.get(id).map(|&i| row(&entries[i])))
-            .collect();
-        index.replace_changed(changed, &rows).map_err(in_ledger)?;
-        // Vectors are cached by content hash: only the changed texts are embedded again.
-        let dense = dense_index(embedder, &entries, &mut LedgerCache(&index));
-        Ok(Kb {
-            entries,
-            by_id,
-            index: Mutex::new(index),
-            dense,
-        })
+        match self {
+            KbStore::Memory => Kb::from_entries_with(entries, embedder),
+            KbStore::Ledger(path) => {
+                Kb::rewrite_in_ledger(path, entries, Rewrite::Changed(changed), embedder)
+            }
+        }
     }
+}
+
+/// Which rows of the ledger's index a build writes again.
+#[derive(Clone, Copy)]
+enum Rewrite<'a> {
+    /// Every row: delete them all, insert every entry.
+    All,
+    /// Those of the entries with these ids (added, edited or removed).
+    Changed(&'a [String]),
 }
 
 /// The index row of an entry.
@@ -211,17 +204,35 @@ impl Kb {
         entries: Vec<KbEntry>,
         embedder: Option<Arc<dyn Embedder>>,
     ) -> Result<Kb, KbError> {
+        Kb::rewrite_in_ledger(path, entries, Rewrite::All, embedder)
+    }
+
+    fn rewrite_in_ledger(
+        path: &Path,
+        entries: Vec<KbEntry>,
+        rewrite: Rewrite<'_>,
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Result<Kb, KbError> {
         let by_id = validate(&entries)?;
         let in_ledger = |source| KbError::Ledger {
             path: path.to_owned(),
             source,
         };
         let mut index = KbIndex::open_ledger(path).map_err(in_ledger)?;
-        index
-            .replace_all(&entries.iter().map(row).collect::<Vec<_>>())
-            .map_err(in_ledger)?;
+        match rewrite {
+            Rewrite::All => index.replace_all(&entries.iter().map(row).collect::<Vec<_>>()),
+            Rewrite::Changed(changed) => {
+                let rows: Vec<KbIndexRow<'_>> = changed
+                    .iter()
+                    .filter_map(|id| by_id.get(id).map(|&i| row(&entries[i])))
+                    .collect();
+                index.replace_changed(changed, &rows)
+            }
+        }
+        .map_err(in_ledger)?;
         // Outside the index transaction: a remote model may take seconds, and the ledger's
-        // writer must not wait for it. Each cache statement commits on its own.
+        // writer must not wait for it. Each cache statement commits on its own. Vectors are
+        // cached by content hash: only new or changed texts are embedded again.
         let dense = dense_index(embedder, &entries, &mut LedgerCache(&index));
         Ok(Kb {
             entries,

@@ -44,7 +44,7 @@ use super::intent::{self, Intent, IntentConfig};
 use super::kb::Kb;
 use super::{AnswerFuture, HandoverReason, Outcome, Responder, ResponderError, Turn};
 use crate::config::{OpenAiConfig, StructuredOutput};
-use crate::netbody::{BodyError, read_capped};
+use crate::netbody::{BodyError, read_capped, transport_detail};
 
 /// The longest connect timeout used, whatever `openai.timeout` says.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -363,18 +363,9 @@ impl OpenAiResponder {
                 after: self.timeout,
             };
         }
-        // reqwest's own message is terse ("error sending request"); the cause is in the chain.
-        let e = e.without_url();
-        let mut detail = format!("POST {}: {e}", self.endpoint);
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            detail.push_str(": ");
-            detail.push_str(&s.to_string());
-            source = s.source();
-        }
         ResponderError::Unavailable {
             responder: NAME.to_owned(),
-            detail,
+            detail: format!("POST {}: {}", self.endpoint, transport_detail(e)),
         }
     }
 

@@ -186,6 +186,7 @@ mod tests {
     use crate::config::Config;
     use crate::gorgias::pacing::Lane;
     use crate::ledger::TicketState;
+    use jiff::SignedDuration;
     use perfectbot_sim::{NewTicket, SimOptions};
     use std::sync::Arc;
 
@@ -305,6 +306,57 @@ mod tests {
         assert!(
             slipped.len() <= 1,
             "requests after B's deadline ({due_b}) before its close: {slipped:?}"
+        );
+    }
+
+    /// What the close timer wakes for while work waits for the budget: the closes within the
+    /// lookahead (their slots reserved), and when the next one comes within it, so that the
+    /// reserve grows before the work's requests take those slots.
+    #[tokio::test]
+    async fn the_next_close_beyond_the_lookahead_is_named_for_the_reserve() {
+        let (sim, server, seeded) = perfectbot_sim::start_seeded(SimOptions::default())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kb = dir.path().join("kb");
+        std::fs::create_dir_all(&kb).unwrap();
+        std::fs::write(kb.join("shop.toml"), crate::demo::DEMO_KB).unwrap();
+        let mut cfg = Config::for_tests(&server.base_url(), &seeded.bot.email, &seeded.bot.api_key);
+        cfg.ledger.path = dir.path().join("ledger.db");
+        cfg.kb.dir = kb;
+        // Past the lookahead, within twice it.
+        cfg.timing.close_after = Duration::from_secs(8);
+        let daemon = Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap();
+        let customer = sim.create_customer("Customer", Some("c@example.org"));
+        let id = sim.create_ticket(NewTicket {
+            channel: "chat".into(),
+            customer_id: customer,
+            first_message: "How long does shipping take?".into(),
+            assignee_user: Some(seeded.bot.id),
+            ..NewTicket::default()
+        });
+        daemon.poll_once(&CancellationToken::new()).await.unwrap();
+        let row = daemon.ledger().ticket(id).await.unwrap().unwrap();
+        assert_eq!(row.state, TicketState::Answered, "{row:?}");
+        let due = row.close_deadline.expect("close armed");
+        let answered_at = engine::later(due, -SignedDuration::from_secs(8));
+
+        let (soon, next) = daemon.closes_ahead(answered_at).await.unwrap();
+        assert!(soon.is_empty(), "{soon:?}");
+        assert_eq!(next, Some(engine::later(due, -CLOSE_LOOKAHEAD)));
+
+        let (soon, next) = daemon
+            .closes_ahead(engine::later(due, -CLOSE_LOOKAHEAD))
+            .await
+            .unwrap();
+        assert_eq!(soon.iter().map(|r| r.ticket_id).collect::<Vec<_>>(), [id]);
+        assert_eq!(next, None, "nothing after it");
+
+        // Further than twice the lookahead: not named yet (the timer looks again then anyway).
+        let early = engine::later(due, -SignedDuration::from_secs(11));
+        assert_eq!(
+            daemon.closes_ahead(early).await.unwrap(),
+            (Vec::new(), None)
         );
     }
 }

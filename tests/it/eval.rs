@@ -125,9 +125,10 @@ async fn second_held_out_intent_set_meets_its_floors() {
 }
 
 /// The third writer's held-out part (`tests/data/eval/README-intent.md`), never tuned on:
-/// requested precision 0.955 recall 0.724, frustrated precision 1.000 recall 0.774, small talk
-/// 1.000 (0.933 before the small-talk words of the third writer's development part), ordinary
-/// messages handed over 0.000. Floors just under.
+/// requested precision 0.957 recall 0.759 (0.724 before the bot refusals and "a person I can
+/// talk to"), frustrated precision 1.000 recall 0.774, small talk 1.000 (0.933 before the
+/// small-talk words of the third writer's development part), ordinary messages handed over
+/// 0.000. Floors just under.
 #[tokio::test]
 async fn third_held_out_intent_set_meets_its_floors() {
     let s = summary("eval/configs/default.toml", "eval/intent_heldout3.jsonl").await;
@@ -135,7 +136,7 @@ async fn third_held_out_intent_set_meets_its_floors() {
     let i = &s["intent"];
     let f = |class: &str, key: &str| i[class][key].as_f64().unwrap();
     assert!(f("requested", "precision") >= 0.9, "{s}");
-    assert!(f("requested", "recall") >= 0.7, "{s}");
+    assert!(f("requested", "recall") >= 0.74, "{s}");
     assert!(f("frustrated", "precision") >= 0.95, "{s}");
     assert!(f("frustrated", "recall") >= 0.75, "{s}");
     assert!(f("smalltalk", "recall") >= 0.93, "{s}");

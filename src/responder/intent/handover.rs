@@ -1,7 +1,8 @@
 //! Requests for a person: the clause-by-clause grammar of (a) explicit phrases, (b) a request or
 //! talk verb then a target, (c) a clause made of a target and filler, (d) asking whether someone
-//! is there and (e) a person asked to act, with identity and description questions, other
-//! people's agents and compounds ruled out (see the module above for examples).
+//! is there, (e) a person asked to act, (f) refusing to talk to the bot and (g) a person the
+//! customer can talk to, with identity and description questions, other people's agents and
+//! compounds ruled out (see the module above for examples).
 
 use super::text;
 use super::words::words;
@@ -190,6 +191,46 @@ fn wants_someone_to_get_in_touch(clause: &[String]) -> bool {
         })
 }
 
+/// "I'm not talking to a bot", "no bots please", "I refuse to chat with a robot", "je ne veux
+/// pas parler à une machine": a negation or a refusal, then the bot within a few words, either
+/// right after it or with a talk or request verb between or just after ("not a bot" alone says
+/// what someone is, not what they want).
+fn refuses_the_bot(clause: &[String]) -> bool {
+    let h = &words().handover;
+    (0..clause.len())
+        .filter(|&i| super::is_negation(clause, i) || has(&h.refusals, &clause[i]))
+        .any(|i| {
+            (i + 1..clause.len().min(i + 7)).any(|j| {
+                let verb = |t: &String| {
+                    has(&h.talk_verbs, t) || has(&h.request_verbs, t) || has(&h.final_verbs, t)
+                };
+                // German and Dutch put the verb last: "nicht mit einem Bot reden".
+                has(&h.bot_words, &clause[j])
+                    && (j == i + 1
+                        || clause[i + 1..j].iter().any(verb)
+                        || clause[j + 1..clause.len().min(j + 3)].iter().any(verb))
+            })
+        })
+}
+
+/// "Any staff I could speak with?", "someone I can talk to", "quelqu'un à qui je peux parler":
+/// a person, then the customer able to talk to them. "The agent I was talking to" has no "can"
+/// and stays a mention.
+fn person_to_talk_to(clause: &[String]) -> bool {
+    let h = &words().handover;
+    (0..clause.len())
+        .filter(|&j| has(&h.someone, &clause[j]) || is_target(clause, j, true))
+        .any(|j| {
+            (j + 1..clause.len().min(j + 4))
+                .filter(|&p| has(&h.pronouns, &clause[p]) && !has(&["you", "u"], &clause[p]))
+                .any(|p| {
+                    clause.get(p + 1).is_some_and(|a| has(&h.able, a))
+                        && (p + 2..clause.len().min(p + 5)).any(|v| has(&h.talk_verbs, &clause[v]))
+                        && !negated(clause, j, p + 1)
+                })
+        })
+}
+
 /// Whether one clause asks for a person; `phone_number`: the message holds one (a call verb
 /// then asks for a callback).
 fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number: bool) -> bool {
@@ -201,6 +242,8 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number
         || wants_someone_to_get_in_touch(clause)
         || escalation::asks_for_callback(clause, phone_number)
         || escalation::wants_a_real_person(clause)
+        || refuses_the_bot(clause)
+        || person_to_talk_to(clause)
     {
         return true;
     }
@@ -211,8 +254,16 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number
         .map(|p| phrase_tokens(p))
         .chain(extra.iter().cloned())
     {
+        // A phrase that holds its own negation ("not talking to a bot") is negated only by
+        // what comes before it.
+        let own_negation = (0..phrase.len()).any(|i| super::is_negation(&phrase, i));
         for start in find_all(clause, &phrase) {
-            if !negated(clause, start, start + phrase.len() - 1) {
+            let negated = if own_negation {
+                start > 0 && negated(clause, start - 1, start - 1)
+            } else {
+                negated(clause, start, start + phrase.len() - 1)
+            };
+            if !negated {
                 return true;
             }
         }

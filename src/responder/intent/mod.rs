@@ -260,6 +260,61 @@ mod tests {
     }
 
     #[test]
+    fn refusing_the_bot_asks_for_a_person() {
+        requests_are(
+            true,
+            &[
+                "i'm not talking to a bot",
+                "not talking to a machine about my money",
+                "I refuse to chat with a robot",
+                "no bots please",
+                "I don't want to talk to a machine",
+                "sick of talking to a computer",
+                "je ne veux pas parler à une machine",
+                "j'en ai marre de parler à un robot",
+                "ich will nicht mit einem Bot reden",
+                "no quiero hablar con un bot",
+                "non voglio parlare con una macchina",
+                "ik wil niet met een robot praten",
+                "não quero falar com um robô",
+            ],
+        );
+        requests_are(
+            false,
+            &[
+                "I'm not a bot, why does the checkout keep asking?",
+                "the bot did not understand my question about sizes",
+                "are you not a bot?",
+                "is the robot vacuum in stock",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_person_the_customer_can_talk_to_is_asked_for() {
+        requests_are(
+            true,
+            &[
+                "any staff i could speak with?",
+                "is there a member of staff I can talk to",
+                "i need a person i can actually speak to about this",
+                "who can i speak to about a faulty jacket",
+                "can a member of staff reply to me",
+                "are there any humans working there?",
+            ],
+        );
+        requests_are(
+            false,
+            &[
+                "the agent I was talking to yesterday promised a refund",
+                "the person i spoke to said it would ship monday",
+                "who do i contact about a damaged parcel",
+                "is the model in the photo someone I can book for a shoot",
+            ],
+        );
+    }
+
+    #[test]
     fn negated_mentions_are_not_handovers() {
         requests_are(
             false,

@@ -125,8 +125,8 @@ async fn second_held_out_intent_set_meets_its_floors() {
 }
 
 /// The third writer's held-out part (`tests/data/eval/README-intent.md`), never tuned on:
-/// requested precision 0.957 recall 0.759 (0.724 before the bot refusals and "a person I can
-/// talk to"), frustrated precision 1.000 recall 0.774, small talk 1.000 (0.933 before the
+/// requested precision 0.958 recall 0.793 (0.724 before the bot refusals, "a person I can talk
+/// to" and the Italian plural targets), frustrated precision 1.000 recall 0.774, small talk 1.000 (0.933 before the
 /// small-talk words of the third writer's development part), ordinary messages handed over
 /// 0.000. Floors just under.
 #[tokio::test]
@@ -136,7 +136,7 @@ async fn third_held_out_intent_set_meets_its_floors() {
     let i = &s["intent"];
     let f = |class: &str, key: &str| i[class][key].as_f64().unwrap();
     assert!(f("requested", "precision") >= 0.9, "{s}");
-    assert!(f("requested", "recall") >= 0.74, "{s}");
+    assert!(f("requested", "recall") >= 0.77, "{s}");
     assert!(f("frustrated", "precision") >= 0.95, "{s}");
     assert!(f("frustrated", "recall") >= 0.75, "{s}");
     assert!(f("smalltalk", "recall") >= 0.93, "{s}");

@@ -204,11 +204,14 @@ fn refuses_the_bot(clause: &[String]) -> bool {
                 let verb = |t: &String| {
                     has(&h.talk_verbs, t) || has(&h.request_verbs, t) || has(&h.final_verbs, t)
                 };
-                // German and Dutch put the verb last: "nicht mit einem Bot reden".
-                has(&h.bot_words, &clause[j])
+                // German and Dutch put the verb last: "nicht mit einem Bot reden". A person
+                // after it makes the word something else ("non voglio parlare ai tuoi
+                // operatori": "ai" is "to the").
+                has(&words().escalation.bot, &clause[j])
                     && (j == i + 1
                         || clause[i + 1..j].iter().any(verb)
                         || clause[j + 1..clause.len().min(j + 3)].iter().any(verb))
+                    && !(j + 1..clause.len()).any(|k| is_target(clause, k, true))
             })
         })
 }

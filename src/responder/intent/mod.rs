@@ -286,6 +286,7 @@ mod tests {
                 "the bot did not understand my question about sizes",
                 "are you not a bot?",
                 "is the robot vacuum in stock",
+                "non voglio parlare ai vostri operatori, solo sapere la taglia",
             ],
         );
     }

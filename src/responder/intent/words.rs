@@ -102,11 +102,8 @@ pub(super) struct Handover {
     pub(super) me_us: Vec<String>,
     /// Multi-word phrases that ask for a person by themselves.
     pub(super) handover_phrases: Vec<String>,
-    /// Words for the bot itself ("bot", "robot", "machine"): refusing to talk to one asks for a
-    /// person ("I'm not talking to a bot", "no bots please", "je refuse de parler à un robot").
-    pub(super) bot_words: Vec<String>,
-    /// Words of refusing or being fed up that, like a negation, turn talking to the bot into a
-    /// request for a person ("I refuse to chat with a robot", "marre de parler à une machine").
+    /// Words of refusing or being fed up that, like a negation, turn talking to the bot
+    /// (`[escalation] bot`) into a request for a person ("I refuse to chat with a robot", "marre de parler à une machine").
     pub(super) refusals: Vec<String>,
     /// First-person forms of "can" ("a person I can talk to", "quelqu'un à qui je peux parler"):
     /// the customer able to talk to a person is a person asked for.

@@ -99,7 +99,8 @@ async fn second_held_out_kb_set_meets_its_floors() {
 }
 
 /// The second held-out intent set, never tuned on: requested precision 1.000 recall 0.920,
-/// frustrated precision 1.000 recall 0.889, ordinary messages handed over 0.000 and taken for
+/// frustrated precision 1.000 recall 0.911 (0.889 before the indignation words of session 8),
+/// ordinary messages handed over 0.000 and taken for
 /// small talk 0.000, small talk recognised 0.978 (precision 1.000). (Frustration was first
 /// measured at 0.778 by an eval that hid repeated questions.) Floors just under.
 #[tokio::test]
@@ -111,7 +112,7 @@ async fn second_held_out_intent_set_meets_its_floors() {
     assert!(f("requested", "precision") >= 0.95, "{s}");
     assert!(f("requested", "recall") >= 0.9, "{s}");
     assert!(f("frustrated", "precision") >= 0.95, "{s}");
-    assert!(f("frustrated", "recall") >= 0.86, "{s}");
+    assert!(f("frustrated", "recall") >= 0.89, "{s}");
     assert!(f("smalltalk", "precision") >= 0.95, "{s}");
     assert!(f("smalltalk", "recall") >= 0.95, "{s}");
     assert!(
@@ -125,8 +126,8 @@ async fn second_held_out_intent_set_meets_its_floors() {
 }
 
 /// The third writer's held-out part (`tests/data/eval/README-intent.md`), never tuned on:
-/// requested precision 0.958 recall 0.793 (0.724 before the bot refusals, "a person I can talk
-/// to" and the Italian plural targets), frustrated precision 1.000 recall 0.774, small talk 1.000 (0.933 before the
+/// requested precision 0.960 recall 0.828 (0.724 before the bot refusals, "a person I can talk
+/// to", the Italian plural targets and "être recontacté"), frustrated precision 1.000 recall 0.774, small talk 1.000 (0.933 before the
 /// small-talk words of the third writer's development part), ordinary messages handed over
 /// 0.000. Floors just under.
 #[tokio::test]
@@ -136,7 +137,7 @@ async fn third_held_out_intent_set_meets_its_floors() {
     let i = &s["intent"];
     let f = |class: &str, key: &str| i[class][key].as_f64().unwrap();
     assert!(f("requested", "precision") >= 0.9, "{s}");
-    assert!(f("requested", "recall") >= 0.77, "{s}");
+    assert!(f("requested", "recall") >= 0.8, "{s}");
     assert!(f("frustrated", "precision") >= 0.95, "{s}");
     assert!(f("frustrated", "recall") >= 0.75, "{s}");
     assert!(f("smalltalk", "recall") >= 0.93, "{s}");

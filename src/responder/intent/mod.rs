@@ -292,6 +292,34 @@ mod tests {
     }
 
     #[test]
+    fn indignation_and_insults_in_every_language_are_frustration() {
+        all_are(
+            Intent::Frustrated,
+            &[
+                "I'm disgusted with how I've been treated",
+                "i've been waiting for a reply for days",
+                "ihr seid unfähig",
+                "das ist inakzeptabel",
+                "sois unos inútiles",
+                "esto es indignante",
+                "voy a poner una reclamación",
+                "voy a denunciaros",
+                "è inaccettabile",
+                "dit is onaanvaardbaar",
+                "isto é inaceitável",
+                "vocês são uns incompetentes",
+            ],
+        );
+        requests_are(
+            true,
+            &[
+                "j'aimerais être recontacté par téléphone",
+                "passatemi un collega per favore",
+            ],
+        );
+    }
+
+    #[test]
     fn a_person_the_customer_can_talk_to_is_asked_for() {
         requests_are(
             true,

@@ -320,6 +320,38 @@ mod tests {
     }
 
     #[test]
+    fn being_mocked_and_losing_patience_are_frustration() {
+        all_are(
+            Intent::Frustrated,
+            &[
+                "wow. just wow.",
+                "read my message again please, that's not what i said",
+                "i'm losing my patience",
+                "appalling service",
+                "why is nobody helping me",
+                "what is wrong with you people",
+                "vous vous moquez de moi ?",
+                "wollt ihr mich verarschen?",
+                "ich bin sehr verärgert",
+                "me estáis tomando el pelo",
+                "mi state prendendo in giro?",
+                "houden jullie me voor de gek?",
+                "estão a gozar comigo?",
+            ],
+        );
+        all_are(
+            Intent::None,
+            &[
+                "could you answer me this: do you ship to Norway?",
+                "is the shocking pink dress back in stock",
+                "is the Nightmare Before Christmas shirt available in L",
+                "delivery is taking forever lately, how long does it take to Italy?",
+                "my daughter was so upset it sold out, will it come back?",
+            ],
+        );
+    }
+
+    #[test]
     fn a_person_the_customer_can_talk_to_is_asked_for() {
         requests_are(
             true,

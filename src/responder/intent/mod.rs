@@ -308,6 +308,9 @@ mod tests {
                 "dit is onaanvaardbaar",
                 "isto é inaceitável",
                 "vocês são uns incompetentes",
+                "voy a pedir la devolución al banco",
+                "vi metto una recensione da una stella",
+                "ik laat de betaling terugdraaien",
             ],
         );
         requests_are(

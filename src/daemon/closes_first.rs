@@ -190,6 +190,51 @@ mod tests {
     use perfectbot_sim::{NewTicket, SimOptions};
     use std::sync::Arc;
 
+    /// A simulator started with `opts` and a daemon on the demo's knowledge base, its config
+    /// adjusted by `tune`.
+    struct Setup {
+        sim: perfectbot_sim::Sim,
+        _server: perfectbot_sim::SimServer,
+        bot_id: u64,
+        _dir: tempfile::TempDir,
+        daemon: Daemon,
+    }
+
+    impl Setup {
+        async fn new(opts: SimOptions, tune: impl FnOnce(&mut Config)) -> Setup {
+            let (sim, server, seeded) = perfectbot_sim::start_seeded(opts).await.unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let kb = dir.path().join("kb");
+            std::fs::create_dir_all(&kb).unwrap();
+            std::fs::write(kb.join("shop.toml"), crate::demo::DEMO_KB).unwrap();
+            let mut cfg =
+                Config::for_tests(&server.base_url(), &seeded.bot.email, &seeded.bot.api_key);
+            cfg.ledger.path = dir.path().join("ledger.db");
+            cfg.kb.dir = kb;
+            tune(&mut cfg);
+            let daemon = Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap();
+            Setup {
+                sim,
+                _server: server,
+                bot_id: seeded.bot.id,
+                _dir: dir,
+                daemon,
+            }
+        }
+
+        /// A new chat ticket assigned to the bot, its first message `text`.
+        fn chat(&self, text: &str) -> u64 {
+            let customer = self.sim.create_customer("Customer", Some("c@example.org"));
+            self.sim.create_ticket(NewTicket {
+                channel: "chat".into(),
+                customer_id: customer,
+                first_message: text.into(),
+                assignee_user: Some(self.bot_id),
+                ..NewTicket::default()
+            })
+        }
+    }
+
     /// The demo's late close, made a rule: ticket A is being worked on (its customer wrote
     /// again; its own close falls due meanwhile and waits for that work) while its reads queue
     /// for a spent budget, and ticket B's close falls due in the middle. B's read, tag write
@@ -199,35 +244,22 @@ mod tests {
     /// meanwhile (one every 400 ms here).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_due_close_goes_before_the_reads_queued_for_a_spent_budget() {
-        let (sim, server, seeded) = perfectbot_sim::start_seeded(SimOptions {
-            rate_limit: Some((2000, Duration::from_secs(20))),
-            ..SimOptions::default()
-        })
-        .await
-        .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let kb = dir.path().join("kb");
-        std::fs::create_dir_all(&kb).unwrap();
-        std::fs::write(kb.join("shop.toml"), crate::demo::DEMO_KB).unwrap();
-        let mut cfg = Config::for_tests(&server.base_url(), &seeded.bot.email, &seeded.bot.api_key);
-        cfg.ledger.path = dir.path().join("ledger.db");
-        cfg.kb.dir = kb;
-        cfg.timing.close_after = Duration::from_secs(3);
-        // 40 per 16 s: a burst of 38, then a slot every 400 ms.
-        cfg.gorgias.requests_per_window = 40;
-        cfg.gorgias.window = Duration::from_secs(16);
-        let daemon = Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap();
+        let setup = Setup::new(
+            SimOptions {
+                rate_limit: Some((2000, Duration::from_secs(20))),
+                ..SimOptions::default()
+            },
+            |cfg| {
+                cfg.timing.close_after = Duration::from_secs(3);
+                // 40 per 16 s: a burst of 38, then a slot every 400 ms.
+                cfg.gorgias.requests_per_window = 40;
+                cfg.gorgias.window = Duration::from_secs(16);
+            },
+        )
+        .await;
+        let (sim, daemon) = (&setup.sim, &setup.daemon);
         let cancel = CancellationToken::new();
-        let chat = |text: &str| {
-            let customer = sim.create_customer("Customer", Some("c@example.org"));
-            sim.create_ticket(NewTicket {
-                channel: "chat".into(),
-                customer_id: customer,
-                first_message: text.into(),
-                assignee_user: Some(seeded.bot.id),
-                ..NewTicket::default()
-            })
-        };
+        let chat = |text: &str| setup.chat(text);
         let answered = async |id: u64| {
             let row = daemon.ledger().ticket(id).await.unwrap().unwrap();
             assert_eq!(row.state, TicketState::Answered, "{row:?}");
@@ -314,27 +346,13 @@ mod tests {
     /// reserve grows before the work's requests take those slots.
     #[tokio::test]
     async fn the_next_close_beyond_the_lookahead_is_named_for_the_reserve() {
-        let (sim, server, seeded) = perfectbot_sim::start_seeded(SimOptions::default())
-            .await
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let kb = dir.path().join("kb");
-        std::fs::create_dir_all(&kb).unwrap();
-        std::fs::write(kb.join("shop.toml"), crate::demo::DEMO_KB).unwrap();
-        let mut cfg = Config::for_tests(&server.base_url(), &seeded.bot.email, &seeded.bot.api_key);
-        cfg.ledger.path = dir.path().join("ledger.db");
-        cfg.kb.dir = kb;
         // Past the lookahead, within twice it.
-        cfg.timing.close_after = Duration::from_secs(8);
-        let daemon = Daemon::build(cfg, Arc::new(SystemClock)).await.unwrap();
-        let customer = sim.create_customer("Customer", Some("c@example.org"));
-        let id = sim.create_ticket(NewTicket {
-            channel: "chat".into(),
-            customer_id: customer,
-            first_message: "How long does shipping take?".into(),
-            assignee_user: Some(seeded.bot.id),
-            ..NewTicket::default()
-        });
+        let setup = Setup::new(SimOptions::default(), |cfg| {
+            cfg.timing.close_after = Duration::from_secs(8);
+        })
+        .await;
+        let daemon = &setup.daemon;
+        let id = setup.chat("How long does shipping take?");
         daemon.poll_once(&CancellationToken::new()).await.unwrap();
         let row = daemon.ledger().ticket(id).await.unwrap().unwrap();
         assert_eq!(row.state, TicketState::Answered, "{row:?}");

@@ -244,13 +244,19 @@ impl Message {
             || self.macros.as_ref().is_some_and(|m| !m.is_empty())
     }
     /// The text to read: stripped text, else body text, else the text of the HTML body (for
-    /// messages that carry only `body_html`; bounded by [`super::html::MAX_TEXT_CHARS`]).
+    /// messages that carry only `body_html`), at most [`super::html::MAX_TEXT_CHARS`]
+    /// characters: no chat message is longer, and everything that judges a message (intent,
+    /// search, embedding) then costs a bounded time whatever a hostile body holds.
     pub fn text(&self) -> std::borrow::Cow<'_, str> {
         fn non_empty(s: &Option<String>) -> Option<&str> {
             s.as_deref().filter(|s| !s.trim().is_empty())
         }
         if let Some(t) = non_empty(&self.stripped_text).or(non_empty(&self.body_text)) {
-            return std::borrow::Cow::Borrowed(t);
+            let end = t
+                .char_indices()
+                .nth(super::html::MAX_TEXT_CHARS)
+                .map_or(t.len(), |(i, _)| i);
+            return std::borrow::Cow::Borrowed(&t[..end]);
         }
         match non_empty(&self.body_html) {
             Some(html) => std::borrow::Cow::Owned(super::html::html_to_text(
@@ -405,6 +411,20 @@ mod tests {
             ..Message::default()
         };
         assert!(huge.text().chars().count() <= crate::gorgias::html::MAX_TEXT_CHARS);
+        let long = "é ".repeat(crate::gorgias::html::MAX_TEXT_CHARS);
+        let huge_text = Message {
+            body_text: Some(long.clone()),
+            ..Message::default()
+        };
+        assert_eq!(
+            huge_text.text(),
+            long[..long
+                .char_indices()
+                .nth(crate::gorgias::html::MAX_TEXT_CHARS)
+                .unwrap()
+                .0],
+            "a text body is cut at the same length, on a character boundary"
+        );
     }
 
     #[test]

@@ -197,6 +197,9 @@ fn wants_someone_to_get_in_touch(clause: &[String]) -> bool {
 /// what someone is, not what they want).
 fn refuses_the_bot(clause: &[String]) -> bool {
     let h = &words().handover;
+    let last_person = (0..clause.len())
+        .rev()
+        .find(|&k| is_target(clause, k, true));
     (0..clause.len())
         .filter(|&i| super::is_negation(clause, i) || has(&h.refusals, &clause[i]))
         .any(|i| {
@@ -211,7 +214,7 @@ fn refuses_the_bot(clause: &[String]) -> bool {
                     && (j == i + 1
                         || clause[i + 1..j].iter().any(verb)
                         || clause[j + 1..clause.len().min(j + 3)].iter().any(verb))
-                    && !(j + 1..clause.len()).any(|k| is_target(clause, k, true))
+                    && last_person.is_none_or(|k| k <= j)
             })
         })
 }

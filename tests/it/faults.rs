@@ -372,18 +372,23 @@ async fn undecodable_tickets_are_skipped_then_handed_over_while_the_others_are_s
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stalled_listing_does_not_hold_a_due_close() {
+/// A daemon whose listings wait two minutes before a stall or timeout ends them (so that only
+/// closing first gets a close done while one hangs), and a chat it answered, its close armed.
+async fn answered_with_patient_listings(email: &str) -> (TestApp, u64) {
     let app = spawn_app(|cfg, _| {
-        // The stall must be ended by neither timeout during the test: only closing first
-        // can get the close done in time.
         cfg.gorgias.stall_timeout = Duration::from_secs(120);
         cfg.gorgias.timeout = Duration::from_secs(240);
     })
     .await;
-    let id = app.chat(Some("stall@example.org"), "How long does shipping take?");
+    let id = app.chat(Some(email), "How long does shipping take?");
     let row = app.wait_state(id, TicketState::Answered).await;
     assert!(row.close_deadline.is_some());
+    (app, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_listing_does_not_hold_a_due_close() {
+    let (app, id) = answered_with_patient_listings("stall@example.org").await;
     // Every listing from now on stalls halfway through its body for two minutes.
     app.sim.set_faults(Faults {
         stall: Some(Duration::from_secs(120)),
@@ -407,14 +412,7 @@ async fn a_stalled_listing_does_not_hold_a_due_close() {
 /// acted on that very version, so the ticket is not read again (a request for nothing).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ticket_closed_beside_a_listing_is_not_read_again_for_what_that_listing_shows() {
-    let app = spawn_app(|cfg, _| {
-        cfg.gorgias.stall_timeout = Duration::from_secs(120);
-        cfg.gorgias.timeout = Duration::from_secs(240);
-    })
-    .await;
-    let id = app.chat(Some("stale@example.org"), "How long does shipping take?");
-    let row = app.wait_state(id, TicketState::Answered).await;
-    assert!(row.close_deadline.is_some());
+    let (app, id) = answered_with_patient_listings("stale@example.org").await;
     assert_eq!(ticket_gets(&app, id), 1, "the answer's read");
     // Every listing from now on is answered as it was asked for, but only after 3 s: the
     // close (due 2 s after the answer) lands meanwhile.

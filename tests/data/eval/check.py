@@ -42,7 +42,7 @@ def totals(answer_en, no_knowledge_en, answer_other, no_knowledge_other):
     return want
 
 
-# What each set was written to hold (README.md, README-heldout2.md), so that a later edit
+# What each set was written to hold (README.md, README-heldout2.md, README-heldout4.md), so that a later edit
 # cannot quietly unbalance it: the per-entry rule, the line counts by (expect, lang), the least
 # number of near-misses, and a file its texts must not share (the intent set written with it).
 SETS = {
@@ -52,6 +52,12 @@ SETS = {
         "totals": totals(90, 50, 10, 5),
         "near_misses": 50,
         "apart_from": "intent_heldout2.jsonl",
+    },
+    ("kb_heldout3.jsonl",): {
+        "per_entry": alone,
+        "totals": totals(120, 56, 10, 4),
+        "near_misses": 57,
+        "apart_from": "intent_heldout4.jsonl",
     },
 }
 

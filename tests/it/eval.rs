@@ -31,13 +31,13 @@ fn en(s: &serde_json::Value, key: &str) -> f64 {
 async fn dev_set_meets_its_floors() {
     let s = summary("eval/configs/default.toml", "eval/kb_dev.jsonl").await;
     eprintln!("{s}");
-    // Measured (kb.confidence 0.75): English 0.600 right, 0.091 uncovered answered; the six
-    // other languages against the English knowledge base 0.500 right, 0.038 uncovered answered.
-    assert!(en(&s, "right_answers") >= 0.58, "{s}");
+    // Measured (kb.confidence 0.8): English 0.545 right, 0.091 uncovered answered; the six
+    // other languages against the English knowledge base 0.467 right, 0.038 uncovered answered.
+    assert!(en(&s, "right_answers") >= 0.53, "{s}");
     assert!(en(&s, "answered_uncovered") <= 0.1, "{s}");
     assert!(s["wrong_entry_rate"].as_f64().unwrap() <= 0.03, "{s}");
     let (right, uncovered) = other_languages(&s);
-    assert!(right >= 0.45, "{s}");
+    assert!(right >= 0.44, "{s}");
     assert!(uncovered <= 0.08, "{s}");
 }
 
@@ -71,31 +71,33 @@ async fn held_out_set_meets_its_floors() {
     assert!(uncovered <= HELD_OUT_UNCOVERED_OTHER, "{s}");
 }
 
-/// Just past the single held-out measurement after all tuning, never tuned on (kb.confidence
-/// 0.75): English right answers 0.518, uncovered answered 0.182 (8 of 44; the same as with the
-/// previous decision at 0.8); the six other languages against the English knowledge base 0.600
-/// right (0.000 before the glossary translation), 0.111 uncovered answered.
-const HELD_OUT_RIGHT_OTHER: f64 = 0.55;
+/// Just past the held-out measurements, never tuned on: at kb.confidence 0.75 English right
+/// answers 0.518, uncovered answered 0.182 (8 of 44); the six other languages against the
+/// English knowledge base 0.600 right (0.000 before the glossary translation), 0.111 uncovered
+/// answered. At the default 0.8 (chosen on the three development writers): English 0.411 /
+/// 0.182, other languages 0.550 / 0.111.
+const HELD_OUT_RIGHT_OTHER: f64 = 0.52;
 const HELD_OUT_UNCOVERED_OTHER: f64 = 0.15;
-const HELD_OUT_RIGHT_EN: f64 = 0.49;
+const HELD_OUT_RIGHT_EN: f64 = 0.39;
 const HELD_OUT_UNCOVERED_EN: f64 = 0.21;
 
 /// The second held-out knowledge set (another writer, `tests/data/eval/README-heldout2.md`),
-/// measured once and never tuned on (kb.confidence 0.75): English right answers 0.300,
-/// uncovered answered 0.320 (16 of 50, 44 of which are near-misses); the six other languages
-/// 0.500 right, 0.133 uncovered answered; wrong entry 0.027. Far under the first held-out set:
+/// never tuned on; at kb.confidence 0.75: English right answers 0.300, uncovered answered 0.320
+/// (16 of 50, 44 of which are near-misses); the six other languages 0.500 right, 0.133
+/// uncovered answered; wrong entry 0.027. At the default 0.8: English 0.289 / 0.260, other
+/// languages 0.350 / 0.100, wrong entry 0.013. Far under the first held-out set:
 /// the answer decision was fitted on the first writer's wording. Floors just under, so that the
 /// figures can only be moved up by a change made without this file in view.
 #[tokio::test]
 async fn second_held_out_kb_set_meets_its_floors() {
     let s = summary("eval/configs/default.toml", "eval/kb_heldout2.jsonl").await;
     eprintln!("{s}");
-    assert!(en(&s, "right_answers") >= 0.28, "{s}");
-    assert!(en(&s, "answered_uncovered") <= 0.34, "{s}");
-    assert!(s["wrong_entry_rate"].as_f64().unwrap() <= 0.04, "{s}");
+    assert!(en(&s, "right_answers") >= 0.27, "{s}");
+    assert!(en(&s, "answered_uncovered") <= 0.28, "{s}");
+    assert!(s["wrong_entry_rate"].as_f64().unwrap() <= 0.03, "{s}");
     let (right, uncovered) = other_languages(&s);
-    assert!(right >= 0.47, "{s}");
-    assert!(uncovered <= 0.17, "{s}");
+    assert!(right >= 0.33, "{s}");
+    assert!(uncovered <= 0.12, "{s}");
 }
 
 /// The second held-out intent set, never tuned on: requested precision 1.000 recall 0.920,

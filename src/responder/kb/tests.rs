@@ -173,11 +173,12 @@ fn default_threshold_meets_the_calibration_floors() {
     // Just under the figures reached, so that a change that loses recall or answers more
     // strangers fails here. With BM25 alone (min_score 1.0) they were tuned: 0.914 / 0.088 /
     // 0.029, held-out: 0.667 / 0.200 / 0.067. With the hybrid decision at the default
-    // confidence 0.75, chosen on the blind dev set (tests/data/eval/kb_dev.jsonl), they are
-    // tuned: 0.757 / 0.000 / 0.014, held-out: 0.600 / 0.000 / 0.000: the tuned part was BM25's
-    // own tuning set, and the stricter operating point answers no unrelated question.
+    // confidence 0.8, chosen on the three blind development writers (tests/data/eval/kb_dev*),
+    // they are tuned: 0.657 / 0.000 / 0.000, held-out: 0.567 / 0.000 / 0.000 (at 0.75: 0.757 /
+    // 0.000 / 0.014 and 0.600 / 0.000 / 0.000): the tuned part was BM25's own tuning set, and
+    // the stricter operating point answers no unrelated question.
     let f = measure(&kb, &tuned, DEFAULT_CONFIDENCE);
-    assert!(f.accuracy >= 0.74, "accuracy {:.3}", f.accuracy);
+    assert!(f.accuracy >= 0.64, "accuracy {:.3}", f.accuracy);
     assert!(
         f.wrong_answer_rate <= 0.03,
         "wrong-answer rate {:.3}",
@@ -189,7 +190,7 @@ fn default_threshold_meets_the_calibration_floors() {
         f.paraphrase_wrong
     );
     let f = measure(&kb, &held, DEFAULT_CONFIDENCE);
-    assert!(f.accuracy >= 0.58, "held-out accuracy {:.3}", f.accuracy);
+    assert!(f.accuracy >= 0.55, "held-out accuracy {:.3}", f.accuracy);
     assert!(
         f.wrong_answer_rate <= 0.05,
         "held-out wrong-answer rate {:.3}",

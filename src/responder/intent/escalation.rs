@@ -139,7 +139,10 @@ pub(super) fn wants_a_real_person(clause: &[String]) -> bool {
         .map(|p| phrase_tokens(p))
     {
         for at in find_all(clause, &phrase) {
-            if (at.saturating_sub(4)..at).any(person_at) && !negated(clause, at, at) {
+            // "I spoke to someone on the phone yesterday" tells what happened.
+            let told =
+                (at.saturating_sub(6)..at).any(|k| has(&words().escalation.talked, &clause[k]));
+            if (at.saturating_sub(4)..at).any(person_at) && !negated(clause, at, at) && !told {
                 return true;
             }
         }
@@ -180,7 +183,7 @@ fn payment_dispute(tokens: &[String]) -> bool {
     };
     (0..tokens.len()).any(|i| {
         let t = &tokens[i];
-        (has(&words().escalation.dispute_verbs, t) && near_payment(i, 0, 3))
+        (has(&words().escalation.dispute_verbs, t) && near_payment(i, 0, 4))
             || (has(&words().escalation.dispute_nouns, t) && near_payment(i, 4, 4))
             || (t == "charge" && tokens.get(i + 1).is_some_and(|n| n == "back"))
     })

@@ -33,6 +33,29 @@ pub(super) fn negated_before(tokens: &[String], at: usize) -> bool {
     (at.saturating_sub(2)..at).any(|i| is_negation(tokens, i))
 }
 
+/// Anger at oneself a few words after a complaint ("furious with myself", "sauer auf mich
+/// selbst").
+fn at_oneself(tokens: &[String], end: usize) -> bool {
+    (end + 1..tokens.len().min(end + 5)).any(|k| has(&words().frustration.oneself, &tokens[k]))
+}
+
+/// An apology for the customer's own question shortly before ("sorry if this is dumb",
+/// "désolé si c'est bête", "perdón por la pregunta tonta").
+fn apologised_before(tokens: &[String], at: usize) -> bool {
+    let w = &words().frustration;
+    (at.saturating_sub(6)..at).any(|k| {
+        has(&w.apologies, &tokens[k])
+            && tokens
+                .get(k + 1)
+                .is_some_and(|n| has(&w.conditionals, n) || has(&w.for_words, n))
+    })
+}
+
+/// A hedge within two words before a complaint ("a bit useless", "kinda pointless").
+fn hedged_before(tokens: &[String], at: usize) -> bool {
+    (at.saturating_sub(2)..at).any(|i| has(&words().frustration.hedges, &tokens[i]))
+}
+
 pub(super) fn is_shouting(text: &str) -> bool {
     let mut letters = 0usize;
     let mut upper = 0usize;
@@ -84,21 +107,30 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
     {
         signals.push("profanity");
     }
-    let insult = tokens.iter().enumerate().any(|(i, t)| {
-        has(&words().frustration.insults, t)
-            && !negated_before(&tokens, i)
-            // "sorry, stupid question": self-deprecation, not an insult.
-            && !tokens
-                .get(i + 1)
-                .is_some_and(|n| n == "question" || n == "questions" || n == "me" || n == "of")
-    });
+    let w = &words().frustration;
+    // "stupid question", "question bête", "sorry if this is dumb", "dumb of me":
+    // self-deprecation, not an insult.
+    let self_deprecating = |i: usize| {
+        tokens
+            .get(i + 1)
+            .is_some_and(|n| has(&w.question_nouns, n) || n == "me" || n == "of")
+            || (i > 0 && has(&w.question_nouns, &tokens[i - 1]))
+            || apologised_before(&tokens, i)
+            || at_oneself(&tokens, i)
+    };
+    let insult = tokens
+        .iter()
+        .enumerate()
+        .any(|(i, t)| has(&w.insults, t) && !negated_before(&tokens, i) && !self_deprecating(i));
     if insult {
         signals.push("insult");
     }
     let complaint = words().frustration.complaints.iter().any(|phrase| {
         contains_phrase(&tokens, phrase).is_some_and(|at| {
-            // Built-in negative phrases ("not helpful") are complaints as they stand.
-            phrase.contains(' ') || !negated_before(&tokens, at)
+            // Built-in negative phrases ("not helpful") are complaints as they stand; a hedged
+            // word ("kind of useless", "un peu inutile") is mild annoyance, not frustration.
+            (phrase.contains(' ') || !(negated_before(&tokens, at) || hedged_before(&tokens, at)))
+                && !at_oneself(&tokens, at + phrase_tokens(phrase).len() - 1)
         })
     });
     if complaint {
@@ -137,6 +169,15 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
         .any(|p| !phrase_tokens(p).is_empty() && contains_phrase(&tokens, p).is_some())
     {
         signals.push("custom");
+    }
+    // "wtf these prices are so good", "holy shit the parka is gorgeous": swearing in delight.
+    if signals.first() == Some(&"profanity")
+        && tokens
+            .iter()
+            .enumerate()
+            .any(|(i, t)| has(&w.positive, t) && !negated_before(&tokens, i) && !has(&w.thanks, t))
+    {
+        signals.remove(0);
     }
     if is_shouting(text) {
         signals.push("shouting");

@@ -118,10 +118,18 @@ pub(super) fn misspelt_target(token: &str) -> bool {
 /// "Is there anyone real there?", "hay alguien?", "c'è qualcuno in carne e ossa?": asking
 /// whether a person is present is asking for one.
 fn asks_whether_someone_is_there(clause: &[String]) -> bool {
+    // "Is someone from your team around on Saturday?" asks about opening hours.
+    if clause.iter().any(|t| has(&words().handover.later, t)) {
+        return false;
+    }
     words().handover.presence.iter().any(|open| {
         let open: Vec<String> = open.iter().map(|w| (*w).to_owned()).collect();
+        // An opening may end with the person ("is anyone working today").
+        let person_in_open = open
+            .last()
+            .is_some_and(|w| has(&words().handover.someone, w));
         find_all(clause, &open).into_iter().any(|at| {
-            let from = at + open.len();
+            let from = at + open.len() - usize::from(person_in_open);
             (from..clause.len().min(from + 4)).any(|j| {
                 let person =
                     has(&words().handover.someone, &clause[j]) || is_target(clause, j, false);
@@ -180,12 +188,15 @@ fn wants_someone_to_get_in_touch(clause: &[String]) -> bool {
                 })
                 .any(|j| {
                     (j + 1..clause.len().min(j + 7)).any(|v| {
-                        has(&words().handover.contact_forms, &clause[v])
+                        let in_touch = has(&words().handover.contact_forms, &clause[v])
                             && (has(&words().handover.me_us, &clause[v - 1])
                                 || clause
                                     .get(v + 1)
-                                    .is_some_and(|n| has(&words().handover.me_us, n)))
-                            && !negated(clause, r, v)
+                                    .is_some_and(|n| has(&words().handover.me_us, n)));
+                        // "I need somebody from the team to look at this".
+                        let to_act = has(&words().handover.person_actions, &clause[v])
+                            && has(&words().handover.to_do, &clause[v - 1]);
+                        (in_touch || to_act) && !negated(clause, r, v)
                     })
                 })
         })
@@ -215,6 +226,42 @@ fn refuses_the_bot(clause: &[String]) -> bool {
                         || clause[i + 1..j].iter().any(verb)
                         || clause[j + 1..clause.len().min(j + 3)].iter().any(verb))
                     && last_person.is_none_or(|k| k <= j)
+            })
+        })
+}
+
+/// "This is too complicated for a bot", "trop compliqué pour un robot", "te ingewikkeld voor een
+/// chatbot": the customer judging the question beyond the bot asks for a person.
+fn too_much_for_the_bot(clause: &[String]) -> bool {
+    let h = &words().handover;
+    (0..clause.len())
+        .filter(|&i| has(&h.too, &clause[i]))
+        .any(|i| {
+            (i + 1..clause.len().min(i + 5))
+                .filter(|&f| has(&h.for_whom, &clause[f]))
+                .any(|f| {
+                    let bot = |k: usize| {
+                        has(&words().escalation.bot, &clause[k]) || has(&h.chats, &clause[k])
+                    };
+                    (f + 1..clause.len().min(f + 4))
+                        .take_while(|&k| !bot(k))
+                        .all(|k| has(&h.skip, &clause[k]) || has(&h.articles, &clause[k]))
+                        && (f + 1..clause.len().min(f + 4)).any(bot)
+                        && !negated(clause, i, f)
+                })
+        })
+}
+
+/// "I'd rather sort this out with someone", "ich kläre das lieber mit jemandem", "prefiero
+/// tratarlo con alguien del equipo": preferring a person.
+fn prefers_someone(clause: &[String]) -> bool {
+    let h = &words().handover;
+    (0..clause.len())
+        .filter(|&i| has(&h.preference, &clause[i]))
+        .any(|i| {
+            (i + 1..clause.len().min(i + 9)).any(|j| {
+                (has(&h.someone, &clause[j]) || is_target(clause, j, false))
+                    && !negated(clause, i, j)
             })
         })
 }
@@ -250,6 +297,8 @@ fn clause_requests_person(clause: &[String], extra: &[Vec<String>], phone_number
         || escalation::wants_a_real_person(clause)
         || refuses_the_bot(clause)
         || person_to_talk_to(clause)
+        || too_much_for_the_bot(clause)
+        || prefers_someone(clause)
     {
         return true;
     }

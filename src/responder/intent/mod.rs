@@ -240,6 +240,71 @@ mod tests {
     }
 
     #[test]
+    fn preferring_someone_or_a_question_beyond_the_bot_is_a_request() {
+        requests_are(
+            true,
+            &[
+                "I'd rather sort this out with someone tbh",
+                "ich kläre das lieber telefonisch mit jemandem",
+                "prefiero tratarlo con alguien del equipo",
+                "this is too complicated for a bot",
+                "c'est trop compliqué pour un robot",
+                "das ist mir zu kompliziert für einen Chat",
+                "i need somebody from the team to look at this",
+                "is anybody actually working today",
+                "any humans here",
+                "get me someone else",
+                "please escalate",
+                "can a staff member take over",
+                "bitte rufen Sie mich an",
+            ],
+        );
+        requests_are(
+            false,
+            &[
+                "Is someone from your team around on Saturday afternoon?",
+                "is anyone else having trouble with the checkout",
+                "I spoke to someone on the phone yesterday, is my address changed?",
+                "i'd rather have the blue one than the green one",
+                "is it too big for a child of ten",
+                "i need the jacket to look smart for a wedding",
+            ],
+        );
+    }
+
+    #[test]
+    fn mild_self_directed_or_delighted_words_are_not_frustration() {
+        all_are(
+            Intent::None,
+            &[
+                "the size guide is kind of useless for trousers, is the inseam listed anywhere",
+                "sorry if this is dumb but where do I enter the promo code",
+                "sorry voor de domme vraag maar waar vul ik de kortingscode in",
+                "I'm furious with myself, I typed the wrong address, can I change it?",
+                "wtf these prices are so good, is shipping free over 50",
+                "holy shit the parka is gorgeous, when is it restocking in M",
+            ],
+        );
+        all_are(
+            Intent::Frustrated,
+            &[
+                "this is useless",
+                "you are stupid",
+                "wtf is going on with my order",
+                "am i talking to a wall??",
+                "I'm going to the police, you took my money and sent nothing",
+                "Vous vous fichez de moi ? J'ai été débitée deux fois.",
+                "Vergognatevi!",
+                "esto es una tomadura de pelo, tres semanas esperando",
+                "Na toll, danke für gar nichts.",
+                "disputing this with my credit card company",
+                "klarna dispute opened",
+                "you've got to be kidding me",
+            ],
+        );
+    }
+
+    #[test]
     fn explicit_requests_for_a_person_are_handovers() {
         requests_are(
             true,

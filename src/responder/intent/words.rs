@@ -108,6 +108,22 @@ pub(super) struct Handover {
     /// First-person forms of "can" ("a person I can talk to", "quelqu'un à qui je peux parler"):
     /// the customer able to talk to a person is a person asked for.
     pub(super) able: Vec<String>,
+    /// The infinitive marker before what a wanted person is to do ("someone to look at it").
+    pub(super) to_do: Vec<String>,
+    /// "Too", as in "too complicated for a bot".
+    pub(super) too: Vec<String>,
+    /// "For", as in "too complicated for a bot".
+    pub(super) for_whom: Vec<String>,
+    /// Articles between "for" and the bot ("for a bot", "pour un robot", "für einen Bot").
+    pub(super) articles: Vec<String>,
+    /// Chats, which a question can be too complicated for ("too complicated for a chat").
+    pub(super) chats: Vec<String>,
+    /// Words of preferring, which take someone as the person wanted ("I'd rather sort this out
+    /// with someone", "ich kläre das lieber mit jemandem").
+    pub(super) preference: Vec<String>,
+    /// Days and times ahead, which make "is anyone there" a question about opening hours ("is
+    /// someone around on Saturday?").
+    pub(super) later: Vec<String>,
     /// Words that may surround a bare target in a clause that is only a request: "human please",
     /// "agent now", "un conseiller svp".
     pub(super) filler: Vec<String>,
@@ -129,6 +145,16 @@ pub(super) struct Frustration {
     pub(super) insults: Vec<String>,
     /// Complaints about the help received (phrases, normalised; negations built in where needed).
     pub(super) complaints: Vec<String>,
+    /// Hedges that make a one-word complaint mild annoyance ("a bit useless", "un peu nul").
+    pub(super) hedges: Vec<String>,
+    /// Nouns for a question, which make an insult beside them self-deprecation ("stupid
+    /// question", "question bête").
+    pub(super) question_nouns: Vec<String>,
+    /// Apologies which, followed by "if" or "for", excuse the customer's own question ("sorry if
+    /// this is dumb").
+    pub(super) apologies: Vec<String>,
+    /// Words of oneself, which make a complaint anger at oneself ("furious with myself").
+    pub(super) oneself: Vec<String>,
     /// Words of helping or being useful, and the negations that, next to them, say the help failed
     /// ("didn't help", "ne m'a pas aidé", "hat mir nicht geholfen", "não ajudou").
     pub(super) help_words: Vec<String>,
@@ -250,6 +276,8 @@ pub(super) struct Escalation {
     pub(super) person: Vec<String>,
     /// Phrases of being on the phone: "someone on the phone", "iemand aan de lijn".
     pub(super) on_the_phone: Vec<String>,
+    /// Past forms of talking, which make "someone on the phone" a report of what happened.
+    pub(super) talked: Vec<String>,
     /// Words that oppose the person to the bot: "a human instead of a bot", "een mens ipv een bot".
     pub(super) instead: Vec<String>,
     /// Words for the bot, opposed to a person ("a human instead of a bot").

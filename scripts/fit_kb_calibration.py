@@ -9,7 +9,7 @@ files only, and prints the figures per kb.confidence so that DEFAULT_CONFIDENCE 
     python3 scripts/fit_kb_calibration.py /tmp/ev_dev.jsonl /tmp/ev_dev_terse.jsonl \
         /tmp/ev_dev_verbose.jsonl
 
-The shipped CONFIDENCE_MODEL was fitted on kb_dev.jsonl alone (the one-file run).
+The shipped CONFIDENCE_MODEL is the fit on the three files above (the first line printed).
 
 Each file is one writer's wording. Besides the fit on all of them, the figures that count are
 the leave-one-file-out ones: fitted on the other files, measured on the one left out, so they

@@ -12,9 +12,10 @@
 //! of the query the entry covers and whether the query is a translation), and answers when
 //! that reaches `kb.confidence`.
 //!
-//! The constants were fitted on `tests/data/eval/kb_dev.jsonl` only (the evidence dumped by the
+//! The constants were fitted on the three development files `tests/data/eval/kb_dev.jsonl`,
+//! `kb_dev_terse.jsonl` and `kb_dev_verbose.jsonl` (three writers; the evidence dumped by the
 //! test `dump_kb_evidence`, then `scripts/fit_kb_calibration.py`: an L2-regularised logistic
-//! regression of "the best entry is the right one"), never on the held-out file.
+//! regression of "the best entry is the right one"), never on a held-out file.
 
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ pub const BM25_CAP: f64 = 2.0;
 /// The logistic model of [`Evidence::confidence`]: intercept, then the weights of fused score,
 /// margin, dense score, BM25 score (capped, over the cap), agreement (0/1), coverage of the
 /// query's words by the entry, and whether the query was translated into English (0/1).
-pub const CONFIDENCE_MODEL: [f64; 8] = [-2.101, 1.285, 0.315, 1.048, 0.947, 1.046, 0.787, 0.701];
+pub const CONFIDENCE_MODEL: [f64; 8] = [-1.873, 0.994, 0.721, 0.912, 0.327, 0.813, 1.345, 0.142];
 
 /// The confidence below which an entry BM25 did not match is left out of [`super::kb::Kb::search`]
 /// (grounding lists, "anything at all?"): the dense side alone ranks every entry.
@@ -308,11 +309,11 @@ mod tests {
             coverage: 0.3,
             translated: false,
         };
-        let weak = ev(0.5, 0.01, 0.5, 0.0, false).confidence();
-        let strong = ev(1.0, 0.2, 0.8, 2.0, true).confidence();
-        assert!(weak < 0.35 && strong > 0.9, "{weak} {strong}");
+        let weak = ev(0.3, 0.0, 0.3, 0.0, false).confidence();
+        let strong = ev(1.2, 0.3, 1.0, 2.0, true).confidence();
+        assert!(weak < 0.35 && strong > 0.85, "{weak} {strong}");
         // More of the query's words in the entry: likelier right. The same scores from a
-        // translated query: likelier right too (its words match less closely).
+        // translated query: a little likelier right (its words match less closely).
         let mid = ev(0.6, 0.2, 0.5, 0.5, true);
         let covered = Evidence {
             coverage: 0.9,
@@ -323,7 +324,7 @@ mod tests {
             ..mid.clone()
         };
         assert!(covered.confidence() > mid.confidence() + 0.05);
-        assert!(translated.confidence() > mid.confidence() + 0.05);
+        assert!(translated.confidence() > mid.confidence());
         let overflow = Evidence {
             coverage: 7.0,
             ..mid.clone()

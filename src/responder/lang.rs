@@ -78,6 +78,9 @@ pub struct Translation {
     /// The text in English words: glossary words translated, the language's function words
     /// dropped, other words (names, brands, words the glossary lacks) kept.
     pub text: String,
+    /// Whether `from` alone claims the text; false when several languages read it the same
+    /// and `from` is only the first of them.
+    pub certain: bool,
 }
 
 /// The glossary's English for a folded token, trying it as is and then without a plural or
@@ -105,41 +108,62 @@ fn glossary_hits(d: &LangFile, tokens: &[String]) -> usize {
 
 /// `text` in English words ([`Translation`]) when it is written in another supported language:
 /// the one its function words show ([`detect`]), or for a short text without them, the one
-/// whose glossary holds more of its words than any other's ("Rücksendung?"). `None` for
-/// English, and for texts no language claims.
+/// whose glossary holds more of its words than any other's ("Rücksendung?"); languages tied on
+/// that count are fine when they all read the text the same ("envíos a Canadá?" in Spanish and
+/// Portuguese). `None` for English, and for texts no language claims.
 pub fn to_english(text: &str) -> Option<Translation> {
     let tokens = text::tokens(text);
-    let from = match detect(text) {
-        Some("en") => return None,
-        Some(code) => code,
+    match detect(text) {
+        Some("en") => None,
+        Some(code) => Some(read_as(&[code], &tokens)),
         None => {
-            let mut hits: Vec<(usize, &'static str)> = data()
+            let hits: Vec<(usize, &'static str)> = data()
                 .iter()
                 .zip(LANGUAGES)
                 .skip(1)
                 .map(|(d, code)| (glossary_hits(d, &tokens), code))
                 .collect();
-            hits.sort_by_key(|h| std::cmp::Reverse(h.0));
-            match (hits[0], hits[1]) {
-                ((best, code), (second, _)) if best >= 1 && best > second => code,
-                _ => return None,
-            }
-        }
-    };
-    let i = LANGUAGES.iter().position(|l| *l == from)?;
-    let d = &data()[i];
-    let mut words: Vec<&str> = Vec::with_capacity(tokens.len());
-    for t in &tokens {
-        if let Some(en) = gloss(&d.glossary, t) {
-            words.push(en);
-        } else if !d.stopwords.iter().any(|s| s == t) {
-            words.push(t);
+            let best = hits.iter().map(|h| h.0).max().filter(|b| *b >= 1)?;
+            let tied: Vec<&'static str> =
+                hits.iter().filter(|h| h.0 == best).map(|h| h.1).collect();
+            // Tied languages must not read any word differently.
+            let disagree = tokens.iter().any(|t| {
+                let mut english = tied
+                    .iter()
+                    .filter_map(|c| lang_data(c).and_then(|d| gloss(&d.glossary, t)));
+                english
+                    .next()
+                    .is_some_and(|first| english.any(|other| other != first))
+            });
+            (!disagree).then(|| read_as(&tied, &tokens))
         }
     }
-    Some(Translation {
-        from,
+}
+
+fn lang_data(code: &str) -> Option<&'static LangFile> {
+    LANGUAGES
+        .iter()
+        .position(|l| *l == code)
+        .and_then(|i| data().get(i))
+}
+
+/// `tokens` read as the first of `langs`: glossary words in English, the function words of
+/// every one of `langs` dropped (they are several when tied languages gloss the text alike).
+fn read_as(langs: &[&'static str], tokens: &[String]) -> Translation {
+    let data: Vec<&LangFile> = langs.iter().filter_map(|c| lang_data(c)).collect();
+    let mut words: Vec<&str> = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        match data.iter().find_map(|d| gloss(&d.glossary, t)) {
+            Some(en) => words.push(en),
+            None if data.iter().any(|d| d.stopwords.iter().any(|s| s == t)) => {}
+            None => words.push(t),
+        }
+    }
+    Translation {
+        from: langs[0],
         text: words.join(" "),
-    })
+        certain: langs.len() == 1,
+    }
 }
 
 /// The ISO 639-1 code of a language tag ("fr-FR" -> "fr") when it is one of [`LANGUAGES`].
@@ -266,6 +290,20 @@ mod tests {
             to_english("stock code"),
             None,
             "shared words are no evidence"
+        );
+    }
+
+    #[test]
+    fn languages_tied_on_a_short_text_agree_or_give_no_reading() {
+        // Spanish and Portuguese glossaries both hold these words, with the same English.
+        let t = to_english("envios a canada?").unwrap();
+        assert!(t.text.contains("canada"), "{t:?}");
+        assert!(!t.certain, "{t:?}");
+        assert!(to_english("Rücksendung?").unwrap().certain);
+        assert!(
+            to_english("Wo ist meine Bestellung? Das Paket ist nicht angekommen")
+                .unwrap()
+                .certain
         );
     }
 }

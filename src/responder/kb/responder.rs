@@ -107,9 +107,11 @@ fn decide_for(
     }
     // The message's own words first: a ticket's language is often the shop's default.
     // A short text without function words ("Rücksendung?") by its shop words.
+    let reading = lang::to_english(text);
     let customer = lang::detect(text)
-        .or_else(|| lang::to_english(text).map(|t| t.from))
-        .or_else(|| language.and_then(lang::supported));
+        .or_else(|| reading.as_ref().filter(|t| t.certain).map(|t| t.from))
+        .or_else(|| language.and_then(lang::supported))
+        .or_else(|| reading.map(|t| t.from));
     match answer_text(&entry, customer) {
         Some(text) => Outcome::Answer {
             text,

@@ -173,12 +173,13 @@ fn default_threshold_meets_the_calibration_floors() {
     // Just under the figures reached, so that a change that loses recall or answers more
     // strangers fails here. With BM25 alone (min_score 1.0) they were tuned: 0.914 / 0.088 /
     // 0.029, held-out: 0.667 / 0.200 / 0.067. With the hybrid decision at the default
-    // confidence 0.8, chosen on the three blind development writers (tests/data/eval/kb_dev*),
-    // they are tuned: 0.657 / 0.000 / 0.000, held-out: 0.567 / 0.000 / 0.000 (at 0.75: 0.757 /
-    // 0.000 / 0.014 and 0.600 / 0.000 / 0.000): the tuned part was BM25's own tuning set, and
-    // the stricter operating point answers no unrelated question.
+    // confidence 0.75, the decision fitted on the three blind development writers
+    // (tests/data/eval/kb_dev*), they are tuned: 0.643 / 0.000 / 0.000, held-out: 0.567 / 0.000
+    // / 0.000 (the decision fitted on the first writer alone: 0.757 / 0.000 / 0.014 and 0.600 /
+    // 0.000 / 0.000): the tuned part was BM25's own tuning set, and the stricter decision answers
+    // no unrelated question.
     let f = measure(&kb, &tuned, DEFAULT_CONFIDENCE);
-    assert!(f.accuracy >= 0.64, "accuracy {:.3}", f.accuracy);
+    assert!(f.accuracy >= 0.62, "accuracy {:.3}", f.accuracy);
     assert!(
         f.wrong_answer_rate <= 0.03,
         "wrong-answer rate {:.3}",

@@ -130,7 +130,10 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
             // Built-in negative phrases ("not helpful") are complaints as they stand; a hedged
             // word ("kind of useless", "un peu inutile") is mild annoyance, not frustration.
             (phrase.contains(' ') || !(negated_before(&tokens, at) || hedged_before(&tokens, at)))
-                && !at_oneself(&tokens, at + phrase_tokens(phrase).len() - 1)
+                && !at_oneself(
+                    &tokens,
+                    (at + phrase_tokens(phrase).len()).saturating_sub(1),
+                )
         })
     });
     if complaint {

@@ -126,14 +126,12 @@ pub fn frustration_signals(text: &str, cfg: &IntentConfig) -> Vec<&'static str> 
         signals.push("insult");
     }
     let complaint = words().frustration.complaints.iter().any(|phrase| {
-        contains_phrase(&tokens, phrase).is_some_and(|at| {
+        let words = phrase_tokens(phrase);
+        find_all(&tokens, &words).first().is_some_and(|&at| {
             // Built-in negative phrases ("not helpful") are complaints as they stand; a hedged
             // word ("kind of useless", "un peu inutile") is mild annoyance, not frustration.
-            (phrase.contains(' ') || !(negated_before(&tokens, at) || hedged_before(&tokens, at)))
-                && !at_oneself(
-                    &tokens,
-                    (at + phrase_tokens(phrase).len()).saturating_sub(1),
-                )
+            (words.len() > 1 || !(negated_before(&tokens, at) || hedged_before(&tokens, at)))
+                && !at_oneself(&tokens, (at + words.len()).saturating_sub(1))
         })
     });
     if complaint {
